@@ -1,0 +1,141 @@
+//! Loads the catalog tables into the domain model.
+
+use std::collections::BTreeMap;
+
+use sqlx::PgPool;
+
+use crate::domain::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
+use crate::error::Error;
+
+/// Reads the whole catalog (a few dozen rows) in four queries.
+pub async fn load(pool: &PgPool) -> Result<Catalog, Error> {
+    let markets = sqlx::query_as!(
+        MarketRow,
+        "SELECT code, name, currency, currency_minor_units FROM markets ORDER BY code"
+    )
+    .fetch_all(pool)
+    .await?;
+    let families = sqlx::query!("SELECT id, name, seat_cap FROM offer_families ORDER BY id")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|row| OfferFamily {
+            id: row.id,
+            name: row.name,
+            seat_cap: row.seat_cap.and_then(|cap| u32::try_from(cap).ok()),
+        })
+        .collect();
+    let offers = sqlx::query_as!(
+        OfferRow,
+        r#"
+        SELECT o.id, o.name, o.kind, o.family_id, o.seat_cap,
+               ARRAY(SELECT s.service_code FROM offer_services s
+                     WHERE s.offer_id = o.id ORDER BY s.service_code) AS "services!",
+               ARRAY(SELECT p.market_code FROM offer_prices p
+                     WHERE p.offer_id = o.id ORDER BY p.market_code) AS "price_markets!",
+               ARRAY(SELECT p.monthly_unit_price_minor FROM offer_prices p
+                     WHERE p.offer_id = o.id ORDER BY p.market_code) AS "price_amounts!",
+               ARRAY(SELECT a.base_offer_id FROM add_on_base_offers a
+                     WHERE a.add_on_offer_id = o.id ORDER BY a.base_offer_id) AS "attaches_to!"
+        FROM offers o
+        ORDER BY o.sort_order, o.id
+        "#
+    )
+    .fetch_all(pool)
+    .await?;
+    let paths = sqlx::query_as!(
+        PathRow,
+        r#"
+        SELECT p.source_offer_id, p.target_offer_id, p.upgrade_type
+        FROM upgrade_paths p
+        JOIN offers s ON s.id = p.source_offer_id
+        JOIN offers t ON t.id = p.target_offer_id
+        ORDER BY s.sort_order, t.sort_order
+        "#
+    )
+    .fetch_all(pool)
+    .await?;
+
+    let offers = offers
+        .into_iter()
+        .map(OfferRow::into_offer)
+        .collect::<Result<_, _>>()?;
+    let paths = paths
+        .into_iter()
+        .map(PathRow::into_path)
+        .collect::<Result<_, _>>()?;
+    let markets = markets.into_iter().map(MarketRow::into_market).collect();
+    Catalog::new(markets, families, offers, paths).map_err(Error::internal)
+}
+
+struct MarketRow {
+    code: String,
+    name: String,
+    currency: String,
+    currency_minor_units: i16,
+}
+
+impl MarketRow {
+    fn into_market(self) -> Market {
+        Market {
+            code: self.code,
+            name: self.name,
+            currency: self.currency,
+            // The CHECK constraint keeps this within 0..=4.
+            currency_minor_units: u8::try_from(self.currency_minor_units).unwrap_or(2),
+        }
+    }
+}
+
+struct OfferRow {
+    id: String,
+    name: String,
+    kind: String,
+    family_id: Option<String>,
+    seat_cap: Option<i32>,
+    services: Vec<String>,
+    price_markets: Vec<String>,
+    price_amounts: Vec<i64>,
+    attaches_to: Vec<String>,
+}
+
+impl OfferRow {
+    fn into_offer(self) -> Result<Offer, Error> {
+        let kind = OfferKind::parse(&self.kind)
+            .ok_or_else(|| Error::internal(format!("offer {} has kind {}", self.id, self.kind)))?;
+        let monthly_prices: BTreeMap<_, _> = self
+            .price_markets
+            .into_iter()
+            .zip(self.price_amounts)
+            .collect();
+        Ok(Offer {
+            id: self.id,
+            name: self.name,
+            kind,
+            family_id: self.family_id,
+            seat_cap: self.seat_cap.and_then(|cap| u32::try_from(cap).ok()),
+            services: self.services.into_iter().collect(),
+            monthly_prices,
+            attaches_to: self.attaches_to.into_iter().collect(),
+        })
+    }
+}
+
+struct PathRow {
+    source_offer_id: String,
+    target_offer_id: String,
+    upgrade_type: String,
+}
+
+impl PathRow {
+    fn into_path(self) -> Result<UpgradePath, Error> {
+        let upgrade_type = UpgradeType::parse(&self.upgrade_type).ok_or_else(|| {
+            Error::internal(format!("upgrade path has type {}", self.upgrade_type))
+        })?;
+        Ok(UpgradePath {
+            source_offer_id: self.source_offer_id,
+            target_offer_id: self.target_offer_id,
+            upgrade_type,
+        })
+    }
+}

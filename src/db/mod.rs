@@ -1,0 +1,159 @@
+//! Persistence: connecting, creating the database, migrating, and the queries per aggregate.
+
+pub mod catalog;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, PgConnection, PgPool};
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// How long start-up waits for Postgres to answer before saying it cannot be reached.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the database could not be prepared at start-up; each displays as one readable line.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(
+        "DATABASE_URL is not a valid Postgres URL ({0}); expected postgres://user@host:5432/database"
+    )]
+    InvalidUrl(String),
+    #[error(
+        "DATABASE_URL names no database; add one, e.g. postgres://postgres@127.0.0.1:5432/subscription_upgrades"
+    )]
+    NoDatabaseName,
+    #[error(
+        "cannot reach Postgres at {target} ({cause}); start Postgres or point DATABASE_URL at a running server"
+    )]
+    Unreachable { target: String, cause: String },
+    #[error("Postgres at {target} refused the connection: {cause}")]
+    Refused { target: String, cause: String },
+    #[error("could not create database {database}: {cause}")]
+    CreateFailed { database: String, cause: String },
+    #[error("could not apply migrations: {0}")]
+    Migrate(String),
+}
+
+/// Parses `DATABASE_URL`; the database name is required.
+pub fn parse_url(url: &str) -> Result<PgConnectOptions, SetupError> {
+    let options =
+        PgConnectOptions::from_str(url).map_err(|e| SetupError::InvalidUrl(e.to_string()))?;
+    match options.get_database() {
+        Some(name) if !name.is_empty() => Ok(options.application_name("subscription-upgrades")),
+        _ => Err(SetupError::NoDatabaseName),
+    }
+}
+
+/// `host:port/database`, for messages (never the password).
+pub fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
+/// Creates the database when it is missing. Safe when several instances start at once.
+pub async fn ensure_database(options: &PgConnectOptions) -> Result<(), SetupError> {
+    match timed_connect(options).await {
+        // 3D000 invalid_catalog_name: the server is there, the database is not.
+        Ok(Err(sqlx::Error::Database(e))) if e.code().as_deref() == Some("3D000") => {}
+        attempt => {
+            let connection = classify(options, attempt)?;
+            let _ = connection.close().await;
+            return Ok(());
+        }
+    }
+    let database = options.get_database().unwrap_or_default().to_owned();
+    let maintenance_options = options.clone().database("postgres");
+    let mut maintenance = classify(
+        &maintenance_options,
+        timed_connect(&maintenance_options).await,
+    )?;
+    let create = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
+    let created = maintenance.execute(AssertSqlSafe(create)).await;
+    let _ = maintenance.close().await;
+    match created {
+        Ok(_) => Ok(()),
+        // 42P04 duplicate_database: another instance created it first.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
+        Err(e) => Err(SetupError::CreateFailed {
+            database,
+            cause: e.to_string(),
+        }),
+    }
+}
+
+type ConnectAttempt = Result<Result<PgConnection, sqlx::Error>, tokio::time::error::Elapsed>;
+
+async fn timed_connect(options: &PgConnectOptions) -> ConnectAttempt {
+    tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await
+}
+
+fn classify(
+    options: &PgConnectOptions,
+    attempt: ConnectAttempt,
+) -> Result<PgConnection, SetupError> {
+    let target = describe(options);
+    match attempt {
+        Ok(Ok(connection)) => Ok(connection),
+        Err(_) => Err(SetupError::Unreachable {
+            target,
+            cause: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+        }),
+        Ok(Err(sqlx::Error::Database(e))) => Err(SetupError::Refused {
+            target,
+            cause: format!(
+                "{} (SQLSTATE {})",
+                e.message(),
+                e.code().unwrap_or_default()
+            ),
+        }),
+        Ok(Err(e)) => Err(SetupError::Unreachable {
+            target,
+            cause: e.to_string(),
+        }),
+    }
+}
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> Result<(), SetupError> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| SetupError::Migrate(e.to_string()))
+}
+
+/// Pool sizing and time limits.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+/// Opens the pool (one connection eagerly, so a dead server shows at start-up).
+pub async fn open_pool(
+    options: &PgConnectOptions,
+    settings: &PoolSettings,
+) -> Result<PgPool, SetupError> {
+    let target = describe(options);
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(options.clone())
+        .await
+        .map_err(|e| SetupError::Unreachable {
+            target,
+            cause: e.to_string(),
+        })
+}
+
+/// Whether the database answers a trivial query now.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}

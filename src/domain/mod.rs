@@ -1,0 +1,5 @@
+//! The pure core: types and rules of the product, with no I/O, no async and no framework.
+
+pub mod catalog;
+
+pub use catalog::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};

@@ -1,0 +1,86 @@
+//! The one error type the service and persistence layers return. Each variant carries a stable
+//! machine `code`; `http::problem` turns it into RFC 9457 problem+json in one place.
+
+use std::borrow::Cow;
+
+/// Everything a request can fail with, below the HTTP layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The resource does not exist, or the caller may not know that it does (404).
+    #[error("{detail}")]
+    NotFound {
+        code: &'static str,
+        detail: Cow<'static, str>,
+    },
+    /// The request is malformed or names something invalid (400).
+    #[error("{detail}")]
+    BadRequest {
+        code: &'static str,
+        detail: Cow<'static, str>,
+    },
+    /// The request conflicts with the current state (409).
+    #[error("{detail}")]
+    Conflict {
+        code: &'static str,
+        detail: Cow<'static, str>,
+    },
+    /// The request is understood but the rules refuse it (422).
+    #[error("{detail}")]
+    Unprocessable {
+        code: &'static str,
+        detail: Cow<'static, str>,
+    },
+    /// Postgres cannot be reached right now (503, with Retry-After).
+    #[error("database unavailable")]
+    DatabaseUnavailable(#[source] sqlx::Error),
+    /// A bug or an unexpected database answer (500, generic body, cause logged).
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// A 404 with a code and a message.
+    pub fn not_found(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Error::NotFound {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A 400 with a code and a message.
+    pub fn bad_request(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Error::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A 500 from anything unexpected.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Internal(cause.into())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        if is_unavailable(&error) {
+            Error::DatabaseUnavailable(error)
+        } else {
+            Error::Internal(Box::new(error))
+        }
+    }
+}
+
+/// Whether a database error means "Postgres is not reachable now" rather than a bug: pool
+/// exhaustion or a closed pool, I/O and TLS failures, and the server refusing or shutting down.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01..57P03: admin/crash shutdown, cannot connect now.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}

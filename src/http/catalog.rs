@@ -1,0 +1,257 @@
+//! `GET /v1/offers`, `GET /v1/offers/{offerId}`, `GET /v1/upgrade-paths`: the catalog, read-only.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::extract::{Json, Path, Query};
+use super::pagination::{Page, PageRequest};
+use super::problem::Problem;
+use crate::domain::{Catalog, Offer, OfferKind, UpgradePath, UpgradeType};
+use crate::error::Error;
+
+/// The catalog routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_offers))
+        .routes(routes!(get_offer))
+        .routes(routes!(list_upgrade_paths))
+}
+
+/// An offer (product SKU).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferView {
+    /// Stable slug, e.g. `m365-business-basic`.
+    id: String,
+    name: String,
+    kind: OfferKind,
+    /// The family whose seat cap this offer shares, if any.
+    family_id: Option<String>,
+    /// Most seats one subscription may have; `null` when uncapped.
+    seat_cap: Option<u32>,
+    /// Most seats a customer may hold across the family's subscriptions; `null` when uncapped.
+    family_seat_cap: Option<u32>,
+    /// Service codes the offer includes.
+    services: Vec<String>,
+    /// Where the offer is sold, and at what price.
+    prices: Vec<PriceView>,
+    /// For an add-on: the base offers it may be attached to.
+    attaches_to: Vec<String>,
+    /// Offers this one can be upgraded to (before market and customer rules).
+    upgrade_targets: Vec<String>,
+}
+
+/// The price of an offer in one market.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceView {
+    market: String,
+    /// ISO 4217 code.
+    currency: String,
+    /// Price per seat per month in minor units of the currency (cents, paise).
+    monthly_unit_price: i64,
+}
+
+/// One path of the upgrade matrix.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradePathView {
+    source_offer_id: String,
+    source_offer_name: String,
+    target_offer_id: String,
+    target_offer_name: String,
+    upgrade_type: UpgradeType,
+    /// Markets where a customer can take this path (both offers are sold there).
+    markets: Vec<String>,
+}
+
+/// Filters and paging for the offer list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OfferListQuery {
+    /// Only offers sold in this market (`US`, `IT`, `IN`).
+    market: Option<String>,
+    /// Items per page, 1–200 (default 50).
+    limit: Option<u32>,
+    /// The token from the previous page.
+    continuation_token: Option<String>,
+}
+
+/// Filters and paging for the upgrade matrix.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UpgradePathListQuery {
+    /// Only paths out of this offer.
+    source_offer_id: Option<String>,
+    /// Only paths a customer in this market can take.
+    market: Option<String>,
+    /// Items per page, 1–200 (default 50).
+    limit: Option<u32>,
+    /// The token from the previous page.
+    continuation_token: Option<String>,
+}
+
+/// Lists the offers, in catalog order.
+#[utoipa::path(
+    get,
+    path = "/v1/offers",
+    tag = "catalog",
+    params(OfferListQuery),
+    responses(
+        (status = 200, description = "A page of offers", body = Page<OfferView>),
+        (status = 400, description = "Unknown market, bad limit or token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_offers(
+    State(state): State<AppState>,
+    Query(query): Query<OfferListQuery>,
+) -> Result<Json<Page<OfferView>>, Error> {
+    let page = PageRequest::parse(query.limit, query.continuation_token.as_deref())?;
+    let catalog = state.catalog();
+    let market = known_market(&catalog, query.market.as_deref())?;
+    let offers = catalog
+        .offers()
+        .iter()
+        .filter(|o| market.is_none_or(|m| o.is_sold_in(m)))
+        .map(|o| offer_view(&catalog, o))
+        .collect();
+    Ok(Json(page.apply(offers, |o: &OfferView| o.id.clone())?))
+}
+
+/// One offer.
+#[utoipa::path(
+    get,
+    path = "/v1/offers/{offerId}",
+    tag = "catalog",
+    params(("offerId" = String, Path, description = "Offer slug")),
+    responses(
+        (status = 200, description = "The offer", body = OfferView),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_offer(
+    State(state): State<AppState>,
+    Path(offer_id): Path<String>,
+) -> Result<Json<OfferView>, Error> {
+    let catalog = state.catalog();
+    let offer = catalog.offer(&offer_id).ok_or_else(|| {
+        Error::not_found("offer_not_found", format!("No offer has id {offer_id:?}."))
+    })?;
+    Ok(Json(offer_view(&catalog, offer)))
+}
+
+/// Lists the upgrade matrix, in catalog order of source then target.
+#[utoipa::path(
+    get,
+    path = "/v1/upgrade-paths",
+    tag = "catalog",
+    params(UpgradePathListQuery),
+    responses(
+        (status = 200, description = "A page of upgrade paths", body = Page<UpgradePathView>),
+        (status = 400, description = "Unknown market or offer, bad limit or token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_upgrade_paths(
+    State(state): State<AppState>,
+    Query(query): Query<UpgradePathListQuery>,
+) -> Result<Json<Page<UpgradePathView>>, Error> {
+    let page = PageRequest::parse(query.limit, query.continuation_token.as_deref())?;
+    let catalog = state.catalog();
+    let market = known_market(&catalog, query.market.as_deref())?;
+    if let Some(source) = query.source_offer_id.as_deref() {
+        if catalog.offer(source).is_none() {
+            return Err(Error::bad_request(
+                "unknown_offer",
+                format!("sourceOfferId {source:?} is not an offer in the catalog"),
+            ));
+        }
+    }
+    let paths = catalog
+        .paths()
+        .iter()
+        .filter(|p| {
+            query
+                .source_offer_id
+                .as_deref()
+                .is_none_or(|s| p.source_offer_id == s)
+        })
+        .map(|p| path_view(&catalog, p))
+        .filter(|v| market.is_none_or(|m| v.markets.iter().any(|x| x == m)))
+        .collect();
+    let key = |v: &UpgradePathView| format!("{}>{}", v.source_offer_id, v.target_offer_id);
+    Ok(Json(page.apply(paths, key)?))
+}
+
+fn known_market<'a>(catalog: &Catalog, market: Option<&'a str>) -> Result<Option<&'a str>, Error> {
+    match market {
+        Some(code) if catalog.market(code).is_none() => {
+            let known: Vec<_> = catalog.markets().iter().map(|m| m.code.as_str()).collect();
+            Err(Error::bad_request(
+                "unknown_market",
+                format!("market {code:?} is not one of {}", known.join(", ")),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+fn offer_view(catalog: &Catalog, offer: &Offer) -> OfferView {
+    let prices = offer
+        .monthly_prices
+        .iter()
+        .filter_map(|(code, &amount)| {
+            let market = catalog.market(code)?;
+            Some(PriceView {
+                market: code.clone(),
+                currency: market.currency.clone(),
+                monthly_unit_price: amount,
+            })
+        })
+        .collect();
+    OfferView {
+        id: offer.id.clone(),
+        name: offer.name.clone(),
+        kind: offer.kind,
+        family_id: offer.family_id.clone(),
+        seat_cap: offer.seat_cap,
+        family_seat_cap: offer
+            .family_id
+            .as_deref()
+            .and_then(|f| catalog.family(f))
+            .and_then(|f| f.seat_cap),
+        services: offer.services.iter().cloned().collect(),
+        prices,
+        attaches_to: offer.attaches_to.iter().cloned().collect(),
+        upgrade_targets: catalog
+            .paths_from(&offer.id)
+            .map(|p| p.target_offer_id.clone())
+            .collect(),
+    }
+}
+
+fn path_view(catalog: &Catalog, path: &UpgradePath) -> UpgradePathView {
+    let name = |id: &str| {
+        catalog
+            .offer(id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    UpgradePathView {
+        source_offer_id: path.source_offer_id.clone(),
+        source_offer_name: name(&path.source_offer_id),
+        target_offer_id: path.target_offer_id.clone(),
+        target_offer_name: name(&path.target_offer_id),
+        upgrade_type: path.upgrade_type,
+        markets: catalog
+            .path_markets(path)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    }
+}

@@ -1,0 +1,114 @@
+//! The HTTP layer: router and middleware, one module per resource, extractors, the error mapping
+//! and the OpenAPI document. Handlers extract, call below, and map the result; no rules here.
+
+mod catalog;
+pub mod extract;
+mod health;
+mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+pub mod problem;
+pub mod request_id;
+
+use std::any::Any;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::Catalog;
+use problem::Problem;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    catalog: Arc<RwLock<Arc<Catalog>>>,
+    metrics: PrometheusHandle,
+    openapi: Arc<String>,
+}
+
+impl AppState {
+    /// State over a pool and a catalog already loaded from it.
+    pub fn new(pool: PgPool, catalog: Catalog) -> Self {
+        AppState {
+            pool,
+            catalog: Arc::new(RwLock::new(Arc::new(catalog))),
+            metrics: metrics::handle(),
+            openapi: Arc::new(openapi::document_json()),
+        }
+    }
+
+    /// The catalog as last loaded.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        // A poisoned lock still holds a whole catalog: replacing it is a single assignment.
+        match self.catalog.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
+/// Limits applied to every request.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+/// Every documented route, with its OpenAPI description.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi::openapi_json))
+        .merge(catalog::routes())
+}
+
+/// The service: routes plus the middleware stack (outermost first: request id, span, log and
+/// metrics; panic catcher; problem+json safety net; timeout; body limit).
+pub fn router(state: AppState, limits: &HttpLimits) -> Router {
+    let (routes, _) = api_routes().split_for_parts();
+    routes
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(middleware::problem_safety_net))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(middleware::observe))
+        .with_state(state)
+}
+
+async fn route_not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
+    let message = cause
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| cause.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "handler panicked");
+    Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+}

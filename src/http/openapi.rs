@@ -1,0 +1,48 @@
+//! The OpenAPI document, assembled from the routes themselves so that nothing is routed
+//! undocumented.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::OpenApi;
+
+use super::AppState;
+
+/// Document-level information; paths and schemas come from the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Subscription upgrades",
+        description = "Upgrade Microsoft CSP customer subscriptions: eligibility with every reason why not, safe upgrades, seats and add-ons, and the accounts that need their licenses reassigned.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    tags(
+        (name = "catalog", description = "Offers, prices and the upgrade matrix"),
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as served and committed: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let document = super::api_routes().into_openapi();
+    let mut text = document
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object, content_type = "application/json"))
+)]
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_str().to_owned(),
+    )
+}

@@ -1,0 +1,144 @@
+//! Lists: a `limit` and an opaque continuation token naming the last item already returned.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::Error;
+
+/// Items per page when the caller gives no limit.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page a caller may ask for.
+pub const MAX_LIMIT: u32 = 200;
+
+const TOKEN_PREFIX: &str = "v1:";
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `continuationToken` to get the next page; `null` on the last page.
+    pub continuation_token: Option<String>,
+}
+
+/// A validated `limit` and decoded continuation token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    /// The key of the last item the caller already has.
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    /// Validates the raw query values.
+    pub fn parse(limit: Option<u32>, token: Option<&str>) -> Result<Self, Error> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::bad_request(
+                "invalid_limit",
+                format!("limit must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        let after = token.map(decode_token).transpose()?;
+        Ok(PageRequest { limit, after })
+    }
+
+    /// Pages an in-memory list that is already in key order: the items after `after`, at most
+    /// `limit` of them. A token naming a key that is not in the list is refused.
+    pub fn apply<T>(&self, items: Vec<T>, key: impl Fn(&T) -> String) -> Result<Page<T>, Error> {
+        let start = match &self.after {
+            None => 0,
+            Some(after) => {
+                items
+                    .iter()
+                    .position(|item| &key(item) == after)
+                    .ok_or_else(invalid_token)?
+                    + 1
+            }
+        };
+        let mut rest: Vec<T> = items.into_iter().skip(start).collect();
+        let limit = self.limit as usize;
+        let continuation_token = (rest.len() > limit).then(|| encode_token(&key(&rest[limit - 1])));
+        rest.truncate(limit);
+        Ok(Page {
+            items: rest,
+            continuation_token,
+        })
+    }
+}
+
+/// Wraps a key into an opaque token.
+pub fn encode_token(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{key}"))
+}
+
+fn decode_token(token: &str) -> Result<String, Error> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid_token())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid_token())?;
+    text.strip_prefix(TOKEN_PREFIX)
+        .map(str::to_owned)
+        .ok_or_else(invalid_token)
+}
+
+fn invalid_token() -> Error {
+    Error::bad_request(
+        "invalid_continuation_token",
+        "continuationToken is not one this list returned",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(page: &Page<&str>) -> Vec<&str> {
+        page.items.clone()
+    }
+
+    #[test]
+    fn pages_walk_the_whole_list_once() {
+        let items = vec!["a", "b", "c", "d", "e"];
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = PageRequest::parse(Some(2), token.as_deref()).unwrap();
+            let page = request.apply(items.clone(), |s| s.to_string()).unwrap();
+            seen.extend(keys(&page));
+            match page.continuation_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, items);
+    }
+
+    #[test]
+    fn an_exact_last_page_has_no_token() {
+        let page = PageRequest::parse(Some(3), None)
+            .unwrap()
+            .apply(vec!["a", "b", "c"], |s| s.to_string())
+            .unwrap();
+        assert_eq!(page.items.len(), 3);
+        assert!(page.continuation_token.is_none());
+    }
+
+    #[test]
+    fn bad_limits_and_tokens_are_refused() {
+        let cases: [(Option<u32>, Option<&str>, &str); 4] = [
+            (Some(0), None, "invalid_limit"),
+            (Some(MAX_LIMIT + 1), None, "invalid_limit"),
+            (None, Some("%%%"), "invalid_continuation_token"),
+            (None, Some("aGVsbG8"), "invalid_continuation_token"),
+        ];
+        for (limit, token, expected) in cases {
+            match PageRequest::parse(limit, token) {
+                Err(Error::BadRequest { code, .. }) => assert_eq!(code, expected),
+                other => panic!("{limit:?} {token:?}: {other:?}"),
+            }
+        }
+        let unknown_key = PageRequest::parse(None, Some(&encode_token("zz"))).unwrap();
+        assert!(unknown_key.apply(vec!["a"], |s| s.to_string()).is_err());
+    }
+}

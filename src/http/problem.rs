@@ -1,0 +1,140 @@
+//! RFC 9457 problem+json: the single place where errors become HTTP responses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::request_id;
+use crate::error::Error;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Seconds a client should wait before retrying when the database is unavailable.
+const RETRY_AFTER_SECS: u32 = 2;
+
+/// An RFC 9457 problem document with this service's stable `code` and the request's id.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// A URI naming the kind of problem; `urn:problem:subscription-upgrades:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// Short summary of the status.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong, for a human.
+    pub detail: String,
+    /// Stable machine-readable code; clients branch on this, never on `detail`.
+    pub code: String,
+    /// The request id (also in the `X-Request-Id` header and every log line of the request).
+    pub request_id: String,
+    #[serde(skip)]
+    retry_after: Option<u32>,
+}
+
+impl Problem {
+    /// A problem with a status, a stable code and a message.
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            type_uri: format!("urn:problem:subscription-upgrades:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+            request_id: request_id::current(),
+            retry_after: None,
+        }
+    }
+
+    /// Adds a `Retry-After` header.
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The generic problem for a bare status (what the safety-net middleware sends when
+    /// something below produced an error response without a problem body).
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::NOT_FOUND => ("route_not_found", "No such route."),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "This route does not accept that method.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "payload_too_large",
+                "The request body is larger than allowed.",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "Send the body as application/json.",
+            ),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => {
+                return Problem::new(
+                    status,
+                    "service_unavailable",
+                    "The service could not answer in time; retry shortly.",
+                )
+                .with_retry_after(RETRY_AFTER_SECS);
+            }
+            s if s.is_server_error() => (
+                "internal_error",
+                "An unexpected error occurred; it has been logged.",
+            ),
+            _ => ("bad_request", "The request could not be processed."),
+        };
+        Problem::new(status, code, detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound { code, detail } => Problem::new(StatusCode::NOT_FOUND, code, detail),
+            Error::BadRequest { code, detail } => {
+                Problem::new(StatusCode::BAD_REQUEST, code, detail)
+            }
+            Error::Conflict { code, detail } => Problem::new(StatusCode::CONFLICT, code, detail),
+            Error::Unprocessable { code, detail } => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+            }
+            Error::DatabaseUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "The database is unavailable; retry shortly.",
+                )
+                .with_retry_after(RETRY_AFTER_SECS)
+            }
+            Error::Internal(cause) => {
+                // The one place a 5xx cause is logged; the body stays generic.
+                tracing::error!(error = %cause, "internal error");
+                Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}

@@ -1,0 +1,46 @@
+//! `subscription-upgrades`: parse the command line, set up logging, run the command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use subscription_upgrades::config::{Cli, Command};
+use subscription_upgrades::startup::{self, Application};
+use subscription_upgrades::{http, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.settings.log_format);
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.settings).await,
+        Command::Migrate => startup::prepare_database(&cli.settings)
+            .await
+            .map(|_| tracing::info!("migrations applied"))
+            .map_err(|e| e.to_string()),
+        Command::Openapi => {
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", http::openapi::document_json());
+            }
+            Ok(())
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: &subscription_upgrades::config::Settings) -> Result<(), String> {
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = app.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, "listening");
+    app.run_until(startup::shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}

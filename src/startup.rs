@@ -1,0 +1,124 @@
+//! Building and running the application: database, catalog, router, listener, shutdown.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::db::{self, SetupError};
+use crate::error::Error;
+use crate::http::{self, AppState, HttpLimits};
+
+/// Why the service could not start; each displays as one readable line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] SetupError),
+    #[error("could not load the catalog: {0}")]
+    Catalog(#[source] Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+}
+
+/// Creates the database when missing, applies migrations, and opens the pool.
+pub async fn prepare_database(settings: &Settings) -> Result<PgPool, SetupError> {
+    let options = db::parse_url(&settings.database_url)?;
+    db::ensure_database(&options).await?;
+    let pool = db::open_pool(&options, &settings.pool()).await?;
+    db::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// A service ready to serve: database prepared, catalog loaded, port bound.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    grace: Duration,
+}
+
+impl Application {
+    /// Prepares everything the service needs; binds `settings.bind_addr` (port 0 picks a free one).
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let pool = prepare_database(settings).await?;
+        let catalog = db::catalog::load(&pool)
+            .await
+            .map_err(StartupError::Catalog)?;
+        let limits = HttpLimits {
+            max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
+            request_timeout: settings.request_timeout(),
+        };
+        let router = http::router(AppState::new(pool, catalog), &limits);
+        let listener = TcpListener::bind(settings.bind_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?;
+        Ok(Application {
+            listener,
+            router,
+            grace: settings.shutdown_grace(),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and gives in-flight
+    /// requests the grace period to finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+        let grace = self.grace;
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            served = server => served,
+            () = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over; exiting with requests in flight");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
