@@ -30,6 +30,8 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Exit 0 when the service at BIND_ADDR answers /healthz (for container health checks).
+    Healthcheck,
 }
 
 /// Log line format.

@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Healthcheck => startup::probe_health(cli.settings.bind_addr).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

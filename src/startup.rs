@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use axum::Router;
 use sqlx::PgPool;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::Settings;
 use crate::db::{self, SetupError};
@@ -120,5 +121,29 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+/// Asks the service listening at `bind_addr` for `/healthz`: the container health check, done
+/// with a plain HTTP/1.1 exchange so the runtime image needs no curl.
+pub async fn probe_health(bind_addr: SocketAddr) -> Result<(), String> {
+    let mut target = bind_addr;
+    if target.ip().is_unspecified() {
+        target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let exchange = async {
+        let mut stream = TcpStream::connect(target).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<_, io::Error>(head)
+    };
+    match tokio::time::timeout(Duration::from_secs(3), exchange).await {
+        Ok(Ok(head)) if head.starts_with(b"HTTP/1.1 200") => Ok(()),
+        Ok(Ok(head)) => Err(format!("unhealthy: {}", String::from_utf8_lossy(&head))),
+        Ok(Err(e)) => Err(format!("no answer from {target}: {e}")),
+        Err(_) => Err(format!("no answer from {target} within 3s")),
     }
 }

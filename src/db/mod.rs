@@ -39,6 +39,11 @@ pub enum SetupError {
 
 /// Parses `DATABASE_URL`; the database name is required.
 pub fn parse_url(url: &str) -> Result<PgConnectOptions, SetupError> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(SetupError::InvalidUrl(
+            "it must start with postgres://".to_owned(),
+        ));
+    }
     let options =
         PgConnectOptions::from_str(url).map_err(|e| SetupError::InvalidUrl(e.to_string()))?;
     match options.get_database() {

@@ -164,13 +164,13 @@ async fn list_upgrade_paths(
     let page = PageRequest::parse(query.limit, query.continuation_token.as_deref())?;
     let catalog = state.catalog();
     let market = known_market(&catalog, query.market.as_deref())?;
-    if let Some(source) = query.source_offer_id.as_deref() {
-        if catalog.offer(source).is_none() {
-            return Err(Error::bad_request(
-                "unknown_offer",
-                format!("sourceOfferId {source:?} is not an offer in the catalog"),
-            ));
-        }
+    if let Some(source) = query.source_offer_id.as_deref()
+        && catalog.offer(source).is_none()
+    {
+        return Err(Error::bad_request(
+            "unknown_offer",
+            format!("sourceOfferId {source:?} is not an offer in the catalog"),
+        ));
     }
     let paths = catalog
         .paths()
