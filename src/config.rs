@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
+
+use crate::auth::KeySettings;
 
 use crate::db::PoolSettings;
 
@@ -32,6 +35,47 @@ pub enum Command {
     Openapi,
     /// Exit 0 when the service at BIND_ADDR answers /healthz (for container health checks).
     Healthcheck,
+    /// Mint a development token (HS256, with AUTH_JWT_SECRET or the development secret).
+    Token(TokenArgs),
+}
+
+/// What the minted token says.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// The partner tenant id (`tid`).
+    #[arg(long)]
+    pub partner: Uuid,
+    /// A role (`global_admin`, `user_management_admin`, `admin_agent`, `sales_agent`,
+    /// `helpdesk_agent`, `platform`, or any other string); repeat for several.
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+    /// The user id (`sub`).
+    #[arg(long, default_value = "dev-user")]
+    pub user: String,
+    /// Lifetime: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    pub ttl: Duration,
+}
+
+fn parse_ttl(value: &str) -> Result<Duration, String> {
+    let (number, unit) = match value.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&value[..i], c),
+        _ => (value, 's'),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{value:?} is not a duration like 3600, 90m or 1h"))?;
+    let seconds = match unit {
+        's' => number,
+        'm' => number * 60,
+        'h' => number * 3600,
+        'd' => number * 86_400,
+        _ => return Err(format!("{value:?}: the unit must be s, m, h or d")),
+    };
+    if seconds == 0 || seconds > 366 * 86_400 {
+        return Err("the lifetime must be between 1 second and 366 days".to_owned());
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// Log line format.
@@ -75,6 +119,28 @@ pub struct Settings {
     /// Largest request body accepted, in bytes (413 above it).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1..=64 * 1024 * 1024), global = true)]
     pub max_body_bytes: u64,
+    /// HS256 shared secret for bearer tokens (at least 32 bytes).
+    #[arg(long, env = "AUTH_JWT_SECRET", global = true, hide_env_values = true)]
+    pub auth_jwt_secret: Option<String>,
+    /// PEM file with the RSA (RS256) or P-256 (ES256) public key that verifies bearer tokens.
+    #[arg(long, env = "AUTH_JWT_PUBLIC_KEY_FILE", global = true)]
+    pub auth_jwt_public_key_file: Option<String>,
+    /// Required `iss` of bearer tokens.
+    #[arg(
+        long,
+        env = "AUTH_ISSUER",
+        default_value = "subscription-upgrades",
+        global = true
+    )]
+    pub auth_issuer: String,
+    /// Required `aud` of bearer tokens.
+    #[arg(
+        long,
+        env = "AUTH_AUDIENCE",
+        default_value = "subscription-upgrades",
+        global = true
+    )]
+    pub auth_audience: String,
 }
 
 impl Settings {
@@ -94,6 +160,16 @@ impl Settings {
     /// Grace period for in-flight requests at shutdown.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Token key settings.
+    pub fn keys(&self) -> KeySettings {
+        KeySettings {
+            secret: self.auth_jwt_secret.clone(),
+            public_key_file: self.auth_jwt_public_key_file.clone(),
+            issuer: self.auth_issuer.clone(),
+            audience: self.auth_audience.clone(),
+        }
     }
 
     /// Settings as the defaults and the environment give them (for tests and tools).

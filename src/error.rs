@@ -18,6 +18,12 @@ pub enum Error {
         code: &'static str,
         detail: Cow<'static, str>,
     },
+    /// The caller's roles do not allow the operation (403).
+    #[error("{detail}")]
+    Forbidden {
+        code: &'static str,
+        detail: Cow<'static, str>,
+    },
     /// The request conflicts with the current state (409).
     #[error("{detail}")]
     Conflict {
@@ -50,6 +56,22 @@ impl Error {
     /// A 400 with a code and a message.
     pub fn bad_request(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
         Error::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A 409 with a code and a message.
+    pub fn conflict(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Error::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A 422 with a code and a message.
+    pub fn unprocessable(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Error::Unprocessable {
             code,
             detail: detail.into(),
         }

@@ -4,10 +4,12 @@
 //! service code, which reads and writes through [`db`] and decides with the pure rules in
 //! [`domain`]. Nothing below `http` knows about HTTP.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod service;
 pub mod startup;
 pub mod telemetry;

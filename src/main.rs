@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use subscription_upgrades::config::{Cli, Command};
+use subscription_upgrades::auth;
+use subscription_upgrades::config::{Cli, Command, Settings, TokenArgs};
 use subscription_upgrades::startup::{self, Application};
 use subscription_upgrades::{http, telemetry};
 
@@ -25,6 +26,7 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Healthcheck => startup::probe_health(cli.settings.bind_addr).await,
+        Command::Token(args) => mint_token(&cli.settings, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,7 +37,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(settings: &subscription_upgrades::config::Settings) -> Result<(), String> {
+async fn serve(settings: &Settings) -> Result<(), String> {
     let app = Application::build(settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -44,4 +46,19 @@ async fn serve(settings: &subscription_upgrades::config::Settings) -> Result<(),
     app.run_until(startup::shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+fn mint_token(settings: &Settings, args: TokenArgs) -> Result<(), String> {
+    let request = auth::MintRequest {
+        partner: args.partner,
+        roles: args.roles,
+        user: args.user,
+        ttl: args.ttl,
+    };
+    let token = auth::mint(&settings.keys(), &request).map_err(|e| e.to_string())?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{token}");
+    }
+    Ok(())
 }

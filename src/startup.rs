@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::auth::TokenVerifier;
 use crate::config::Settings;
 use crate::db::{self, SetupError};
 use crate::error::Error;
@@ -22,6 +23,13 @@ pub enum StartupError {
     Database(#[from] SetupError),
     #[error("could not load the catalog: {0}")]
     Catalog(#[source] Error),
+    #[error(transparent)]
+    Keys(#[from] crate::auth::KeyError),
+    #[error(
+        "no token key is configured (development mode), so the service only listens on a loopback \
+         address, not {0}; set AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE"
+    )]
+    DevelopmentModeNotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
 }
@@ -45,6 +53,17 @@ pub struct Application {
 impl Application {
     /// Prepares everything the service needs; binds `settings.bind_addr` (port 0 picks a free one).
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let keys = settings.keys();
+        let verifier = TokenVerifier::new(&keys)?;
+        if keys.is_development() {
+            if !settings.bind_addr.ip().is_loopback() {
+                return Err(StartupError::DevelopmentModeNotLoopback(settings.bind_addr));
+            }
+            tracing::warn!(
+                "DEVELOPMENT MODE: no AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE is set; tokens are \
+                 checked against the public development secret. Never run like this in production."
+            );
+        }
         let pool = prepare_database(settings).await?;
         let catalog = db::catalog::load(&pool)
             .await
@@ -53,7 +72,7 @@ impl Application {
             max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
             request_timeout: settings.request_timeout(),
         };
-        let router = http::router(AppState::new(pool, catalog), &limits);
+        let router = http::router(AppState::new(pool, catalog, verifier), &limits);
         let listener = TcpListener::bind(settings.bind_addr)
             .await
             .map_err(|source| StartupError::Bind {

@@ -1,6 +1,11 @@
 //! Persistence: connecting, creating the database, migrating, and the queries per aggregate.
 
 pub mod catalog;
+pub mod customers;
+pub mod licenses;
+pub mod relationships;
+pub mod subscriptions;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -161,4 +166,12 @@ pub async fn open_pool(
 /// Whether the database answers a trivial query now.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}
+
+/// The name of the constraint a database error violated, if any.
+pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::Database(e) => e.constraint(),
+        _ => None,
+    }
 }

@@ -236,6 +236,14 @@ impl Catalog {
         self.families.iter().find(|f| f.id == id)
     }
 
+    /// Every service code any offer includes.
+    pub fn service_codes(&self) -> BTreeSet<&str> {
+        self.offers
+            .iter()
+            .flat_map(|o| o.services.iter().map(String::as_str))
+            .collect()
+    }
+
     /// Every offer, in display order.
     pub fn offers(&self) -> &[Offer] {
         &self.offers

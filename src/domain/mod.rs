@@ -1,5 +1,9 @@
 //! The pure core: types and rules of the product, with no I/O, no async and no framework.
 
 pub mod catalog;
+pub mod input;
+pub mod policy;
+pub mod subscription;
 
 pub use catalog::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
+pub use policy::{Operation, Role};

@@ -7,10 +7,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::caller::Caller;
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageRequest};
 use super::problem::Problem;
-use crate::domain::{Catalog, Offer, OfferKind, UpgradePath, UpgradeType};
+use crate::domain::{Catalog, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
 use crate::error::Error;
 
 /// The catalog routes.
@@ -102,16 +103,21 @@ pub struct UpgradePathListQuery {
     get,
     path = "/v1/offers",
     tag = "catalog",
+    security(("bearer" = [])),
     params(OfferListQuery),
     responses(
         (status = 200, description = "A page of offers", body = Page<OfferView>),
         (status = 400, description = "Unknown market, bad limit or token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list_offers(
     State(state): State<AppState>,
+    caller: Caller,
     Query(query): Query<OfferListQuery>,
 ) -> Result<Json<Page<OfferView>>, Error> {
+    caller.require(Operation::ReadCatalog)?;
     let page = PageRequest::parse(query.limit, query.continuation_token.as_deref())?;
     let catalog = state.catalog();
     let market = known_market(&catalog, query.market.as_deref())?;
@@ -129,16 +135,21 @@ async fn list_offers(
     get,
     path = "/v1/offers/{offerId}",
     tag = "catalog",
+    security(("bearer" = [])),
     params(("offerId" = String, Path, description = "Offer slug")),
     responses(
         (status = 200, description = "The offer", body = OfferView),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn get_offer(
     State(state): State<AppState>,
+    caller: Caller,
     Path(offer_id): Path<String>,
 ) -> Result<Json<OfferView>, Error> {
+    caller.require(Operation::ReadCatalog)?;
     let catalog = state.catalog();
     let offer = catalog.offer(&offer_id).ok_or_else(|| {
         Error::not_found("offer_not_found", format!("No offer has id {offer_id:?}."))
@@ -151,16 +162,21 @@ async fn get_offer(
     get,
     path = "/v1/upgrade-paths",
     tag = "catalog",
+    security(("bearer" = [])),
     params(UpgradePathListQuery),
     responses(
         (status = 200, description = "A page of upgrade paths", body = Page<UpgradePathView>),
         (status = 400, description = "Unknown market or offer, bad limit or token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list_upgrade_paths(
     State(state): State<AppState>,
+    caller: Caller,
     Query(query): Query<UpgradePathListQuery>,
 ) -> Result<Json<Page<UpgradePathView>>, Error> {
+    caller.require(Operation::ReadCatalog)?;
     let page = PageRequest::parse(query.limit, query.continuation_token.as_deref())?;
     let catalog = state.catalog();
     let market = known_market(&catalog, query.market.as_deref())?;

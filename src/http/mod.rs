@@ -1,7 +1,9 @@
 //! The HTTP layer: router and middleware, one module per resource, extractors, the error mapping
 //! and the OpenAPI document. Handlers extract, call below, and map the result; no rules here.
 
+pub mod caller;
 mod catalog;
+mod customers;
 pub mod extract;
 mod health;
 mod metrics;
@@ -10,6 +12,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod request_id;
+mod subscriptions;
 
 use std::any::Any;
 use std::sync::{Arc, RwLock};
@@ -27,6 +30,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::TokenVerifier;
 use crate::domain::Catalog;
 use problem::Problem;
 
@@ -37,16 +41,18 @@ pub struct AppState {
     catalog: Arc<RwLock<Arc<Catalog>>>,
     metrics: PrometheusHandle,
     openapi: Arc<String>,
+    verifier: Arc<TokenVerifier>,
 }
 
 impl AppState {
-    /// State over a pool and a catalog already loaded from it.
-    pub fn new(pool: PgPool, catalog: Catalog) -> Self {
+    /// State over a pool, the catalog loaded from it, and the token verifier.
+    pub fn new(pool: PgPool, catalog: Catalog, verifier: TokenVerifier) -> Self {
         AppState {
             pool,
             catalog: Arc::new(RwLock::new(Arc::new(catalog))),
             metrics: metrics::handle(),
             openapi: Arc::new(openapi::document_json()),
+            verifier: Arc::new(verifier),
         }
     }
 
@@ -75,6 +81,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::metrics))
         .routes(routes!(openapi::openapi_json))
         .merge(catalog::routes())
+        .merge(customers::routes())
+        .merge(subscriptions::routes())
 }
 
 /// The service: routes plus the middleware stack (outermost first: request id, span, log and

@@ -4,7 +4,8 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use super::AppState;
 
@@ -16,12 +17,33 @@ use super::AppState;
         description = "Upgrade Microsoft CSP customer subscriptions: eligibility with every reason why not, safe upgrades, seats and add-ons, and the accounts that need their licenses reassigned.",
         license(name = "MIT", identifier = "MIT"),
     ),
+    modifiers(&BearerAuth),
     tags(
         (name = "catalog", description = "Offers, prices and the upgrade matrix"),
+        (name = "customers", description = "Customers, delegated admin relationships and users"),
+        (name = "subscriptions", description = "Subscriptions and license assignments"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the operations refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document as served and committed: pretty JSON with a final newline.
 pub fn document_json() -> String {

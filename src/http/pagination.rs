@@ -14,6 +14,24 @@ pub const MAX_LIMIT: u32 = 200;
 
 const TOKEN_PREFIX: &str = "v1:";
 
+/// `limit` and `continuationToken`, for lists with no other filter.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// The token from the previous page.
+    pub continuation_token: Option<String>,
+}
+
+impl PageQuery {
+    /// Validates the values.
+    pub fn parse(&self) -> Result<PageRequest, Error> {
+        PageRequest::parse(self.limit, self.continuation_token.as_deref())
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +39,16 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `continuationToken` to get the next page; `null` on the last page.
     pub continuation_token: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The same page with every item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            continuation_token: self.continuation_token,
+        }
+    }
 }
 
 /// A validated `limit` and decoded continuation token.
@@ -43,6 +71,30 @@ impl PageRequest {
         }
         let after = token.map(decode_token).transpose()?;
         Ok(PageRequest { limit, after })
+    }
+
+    /// The continuation key as a UUID, for lists ordered by id.
+    pub fn after_uuid(&self) -> Result<Option<uuid::Uuid>, Error> {
+        self.after
+            .as_deref()
+            .map(|key| uuid::Uuid::parse_str(key).map_err(|_| invalid_token()))
+            .transpose()
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch_limit(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+
+    /// Turns rows fetched with [`Self::fetch_limit`] into a page.
+    pub fn keyset_page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> Page<T> {
+        let limit = self.limit as usize;
+        let continuation_token = (rows.len() > limit).then(|| encode_token(&key(&rows[limit - 1])));
+        rows.truncate(limit);
+        Page {
+            items: rows,
+            continuation_token,
+        }
     }
 
     /// Pages an in-memory list that is already in key order: the items after `after`, at most

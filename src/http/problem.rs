@@ -32,7 +32,7 @@ pub struct Problem {
     /// The request id (also in the `X-Request-Id` header and every log line of the request).
     pub request_id: String,
     #[serde(skip)]
-    retry_after: Option<u32>,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl Problem {
@@ -45,13 +45,18 @@ impl Problem {
             detail: detail.into(),
             code: code.to_owned(),
             request_id: request_id::current(),
-            retry_after: None,
+            headers: Vec::new(),
         }
     }
 
     /// Adds a `Retry-After` header.
-    pub fn with_retry_after(mut self, seconds: u32) -> Self {
-        self.retry_after = Some(seconds);
+    pub fn with_retry_after(self, seconds: u32) -> Self {
+        self.with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -97,8 +102,8 @@ impl IntoResponse for Problem {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        for (name, value) in self.headers {
+            headers.insert(name, value);
         }
         response
     }
@@ -111,6 +116,7 @@ impl From<Error> for Problem {
             Error::BadRequest { code, detail } => {
                 Problem::new(StatusCode::BAD_REQUEST, code, detail)
             }
+            Error::Forbidden { code, detail } => Problem::new(StatusCode::FORBIDDEN, code, detail),
             Error::Conflict { code, detail } => Problem::new(StatusCode::CONFLICT, code, detail),
             Error::Unprocessable { code, detail } => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)

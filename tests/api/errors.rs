@@ -41,6 +41,7 @@ async fn caller_request_id_is_echoed_and_put_in_problems() {
     let response = app
         .client
         .get(format!("{}/v1/offers/unknown", app.address))
+        .bearer_auth(crate::helpers::token(app.partner, &["sales_agent"]))
         .header("X-Request-Id", "portal-req-42")
         .send()
         .await

@@ -1,17 +1,24 @@
 //! `spawn_app()`: a service on a random port over its own new database, dropped afterwards.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
+use subscription_upgrades::auth::{self, MintRequest};
 use subscription_upgrades::config::{DEFAULT_DATABASE_URL, Settings};
 use subscription_upgrades::startup::Application;
 use uuid::Uuid;
+
+/// The HS256 secret every test instance verifies tokens with.
+pub const TEST_SECRET: &str = "integration-tests-secret-that-is-long-enough";
 
 /// A running service and the database it owns.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// A partner whose global admin `get` and `admin()` act as.
+    pub partner: Uuid,
     database_url: String,
 }
 
@@ -35,13 +42,23 @@ pub fn test_settings(database_url: String) -> Settings {
     let mut settings = Settings::from_env().expect("test environment settings are valid");
     settings.database_url = database_url;
     settings.bind_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.auth_jwt_secret = Some(TEST_SECRET.to_owned());
+    settings.auth_jwt_public_key_file = None;
+    settings.auth_issuer = "subscription-upgrades".to_owned();
+    settings.auth_audience = "subscription-upgrades".to_owned();
     settings
 }
 
 /// Starts the service on its own new database (which the service itself creates).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with settings adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
-    let settings = test_settings(database_url.clone());
+    let mut settings = test_settings(database_url.clone());
+    adjust(&mut settings);
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(error) => panic!(
@@ -54,18 +71,150 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         address,
         client: reqwest::Client::new(),
+        partner: Uuid::new_v4(),
         database_url,
     }
 }
 
-impl TestApp {
-    /// `GET path` with no credentials.
+/// A signed test token for a partner and roles, valid for an hour.
+pub fn token(partner: Uuid, roles: &[&str]) -> String {
+    let keys = test_settings(String::new()).keys();
+    let request = MintRequest {
+        partner,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        user: format!("user-of-{partner}"),
+        ttl: Duration::from_secs(3600),
+    };
+    auth::mint(&keys, &request).expect("test token")
+}
+
+/// Calls the service as one partner with one set of roles.
+pub struct Api<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl Api<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app.address)
+    }
+
+    /// `GET path`.
     pub async fn get(&self, path: &str) -> Response {
+        self.app
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.app
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST path` with a raw body and content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.app
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST path`, asserting 201; returns the body.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let response = self.post(path, &body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "POST {path} {body}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Creates a customer in a market; returns its id.
+    pub async fn customer(&self, market: &str) -> String {
+        let body = self
+            .create(
+                "/v1/customers",
+                json!({"name": format!("Customer in {market}"), "market": market}),
+            )
+            .await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a user; returns its id.
+    pub async fn user(&self, customer: &str, email: &str) -> String {
+        let path = format!("/v1/customers/{customer}/users");
+        let body = self
+            .create(&path, json!({"displayName": email, "email": email}))
+            .await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Buys a subscription; returns its id.
+    pub async fn subscription(&self, customer: &str, offer: &str, quantity: i64) -> String {
+        let path = format!("/v1/customers/{customer}/subscriptions");
+        let body = self
+            .create(
+                &path,
+                json!({"offerId": offer, "quantity": quantity, "billingCycle": "monthly"}),
+            )
+            .await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl TestApp {
+    /// Acting as `partner` with `roles`.
+    pub fn api(&self, partner: Uuid, roles: &[&str]) -> Api<'_> {
+        Api {
+            app: self,
+            token: token(partner, roles),
+        }
+    }
+
+    /// Acting as the global admin of this app's default partner.
+    pub fn admin(&self) -> Api<'_> {
+        self.api(self.partner, &["global_admin"])
+    }
+
+    /// Acting as the platform role of this app's default partner.
+    pub fn platform(&self) -> Api<'_> {
+        self.api(self.partner, &["platform"])
+    }
+
+    /// `GET path` with no credentials.
+    pub async fn get_anonymous(&self, path: &str) -> Response {
         self.client
             .get(format!("{}{path}", self.address))
             .send()
             .await
             .expect("request sent")
+    }
+}
+
+impl TestApp {
+    /// `GET path` as the default partner's global admin.
+    pub async fn get(&self, path: &str) -> Response {
+        self.admin().get(path).await
     }
 
     /// The database URL of this instance, for tests that inspect tables directly.

@@ -1,8 +1,13 @@
 //! Integration tests: the real service on a random port, over HTTP, against its own freshly
 //! created Postgres database.
 
+mod auth;
 mod catalog;
+mod customers;
 mod errors;
 mod helpers;
 mod operations;
+mod roles;
 mod startup;
+mod subscriptions;
+mod tenancy;

@@ -1,0 +1,113 @@
+//! Partners, customers and the reseller relationship that makes a customer visible to a partner.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A customer as stored.
+#[derive(Debug, Clone)]
+pub struct CustomerRow {
+    pub id: Uuid,
+    pub name: String,
+    pub market_code: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Creates the customer and the caller's reseller relationship with it (and the partner's row on
+/// its first write).
+pub async fn create(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    name: &str,
+    market_code: &str,
+) -> Result<CustomerRow, sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO partners (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        partner_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    let customer = sqlx::query_as!(
+        CustomerRow,
+        "INSERT INTO customers (id, name, market_code) VALUES ($1, $2, $3)
+         RETURNING id, name, market_code, created_at",
+        Uuid::now_v7(),
+        name,
+        market_code
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO reseller_relationships (customer_id, partner_id) VALUES ($1, $2)",
+        customer.id,
+        partner_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(customer)
+}
+
+/// The customer, if the partner has a reseller relationship with it.
+pub async fn find_for_partner(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+) -> Result<Option<CustomerRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CustomerRow,
+        "SELECT c.id, c.name, c.market_code, c.created_at
+         FROM customers c
+         JOIN reseller_relationships r ON r.customer_id = c.id AND r.partner_id = $1
+         WHERE c.id = $2",
+        partner_id,
+        customer_id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Locks the customer row (when the partner may see it) for the rest of the transaction: every
+/// write that checks a rule across the customer's subscriptions takes this lock first, so two
+/// such writes for one customer run one after the other.
+pub async fn lock_for_partner(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    customer_id: Uuid,
+) -> Result<Option<CustomerRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CustomerRow,
+        "SELECT c.id, c.name, c.market_code, c.created_at
+         FROM customers c
+         WHERE c.id = $2
+           AND EXISTS (SELECT 1 FROM reseller_relationships r
+                       WHERE r.customer_id = c.id AND r.partner_id = $1)
+         FOR UPDATE OF c",
+        partner_id,
+        customer_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A page of the partner's customers, in id (creation) order after `after`.
+pub async fn list_for_partner(
+    pool: &PgPool,
+    partner_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CustomerRow,
+        "SELECT c.id, c.name, c.market_code, c.created_at
+         FROM reseller_relationships r
+         JOIN customers c ON c.id = r.customer_id
+         WHERE r.partner_id = $1 AND ($2::uuid IS NULL OR r.customer_id > $2)
+         ORDER BY r.customer_id
+         LIMIT $3",
+        partner_id,
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,82 @@
+//! License assignments: which user holds a license from which subscription.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// An assignment as stored, with the user's name and address for display.
+#[derive(Debug, Clone)]
+pub struct AssignmentRow {
+    pub subscription_id: Uuid,
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub disabled_services: Vec<String>,
+    pub assigned_at: DateTime<Utc>,
+}
+
+/// Licenses assigned from the subscription.
+pub async fn count(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM license_assignments
+           WHERE customer_id = $1 AND subscription_id = $2"#,
+        customer_id,
+        subscription_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Assigns a license; a second license from the same subscription violates
+/// `license_assignments_pkey`.
+pub async fn create(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    user_id: Uuid,
+    disabled_services: &[String],
+) -> Result<AssignmentRow, sqlx::Error> {
+    sqlx::query_as!(
+        AssignmentRow,
+        "WITH inserted AS (
+             INSERT INTO license_assignments (customer_id, subscription_id, user_id, disabled_services)
+             VALUES ($1, $2, $3, $4)
+             RETURNING customer_id, subscription_id, user_id, disabled_services, assigned_at)
+         SELECT i.subscription_id, i.user_id, u.display_name, u.email, i.disabled_services, i.assigned_at
+         FROM inserted i JOIN users u ON u.customer_id = i.customer_id AND u.id = i.user_id",
+        customer_id,
+        subscription_id,
+        user_id,
+        disabled_services
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// A page of the subscription's assignments, in user id order after `after`.
+pub async fn list(
+    pool: &PgPool,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AssignmentRow,
+        "SELECT a.subscription_id, a.user_id, u.display_name, u.email, a.disabled_services, a.assigned_at
+         FROM license_assignments a
+         JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
+         WHERE a.customer_id = $1 AND a.subscription_id = $2 AND ($3::uuid IS NULL OR a.user_id > $3)
+         ORDER BY a.user_id LIMIT $4",
+        customer_id,
+        subscription_id,
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,102 @@
+//! Delegated admin relationships (GDAP-like) between a partner and a customer.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A relationship as stored; `services` is empty when `all_services`.
+#[derive(Debug, Clone)]
+pub struct RelationshipRow {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub partner_id: Uuid,
+    pub status: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub all_services: bool,
+    pub services: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a new relationship says.
+#[derive(Debug, Clone)]
+pub struct NewRelationship<'a> {
+    pub status: &'a str,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub all_services: bool,
+    pub services: &'a [String],
+}
+
+/// Inserts a relationship and its granted services.
+pub async fn create(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    partner_id: Uuid,
+    new: &NewRelationship<'_>,
+) -> Result<RelationshipRow, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let created_at = sqlx::query_scalar!(
+        "INSERT INTO delegated_admin_relationships
+             (customer_id, id, partner_id, status, starts_at, ends_at, all_services)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING created_at",
+        customer_id,
+        id,
+        partner_id,
+        new.status,
+        new.starts_at,
+        new.ends_at,
+        new.all_services
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO delegated_admin_relationship_services (customer_id, relationship_id, service_code)
+         SELECT $1, $2, unnest($3::text[])",
+        customer_id,
+        id,
+        new.services
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(RelationshipRow {
+        id,
+        customer_id,
+        partner_id,
+        status: new.status.to_owned(),
+        starts_at: new.starts_at,
+        ends_at: new.ends_at,
+        all_services: new.all_services,
+        services: new.services.to_vec(),
+        created_at,
+    })
+}
+
+/// A page of the partner's relationships with the customer, in id order after `after`.
+pub async fn list(
+    pool: &PgPool,
+    customer_id: Uuid,
+    partner_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<RelationshipRow>, sqlx::Error> {
+    sqlx::query_as!(
+        RelationshipRow,
+        r#"SELECT d.id, d.customer_id, d.partner_id, d.status, d.starts_at, d.ends_at, d.all_services,
+                  ARRAY(SELECT s.service_code FROM delegated_admin_relationship_services s
+                        WHERE s.customer_id = d.customer_id AND s.relationship_id = d.id
+                        ORDER BY s.service_code) AS "services!",
+                  d.created_at
+           FROM delegated_admin_relationships d
+           WHERE d.customer_id = $1 AND d.partner_id = $2 AND ($3::uuid IS NULL OR d.id > $3)
+           ORDER BY d.id
+           LIMIT $4"#,
+        customer_id,
+        partner_id,
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,163 @@
+//! Subscriptions. A partner reads and changes only those it sold (`channel = 'partner'` and its
+//! own `partner_id`); the rules still see every subscription of the customer.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A subscription as stored.
+#[derive(Debug, Clone)]
+pub struct SubscriptionRow {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub offer_id: String,
+    pub channel: String,
+    pub partner_id: Option<Uuid>,
+    pub quantity: i32,
+    pub status: String,
+    pub billing_cycle: String,
+    pub term_start: NaiveDate,
+    pub term_end: NaiveDate,
+    pub current_period_start: NaiveDate,
+    pub current_period_end: NaiveDate,
+    pub upgraded_to_id: Option<Uuid>,
+    pub upgraded_from_id: Option<Uuid>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a new subscription says.
+#[derive(Debug, Clone)]
+pub struct NewSubscription<'a> {
+    pub customer_id: Uuid,
+    pub offer_id: &'a str,
+    pub channel: &'a str,
+    pub partner_id: Option<Uuid>,
+    pub quantity: i32,
+    pub status: &'a str,
+    pub billing_cycle: &'a str,
+    pub term_start: NaiveDate,
+    pub term_end: NaiveDate,
+    pub current_period_start: NaiveDate,
+    pub current_period_end: NaiveDate,
+}
+
+/// Inserts a subscription.
+pub async fn create(
+    conn: &mut PgConnection,
+    new: &NewSubscription<'_>,
+) -> Result<SubscriptionRow, sqlx::Error> {
+    sqlx::query_as!(
+        SubscriptionRow,
+        "INSERT INTO subscriptions
+             (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+              term_start, term_end, current_period_start, current_period_end)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         RETURNING id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at",
+        new.customer_id,
+        Uuid::now_v7(),
+        new.offer_id,
+        new.channel,
+        new.partner_id,
+        new.quantity,
+        new.status,
+        new.billing_cycle,
+        new.term_start,
+        new.term_end,
+        new.current_period_start,
+        new.current_period_end
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The subscription, if this partner sold it.
+pub async fn find_for_partner(
+    pool: &PgPool,
+    customer_id: Uuid,
+    partner_id: Uuid,
+    id: Uuid,
+) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SubscriptionRow,
+        "SELECT id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+                term_start, term_end, current_period_start, current_period_end,
+                upgraded_to_id, upgraded_from_id, version, created_at, updated_at
+         FROM subscriptions
+         WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2",
+        customer_id,
+        partner_id,
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Like [`find_for_partner`], locking the row for the rest of the transaction.
+pub async fn lock_for_partner(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    partner_id: Uuid,
+    id: Uuid,
+) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SubscriptionRow,
+        "SELECT id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+                term_start, term_end, current_period_start, current_period_end,
+                upgraded_to_id, upgraded_from_id, version, created_at, updated_at
+         FROM subscriptions
+         WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2
+         FOR UPDATE",
+        customer_id,
+        partner_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A page of the subscriptions this partner sold to the customer, in id order after `after`.
+pub async fn list_for_partner(
+    pool: &PgPool,
+    customer_id: Uuid,
+    partner_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<SubscriptionRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SubscriptionRow,
+        "SELECT id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+                term_start, term_end, current_period_start, current_period_end,
+                upgraded_to_id, upgraded_from_id, version, created_at, updated_at
+         FROM subscriptions
+         WHERE customer_id = $1 AND channel = 'partner' AND partner_id = $2
+           AND ($3::uuid IS NULL OR id > $3)
+         ORDER BY id LIMIT $4",
+        customer_id,
+        partner_id,
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Seats the customer holds in a family's live (active or suspended) subscriptions, every channel.
+pub async fn family_seats(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    family_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(SUM(s.quantity), 0)::bigint AS "seats!"
+           FROM subscriptions s JOIN offers o ON o.id = s.offer_id
+           WHERE s.customer_id = $1 AND o.family_id = $2 AND s.status IN ('active', 'suspended')"#,
+        customer_id,
+        family_id
+    )
+    .fetch_one(conn)
+    .await
+}

@@ -1,0 +1,70 @@
+//! User accounts in a customer's directory.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A user as stored.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts a user; the e-mail is unique per customer, case-insensitively (`users_email_key`).
+pub async fn create(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    display_name: &str,
+    email: &str,
+) -> Result<UserRow, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "INSERT INTO users (customer_id, id, display_name, email) VALUES ($1, $2, $3, $4)
+         RETURNING id, customer_id, display_name, email, created_at",
+        customer_id,
+        Uuid::now_v7(),
+        display_name,
+        email
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether the customer has this user.
+pub async fn exists(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE customer_id = $1 AND id = $2) AS "exists!""#,
+        customer_id,
+        user_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// A page of the customer's users, in id order after `after`.
+pub async fn list(
+    pool: &PgPool,
+    customer_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "SELECT id, customer_id, display_name, email, created_at FROM users
+         WHERE customer_id = $1 AND ($2::uuid IS NULL OR id > $2)
+         ORDER BY id LIMIT $3",
+        customer_id,
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,123 @@
+//! Checks on free-text fields that the API stores: names and e-mail addresses.
+
+/// A text field that is not acceptable, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {reason}")]
+pub struct InvalidText {
+    pub field: &'static str,
+    pub reason: &'static str,
+}
+
+/// A human-readable name: trimmed, 1..=`max` characters, no control characters.
+pub fn name(field: &'static str, value: &str, max: usize) -> Result<String, InvalidText> {
+    let trimmed = value.trim();
+    let invalid = |reason| Err(InvalidText { field, reason });
+    if trimmed.is_empty() {
+        return invalid("must not be empty");
+    }
+    if trimmed.chars().count() > max {
+        return invalid("is too long");
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        return invalid("must not contain control or invisible formatting characters");
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An e-mail address: one `@` between a non-empty local part and a dotted domain, no spaces or
+/// control characters, at most 320 characters. Stored as given (trimmed); compared
+/// case-insensitively by the database.
+pub fn email(value: &str) -> Result<String, InvalidText> {
+    let trimmed = value.trim();
+    let invalid = |reason| {
+        Err(InvalidText {
+            field: "email",
+            reason,
+        })
+    };
+    if trimmed.len() > 320 {
+        return invalid("is too long");
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
+    {
+        return invalid("must not contain spaces or control characters");
+    }
+    match trimmed.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.') =>
+        {
+            Ok(trimmed.to_owned())
+        }
+        _ => invalid("is not an e-mail address"),
+    }
+}
+
+/// Zero-width and bidirectional formatting characters, which make names look like other names.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        let cases: [(&str, Result<&str, &str>); 7] = [
+            ("Contoso Ltd", Ok("Contoso Ltd")),
+            ("  Fabrikam  ", Ok("Fabrikam")),
+            ("Società Ørsted 株式会社", Ok("Società Ørsted 株式会社")),
+            ("", Err("must not be empty")),
+            ("   ", Err("must not be empty")),
+            (
+                "bad\u{0007}bell",
+                Err("must not contain control or invisible formatting characters"),
+            ),
+            (
+                "right\u{202E}left",
+                Err("must not contain control or invisible formatting characters"),
+            ),
+        ];
+        for (input, expected) in cases {
+            let got = name("name", input, 200);
+            match expected {
+                Ok(value) => assert_eq!(got.as_deref(), Ok(value), "{input:?}"),
+                Err(reason) => assert_eq!(got.unwrap_err().reason, reason, "{input:?}"),
+            }
+        }
+        assert!(name("name", &"x".repeat(201), 200).is_err());
+        assert!(name("name", &"é".repeat(200), 200).is_ok());
+    }
+
+    #[test]
+    fn emails_need_one_at_and_a_dotted_domain() {
+        let good = ["ada@contoso.com", " bob.smith+csp@fabrikam.co.uk "];
+        let bad = [
+            "",
+            "no-at",
+            "@contoso.com",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@com.",
+            "a\u{7}@b.com",
+        ];
+        for input in good {
+            assert!(email(input).is_ok(), "{input:?}");
+        }
+        for input in bad {
+            assert!(email(input).is_err(), "{input:?}");
+        }
+        assert!(email(&format!("{}@x.com", "a".repeat(320))).is_err());
+    }
+}

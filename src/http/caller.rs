@@ -1,0 +1,96 @@
+//! The caller: a partner staff member identified by a verified bearer token.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use uuid::Uuid;
+
+use super::AppState;
+use super::problem::Problem;
+use crate::auth::{self, TokenError};
+use crate::domain::policy::{self, Operation, Role};
+use crate::error::Error;
+
+/// Who is calling: partner tenant, user and roles, from a token that verified.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub partner_id: Uuid,
+    pub user_id: String,
+    /// The roles of ours the token carries.
+    pub roles: Vec<Role>,
+    /// Every role string of the token, as sent (for the history).
+    pub role_names: Vec<String>,
+}
+
+impl Caller {
+    /// Refuses with 403 `role_not_allowed` unless one of the caller's roles permits `operation`.
+    pub fn require(&self, operation: Operation) -> Result<(), Error> {
+        if policy::any_permits(&self.roles, operation) {
+            return Ok(());
+        }
+        let held = if self.role_names.is_empty() {
+            "none".to_owned()
+        } else {
+            self.role_names.join(", ")
+        };
+        Err(Error::Forbidden {
+            code: "role_not_allowed",
+            detail: format!("Your roles ({held}) do not allow this operation.").into(),
+        })
+    }
+
+    /// Whether the caller holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).map_err(unauthorized)?;
+        let claims = state.verifier.verify(token).map_err(unauthorized)?;
+        let roles = auth::known_roles(&claims);
+        Ok(Caller {
+            partner_id: claims.tid,
+            user_id: claims.sub,
+            roles,
+            role_names: claims.roles,
+        })
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Result<&str, TokenError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(TokenError::Missing)?
+        .to_str()
+        .map_err(|_| TokenError::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(TokenError::Malformed);
+    }
+    Ok(token)
+}
+
+fn unauthorized(error: TokenError) -> Problem {
+    // RFC 6750: no error attribute when no credentials were sent at all.
+    let challenge = match &error {
+        TokenError::Missing => r#"Bearer realm="subscription-upgrades""#.to_owned(),
+        other => format!(
+            r#"Bearer realm="subscription-upgrades", error="invalid_token", error_description="{}""#,
+            other.code()
+        ),
+    };
+    let problem = Problem::new(StatusCode::UNAUTHORIZED, error.code(), error.to_string());
+    match HeaderValue::from_str(&challenge) {
+        Ok(value) => problem.with_header(header::WWW_AUTHENTICATE, value),
+        Err(_) => problem,
+    }
+}

@@ -1,0 +1,356 @@
+//! Subscriptions and their license assignments.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::caller::Caller;
+use super::customers::{Created, created};
+use super::extract::{Json, Path, Query};
+use super::pagination::{Page, PageQuery};
+use super::problem::Problem;
+use crate::db::licenses::AssignmentRow;
+use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use crate::domain::{Operation, Role};
+use crate::error::Error;
+use crate::service::{self, subscriptions::SubscriptionRequest};
+
+/// The subscription routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_subscription, list_subscriptions))
+        .routes(routes!(get_subscription))
+        .routes(routes!(assign_license, list_assignments))
+}
+
+/// A subscription the calling partner sold.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionView {
+    id: Uuid,
+    customer_id: Uuid,
+    offer_id: String,
+    /// Seats.
+    quantity: i32,
+    status: String,
+    billing_cycle: String,
+    term_start: NaiveDate,
+    term_end: NaiveDate,
+    current_period_start: NaiveDate,
+    current_period_end: NaiveDate,
+    /// The subscription this one was upgraded to.
+    upgraded_to: Option<Uuid>,
+    /// The subscription this one replaced.
+    upgraded_from: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SubscriptionRow> for SubscriptionView {
+    fn from(row: SubscriptionRow) -> Self {
+        SubscriptionView {
+            id: row.id,
+            customer_id: row.customer_id,
+            offer_id: row.offer_id,
+            quantity: row.quantity,
+            status: row.status,
+            billing_cycle: row.billing_cycle,
+            term_start: row.term_start,
+            term_end: row.term_end,
+            current_period_start: row.current_period_start,
+            current_period_end: row.current_period_end,
+            upgraded_to: row.upgraded_to_id,
+            upgraded_from: row.upgraded_from_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The subscription's entity tag: changes with every write to it.
+pub fn etag(row: &SubscriptionRow) -> String {
+    format!("\"{}-{}\"", row.id.simple(), row.version)
+}
+
+fn with_etag(row: SubscriptionRow, response: impl IntoResponse) -> Response {
+    let tag = etag(&row);
+    let mut response = response.into_response();
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// A subscription to buy, or (platform role) to record as synced data.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSubscription {
+    offer_id: String,
+    /// Seats, at least 1 and within the offer's cap.
+    quantity: i64,
+    billing_cycle: BillingCycle,
+    /// Start of the one-year term; today when absent.
+    term_start: Option<NaiveDate>,
+    /// With `currentPeriodEnd`: the current billing period, within the term.
+    current_period_start: Option<NaiveDate>,
+    current_period_end: Option<NaiveDate>,
+    /// Platform role only (synced data); `active` otherwise.
+    status: Option<SubscriptionStatus>,
+    /// `other` (another partner or direct purchase) is for the platform role only.
+    channel: Option<Channel>,
+}
+
+impl CreateSubscription {
+    fn into_request(self, caller: &Caller) -> Result<SubscriptionRequest, Error> {
+        let synced = self.status.is_some_and(|s| s != SubscriptionStatus::Active)
+            || self.channel == Some(Channel::Other);
+        if synced && !caller.has(Role::Platform) {
+            return Err(Error::Forbidden {
+                code: "role_not_allowed",
+                detail:
+                    "Only the platform role may record a status or another channel's subscription."
+                        .into(),
+            });
+        }
+        if self.status == Some(SubscriptionStatus::Upgraded) {
+            return Err(Error::bad_request(
+                "invalid_status",
+                "A subscription becomes upgraded only by an upgrade; record it as active, suspended or cancelled.",
+            ));
+        }
+        let current_period = match (self.current_period_start, self.current_period_end) {
+            (Some(start), Some(end)) => Some((start, end)),
+            (None, None) => None,
+            _ => {
+                return Err(Error::bad_request(
+                    "invalid_billing_period",
+                    "Give both currentPeriodStart and currentPeriodEnd, or neither.",
+                ));
+            }
+        };
+        Ok(SubscriptionRequest {
+            offer_id: self.offer_id,
+            quantity: self.quantity,
+            billing_cycle: self.billing_cycle,
+            term_start: self.term_start,
+            current_period,
+            status: self.status.unwrap_or(SubscriptionStatus::Active),
+            channel: self.channel.unwrap_or(Channel::Partner),
+        })
+    }
+}
+
+/// Buys a subscription for the customer (or, with the platform role, records a synced one).
+#[utoipa::path(
+    post, path = "/v1/customers/{customerId}/subscriptions", tag = "subscriptions",
+    params(("customerId" = Uuid, Path)), request_body = CreateSubscription,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = SubscriptionView, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Offer not sellable here, or seat cap exceeded", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(customer_id): Path<Uuid>,
+    Json(body): Json<CreateSubscription>,
+) -> Result<Response, Error> {
+    caller.require(Operation::CreateSubscription)?;
+    let request = body.into_request(&caller)?;
+    let row = service::subscriptions::create(
+        &state.pool,
+        &state.catalog(),
+        caller.partner_id,
+        customer_id,
+        request,
+    )
+    .await?;
+    let location = format!("/v1/customers/{customer_id}/subscriptions/{}", row.id);
+    let view = SubscriptionView::from(row.clone());
+    Ok(with_etag(row, created(location, view)))
+}
+
+/// The subscriptions this partner sold to the customer (other channels' never appear).
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/subscriptions", tag = "subscriptions",
+    params(("customerId" = Uuid, Path), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of subscriptions", body = Page<SubscriptionView>),
+        (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_subscriptions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(customer_id): Path<Uuid>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<SubscriptionView>>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let page = query.parse()?;
+    service::visible_customer(&state.pool, caller.partner_id, customer_id).await?;
+    let rows = crate::db::subscriptions::list_for_partner(
+        &state.pool,
+        customer_id,
+        caller.partner_id,
+        page.after_uuid()?,
+        page.fetch_limit(),
+    )
+    .await?;
+    Ok(Json(
+        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
+    ))
+}
+
+/// One subscription, with its `ETag`.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}", tag = "subscriptions",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let row =
+        service::subscriptions::find(&state.pool, caller.partner_id, customer_id, subscription_id)
+            .await?;
+    let view = SubscriptionView::from(row.clone());
+    Ok(with_etag(row, Json(view)))
+}
+
+/// A license to assign.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateAssignment {
+    user_id: Uuid,
+    /// Services of the offer switched off for this user.
+    #[serde(default)]
+    disabled_services: Vec<String>,
+}
+
+/// A user's license from the subscription.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentView {
+    subscription_id: Uuid,
+    user_id: Uuid,
+    display_name: String,
+    email: String,
+    disabled_services: Vec<String>,
+    assigned_at: DateTime<Utc>,
+}
+
+impl From<AssignmentRow> for AssignmentView {
+    fn from(row: AssignmentRow) -> Self {
+        AssignmentView {
+            subscription_id: row.subscription_id,
+            user_id: row.user_id,
+            display_name: row.display_name,
+            email: row.email,
+            disabled_services: row.disabled_services,
+            assigned_at: row.assigned_at,
+        }
+    }
+}
+
+/// Assigns a license from the subscription to a user of the customer.
+#[utoipa::path(
+    post, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/license-assignments", tag = "subscriptions",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path)), request_body = CreateAssignment,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Assigned", body = AssignmentView, headers(("Location" = String))),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already assigned, no seat left, or subscription not active", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No such user in the customer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn assign_license(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<CreateAssignment>,
+) -> Result<Created<AssignmentView>, Error> {
+    caller.require(Operation::AssignLicenses)?;
+    let row = service::licenses::assign(
+        &state.pool,
+        &state.catalog(),
+        caller.partner_id,
+        customer_id,
+        subscription_id,
+        body.user_id,
+        body.disabled_services,
+    )
+    .await?;
+    let location = format!(
+        "/v1/customers/{customer_id}/subscriptions/{subscription_id}/license-assignments/{}",
+        row.user_id
+    );
+    Ok(created(location, row.into()))
+}
+
+/// The licenses assigned from the subscription.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/license-assignments", tag = "subscriptions",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of assignments", body = Page<AssignmentView>),
+        (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<AssignmentView>>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let page = query.parse()?;
+    service::subscriptions::find(&state.pool, caller.partner_id, customer_id, subscription_id)
+        .await?;
+    let rows = crate::db::licenses::list(
+        &state.pool,
+        customer_id,
+        subscription_id,
+        page.after_uuid()?,
+        page.fetch_limit(),
+    )
+    .await?;
+    Ok(Json(
+        page.keyset_page(rows, |r| r.user_id.to_string())
+            .map(Into::into),
+    ))
+}

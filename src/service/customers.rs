@@ -1,0 +1,135 @@
+//! Customers, their delegated admin relationships and their users.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::visible_customer;
+use crate::db;
+use crate::db::customers::CustomerRow;
+use crate::db::relationships::{NewRelationship, RelationshipRow};
+use crate::db::users::UserRow;
+use crate::domain::{Catalog, input};
+use crate::error::Error;
+
+/// Onboards a customer for the partner.
+pub async fn create(
+    pool: &PgPool,
+    catalog: &Catalog,
+    partner_id: Uuid,
+    name: &str,
+    market: &str,
+) -> Result<CustomerRow, Error> {
+    let name = input::name("name", name, 200)
+        .map_err(|e| Error::bad_request("invalid_customer_name", e.to_string()))?;
+    if catalog.market(market).is_none() {
+        let known: Vec<_> = catalog.markets().iter().map(|m| m.code.as_str()).collect();
+        return Err(Error::bad_request(
+            "unknown_market",
+            format!("market {market:?} is not one of {}", known.join(", ")),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let customer = db::customers::create(&mut tx, partner_id, &name, market).await?;
+    tx.commit().await?;
+    Ok(customer)
+}
+
+/// What the caller asks a relationship to grant.
+#[derive(Debug, Clone)]
+pub struct RelationshipRequest {
+    pub status: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub services: Vec<String>,
+}
+
+/// Records a delegated admin relationship between the caller's partner and the customer.
+pub async fn create_relationship(
+    pool: &PgPool,
+    catalog: &Catalog,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    request: RelationshipRequest,
+) -> Result<RelationshipRow, Error> {
+    visible_customer(pool, partner_id, customer_id).await?;
+    if request.ends_at <= request.starts_at {
+        return Err(Error::bad_request(
+            "invalid_relationship_period",
+            "endsAt must be after startsAt",
+        ));
+    }
+    let all_services = request.services == ["*"];
+    if !all_services {
+        check_services(catalog, &request.services)?;
+    }
+    let services = if all_services {
+        Vec::new()
+    } else {
+        request.services
+    };
+    let new = NewRelationship {
+        status: &request.status,
+        starts_at: request.starts_at,
+        ends_at: request.ends_at,
+        all_services,
+        services: &services,
+    };
+    let mut tx = pool.begin().await?;
+    let row = db::relationships::create(&mut tx, customer_id, partner_id, &new).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+fn check_services(catalog: &Catalog, services: &[String]) -> Result<(), Error> {
+    let invalid = |detail: String| Error::bad_request("invalid_services", detail);
+    if services.is_empty() {
+        return Err(invalid(
+            "services must list at least one service code, or be [\"*\"] for all".into(),
+        ));
+    }
+    let known = catalog.service_codes();
+    for (i, code) in services.iter().enumerate() {
+        if code == "*" {
+            return Err(invalid(
+                "\"*\" (all services) must be the only entry".into(),
+            ));
+        }
+        if !known.contains(code.as_str()) {
+            return Err(invalid(format!(
+                "{code:?} is not a service code of the catalog"
+            )));
+        }
+        if services[..i].contains(code) {
+            return Err(invalid(format!("{code:?} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+/// Adds a user to the customer's directory.
+pub async fn create_user(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    display_name: &str,
+    email: &str,
+) -> Result<UserRow, Error> {
+    let display_name = input::name("displayName", display_name, 256)
+        .map_err(|e| Error::bad_request("invalid_display_name", e.to_string()))?;
+    let email =
+        input::email(email).map_err(|e| Error::bad_request("invalid_email", e.to_string()))?;
+    visible_customer(pool, partner_id, customer_id).await?;
+    let mut tx = pool.begin().await?;
+    let user = match db::users::create(&mut tx, customer_id, &display_name, &email).await {
+        Err(e) if db::violated_constraint(&e) == Some("users_email_key") => {
+            return Err(Error::conflict(
+                "user_email_taken",
+                format!("The customer already has a user with e-mail {email}."),
+            ));
+        }
+        other => other?,
+    };
+    tx.commit().await?;
+    Ok(user)
+}

@@ -1,0 +1,93 @@
+//! Assigning licenses from a subscription to the customer's users.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::subscription_not_found;
+use crate::db;
+use crate::db::licenses::AssignmentRow;
+use crate::domain::Catalog;
+use crate::error::Error;
+
+/// Assigns a license. The subscription row is locked so that two assignments cannot both take
+/// the last seat.
+pub async fn assign(
+    pool: &PgPool,
+    catalog: &Catalog,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    user_id: Uuid,
+    disabled_services: Vec<String>,
+) -> Result<AssignmentRow, Error> {
+    super::visible_customer(pool, partner_id, customer_id).await?;
+    let mut tx = pool.begin().await?;
+    let subscription =
+        db::subscriptions::lock_for_partner(&mut tx, customer_id, partner_id, subscription_id)
+            .await?
+            .ok_or_else(|| subscription_not_found(subscription_id))?;
+    if subscription.status != "active" {
+        return Err(Error::conflict(
+            "subscription_not_active",
+            format!(
+                "Licenses can only be assigned from an active subscription; this one is {}.",
+                subscription.status
+            ),
+        ));
+    }
+    let offer = catalog.offer(&subscription.offer_id).ok_or_else(|| {
+        Error::internal(format!(
+            "subscription offer {} missing from catalog",
+            subscription.offer_id
+        ))
+    })?;
+    for (i, service) in disabled_services.iter().enumerate() {
+        if !offer.services.contains(service) {
+            return Err(Error::bad_request(
+                "invalid_disabled_services",
+                format!("{service:?} is not a service of {}", offer.name),
+            ));
+        }
+        if disabled_services[..i].contains(service) {
+            return Err(Error::bad_request(
+                "invalid_disabled_services",
+                format!("{service:?} is listed twice"),
+            ));
+        }
+    }
+    if !db::users::exists(&mut tx, customer_id, user_id).await? {
+        return Err(Error::unprocessable(
+            "user_not_found",
+            format!("The customer has no user {user_id}."),
+        ));
+    }
+    let assigned = db::licenses::count(&mut tx, customer_id, subscription_id).await?;
+    if assigned >= i64::from(subscription.quantity) {
+        return Err(Error::conflict(
+            "no_seats_available",
+            format!(
+                "All {} seats of the subscription are assigned; add seats first.",
+                subscription.quantity
+            ),
+        ));
+    }
+    let row = match db::licenses::create(
+        &mut tx,
+        customer_id,
+        subscription_id,
+        user_id,
+        &disabled_services,
+    )
+    .await
+    {
+        Err(e) if db::violated_constraint(&e) == Some("license_assignments_pkey") => {
+            return Err(Error::conflict(
+                "license_already_assigned",
+                format!("User {user_id} already holds a license from this subscription."),
+            ));
+        }
+        other => other?,
+    };
+    tx.commit().await?;
+    Ok(row)
+}

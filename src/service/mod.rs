@@ -1,0 +1,40 @@
+//! Orchestration: each operation opens its transaction, loads what the rules need, calls the pure
+//! rules in `domain`, and writes through `db`. Handlers call these; nothing here knows HTTP.
+
+pub mod customers;
+pub mod licenses;
+pub mod subscriptions;
+
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::customers::CustomerRow;
+use crate::error::Error;
+
+/// The 404 for a customer the partner does not have, or that does not exist: the two are
+/// indistinguishable on purpose.
+pub fn customer_not_found(customer_id: Uuid) -> Error {
+    Error::not_found(
+        "customer_not_found",
+        format!("No customer {customer_id} is yours."),
+    )
+}
+
+/// The 404 for a subscription this partner did not sell, or that does not exist.
+pub fn subscription_not_found(subscription_id: Uuid) -> Error {
+    Error::not_found(
+        "subscription_not_found",
+        format!("No subscription {subscription_id} of this customer is yours."),
+    )
+}
+
+/// The customer, when the partner has a reseller relationship with it; 404 otherwise.
+pub async fn visible_customer(
+    pool: &sqlx::PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+) -> Result<CustomerRow, Error> {
+    db::customers::find_for_partner(pool, partner_id, customer_id)
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))
+}

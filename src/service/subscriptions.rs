@@ -1,0 +1,108 @@
+//! Buying (or recording a synced) subscription, and reading the partner's subscriptions.
+
+use chrono::{NaiveDate, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::customer_not_found;
+use crate::db;
+use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
+use crate::domain::Catalog;
+use crate::domain::subscription::{
+    self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
+};
+use crate::error::Error;
+
+/// What the caller asks for.
+#[derive(Debug, Clone)]
+pub struct SubscriptionRequest {
+    pub offer_id: String,
+    pub quantity: i64,
+    pub billing_cycle: BillingCycle,
+    pub term_start: Option<NaiveDate>,
+    pub current_period: Option<(NaiveDate, NaiveDate)>,
+    pub status: SubscriptionStatus,
+    pub channel: Channel,
+}
+
+/// Creates the subscription. The customer row is locked first so that the family seat cap,
+/// which counts every subscription of the customer, holds under concurrent purchases.
+pub async fn create(
+    pool: &PgPool,
+    catalog: &Catalog,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    request: SubscriptionRequest,
+) -> Result<SubscriptionRow, Error> {
+    let today = Utc::now().date_naive();
+    let dates = subscription::billing_dates(
+        request.billing_cycle,
+        request.term_start.unwrap_or(today),
+        today,
+        request.current_period,
+    )
+    .map_err(rule_error)?;
+
+    let mut tx = pool.begin().await?;
+    let customer = db::customers::lock_for_partner(&mut tx, partner_id, customer_id)
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))?;
+    let family = catalog
+        .offer(&request.offer_id)
+        .and_then(|o| o.family_id.as_deref());
+    let held = match family {
+        Some(family) => db::subscriptions::family_seats(&mut tx, customer_id, family).await?,
+        None => 0,
+    };
+    subscription::check_new(
+        catalog,
+        &customer.market_code,
+        &request.offer_id,
+        request.quantity,
+        held,
+    )
+    .map_err(rule_error)?;
+    let quantity = i32::try_from(request.quantity)
+        .map_err(|_| rule_error(NewSubscriptionError::InvalidQuantity))?;
+    let new = NewSubscription {
+        customer_id,
+        offer_id: &request.offer_id,
+        channel: request.channel.as_str(),
+        partner_id: (request.channel == Channel::Partner).then_some(partner_id),
+        quantity,
+        status: request.status.as_str(),
+        billing_cycle: request.billing_cycle.as_str(),
+        term_start: dates.term_start,
+        term_end: dates.term_end,
+        current_period_start: dates.current_period_start,
+        current_period_end: dates.current_period_end,
+    };
+    let row = db::subscriptions::create(&mut tx, &new).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+fn rule_error(error: NewSubscriptionError) -> Error {
+    let detail = error.to_string();
+    match error {
+        NewSubscriptionError::UnknownOffer(_)
+        | NewSubscriptionError::InvalidQuantity
+        | NewSubscriptionError::InvalidBillingPeriod(_) => Error::bad_request(error.code(), detail),
+        NewSubscriptionError::OfferIsAddOn(_)
+        | NewSubscriptionError::NotSoldInMarket { .. }
+        | NewSubscriptionError::SeatLimitExceeded(_) => Error::unprocessable(error.code(), detail),
+    }
+}
+
+/// The subscription, if this partner sold it to this (visible) customer.
+pub async fn find(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    id: Uuid,
+) -> Result<SubscriptionRow, Error> {
+    super::visible_customer(pool, partner_id, customer_id).await?;
+    db::subscriptions::find_for_partner(pool, customer_id, partner_id, id)
+        .await?
+        .ok_or_else(|| super::subscription_not_found(id))
+}
