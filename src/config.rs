@@ -33,6 +33,9 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Load the demo data (idempotent): partners, customers in US, IT and IN, subscriptions,
+    /// users and relationships showing every eligibility outcome.
+    SeedDemo,
     /// Exit 0 when the service at BIND_ADDR answers /healthz (for container health checks).
     Healthcheck,
     /// Mint a development token (HS256, with AUTH_JWT_SECRET or the development secret).

@@ -6,7 +6,7 @@ use clap::Parser;
 use subscription_upgrades::auth;
 use subscription_upgrades::config::{Cli, Command, Settings, TokenArgs};
 use subscription_upgrades::startup::{self, Application};
-use subscription_upgrades::{http, telemetry};
+use subscription_upgrades::{db, http, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::SeedDemo => seed_demo(&cli.settings).await,
         Command::Healthcheck => startup::probe_health(cli.settings.bind_addr).await,
         Command::Token(args) => mint_token(&cli.settings, args),
     };
@@ -59,6 +60,23 @@ fn mint_token(settings: &Settings, args: TokenArgs) -> Result<(), String> {
     #[allow(clippy::print_stdout)]
     {
         println!("{token}");
+    }
+    Ok(())
+}
+
+async fn seed_demo(settings: &Settings) -> Result<(), String> {
+    let pool = startup::prepare_database(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    db::seed_demo(&pool)
+        .await
+        .map_err(|e| format!("could not load the demo data: {e}"))?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("Demo data loaded. Partners (use as --partner with the token command):");
+        for (id, name) in db::DEMO_PARTNERS {
+            println!("  {id}  {name}");
+        }
     }
     Ok(())
 }

@@ -175,3 +175,21 @@ pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
         _ => None,
     }
 }
+
+/// The demo partners' tenant ids (see `seed_demo.sql`).
+pub const DEMO_PARTNERS: [(&str, &str); 2] = [
+    (
+        "a0000000-0000-4000-8000-000000000001",
+        "Contoso Cloud Partner",
+    ),
+    ("b0000000-0000-4000-8000-000000000002", "Fabrikam Reseller"),
+];
+
+/// Loads the demo data in one transaction; rows that exist are left as they are.
+pub async fn seed_demo(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(include_str!("seed_demo.sql"))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}

@@ -4,6 +4,7 @@
 mod auth;
 mod catalog;
 mod customers;
+mod demo;
 mod errors;
 mod helpers;
 mod operations;
