@@ -10,7 +10,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageRequest};
-use super::problem::Problem;
+use super::problem::{AuthProblems, Problem};
 use crate::domain::{Catalog, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
 use crate::error::Error;
 
@@ -108,8 +108,7 @@ pub struct UpgradePathListQuery {
     responses(
         (status = 200, description = "A page of offers", body = Page<OfferView>),
         (status = 400, description = "Unknown market, bad limit or token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
     )
 )]
 async fn list_offers(
@@ -140,8 +139,7 @@ async fn list_offers(
     responses(
         (status = 200, description = "The offer", body = OfferView),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
     )
 )]
 async fn get_offer(
@@ -167,8 +165,7 @@ async fn get_offer(
     responses(
         (status = 200, description = "A page of upgrade paths", body = Page<UpgradePathView>),
         (status = 400, description = "Unknown market or offer, bad limit or token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
     )
 )]
 async fn list_upgrade_paths(

@@ -13,7 +13,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageQuery};
-use super::problem::Problem;
+use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::customers::CustomerRow;
 use crate::db::relationships::RelationshipRow;
 use crate::db::users::UserRow;
@@ -81,8 +81,7 @@ pub struct CreateCustomer {
     responses(
         (status = 201, description = "Created", body = CustomerView, headers(("Location" = String))),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
     )
 )]
 async fn create_customer(
@@ -109,8 +108,7 @@ async fn create_customer(
     responses(
         (status = 200, description = "A page of customers", body = Page<CustomerView>),
         (status = 400, description = "Bad limit or token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
     )
 )]
 async fn list_customers(
@@ -140,9 +138,8 @@ async fn list_customers(
     responses(
         (status = 200, description = "The customer", body = CustomerView),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
     )
 )]
 async fn get_customer(
@@ -232,9 +229,8 @@ impl From<RelationshipRow> for RelationshipView {
     responses(
         (status = 201, description = "Created", body = RelationshipView, headers(("Location" = String))),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
     )
 )]
 async fn create_relationship(
@@ -273,9 +269,8 @@ async fn create_relationship(
     responses(
         (status = 200, description = "A page of relationships", body = Page<RelationshipView>),
         (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
     )
 )]
 async fn list_relationships(
@@ -339,9 +334,8 @@ impl From<UserRow> for UserView {
     responses(
         (status = 201, description = "Created", body = UserView, headers(("Location" = String))),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
         (status = 409, description = "E-mail already used in this customer", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -374,9 +368,8 @@ async fn create_user(
     responses(
         (status = 200, description = "A page of users", body = Page<UserView>),
         (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
     )
 )]
 async fn list_users(

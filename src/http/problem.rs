@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 use super::request_id;
 use crate::error::Error;
@@ -93,6 +93,26 @@ impl Problem {
         };
         Problem::new(status, code, detail)
     }
+}
+
+/// The answers every authenticated operation can give, for the OpenAPI document.
+#[derive(IntoResponses)]
+pub enum AuthProblems {
+    /// No valid bearer token: missing, malformed, expired, not yet valid, or with the wrong
+    /// signature, algorithm, audience, issuer or claims.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The caller's roles do not allow the operation.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+}
+
+/// The 404 of every route under a customer: it does not exist, or it is not the caller's.
+#[derive(IntoResponses)]
+pub enum NotYours {
+    /// No such customer (or subscription) of yours.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
 }
 
 impl IntoResponse for Problem {

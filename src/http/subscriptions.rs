@@ -15,7 +15,7 @@ use super::caller::Caller;
 use super::customers::{Created, created};
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageQuery};
-use super::problem::Problem;
+use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::licenses::AssignmentRow;
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
@@ -156,9 +156,8 @@ impl CreateSubscription {
     responses(
         (status = 201, description = "Created", body = SubscriptionView, headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
         (status = 422, description = "Offer not sellable here, or seat cap exceeded", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -191,9 +190,8 @@ async fn create_subscription(
     responses(
         (status = 200, description = "A page of subscriptions", body = Page<SubscriptionView>),
         (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
     )
 )]
 async fn list_subscriptions(
@@ -226,9 +224,8 @@ async fn list_subscriptions(
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView, headers(("ETag" = String))),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
     )
 )]
 async fn get_subscription(
@@ -287,9 +284,8 @@ impl From<AssignmentRow> for AssignmentView {
     responses(
         (status = 201, description = "Assigned", body = AssignmentView, headers(("Location" = String))),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
         (status = 409, description = "Already assigned, no seat left, or subscription not active", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No such user in the customer", body = Problem, content_type = "application/problem+json"),
     )
@@ -326,9 +322,8 @@ async fn assign_license(
     responses(
         (status = 200, description = "A page of assignments", body = Page<AssignmentView>),
         (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
     )
 )]
 async fn list_assignments(
