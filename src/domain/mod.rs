@@ -1,6 +1,7 @@
 //! The pure core: types and rules of the product, with no I/O, no async and no framework.
 
 pub mod catalog;
+pub mod eligibility;
 pub mod input;
 pub mod policy;
 pub mod subscription;
