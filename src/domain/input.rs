@@ -61,6 +61,24 @@ pub fn email(value: &str) -> Result<String, InvalidText> {
     }
 }
 
+/// Checks a list of service codes: every entry must be in `allowed` (described as `scope` in the
+/// message, e.g. "a service code of the catalog") and none may be listed twice.
+pub fn service_list(
+    codes: &[String],
+    allowed: impl Fn(&str) -> bool,
+    scope: &str,
+) -> Result<(), String> {
+    for (i, code) in codes.iter().enumerate() {
+        if !allowed(code) {
+            return Err(format!("{code:?} is not {scope}"));
+        }
+        if codes[..i].contains(code) {
+            return Err(format!("{code:?} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
 /// Zero-width and bidirectional formatting characters, which make names look like other names.
 fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
@@ -96,6 +114,25 @@ mod tests {
         }
         assert!(name("name", &"x".repeat(201), 200).is_err());
         assert!(name("name", &"é".repeat(200), 200).is_ok());
+    }
+
+    #[test]
+    fn service_lists_refuse_unknown_and_repeated_codes() {
+        let allowed = |c: &str| c == "EXCHANGE" || c == "TEAMS";
+        let list = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            service_list(&list(&["EXCHANGE", "TEAMS"]), allowed, "known"),
+            Ok(())
+        );
+        assert_eq!(service_list(&list(&[]), allowed, "known"), Ok(()));
+        assert_eq!(
+            service_list(&list(&["EXCHANGE", "INTUNE"]), allowed, "known"),
+            Err("\"INTUNE\" is not known".to_owned())
+        );
+        assert_eq!(
+            service_list(&list(&["TEAMS", "TEAMS"]), allowed, "known"),
+            Err("\"TEAMS\" is listed twice".to_owned())
+        );
     }
 
     #[test]

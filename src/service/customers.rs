@@ -88,23 +88,18 @@ fn check_services(catalog: &Catalog, services: &[String]) -> Result<(), Error> {
             "services must list at least one service code, or be [\"*\"] for all".into(),
         ));
     }
-    let known = catalog.service_codes();
-    for (i, code) in services.iter().enumerate() {
-        if code == "*" {
-            return Err(invalid(
-                "\"*\" (all services) must be the only entry".into(),
-            ));
-        }
-        if !known.contains(code.as_str()) {
-            return Err(invalid(format!(
-                "{code:?} is not a service code of the catalog"
-            )));
-        }
-        if services[..i].contains(code) {
-            return Err(invalid(format!("{code:?} is listed twice")));
-        }
+    if services.iter().any(|code| code == "*") {
+        return Err(invalid(
+            "\"*\" (all services) must be the only entry".into(),
+        ));
     }
-    Ok(())
+    let known = catalog.service_codes();
+    input::service_list(
+        services,
+        |code| known.contains(code),
+        "a service code of the catalog",
+    )
+    .map_err(invalid)
 }
 
 /// Adds a user to the customer's directory.

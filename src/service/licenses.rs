@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::subscription_not_found;
 use crate::db;
 use crate::db::licenses::AssignmentRow;
-use crate::domain::Catalog;
+use crate::domain::{Catalog, input};
 use crate::error::Error;
 
 /// Assigns a license. The subscription row is locked so that two assignments cannot both take
@@ -41,20 +41,13 @@ pub async fn assign(
             subscription.offer_id
         ))
     })?;
-    for (i, service) in disabled_services.iter().enumerate() {
-        if !offer.services.contains(service) {
-            return Err(Error::bad_request(
-                "invalid_disabled_services",
-                format!("{service:?} is not a service of {}", offer.name),
-            ));
-        }
-        if disabled_services[..i].contains(service) {
-            return Err(Error::bad_request(
-                "invalid_disabled_services",
-                format!("{service:?} is listed twice"),
-            ));
-        }
-    }
+    let scope = format!("a service of {}", offer.name);
+    input::service_list(
+        &disabled_services,
+        |code| offer.services.contains(code),
+        &scope,
+    )
+    .map_err(|detail| Error::bad_request("invalid_disabled_services", detail))?;
     if !db::users::exists(&mut tx, customer_id, user_id).await? {
         return Err(Error::unprocessable(
             "user_not_found",
