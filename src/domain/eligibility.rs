@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::catalog::{Catalog, Offer};
-use super::subscription::{Channel, SubscriptionStatus};
+use super::subscription::{Channel, MAX_QUANTITY, SubscriptionStatus};
 
 /// The conditions of the article, one code each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
@@ -220,8 +220,10 @@ pub fn check(facts: &UpgradeFacts<'_>, target_offer_id: &str, quantity: i64) -> 
 }
 
 fn seat_limit(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) -> Option<String> {
-    if quantity < 1 {
-        return Some("The quantity must be at least 1.".to_owned());
+    if !(1..=MAX_QUANTITY).contains(&quantity) {
+        return Some(format!(
+            "The quantity must be between 1 and {MAX_QUANTITY}."
+        ));
     }
     if let Some(cap) = target.seat_cap.filter(|&cap| quantity > i64::from(cap)) {
         return Some(format!("{} allows at most {cap} seats.", target.name));

@@ -1,10 +1,13 @@
 //! The pure core: types and rules of the product, with no I/O, no async and no framework.
 
+pub mod billing;
 pub mod catalog;
 pub mod eligibility;
 pub mod input;
 pub mod policy;
+pub mod reassignment;
 pub mod subscription;
+pub mod upgrade;
 
 pub use catalog::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 pub use policy::{Operation, Role};

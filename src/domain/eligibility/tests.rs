@@ -299,9 +299,13 @@ fn seat_limit_exceeded_below_one_above_the_cap_or_the_family_cap() {
         );
     }
     assert_eq!(
-        case.codes("e3", 100_000),
+        case.codes("e3", MAX_QUANTITY),
         vec![],
-        "enterprise offers are uncapped"
+        "enterprise offers are capped only by the service-wide maximum"
+    );
+    assert_eq!(
+        case.codes("e3", MAX_QUANTITY + 1),
+        vec![FailureCode::SeatLimitExceeded]
     );
     case.others = vec![
         sub("e1", SubscriptionStatus::Active, 1, Channel::Partner),

@@ -1,0 +1,168 @@
+//! Which users an upgrade moves to the target automatically, and which accounts the partner must
+//! reassign by hand, with every reason (SPEC section 6).
+//!
+//! Each user holding a license from the source is either transferred or listed, never both:
+//! - `upgrade_only_path`: the path creates a new subscription and moves nobody;
+//! - `seat_shortage`: the holders are ranked by when they got their license (then by user id), and
+//!   those ranked beyond the target's quantity are left over;
+//! - `conflicting_license`: the user holds another license with a service the target also brings;
+//! - `service_removed`: the user loses a service of the source that was enabled for them.
+//!
+//! A transferred user keeps the services they had switched off, where the target has them.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::catalog::{Offer, UpgradeType};
+
+/// A user holding a license from the source subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseHolder {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub assigned_at: DateTime<Utc>,
+    /// Services of the source switched off for this user.
+    pub disabled_services: BTreeSet<String>,
+    /// Services enabled for the user through licenses from the customer's other live
+    /// subscriptions.
+    pub other_services: BTreeSet<String>,
+}
+
+/// Why an account needs its license reassigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReassignmentCode {
+    UpgradeOnlyPath,
+    SeatShortage,
+    ConflictingLicense,
+    ServiceRemoved,
+}
+
+/// One reason, naming the service where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReassignmentReason {
+    pub code: ReassignmentCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    pub detail: String,
+}
+
+/// An account the partner must reassign by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountToReassign {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub reasons: Vec<ReassignmentReason>,
+}
+
+/// A license that moves to the target, with the services that stay switched off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub user_id: Uuid,
+    pub disabled_services: Vec<String>,
+}
+
+/// The outcome for every holder of a source license.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReassignmentPlan {
+    pub transfers: Vec<Transfer>,
+    pub accounts: Vec<AccountToReassign>,
+}
+
+/// Plans the licenses of an upgrade from `source` to `target` with `quantity` seats.
+pub fn plan(
+    source: &Offer,
+    target: &Offer,
+    upgrade_type: UpgradeType,
+    quantity: i64,
+    holders: &[LicenseHolder],
+) -> ReassignmentPlan {
+    let mut ranked: Vec<&LicenseHolder> = holders.iter().collect();
+    ranked.sort_by_key(|h| (h.assigned_at, h.user_id));
+    let seats = usize::try_from(quantity).unwrap_or(0);
+    let mut plan = ReassignmentPlan::default();
+    for (rank, holder) in ranked.into_iter().enumerate() {
+        let reasons = reasons(source, target, upgrade_type, rank >= seats, holder);
+        if reasons.is_empty() {
+            plan.transfers.push(Transfer {
+                user_id: holder.user_id,
+                disabled_services: holder
+                    .disabled_services
+                    .intersection(&target.services)
+                    .cloned()
+                    .collect(),
+            });
+        } else {
+            plan.accounts.push(AccountToReassign {
+                user_id: holder.user_id,
+                display_name: holder.display_name.clone(),
+                email: holder.email.clone(),
+                reasons,
+            });
+        }
+    }
+    plan
+}
+
+fn reasons(
+    source: &Offer,
+    target: &Offer,
+    upgrade_type: UpgradeType,
+    left_over: bool,
+    holder: &LicenseHolder,
+) -> Vec<ReassignmentReason> {
+    let mut reasons = Vec::new();
+    if upgrade_type == UpgradeType::UpgradeOnly {
+        reasons.push(ReassignmentReason {
+            code: ReassignmentCode::UpgradeOnlyPath,
+            service: None,
+            detail: format!(
+                "{} to {} is a new subscription: licenses do not move automatically.",
+                source.name, target.name
+            ),
+        });
+    }
+    if left_over {
+        reasons.push(ReassignmentReason {
+            code: ReassignmentCode::SeatShortage,
+            service: None,
+            detail: format!(
+                "{} has fewer seats than the source has assigned users; this user was licensed after the ones that fit.",
+                target.name
+            ),
+        });
+    }
+    for service in target.services.intersection(&holder.other_services) {
+        reasons.push(ReassignmentReason {
+            code: ReassignmentCode::ConflictingLicense,
+            service: Some(service.clone()),
+            detail: format!(
+                "The user already has {service} through another license; {} brings it too.",
+                target.name
+            ),
+        });
+    }
+    let enabled = source.services.difference(&holder.disabled_services);
+    for service in enabled.filter(|s| !target.services.contains(*s)) {
+        reasons.push(ReassignmentReason {
+            code: ReassignmentCode::ServiceRemoved,
+            service: Some(service.clone()),
+            detail: format!(
+                "{} does not include {service}, which the user has from {}.",
+                target.name, source.name
+            ),
+        });
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests;
