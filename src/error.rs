@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::domain::eligibility::Failure;
+
 /// Everything a request can fail with, below the HTTP layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,6 +32,15 @@ pub enum Error {
         code: &'static str,
         detail: Cow<'static, str>,
     },
+    /// A conditional request's `If-Match` no longer matches (412).
+    #[error("{detail}")]
+    PreconditionFailed {
+        code: &'static str,
+        detail: Cow<'static, str>,
+    },
+    /// The upgrade fails the eligibility rules; every failing condition is listed (422).
+    #[error("the upgrade is not eligible")]
+    NotEligible(Vec<Failure>),
     /// The request is understood but the rules refuse it (422).
     #[error("{detail}")]
     Unprocessable {

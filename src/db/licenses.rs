@@ -80,3 +80,68 @@ pub async fn list(
     .fetch_all(pool)
     .await
 }
+
+/// A holder of a license from a subscription, with the services their other licenses give them.
+#[derive(Debug, Clone)]
+pub struct HolderRow {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub assigned_at: DateTime<Utc>,
+    pub disabled_services: Vec<String>,
+    /// Services enabled for the user by licenses from the customer's other live subscriptions.
+    pub other_services: Vec<String>,
+}
+
+/// Every holder of a license from the subscription.
+pub async fn holders(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<Vec<HolderRow>, sqlx::Error> {
+    sqlx::query_as!(
+        HolderRow,
+        r#"SELECT a.user_id, u.display_name, u.email, a.assigned_at, a.disabled_services,
+                  ARRAY(SELECT DISTINCT os.service_code
+                        FROM license_assignments other
+                        JOIN subscriptions s ON s.customer_id = other.customer_id AND s.id = other.subscription_id
+                        JOIN offer_services os ON os.offer_id = s.offer_id
+                        WHERE other.customer_id = a.customer_id AND other.user_id = a.user_id
+                          AND other.subscription_id <> a.subscription_id
+                          AND s.status IN ('active', 'suspended')
+                          AND NOT os.service_code = ANY(other.disabled_services)
+                        ORDER BY os.service_code) AS "other_services!"
+           FROM license_assignments a
+           JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
+           WHERE a.customer_id = $1 AND a.subscription_id = $2
+           ORDER BY a.assigned_at, a.user_id"#,
+        customer_id,
+        subscription_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves the listed users' licenses from one subscription to another, each with the services
+/// that stay switched off. `transfers` is a JSON array of `{"userId", "disabledServices"}`.
+pub async fn transfer(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    from_subscription_id: Uuid,
+    to_subscription_id: Uuid,
+    transfers: &serde_json::Value,
+) -> Result<u64, sqlx::Error> {
+    let moved = sqlx::query!(
+        r#"UPDATE license_assignments a
+           SET subscription_id = $3, disabled_services = t."disabledServices"
+           FROM jsonb_to_recordset($4::jsonb) AS t("userId" uuid, "disabledServices" text[])
+           WHERE a.customer_id = $1 AND a.subscription_id = $2 AND a.user_id = t."userId""#,
+        customer_id,
+        from_subscription_id,
+        to_subscription_id,
+        transfers
+    )
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected())
+}

@@ -2,9 +2,12 @@
 
 pub mod catalog;
 pub mod customers;
+pub mod history;
+pub mod idempotency;
 pub mod licenses;
 pub mod relationships;
 pub mod subscriptions;
+pub mod upgrades;
 pub mod users;
 
 use std::str::FromStr;

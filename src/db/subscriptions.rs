@@ -41,6 +41,8 @@ pub struct NewSubscription<'a> {
     pub term_end: NaiveDate,
     pub current_period_start: NaiveDate,
     pub current_period_end: NaiveDate,
+    /// The subscription this one replaces (an upgrade's target).
+    pub upgraded_from_id: Option<Uuid>,
 }
 
 /// Inserts a subscription.
@@ -52,8 +54,8 @@ pub async fn create(
         SubscriptionRow,
         "INSERT INTO subscriptions
              (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
-              term_start, term_end, current_period_start, current_period_end)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+              term_start, term_end, current_period_start, current_period_end, upgraded_from_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          RETURNING id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id, upgraded_from_id, version, created_at, updated_at",
@@ -68,7 +70,8 @@ pub async fn create(
         new.term_start,
         new.term_end,
         new.current_period_start,
-        new.current_period_end
+        new.current_period_end,
+        new.upgraded_from_id
     )
     .fetch_one(conn)
     .await
@@ -157,6 +160,70 @@ pub async fn family_seats(
            WHERE s.customer_id = $1 AND o.family_id = $2 AND s.status IN ('active', 'suspended')"#,
         customer_id,
         family_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Marks a subscription replaced by `target_id`, bumping its version.
+pub async fn mark_upgraded(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    id: Uuid,
+    target_id: Uuid,
+) -> Result<SubscriptionRow, sqlx::Error> {
+    sqlx::query_as!(
+        SubscriptionRow,
+        "UPDATE subscriptions
+         SET status = 'upgraded', upgraded_to_id = $3, version = version + 1, updated_at = now()
+         WHERE customer_id = $1 AND id = $2
+         RETURNING id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at",
+        customer_id,
+        id,
+        target_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// What the rules may know of a subscription of any channel.
+#[derive(Debug, Clone)]
+pub struct SubscriptionFactsRow {
+    pub id: Uuid,
+    pub offer_id: String,
+    pub status: String,
+    pub quantity: i32,
+    pub channel: String,
+}
+
+/// Every subscription of the customer, every channel and status.
+pub async fn all_of_customer(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> Result<Vec<SubscriptionFactsRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SubscriptionFactsRow,
+        "SELECT id, offer_id, status, quantity, channel FROM subscriptions
+         WHERE customer_id = $1 ORDER BY id",
+        customer_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Active add-ons of the subscription.
+pub async fn active_add_ons(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM subscription_add_ons
+           WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'"#,
+        customer_id,
+        id
     )
     .fetch_one(conn)
     .await

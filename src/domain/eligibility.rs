@@ -24,6 +24,22 @@ pub enum FailureCode {
     SeatLimitExceeded,
 }
 
+impl FailureCode {
+    /// The stable wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::SubscriptionNotActive => "subscription_not_active",
+            FailureCode::NoUpgradePaths => "no_upgrade_paths",
+            FailureCode::TargetOfferNotAllowed => "target_offer_not_allowed",
+            FailureCode::DelegatedAdminMissing => "delegated_admin_missing",
+            FailureCode::ConflictingServices => "conflicting_services",
+            FailureCode::TargetAlreadyOwned => "target_already_owned",
+            FailureCode::AddOnsPresent => "add_ons_present",
+            FailureCode::SeatLimitExceeded => "seat_limit_exceeded",
+        }
+    }
+}
+
 /// One failing condition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Failure {

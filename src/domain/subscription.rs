@@ -92,6 +92,13 @@ impl Channel {
             Channel::Other => "other",
         }
     }
+
+    /// Parses the database name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Channel::Partner, Channel::Other]
+            .into_iter()
+            .find(|c| c.as_str() == value)
+    }
 }
 
 /// Most seats any subscription may have, whatever the offer: far above any real tenant, and

@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod problem;
 pub mod request_id;
 mod subscriptions;
+mod upgrades;
 
 use std::any::Any;
 use std::sync::{Arc, RwLock};
@@ -83,6 +84,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(catalog::routes())
         .merge(customers::routes())
         .merge(subscriptions::routes())
+        .merge(upgrades::routes())
 }
 
 /// The service: routes plus the middleware stack (outermost first: request id, span, log and

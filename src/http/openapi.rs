@@ -22,6 +22,7 @@ use super::AppState;
         (name = "catalog", description = "Offers, prices and the upgrade matrix"),
         (name = "customers", description = "Customers, delegated admin relationships and users"),
         (name = "subscriptions", description = "Subscriptions and license assignments"),
+        (name = "upgrades", description = "Upgrade options with every reason why not, performing upgrades, and their history"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::{IntoResponses, ToSchema};
 
 use super::request_id;
+use crate::domain::eligibility::Failure;
 use crate::error::Error;
 
 /// The media type of every error body.
@@ -31,6 +32,9 @@ pub struct Problem {
     pub code: String,
     /// The request id (also in the `X-Request-Id` header and every log line of the request).
     pub request_id: String,
+    /// For `upgrade_not_eligible`: every failing condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<Failure>>,
     #[serde(skip)]
     headers: Vec<(header::HeaderName, HeaderValue)>,
 }
@@ -45,6 +49,7 @@ impl Problem {
             detail: detail.into(),
             code: code.to_owned(),
             request_id: request_id::current(),
+            failures: None,
             headers: Vec::new(),
         }
     }
@@ -138,6 +143,22 @@ impl From<Error> for Problem {
             }
             Error::Forbidden { code, detail } => Problem::new(StatusCode::FORBIDDEN, code, detail),
             Error::Conflict { code, detail } => Problem::new(StatusCode::CONFLICT, code, detail),
+            Error::PreconditionFailed { code, detail } => {
+                Problem::new(StatusCode::PRECONDITION_FAILED, code, detail)
+            }
+            Error::NotEligible(failures) => {
+                let codes: Vec<&str> = failures.iter().map(|f| f.code.as_str()).collect();
+                let mut problem = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "upgrade_not_eligible",
+                    format!(
+                        "The upgrade is not eligible: {}. See failures.",
+                        codes.join(", ")
+                    ),
+                );
+                problem.failures = Some(failures);
+                problem
+            }
             Error::Unprocessable { code, detail } => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
             }

@@ -21,7 +21,8 @@ use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use crate::domain::{Operation, Role};
 use crate::error::Error;
-use crate::service::{self, subscriptions::SubscriptionRequest};
+use crate::service::subscriptions::{SubscriptionRequest, etag};
+use crate::service::{self};
 
 /// The subscription routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -73,11 +74,6 @@ impl From<SubscriptionRow> for SubscriptionView {
             updated_at: row.updated_at,
         }
     }
-}
-
-/// The subscription's entity tag: changes with every write to it.
-pub fn etag(row: &SubscriptionRow) -> String {
-    format!("\"{}-{}\"", row.id.simple(), row.version)
 }
 
 fn with_etag(row: SubscriptionRow, response: impl IntoResponse) -> Response {

@@ -2,8 +2,10 @@
 //! rules in `domain`, and writes through `db`. Handlers call these; nothing here knows HTTP.
 
 pub mod customers;
+pub mod idempotency;
 pub mod licenses;
 pub mod subscriptions;
+pub mod upgrades;
 
 use uuid::Uuid;
 

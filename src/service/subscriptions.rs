@@ -76,6 +76,7 @@ pub async fn create(
         term_end: dates.term_end,
         current_period_start: dates.current_period_start,
         current_period_end: dates.current_period_end,
+        upgraded_from_id: None,
     };
     let row = db::subscriptions::create(&mut tx, &new).await?;
     tx.commit().await?;
@@ -105,4 +106,9 @@ pub async fn find(
     db::subscriptions::find_for_partner(pool, customer_id, partner_id, id)
         .await?
         .ok_or_else(|| super::subscription_not_found(id))
+}
+
+/// The subscription's entity tag: changes with every write to it.
+pub fn etag(row: &SubscriptionRow) -> String {
+    format!("\"{}-{}\"", row.id.simple(), row.version)
 }

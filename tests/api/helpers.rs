@@ -20,6 +20,8 @@ pub struct TestApp {
     /// A partner whose global admin `get` and `admin()` act as.
     pub partner: Uuid,
     database_url: String,
+    /// Whether this instance created its database (and so drops it).
+    owns_database: bool,
 }
 
 /// The server URL of `DATABASE_URL` (or the local default) with another database name.
@@ -59,7 +61,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
     let mut settings = test_settings(database_url.clone());
     adjust(&mut settings);
-    let app = match Application::build(&settings).await {
+    TestApp {
+        address: start(&settings).await,
+        client: reqwest::Client::new(),
+        partner: Uuid::new_v4(),
+        database_url,
+        owns_database: true,
+    }
+}
+
+/// Builds and starts a service instance; returns its base URL.
+async fn start(settings: &Settings) -> String {
+    let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(error) => panic!(
             "the integration tests need Postgres: {error}. Start it (README, 'Running the tests') \
@@ -68,12 +81,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     };
     let address = format!("http://{}", app.local_addr().expect("bound address"));
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        partner: Uuid::new_v4(),
-        database_url,
-    }
+    address
 }
 
 /// A signed test token for a partner and roles, valid for an hour.
@@ -122,6 +130,20 @@ impl Api<'_> {
             .expect("request sent")
     }
 
+    /// `POST path` with a JSON body and extra headers.
+    pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
+        let mut request = self
+            .app
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request sent")
+    }
+
     /// `POST path` with a raw body and content type.
     pub async fn post_raw(
         &self,
@@ -167,6 +189,25 @@ impl Api<'_> {
             .create(&path, json!({"displayName": email, "email": email}))
             .await;
         body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Records an active delegated admin relationship for `services` (`["*"]` for all).
+    pub async fn relationship(&self, customer: &str, services: &[&str]) {
+        let path = format!("/v1/customers/{customer}/delegated-admin-relationships");
+        self.create(
+            &path,
+            json!({"status": "active", "startsAt": "2020-01-01T00:00:00Z",
+                   "endsAt": "2099-01-01T00:00:00Z", "services": services}),
+        )
+        .await;
+    }
+
+    /// Assigns a license from the subscription to the user.
+    pub async fn assign(&self, customer: &str, subscription: &str, user: &str, disabled: &[&str]) {
+        let path =
+            format!("/v1/customers/{customer}/subscriptions/{subscription}/license-assignments");
+        self.create(&path, json!({"userId": user, "disabledServices": disabled}))
+            .await;
     }
 
     /// Buys a subscription; returns its id.
@@ -217,6 +258,18 @@ impl TestApp {
         self.admin().get(path).await
     }
 
+    /// A second service process over the same database, acting for the same partner (as when
+    /// the service is scaled out).
+    pub async fn another_instance(&self) -> TestApp {
+        TestApp {
+            address: start(&test_settings(self.database_url.clone())).await,
+            client: reqwest::Client::new(),
+            partner: self.partner,
+            database_url: self.database_url.clone(),
+            owns_database: false,
+        }
+    }
+
     /// The database URL of this instance, for tests that inspect tables directly.
     pub fn database_url(&self) -> &str {
         &self.database_url
@@ -226,6 +279,9 @@ impl TestApp {
 impl Drop for TestApp {
     /// Drops the test database (terminating the server's connections), so runs leave nothing.
     fn drop(&mut self) {
+        if !self.owns_database {
+            return;
+        }
         let url = self.database_url.clone();
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()

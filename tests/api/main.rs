@@ -12,3 +12,4 @@ mod roles;
 mod startup;
 mod subscriptions;
 mod tenancy;
+mod upgrades;

@@ -38,6 +38,8 @@ async fn another_partner_gets_404_everywhere_and_lists_never_leak() {
         s.clone(),
         format!("{s}/license-assignments"),
         format!("{c}/delegated-admin-relationships"),
+        format!("{s}/upgrades"),
+        format!("{c}/upgrades"),
     ];
     for path in &reads {
         let theirs = assert_problem(
@@ -65,6 +67,7 @@ async fn another_partner_gets_404_everywhere_and_lists_never_leak() {
             json!({"offerId": "o365-e1", "quantity": 1, "billingCycle": "monthly"}),
         ),
         (format!("{s}/license-assignments"), json!({"userId": user})),
+        (format!("{s}/upgrades"), json!({"targetOfferId": "o365-e1"})),
         (
             format!("{c}/delegated-admin-relationships"),
             json!({"status": "active", "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2030-01-01T00:00:00Z", "services": ["*"]}),

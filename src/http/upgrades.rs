@@ -1,0 +1,329 @@
+//! Upgrades: a subscription's options, performing one, and the customer's upgrade history.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::caller::Caller;
+use super::extract::{Json, Path, Query};
+use super::pagination::{Page, PageQuery};
+use super::problem::{AuthProblems, NotYours, Problem};
+use super::request_id;
+use crate::db::upgrades::UpgradeRow;
+use crate::domain::billing::Billing;
+use crate::domain::eligibility::Failure;
+use crate::domain::reassignment::AccountToReassign;
+use crate::domain::upgrade::Evaluation;
+use crate::domain::{Operation, UpgradeType};
+use crate::error::Error;
+use crate::service::idempotency::{IdempotencyKey, Scope};
+use crate::service::upgrades::{self, Actor, Precondition, UpgradeRequest, UpgradeResult};
+
+/// Set on an answer replayed from an earlier request with the same `Idempotency-Key`.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// The upgrade routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_upgrade_options, perform_upgrade))
+        .routes(routes!(list_upgrades))
+        .routes(routes!(get_upgrade))
+}
+
+/// One target of the subscription's upgrade paths, evaluated with the subscription's quantity.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeOption {
+    target_offer_id: String,
+    target_offer_name: Option<String>,
+    upgrade_type: Option<UpgradeType>,
+    /// Whether the upgrade may go ahead now.
+    eligible: bool,
+    /// Seats the preview assumes (the subscription's own).
+    quantity: i64,
+    /// Every failing condition; empty when eligible.
+    failures: Vec<Failure>,
+    /// What the upgrade would do to the bill; `null` when an offer has no price in the market.
+    billing_preview: Option<Billing>,
+    /// Users whose licenses would move automatically.
+    transferred_users: usize,
+    /// Accounts that would need their licenses reassigned, with every reason.
+    accounts_requiring_reassignment: Vec<AccountToReassign>,
+}
+
+impl From<Evaluation> for UpgradeOption {
+    fn from(evaluation: Evaluation) -> Self {
+        let eligible = evaluation.eligible();
+        let plan = evaluation.reassignment.unwrap_or_default();
+        UpgradeOption {
+            target_offer_id: evaluation.target_offer_id,
+            target_offer_name: evaluation.target_offer_name,
+            upgrade_type: evaluation.upgrade_type,
+            eligible,
+            quantity: evaluation.quantity,
+            failures: evaluation.failures,
+            billing_preview: evaluation.billing,
+            transferred_users: plan.transfers.len(),
+            accounts_requiring_reassignment: plan.accounts,
+        }
+    }
+}
+
+/// Every upgrade the subscription's paths offer, eligible or not, with why not, the billing
+/// preview and the accounts affected.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/upgrades", tag = "upgrades",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every target of the subscription's upgrade paths", body = Page<UpgradeOption>),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+    )
+)]
+async fn list_upgrade_options(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<Page<UpgradeOption>>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let options = upgrades::options(
+        &state.pool,
+        &state.catalog(),
+        caller.partner_id,
+        customer_id,
+        subscription_id,
+    )
+    .await?;
+    Ok(Json(Page {
+        items: options.into_iter().map(Into::into).collect(),
+        continuation_token: None,
+    }))
+}
+
+/// An upgrade to perform (or, with `dryRun`, to preview exactly).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PerformUpgrade {
+    target_offer_id: String,
+    /// Seats of the target; the source's quantity when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity: Option<i64>,
+    /// Answer what the upgrade would do, and change nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Upgrades the subscription: in one transaction, re-checks eligibility, creates the
+/// co-terminous target, marks the source `upgraded`, moves the licenses and records the history.
+#[utoipa::path(
+    post, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/upgrades", tag = "upgrades",
+    params(
+        ("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer (24 hours)"),
+        ("If-Match" = Option<String>, Header, description = "Upgrade only while the subscription has this ETag"),
+    ),
+    request_body = PerformUpgrade,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Upgraded", body = UpgradeResult, headers(("Location" = String), ("Idempotent-Replayed" = String))),
+        (status = 200, description = "Dry run: what the upgrade would do", body = UpgradeResult),
+        (status = 400, description = "Invalid input or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+        (status = 409, description = "Already upgraded, or the same Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the subscription's ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not eligible (every failing condition in `failures`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn perform_upgrade(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Json(body): Json<PerformUpgrade>,
+) -> Result<Response, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    let path = format!("/v1/customers/{customer_id}/subscriptions/{subscription_id}/upgrades");
+    let scope = idempotency_key(&headers)?.map(|key| {
+        let canonical = serde_json::to_string(&body).unwrap_or_default();
+        Scope::new(
+            customer_id,
+            caller.partner_id,
+            key,
+            format!("POST {path}\n{canonical}").as_bytes(),
+        )
+    });
+    let request = UpgradeRequest {
+        target_offer_id: body.target_offer_id,
+        quantity: body.quantity,
+        dry_run: body.dry_run,
+        precondition: if_match(&headers)?,
+    };
+    let actor = Actor {
+        partner_id: caller.partner_id,
+        user_id: caller.user_id,
+        roles: caller.role_names,
+        request_id: request_id::current(),
+    };
+    let (answer, replayed) = upgrades::perform(
+        &state.pool,
+        &state.catalog(),
+        &actor,
+        customer_id,
+        subscription_id,
+        &request,
+        scope.as_ref(),
+    )
+    .await?;
+    let status = StatusCode::from_u16(answer.status).map_err(Error::internal)?;
+    let mut response = (status, answer.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    if replayed {
+        headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Error> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let raw = value.to_str().unwrap_or("\u{0}");
+    IdempotencyKey::parse(raw).map(Some)
+}
+
+/// Parses `If-Match`: `*`, or a comma-separated list of entity tags.
+fn if_match(headers: &HeaderMap) -> Result<Option<Precondition>, Error> {
+    let mut tags = Vec::new();
+    for value in headers.get_all(header::IF_MATCH) {
+        let invalid = || {
+            Error::bad_request(
+                "invalid_if_match",
+                "If-Match must be * or a list of entity tags, as given in ETag.",
+            )
+        };
+        let text = value.to_str().map_err(|_| invalid())?;
+        for tag in text.split(',').map(str::trim) {
+            if tag == "*" {
+                return Ok(Some(Precondition::Any));
+            }
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            if opaque.len() < 2 || !opaque.starts_with('"') || !opaque.ends_with('"') {
+                return Err(invalid());
+            }
+            tags.push(tag.to_owned());
+        }
+    }
+    Ok((!tags.is_empty()).then_some(Precondition::Tags(tags)))
+}
+
+/// Who performed an upgrade.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PerformedBy {
+    user_id: String,
+    roles: Vec<String>,
+}
+
+/// A performed upgrade, as answered then, with who, when and under which request id.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeRecord {
+    id: Uuid,
+    source_subscription_id: Uuid,
+    target_subscription_id: Uuid,
+    performed_at: DateTime<Utc>,
+    performed_by: PerformedBy,
+    request_id: String,
+    /// The answer given when the upgrade was performed.
+    #[schema(value_type = UpgradeResult)]
+    result: serde_json::Value,
+}
+
+impl From<UpgradeRow> for UpgradeRecord {
+    fn from(row: UpgradeRow) -> Self {
+        UpgradeRecord {
+            id: row.id,
+            source_subscription_id: row.source_subscription_id,
+            target_subscription_id: row.target_subscription_id,
+            performed_at: row.performed_at,
+            performed_by: PerformedBy {
+                user_id: row.actor_user_id,
+                roles: row.actor_roles,
+            },
+            request_id: row.request_id,
+            result: row.result,
+        }
+    }
+}
+
+/// The upgrades this partner performed for the customer, oldest first.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/upgrades", tag = "upgrades",
+    params(("customerId" = Uuid, Path), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of upgrades", body = Page<UpgradeRecord>),
+        (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+    )
+)]
+async fn list_upgrades(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(customer_id): Path<Uuid>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<UpgradeRecord>>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let page = query.parse()?;
+    let rows = upgrades::list(
+        &state.pool,
+        caller.partner_id,
+        customer_id,
+        page.after_uuid()?,
+        page.fetch_limit(),
+    )
+    .await?;
+    Ok(Json(
+        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
+    ))
+}
+
+/// One performed upgrade.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/upgrades/{upgradeId}", tag = "upgrades",
+    params(("customerId" = Uuid, Path), ("upgradeId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The upgrade", body = UpgradeRecord),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+    )
+)]
+async fn get_upgrade(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, upgrade_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<UpgradeRecord>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let row = upgrades::find(&state.pool, caller.partner_id, customer_id, upgrade_id).await?;
+    Ok(Json(row.into()))
+}

@@ -1,0 +1,183 @@
+//! `Idempotency-Key` for state-changing requests. The answer is stored in the same transaction as
+//! the change, so a stored answer exists exactly when the change happened. A transaction-scoped
+//! advisory lock on the key turns a retry that arrives while the first request is still running
+//! into an immediate 409 instead of a second attempt.
+
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::idempotency::NewIdempotencyRecord;
+use crate::error::Error;
+
+/// How long a stored answer is replayed: a day, then the key may be used afresh.
+pub const KEY_TTL_SECS: i64 = 24 * 60 * 60;
+
+/// Longest key accepted.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// A validated `Idempotency-Key`: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Validates a header value.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let valid =
+            (1..=MAX_KEY_LEN).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
+        if valid {
+            Ok(IdempotencyKey(raw.to_owned()))
+        } else {
+            Err(Error::bad_request(
+                "invalid_idempotency_key",
+                format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters."),
+            ))
+        }
+    }
+
+    /// The key as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One request under a key: who sent it, where, and a digest of what it asked.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub customer_id: Uuid,
+    pub partner_id: Uuid,
+    pub key: IdempotencyKey,
+    pub request_hash: [u8; 32],
+}
+
+impl Scope {
+    /// Scopes `key` to the partner and customer; `request` identifies the request (method, path
+    /// and canonical body), so that reusing the key for another request is refused.
+    pub fn new(customer_id: Uuid, partner_id: Uuid, key: IdempotencyKey, request: &[u8]) -> Self {
+        Scope {
+            customer_id,
+            partner_id,
+            key,
+            request_hash: Sha256::digest(request).into(),
+        }
+    }
+
+    fn lock_key(&self) -> i64 {
+        let mut digest = Sha256::new();
+        digest.update(self.customer_id.as_bytes());
+        digest.update(self.partner_id.as_bytes());
+        digest.update(self.key.as_str().as_bytes());
+        let bytes: [u8; 32] = digest.finalize().into();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes[..8]);
+        i64::from_be_bytes(first)
+    }
+}
+
+/// An answer as given to the client, replayable byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub location: Option<String>,
+}
+
+/// Claims the key for this transaction. `Some` is the stored answer of an earlier request with
+/// the same key and body; 409 while another request holds the key; 422 when the key was used for
+/// another request.
+pub async fn claim(conn: &mut PgConnection, scope: &Scope) -> Result<Option<StoredAnswer>, Error> {
+    if !db::idempotency::try_lock(conn, scope.lock_key()).await? {
+        return Err(Error::conflict(
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still being processed; retry when it has finished.",
+        ));
+    }
+    let Some(row) = db::idempotency::find(
+        conn,
+        scope.customer_id,
+        scope.partner_id,
+        scope.key.as_str(),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    if row.request_hash != scope.request_hash {
+        return Err(Error::unprocessable(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different request; use a new key.",
+        ));
+    }
+    let (Some(status), Some(body)) = (row.response_status, row.response_body) else {
+        return Ok(None);
+    };
+    let location = row
+        .response_headers
+        .as_ref()
+        .and_then(|h| h.get("location"))
+        .and_then(|l| l.as_str())
+        .map(str::to_owned);
+    Ok(Some(StoredAnswer {
+        status: u16::try_from(status).map_err(Error::internal)?,
+        body,
+        location,
+    }))
+}
+
+/// Stores the answer under the key, in the transaction that made the change.
+pub async fn store(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    answer: &StoredAnswer,
+) -> Result<(), Error> {
+    let headers = serde_json::json!({ "location": answer.location });
+    db::idempotency::save(
+        conn,
+        &NewIdempotencyRecord {
+            customer_id: scope.customer_id,
+            partner_id: scope.partner_id,
+            key: scope.key.as_str(),
+            request_hash: &scope.request_hash,
+            status: i16::try_from(answer.status).map_err(Error::internal)?,
+            body: &answer.body,
+            headers: &headers,
+            ttl_secs: KEY_TTL_SECS,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_one_to_255_visible_ascii_characters() {
+        for (raw, ok) in [
+            ("a", true),
+            ("4f9c-retry_1", true),
+            (&"k".repeat(255), true),
+            ("", false),
+            (&"k".repeat(256), false),
+            ("has space", false),
+            ("tab\there", false),
+            ("clé", false),
+        ] {
+            assert_eq!(IdempotencyKey::parse(raw).is_ok(), ok, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn the_request_digest_tells_requests_apart_and_the_lock_key_is_per_partner() {
+        let key = IdempotencyKey::parse("k").unwrap();
+        let (customer, partner) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let a = Scope::new(customer, partner, key.clone(), b"POST /x {}");
+        let b = Scope::new(customer, partner, key.clone(), b"POST /x {\"q\":1}");
+        assert_ne!(a.request_hash, b.request_hash);
+        assert_eq!(a.lock_key(), b.lock_key());
+        let other_partner = Scope::new(customer, Uuid::from_u128(3), key, b"POST /x {}");
+        assert_ne!(a.lock_key(), other_partner.lock_key());
+    }
+}

@@ -1,0 +1,486 @@
+//! Upgrades (SPEC sections 5 and 6): listing a subscription's options, performing one, and
+//! reading them back. Every answer comes from `domain::upgrade::evaluate` over facts loaded here.
+
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::idempotency::{self, Scope, StoredAnswer};
+use super::{customer_not_found, subscription_not_found};
+use crate::db;
+use crate::db::customers::CustomerRow;
+use crate::db::history::NewHistoryEntry;
+use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
+use crate::db::upgrades::{NewUpgrade, UpgradeRow};
+use crate::domain::billing::Billing;
+use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
+use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
+use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use crate::domain::upgrade::{self, Evaluation, SourceTerms, UpgradeCase};
+use crate::domain::{Catalog, UpgradeType};
+use crate::error::Error;
+
+use super::subscriptions::etag;
+
+/// Who performs a change, for the history.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub partner_id: Uuid,
+    pub user_id: String,
+    pub roles: Vec<String>,
+    pub request_id: String,
+}
+
+/// `If-Match`: the change goes ahead only while the subscription is as the caller last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `If-Match: *`: the subscription exists.
+    Any,
+    /// One of these entity tags (strong comparison).
+    Tags(Vec<String>),
+}
+
+impl Precondition {
+    fn holds(&self, row: &SubscriptionRow) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Tags(tags) => tags.contains(&etag(row)),
+        }
+    }
+}
+
+/// What the caller asks for.
+#[derive(Debug, Clone)]
+pub struct UpgradeRequest {
+    pub target_offer_id: String,
+    pub quantity: Option<i64>,
+    pub dry_run: bool,
+    pub precondition: Option<Precondition>,
+}
+
+/// The result of SPEC section 6, as answered and as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeResult {
+    /// `null` for a dry run.
+    pub upgrade_id: Option<Uuid>,
+    pub source_subscription_id: Uuid,
+    /// `null` for a dry run.
+    pub target_subscription_id: Option<Uuid>,
+    pub source_offer_id: String,
+    pub target_offer_id: String,
+    pub upgrade_type: UpgradeType,
+    /// Seats of the target.
+    pub quantity: i64,
+    /// Users whose licenses moved to the target.
+    pub transferred_users: usize,
+    /// Accounts the partner must reassign by hand, with every reason.
+    pub accounts_requiring_reassignment: Vec<AccountToReassign>,
+    /// `null` only when the catalog has no price for an offer in the customer's market.
+    pub billing: Option<Billing>,
+    pub dry_run: bool,
+}
+
+/// Every upgrade option of the subscription, evaluated with its current quantity.
+pub async fn options(
+    pool: &PgPool,
+    catalog: &Catalog,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<Vec<Evaluation>, Error> {
+    let customer = super::visible_customer(pool, partner_id, customer_id).await?;
+    let source =
+        db::subscriptions::find_for_partner(pool, customer_id, partner_id, subscription_id)
+            .await?
+            .ok_or_else(|| subscription_not_found(subscription_id))?;
+    let mut conn = pool.acquire().await?;
+    let facts = Facts::load(&mut conn, &customer, partner_id, &source).await?;
+    Ok(upgrade::evaluate_all(&facts.case(catalog)))
+}
+
+/// Performs (or, for a dry run, evaluates exactly as if performing) the upgrade, answering with
+/// the status and body to send. With an idempotency scope, a repeated request gets the stored
+/// answer (`replayed`) and changes nothing.
+pub async fn perform(
+    pool: &PgPool,
+    catalog: &Catalog,
+    actor: &Actor,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    request: &UpgradeRequest,
+    idempotency: Option<&Scope>,
+) -> Result<(StoredAnswer, bool), Error> {
+    let mut tx = pool.begin().await?;
+    if let Some(scope) = idempotency.filter(|_| !request.dry_run)
+        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
+    {
+        return Ok((stored, true));
+    }
+    // The customer row first: upgrades of different subscriptions of one customer serialise
+    // here, so "the customer already has the target" is decided on committed data.
+    let customer = db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))?;
+    let source = db::subscriptions::lock_for_partner(
+        &mut tx,
+        customer_id,
+        actor.partner_id,
+        subscription_id,
+    )
+    .await?
+    .ok_or_else(|| subscription_not_found(subscription_id))?;
+    if let Some(precondition) = &request.precondition
+        && !precondition.holds(&source)
+    {
+        return Err(Error::PreconditionFailed {
+            code: "etag_mismatch",
+            detail: format!(
+                "The subscription has changed since you read it; its ETag is now {}.",
+                etag(&source)
+            )
+            .into(),
+        });
+    }
+    if let Some(target) = source.upgraded_to_id {
+        return Err(Error::conflict(
+            "subscription_already_upgraded",
+            format!("The subscription has already been upgraded, to subscription {target}."),
+        ));
+    }
+    let facts = Facts::load(&mut tx, &customer, actor.partner_id, &source).await?;
+    let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
+    let evaluation = upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity);
+    if !evaluation.eligible() {
+        return Err(Error::NotEligible(evaluation.failures));
+    }
+    let mut result = result_of(&source, &evaluation)?;
+    result.dry_run = request.dry_run;
+    if request.dry_run {
+        let body = serde_json::to_vec(&result).map_err(Error::internal)?;
+        return Ok((
+            StoredAnswer {
+                status: 200,
+                body,
+                location: None,
+            },
+            false,
+        ));
+    }
+    let answer = write(&mut tx, actor, &source, &evaluation, &mut result).await?;
+    if let Some(scope) = idempotency {
+        idempotency::store(&mut tx, scope, &answer).await?;
+    }
+    tx.commit().await?;
+    Ok((answer, false))
+}
+
+fn result_of(source: &SubscriptionRow, evaluation: &Evaluation) -> Result<UpgradeResult, Error> {
+    let (Some(upgrade_type), Some(plan)) = (evaluation.upgrade_type, &evaluation.reassignment)
+    else {
+        return Err(Error::internal("an eligible upgrade has a path and a plan"));
+    };
+    Ok(UpgradeResult {
+        upgrade_id: None,
+        source_subscription_id: source.id,
+        target_subscription_id: None,
+        source_offer_id: source.offer_id.clone(),
+        target_offer_id: evaluation.target_offer_id.clone(),
+        upgrade_type,
+        quantity: evaluation.quantity,
+        transferred_users: plan.transfers.len(),
+        accounts_requiring_reassignment: plan.accounts.clone(),
+        billing: evaluation.billing.clone(),
+        dry_run: false,
+    })
+}
+
+/// Creates the co-terminous target, retires the source, moves the licenses and records it all.
+async fn write(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &SubscriptionRow,
+    evaluation: &Evaluation,
+    result: &mut UpgradeResult,
+) -> Result<StoredAnswer, Error> {
+    let customer_id = source.customer_id;
+    let quantity = i32::try_from(evaluation.quantity).map_err(Error::internal)?;
+    let starts = evaluation
+        .billing
+        .as_ref()
+        .map_or_else(|| effective_date(source), |b| b.effective_date);
+    let target = db::subscriptions::create(
+        conn,
+        &NewSubscription {
+            customer_id,
+            offer_id: &evaluation.target_offer_id,
+            channel: Channel::Partner.as_str(),
+            partner_id: Some(actor.partner_id),
+            quantity,
+            status: SubscriptionStatus::Active.as_str(),
+            billing_cycle: &source.billing_cycle,
+            term_start: starts,
+            term_end: source.term_end,
+            current_period_start: starts,
+            current_period_end: source.current_period_end,
+            upgraded_from_id: Some(source.id),
+        },
+    )
+    .await
+    .map_err(already_upgraded)?;
+    let retired = db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id)
+        .await
+        .map_err(already_upgraded)?;
+    let transfers: Vec<serde_json::Value> = evaluation
+        .reassignment
+        .iter()
+        .flat_map(|plan| &plan.transfers)
+        .map(|t| serde_json::json!({"userId": t.user_id, "disabledServices": t.disabled_services}))
+        .collect();
+    db::licenses::transfer(conn, customer_id, source.id, target.id, &transfers.into()).await?;
+
+    let upgrade_id = Uuid::now_v7();
+    result.upgrade_id = Some(upgrade_id);
+    result.target_subscription_id = Some(target.id);
+    let stored = serde_json::to_value(&*result).map_err(Error::internal)?;
+    db::upgrades::create(
+        conn,
+        &NewUpgrade {
+            id: upgrade_id,
+            customer_id,
+            partner_id: actor.partner_id,
+            source_subscription_id: source.id,
+            target_subscription_id: target.id,
+            source_offer_id: &source.offer_id,
+            target_offer_id: &target.offer_id,
+            upgrade_type: result.upgrade_type.as_str(),
+            quantity,
+            result: &stored,
+            actor_user_id: &actor.user_id,
+            actor_roles: &actor.roles,
+            request_id: &actor.request_id,
+        },
+    )
+    .await
+    .map_err(already_upgraded)?;
+    let history = |subscription_id, change_kind, before, after| NewHistoryEntry {
+        customer_id,
+        subscription_id,
+        partner_id: actor.partner_id,
+        change_kind,
+        before,
+        after,
+        actor_user_id: &actor.user_id,
+        actor_roles: &actor.roles,
+        request_id: &actor.request_id,
+    };
+    let upgrade_note = serde_json::json!({"upgradeId": upgrade_id});
+    db::history::record(
+        conn,
+        &history(
+            source.id,
+            "upgrade",
+            Some(state(source)),
+            Some(with(state(&retired), &upgrade_note)),
+        ),
+    )
+    .await?;
+    db::history::record(
+        conn,
+        &history(
+            target.id,
+            "created",
+            None,
+            Some(with(state(&target), &upgrade_note)),
+        ),
+    )
+    .await?;
+    Ok(StoredAnswer {
+        status: 201,
+        body: serde_json::to_vec(&*result).map_err(Error::internal)?,
+        location: Some(format!("/v1/customers/{customer_id}/upgrades/{upgrade_id}")),
+    })
+}
+
+/// The day an upgrade without billing data takes effect: today, within the current period.
+fn effective_date(source: &SubscriptionRow) -> NaiveDate {
+    let last = source
+        .current_period_end
+        .pred_opt()
+        .unwrap_or(source.current_period_start);
+    Utc::now().date_naive().clamp(
+        source.current_period_start,
+        last.max(source.current_period_start),
+    )
+}
+
+/// A subscription's state for the history.
+fn state(row: &SubscriptionRow) -> serde_json::Value {
+    serde_json::json!({
+        "offerId": row.offer_id,
+        "quantity": row.quantity,
+        "status": row.status,
+        "currentPeriodStart": row.current_period_start,
+        "currentPeriodEnd": row.current_period_end,
+        "termEnd": row.term_end,
+        "upgradedTo": row.upgraded_to_id,
+        "upgradedFrom": row.upgraded_from_id,
+        "version": row.version,
+    })
+}
+
+fn with(mut state: serde_json::Value, extra: &serde_json::Value) -> serde_json::Value {
+    if let (Some(state), Some(extra)) = (state.as_object_mut(), extra.as_object()) {
+        state.extend(extra.clone());
+    }
+    state
+}
+
+/// The database's own guard against a double upgrade, should the locks ever be bypassed.
+fn already_upgraded(error: sqlx::Error) -> Error {
+    match db::violated_constraint(&error) {
+        Some(
+            "subscriptions_upgraded_from_key"
+            | "subscriptions_upgraded_to_key"
+            | "upgrades_source_key",
+        ) => Error::conflict(
+            "subscription_already_upgraded",
+            "The subscription has already been upgraded.",
+        ),
+        _ => error.into(),
+    }
+}
+
+/// A performed upgrade, if this partner performed it.
+pub async fn find(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    upgrade_id: Uuid,
+) -> Result<UpgradeRow, Error> {
+    super::visible_customer(pool, partner_id, customer_id).await?;
+    db::upgrades::find_for_partner(pool, customer_id, partner_id, upgrade_id)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(
+                "upgrade_not_found",
+                format!("No upgrade {upgrade_id} of this customer is yours."),
+            )
+        })
+}
+
+/// A page of the partner's upgrades for the customer.
+pub async fn list(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<UpgradeRow>, Error> {
+    super::visible_customer(pool, partner_id, customer_id).await?;
+    Ok(db::upgrades::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
+}
+
+/// Everything the rules look at for one source subscription, loaded from the database.
+struct Facts {
+    market: String,
+    source: SubscriptionFacts,
+    others: Vec<SubscriptionFacts>,
+    rights: Vec<AdminRights>,
+    add_ons: usize,
+    holders: Vec<LicenseHolder>,
+    terms: SourceTerms,
+}
+
+impl Facts {
+    async fn load(
+        conn: &mut PgConnection,
+        customer: &CustomerRow,
+        partner_id: Uuid,
+        source: &SubscriptionRow,
+    ) -> Result<Self, Error> {
+        let customer_id = customer.id;
+        let mut others = Vec::new();
+        let mut own = None;
+        for row in db::subscriptions::all_of_customer(conn, customer_id).await? {
+            let facts = SubscriptionFacts {
+                status: parse(SubscriptionStatus::parse(&row.status), &row.status)?,
+                channel: parse(Channel::parse(&row.channel), &row.channel)?,
+                quantity: i64::from(row.quantity),
+                offer_id: row.offer_id,
+            };
+            if row.id == source.id {
+                own = Some(facts);
+            } else {
+                others.push(facts);
+            }
+        }
+        let source_facts = own.ok_or_else(|| subscription_not_found(source.id))?;
+        let rights = db::relationships::all_for_partner(conn, customer_id, partner_id)
+            .await?
+            .into_iter()
+            .map(|r| AdminRights {
+                active: r.status == "active",
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+                services: (!r.all_services).then(|| r.services.into_iter().collect()),
+            })
+            .collect();
+        let add_ons = db::subscriptions::active_add_ons(conn, customer_id, source.id).await?;
+        let holders = db::licenses::holders(conn, customer_id, source.id)
+            .await?
+            .into_iter()
+            .map(|h| LicenseHolder {
+                user_id: h.user_id,
+                display_name: h.display_name,
+                email: h.email,
+                assigned_at: h.assigned_at,
+                disabled_services: h.disabled_services.into_iter().collect(),
+                other_services: h.other_services.into_iter().collect(),
+            })
+            .collect();
+        let cycle = parse(
+            BillingCycle::parse(&source.billing_cycle),
+            &source.billing_cycle,
+        )?;
+        Ok(Facts {
+            market: customer.market_code.clone(),
+            source: source_facts,
+            others,
+            rights,
+            add_ons: usize::try_from(add_ons).map_err(Error::internal)?,
+            holders,
+            terms: SourceTerms {
+                cycle,
+                term_start: source.term_start,
+                term_end: source.term_end,
+                period_start: source.current_period_start,
+                period_end: source.current_period_end,
+            },
+        })
+    }
+
+    fn case<'a>(&'a self, catalog: &'a Catalog) -> UpgradeCase<'a> {
+        let now = Utc::now();
+        UpgradeCase {
+            facts: UpgradeFacts {
+                catalog,
+                market: &self.market,
+                source: &self.source,
+                others: &self.others,
+                admin_rights: &self.rights,
+                active_add_ons: self.add_ons,
+                now,
+            },
+            terms: self.terms,
+            holders: &self.holders,
+            today: now.date_naive(),
+        }
+    }
+}
+
+fn parse<T>(value: Option<T>, raw: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::internal(format!("unexpected stored value {raw:?}")))
+}
