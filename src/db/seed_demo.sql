@@ -68,9 +68,11 @@ FROM (VALUES
     ('c0000000-0000-4000-8000-000000000001', '50000000-0000-4000-8000-000000000013', 'o365-e3',                'partner', 'a0000000-0000-4000-8000-000000000001', 25, 'active',    'annual'),
     ('c0000000-0000-4000-8000-000000000001', '50000000-0000-4000-8000-000000000014', 'm365-business-premium',  'partner', 'a0000000-0000-4000-8000-000000000001', 5,  'suspended', 'monthly'),
     ('c0000000-0000-4000-8000-000000000001', '50000000-0000-4000-8000-000000000015', 'o365-e1',                'partner', 'a0000000-0000-4000-8000-000000000001', 5,  'cancelled', 'monthly'),
-    -- Fabbrica Rossi (IT): Business Basic with an active add-on (add_ons_present), Business Standard.
+    -- Fabbrica Rossi (IT): Business Basic with an active add-on (add_ons_present), Business Standard,
+    -- a suspended Apps for business (subscription_not_active).
     ('c0000000-0000-4000-8000-000000000002', '50000000-0000-4000-8000-000000000021', 'm365-business-basic',    'partner', 'a0000000-0000-4000-8000-000000000001', 15, 'active',    'monthly'),
     ('c0000000-0000-4000-8000-000000000002', '50000000-0000-4000-8000-000000000022', 'm365-business-standard', 'partner', 'a0000000-0000-4000-8000-000000000001', 10, 'active',    'annual'),
+    ('c0000000-0000-4000-8000-000000000002', '50000000-0000-4000-8000-000000000023', 'm365-apps-business',     'partner', 'a0000000-0000-4000-8000-000000000001', 3,  'suspended', 'monthly'),
     -- Tata (IN): the India plans.
     ('c0000000-0000-4000-8000-000000000003', '50000000-0000-4000-8000-000000000031', 'm365-business-basic-india', 'partner', 'a0000000-0000-4000-8000-000000000001', 20, 'active', 'monthly'),
     ('c0000000-0000-4000-8000-000000000003', '50000000-0000-4000-8000-000000000032', 'm365-apps-business-india',  'partner', 'a0000000-0000-4000-8000-000000000001', 10, 'active', 'monthly'),

@@ -118,7 +118,7 @@ async fn list_customers(
 ) -> Result<Json<Page<CustomerView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let page = query.parse()?;
-    let rows = crate::db::customers::list_for_partner(
+    let rows = service::customers::list(
         &state.pool,
         caller.partner_id,
         page.after_uuid()?,
@@ -281,11 +281,10 @@ async fn list_relationships(
 ) -> Result<Json<Page<RelationshipView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let page = query.parse()?;
-    service::visible_customer(&state.pool, caller.partner_id, customer_id).await?;
-    let rows = crate::db::relationships::list(
+    let rows = service::customers::list_relationships(
         &state.pool,
-        customer_id,
         caller.partner_id,
+        customer_id,
         page.after_uuid()?,
         page.fetch_limit(),
     )
@@ -380,9 +379,9 @@ async fn list_users(
 ) -> Result<Json<Page<UserView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let page = query.parse()?;
-    service::visible_customer(&state.pool, caller.partner_id, customer_id).await?;
-    let rows = crate::db::users::list(
+    let rows = service::customers::list_users(
         &state.pool,
+        caller.partner_id,
         customer_id,
         page.after_uuid()?,
         page.fetch_limit(),

@@ -198,11 +198,10 @@ async fn list_subscriptions(
 ) -> Result<Json<Page<SubscriptionView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let page = query.parse()?;
-    service::visible_customer(&state.pool, caller.partner_id, customer_id).await?;
-    let rows = crate::db::subscriptions::list_for_partner(
+    let rows = service::subscriptions::list(
         &state.pool,
-        customer_id,
         caller.partner_id,
+        customer_id,
         page.after_uuid()?,
         page.fetch_limit(),
     )
@@ -330,10 +329,9 @@ async fn list_assignments(
 ) -> Result<Json<Page<AssignmentView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let page = query.parse()?;
-    service::subscriptions::find(&state.pool, caller.partner_id, customer_id, subscription_id)
-        .await?;
-    let rows = crate::db::licenses::list(
+    let rows = service::licenses::list(
         &state.pool,
+        caller.partner_id,
         customer_id,
         subscription_id,
         page.after_uuid()?,

@@ -128,3 +128,37 @@ pub async fn create_user(
     tx.commit().await?;
     Ok(user)
 }
+
+/// A page of the partner's customers, in id order after `after`.
+pub async fn list(
+    pool: &PgPool,
+    partner_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>, Error> {
+    Ok(db::customers::list_for_partner(pool, partner_id, after, limit).await?)
+}
+
+/// A page of the partner's delegated admin relationships with a visible customer.
+pub async fn list_relationships(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<RelationshipRow>, Error> {
+    super::visible_customer(pool, partner_id, customer_id).await?;
+    Ok(db::relationships::list(pool, customer_id, partner_id, after, limit).await?)
+}
+
+/// A page of a visible customer's users.
+pub async fn list_users(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<UserRow>, Error> {
+    super::visible_customer(pool, partner_id, customer_id).await?;
+    Ok(db::users::list(pool, customer_id, after, limit).await?)
+}

@@ -84,3 +84,16 @@ pub async fn assign(
     tx.commit().await?;
     Ok(row)
 }
+
+/// A page of the licenses assigned from one of the partner's subscriptions.
+pub async fn list(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AssignmentRow>, Error> {
+    super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
+    Ok(db::licenses::list(pool, customer_id, subscription_id, after, limit).await?)
+}

@@ -108,6 +108,18 @@ pub async fn find(
         .ok_or_else(|| super::subscription_not_found(id))
 }
 
+/// A page of the subscriptions this partner sold to a visible customer.
+pub async fn list(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<SubscriptionRow>, Error> {
+    super::visible_customer(pool, partner_id, customer_id).await?;
+    Ok(db::subscriptions::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
+}
+
 /// The subscription's entity tag: changes with every write to it.
 pub fn etag(row: &SubscriptionRow) -> String {
     format!("\"{}-{}\"", row.id.simple(), row.version)

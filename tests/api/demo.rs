@@ -1,6 +1,6 @@
 //! The demo data loads idempotently and shows what the README's walk-through relies on.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -89,5 +89,238 @@ async fn demo_data_loads_twice_without_change_and_is_partitioned_by_partner() {
         adventure["items"].as_array().unwrap().len(),
         2,
         "the other channel's E1 stays hidden"
+    );
+}
+
+/// The demo partner's view of one subscription's upgrades, by target.
+struct Demo<'a> {
+    api: crate::helpers::Api<'a>,
+}
+
+impl Demo<'_> {
+    fn path(customer: u8, subscription: u8) -> String {
+        format!(
+            "/v1/customers/c0000000-0000-4000-8000-0000000000{customer:02}/subscriptions/50000000-0000-4000-8000-0000000000{subscription:02}/upgrades"
+        )
+    }
+
+    /// `(target, failure codes, [(email, [(reason, service)])])` of every listed option.
+    async fn options(
+        &self,
+        customer: u8,
+        subscription: u8,
+    ) -> Vec<(String, Vec<String>, Accounts)> {
+        let page: Value = self
+            .api
+            .get(&Self::path(customer, subscription))
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["targetOfferId"].as_str().unwrap().to_owned(),
+                    failure_codes(&o["failures"]),
+                    accounts(&o["accountsRequiringReassignment"]),
+                )
+            })
+            .collect()
+    }
+
+    /// The failure codes of a refused upgrade, or the accounts of a dry run.
+    async fn dry_run(&self, customer: u8, subscription: u8, body: Value) -> Value {
+        let mut body = body;
+        body["dryRun"] = Value::Bool(true);
+        self.api
+            .post(&Self::path(customer, subscription), &body)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+type Accounts = Vec<(String, Vec<(String, Option<String>)>)>;
+
+fn failure_codes(failures: &Value) -> Vec<String> {
+    failures
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn accounts(list: &Value) -> Accounts {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let reasons = a["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["code"].as_str().unwrap().to_owned(),
+                        r["service"].as_str().map(str::to_owned),
+                    )
+                })
+                .collect();
+            (a["email"].as_str().unwrap().to_owned(), reasons)
+        })
+        .collect()
+}
+
+fn option<'a>(
+    options: &'a [(String, Vec<String>, Accounts)],
+    target: &str,
+) -> &'a (String, Vec<String>, Accounts) {
+    options.iter().find(|o| o.0 == target).expect(target)
+}
+
+#[tokio::test]
+async fn demo_data_shows_every_eligibility_code_over_http() {
+    let app = spawn_app().await;
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    subscription_upgrades::db::seed_demo(&pool).await.unwrap();
+    let demo = Demo {
+        api: app.api(Uuid::parse_str(PARTNER_A).unwrap(), &["admin_agent"]),
+    };
+
+    // Fabbrica Rossi: a suspended subscription; lapsed admin rights; an active add-on.
+    for (_, codes, _) in demo.options(2, 23).await {
+        assert!(
+            codes.contains(&"subscription_not_active".to_owned()),
+            "{codes:?}"
+        );
+    }
+    for (target, codes, _) in demo.options(2, 21).await {
+        assert!(
+            codes.contains(&"delegated_admin_missing".to_owned()),
+            "{target}"
+        );
+        assert!(codes.contains(&"add_ons_present".to_owned()), "{target}");
+    }
+    // Northwind: E3 has no paths; Basic -> Standard conflicts with the Apps for business
+    // subscription; Basic -> E3 meets the E3 it owns.
+    let refused = demo
+        .dry_run(1, 13, json!({"targetOfferId": "o365-e5"}))
+        .await;
+    assert_eq!(
+        failure_codes(&refused["failures"]),
+        ["no_upgrade_paths", "target_offer_not_allowed"]
+    );
+    let northwind = demo.options(1, 11).await;
+    assert_eq!(
+        option(&northwind, "m365-business-standard").1,
+        ["conflicting_services"]
+    );
+    assert_eq!(
+        option(&northwind, "o365-e3").1,
+        ["conflicting_services", "target_already_owned"]
+    );
+    assert_eq!(option(&northwind, "o365-e1").1, Vec::<String>::new());
+    // Tata (India): the global Business Standard is not allowed; rights cover web and mail only.
+    let refused = demo
+        .dry_run(3, 31, json!({"targetOfferId": "m365-business-standard"}))
+        .await;
+    assert_eq!(
+        failure_codes(&refused["failures"]),
+        [
+            "target_offer_not_allowed",
+            "delegated_admin_missing",
+            "conflicting_services"
+        ],
+        "every failing condition, not just the first"
+    );
+    let tata = demo.options(3, 31).await;
+    assert_eq!(
+        option(&tata, "o365-e3").1,
+        ["delegated_admin_missing", "conflicting_services"]
+    );
+    assert_eq!(option(&tata, "o365-e1").1, Vec::<String>::new());
+    // Adventure Works owns E1 through another channel; the message says so, without details.
+    let refused = demo
+        .dry_run(4, 41, json!({"targetOfferId": "o365-e1"}))
+        .await;
+    assert_eq!(
+        failure_codes(&refused["failures"]),
+        ["target_already_owned"]
+    );
+    let message = refused["failures"][0]["message"].as_str().unwrap();
+    assert!(message.contains("another partner or channel"), "{message}");
+    assert!(
+        !message.contains("40"),
+        "no seat count of the other channel: {message}"
+    );
+    // Litware: 301 seats of Business Standard exceed the Business family's cap.
+    let refused = demo
+        .dry_run(
+            5,
+            51,
+            json!({"targetOfferId": "m365-business-standard", "quantity": 301}),
+        )
+        .await;
+    assert_eq!(failure_codes(&refused["failures"]), ["seat_limit_exceeded"]);
+}
+
+#[tokio::test]
+async fn demo_data_shows_every_reassignment_reason_over_http() {
+    let app = spawn_app().await;
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    subscription_upgrades::db::seed_demo(&pool).await.unwrap();
+    let demo = Demo {
+        api: app.api(Uuid::parse_str(PARTNER_A).unwrap(), &["admin_agent"]),
+    };
+    let northwind = demo.options(1, 11).await;
+    let reason = |code: &str, service: Option<&str>| (code.to_owned(), service.map(str::to_owned));
+
+    // Basic -> E5 is upgrade-only: all six users are listed.
+    let e5 = &option(&northwind, "o365-e5").2;
+    assert_eq!(e5.len(), 6);
+    assert!(
+        e5.iter()
+            .all(|(_, r)| r[0] == reason("upgrade_only_path", None))
+    );
+    // Basic -> E3: Grace and Edsger hold Apps for business licenses with the desktop apps.
+    let e3 = &option(&northwind, "o365-e3").2;
+    let emails: Vec<&str> = e3.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(
+        emails,
+        ["grace@northwind.example", "edsger@northwind.example"]
+    );
+    assert!(
+        e3[0]
+            .1
+            .contains(&reason("conflicting_license", Some("OFFICE_DESKTOP")))
+    );
+    // Basic -> E1 loses Bookings, except for Alan, who had it switched off.
+    let e1 = &option(&northwind, "o365-e1").2;
+    assert_eq!(
+        e1[0],
+        (
+            "ada@northwind.example".to_owned(),
+            vec![reason("service_removed", Some("BOOKINGS"))]
+        )
+    );
+    assert!(e1.iter().all(|a| a.0 != "alan@northwind.example"));
+    // Four seats for six licensed users: the last two licensed are left over.
+    let short = demo
+        .dry_run(1, 11, json!({"targetOfferId": "o365-e1", "quantity": 4}))
+        .await;
+    let short = accounts(&short["accountsRequiringReassignment"]);
+    let left_over: Vec<&str> = short
+        .iter()
+        .filter(|(_, r)| r.contains(&reason("seat_shortage", None)))
+        .map(|a| a.0.as_str())
+        .collect();
+    assert_eq!(
+        left_over,
+        ["barbara@northwind.example", "donald@northwind.example"]
     );
 }

@@ -345,3 +345,31 @@ fn every_failing_condition_is_reported_not_just_the_first() {
         ]
     );
 }
+
+#[test]
+fn failure_codes_have_the_spec_names_on_the_wire_and_in_problems() {
+    let codes = [
+        FailureCode::SubscriptionNotActive,
+        FailureCode::NoUpgradePaths,
+        FailureCode::TargetOfferNotAllowed,
+        FailureCode::DelegatedAdminMissing,
+        FailureCode::ConflictingServices,
+        FailureCode::TargetAlreadyOwned,
+        FailureCode::AddOnsPresent,
+        FailureCode::SeatLimitExceeded,
+    ];
+    let spec = [
+        "subscription_not_active",
+        "no_upgrade_paths",
+        "target_offer_not_allowed",
+        "delegated_admin_missing",
+        "conflicting_services",
+        "target_already_owned",
+        "add_ons_present",
+        "seat_limit_exceeded",
+    ];
+    for (code, name) in codes.into_iter().zip(spec) {
+        assert_eq!(code.as_str(), name);
+        assert_eq!(serde_json::to_value(code).unwrap(), name);
+    }
+}
