@@ -125,12 +125,14 @@ pub async fn claim(conn: &mut PgConnection, scope: &Scope) -> Result<Option<Stor
     }))
 }
 
-/// Stores the answer under the key, in the transaction that made the change.
+/// Stores the answer under the key, in the transaction that made the change, and clears the
+/// customer's expired keys.
 pub async fn store(
     conn: &mut PgConnection,
     scope: &Scope,
     answer: &StoredAnswer,
 ) -> Result<(), Error> {
+    db::idempotency::purge_expired(conn, scope.customer_id).await?;
     let headers = serde_json::json!({ "location": answer.location });
     db::idempotency::save(
         conn,

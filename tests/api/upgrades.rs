@@ -710,3 +710,46 @@ async fn upgrade_history_pages_through_the_partners_upgrades_only() {
         .await;
     assert_problem(missing, StatusCode::NOT_FOUND, "upgrade_not_found").await;
 }
+
+#[tokio::test]
+async fn an_expired_idempotency_key_is_forgotten_and_may_be_used_afresh() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let f = Fixture::new(&admin).await;
+    let key = [("idempotency-key", "daily-run")];
+    created(
+        admin
+            .post_with(
+                &f.upgrades_path(),
+                &json!({"targetOfferId": "o365-e1"}),
+                &key,
+            )
+            .await,
+    )
+    .await;
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    sqlx::query("UPDATE idempotency_records SET expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let another = admin
+        .subscription(&f.customer, "m365-apps-business", 1)
+        .await;
+
+    let response = admin
+        .post_with(
+            &format!("{}/upgrades", f.subscription_path(&another)),
+            &json!({"targetOfferId": "m365-apps-enterprise"}),
+            &key,
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(response.headers().get("idempotent-replayed").is_none());
+    let records: Vec<String> =
+        sqlx::query_scalar("SELECT response_body::text FROM idempotency_records")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(records.len(), 1, "the expired record was replaced");
+}
