@@ -64,14 +64,11 @@ pub struct Billing {
 
 /// Prorates an upgrade. See the module documentation for the rules.
 pub fn prorate(input: &Proration) -> Billing {
-    let period_days = (input.period_end - input.period_start).num_days().max(1);
-    let last_day = input.period_end.pred_opt().unwrap_or(input.period_start);
-    let effective_date = input
-        .today
-        .clamp(input.period_start, last_day.max(input.period_start));
-    let remaining_days = (input.period_end - effective_date)
-        .num_days()
-        .clamp(0, period_days);
+    let Remaining {
+        effective_date,
+        remaining_days,
+        period_days,
+    } = remaining(input.period_start, input.period_end, input.today);
     let months = i128::from(input.cycle.period_months());
     let source_period =
         i128::from(input.source_monthly_unit_price) * i128::from(input.source_quantity) * months;
@@ -100,6 +97,29 @@ pub fn prorate(input: &Proration) -> Billing {
         remaining_days,
         period_days,
         full_credit,
+    }
+}
+
+/// Where a change falls in the current period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remaining {
+    /// `today`, clamped into the period.
+    pub effective_date: NaiveDate,
+    /// Days from the effective date (inclusive) to the period end (exclusive).
+    pub remaining_days: i64,
+    /// Days in the period (at least 1).
+    pub period_days: i64,
+}
+
+/// The days of the period `[start, end)` left from `today`.
+pub fn remaining(start: NaiveDate, end: NaiveDate, today: NaiveDate) -> Remaining {
+    let period_days = (end - start).num_days().max(1);
+    let last_day = end.pred_opt().unwrap_or(start).max(start);
+    let effective_date = today.clamp(start, last_day);
+    Remaining {
+        effective_date,
+        remaining_days: (end - effective_date).num_days().clamp(0, period_days),
+        period_days,
     }
 }
 

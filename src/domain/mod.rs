@@ -4,6 +4,7 @@ pub mod billing;
 pub mod catalog;
 pub mod eligibility;
 pub mod input;
+pub mod lifecycle;
 pub mod policy;
 pub mod reassignment;
 pub mod subscription;

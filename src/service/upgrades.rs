@@ -14,7 +14,7 @@ use crate::db::customers::CustomerRow;
 use crate::db::history::NewHistoryEntry;
 use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
 use crate::db::upgrades::{NewUpgrade, UpgradeRow};
-use crate::domain::billing::Billing;
+use crate::domain::billing::{self, Billing};
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
@@ -306,14 +306,12 @@ async fn write(
 
 /// The day an upgrade without billing data takes effect: today, within the current period.
 fn effective_date(source: &SubscriptionRow) -> NaiveDate {
-    let last = source
-        .current_period_end
-        .pred_opt()
-        .unwrap_or(source.current_period_start);
-    Utc::now().date_naive().clamp(
+    billing::remaining(
         source.current_period_start,
-        last.max(source.current_period_start),
+        source.current_period_end,
+        Utc::now().date_naive(),
     )
+    .effective_date
 }
 
 /// A subscription's state for the history.
