@@ -10,6 +10,7 @@ use super::problem::Problem;
 use crate::auth::{self, TokenError};
 use crate::domain::policy::{self, Operation, Role};
 use crate::error::Error;
+use crate::service::Actor;
 
 /// Who is calling: partner tenant, user and roles, from a token that verified.
 #[derive(Debug, Clone)]
@@ -37,6 +38,16 @@ impl Caller {
             code: "role_not_allowed",
             detail: format!("Your roles ({held}) do not allow this operation.").into(),
         })
+    }
+
+    /// The caller as the history records it, under the current request id.
+    pub fn into_actor(self) -> Actor {
+        Actor {
+            partner_id: self.partner_id,
+            user_id: self.user_id,
+            roles: self.role_names,
+            request_id: super::request_id::current(),
+        }
     }
 
     /// Whether the caller holds `role`.

@@ -3,6 +3,7 @@
 
 pub mod caller;
 mod catalog;
+mod conditional;
 mod customers;
 pub mod extract;
 mod health;

@@ -1,8 +1,8 @@
 //! Upgrades: a subscription's options, performing one, and the customer's upgrade history.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
+use super::conditional;
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
-use super::request_id;
 use crate::db::upgrades::UpgradeRow;
 use crate::domain::billing::Billing;
 use crate::domain::eligibility::Failure;
@@ -23,11 +23,8 @@ use crate::domain::reassignment::AccountToReassign;
 use crate::domain::upgrade::Evaluation;
 use crate::domain::{Operation, UpgradeType};
 use crate::error::Error;
-use crate::service::idempotency::{IdempotencyKey, Scope};
-use crate::service::upgrades::{self, Actor, Precondition, UpgradeRequest, UpgradeResult};
-
-/// Set on an answer replayed from an earlier request with the same `Idempotency-Key`.
-pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+use crate::service::idempotency::Scope;
+use crate::service::upgrades::{self, UpgradeRequest, UpgradeResult};
 
 /// The upgrade routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -153,7 +150,7 @@ async fn perform_upgrade(
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
     let path = format!("/v1/customers/{customer_id}/subscriptions/{subscription_id}/upgrades");
-    let scope = idempotency_key(&headers)?.map(|key| {
+    let scope = conditional::idempotency_key(&headers)?.map(|key| {
         let canonical = serde_json::to_string(&body).unwrap_or_default();
         Scope::new(
             customer_id,
@@ -166,14 +163,9 @@ async fn perform_upgrade(
         target_offer_id: body.target_offer_id,
         quantity: body.quantity,
         dry_run: body.dry_run,
-        precondition: if_match(&headers)?,
+        precondition: conditional::if_match(&headers)?,
     };
-    let actor = Actor {
-        partner_id: caller.partner_id,
-        user_id: caller.user_id,
-        roles: caller.role_names,
-        request_id: request_id::current(),
-    };
+    let actor = caller.into_actor();
     let (answer, replayed) = upgrades::perform(
         &state.pool,
         &state.catalog(),
@@ -184,53 +176,7 @@ async fn perform_upgrade(
         scope.as_ref(),
     )
     .await?;
-    let status = StatusCode::from_u16(answer.status).map_err(Error::internal)?;
-    let mut response = (status, answer.body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        headers.insert(header::LOCATION, location);
-    }
-    if replayed {
-        headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-    }
-    Ok(response)
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Error> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let raw = value.to_str().unwrap_or("\u{0}");
-    IdempotencyKey::parse(raw).map(Some)
-}
-
-/// Parses `If-Match`: `*`, or a comma-separated list of entity tags.
-fn if_match(headers: &HeaderMap) -> Result<Option<Precondition>, Error> {
-    let mut tags = Vec::new();
-    for value in headers.get_all(header::IF_MATCH) {
-        let invalid = || {
-            Error::bad_request(
-                "invalid_if_match",
-                "If-Match must be * or a list of entity tags, as given in ETag.",
-            )
-        };
-        let text = value.to_str().map_err(|_| invalid())?;
-        for tag in text.split(',').map(str::trim) {
-            if tag == "*" {
-                return Ok(Some(Precondition::Any));
-            }
-            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
-            if opaque.len() < 2 || !opaque.starts_with('"') || !opaque.ends_with('"') {
-                return Err(invalid());
-            }
-            tags.push(tag.to_owned());
-        }
-    }
-    Ok((!tags.is_empty()).then_some(Precondition::Tags(tags)))
+    Ok(conditional::respond(answer, replayed))
 }
 
 /// Who performed an upgrade.

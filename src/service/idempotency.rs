@@ -81,6 +81,7 @@ pub struct StoredAnswer {
     pub status: u16,
     pub body: Vec<u8>,
     pub location: Option<String>,
+    pub etag: Option<String>,
 }
 
 /// Claims the key for this transaction. `Some` is the stored answer of an earlier request with
@@ -112,16 +113,18 @@ pub async fn claim(conn: &mut PgConnection, scope: &Scope) -> Result<Option<Stor
     let (Some(status), Some(body)) = (row.response_status, row.response_body) else {
         return Ok(None);
     };
-    let location = row
-        .response_headers
-        .as_ref()
-        .and_then(|h| h.get("location"))
-        .and_then(|l| l.as_str())
-        .map(str::to_owned);
+    let header = |name: &str| {
+        row.response_headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     Ok(Some(StoredAnswer {
         status: u16::try_from(status).map_err(Error::internal)?,
         body,
-        location,
+        location: header("location"),
+        etag: header("etag"),
     }))
 }
 
@@ -133,7 +136,7 @@ pub async fn store(
     answer: &StoredAnswer,
 ) -> Result<(), Error> {
     db::idempotency::purge_expired(conn, scope.customer_id).await?;
-    let headers = serde_json::json!({ "location": answer.location });
+    let headers = serde_json::json!({ "location": answer.location, "etag": answer.etag });
     db::idempotency::save(
         conn,
         &NewIdempotencyRecord {

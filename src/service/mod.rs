@@ -13,6 +13,15 @@ use crate::db;
 use crate::db::customers::CustomerRow;
 use crate::error::Error;
 
+/// Who performs a change, for the history.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub partner_id: Uuid,
+    pub user_id: String,
+    pub roles: Vec<String>,
+    pub request_id: String,
+}
+
 /// The 404 for a customer the partner does not have, or that does not exist: the two are
 /// indistinguishable on purpose.
 pub fn customer_not_found(customer_id: Uuid) -> Error {

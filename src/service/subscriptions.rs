@@ -124,3 +124,40 @@ pub async fn list(
 pub fn etag(row: &SubscriptionRow) -> String {
     format!("\"{}-{}\"", row.id.simple(), row.version)
 }
+
+/// `If-Match`: the change goes ahead only while the subscription is as the caller last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `If-Match: *`: the subscription exists.
+    Any,
+    /// One of these entity tags (strong comparison).
+    Tags(Vec<String>),
+}
+
+impl Precondition {
+    /// Whether the subscription, as it is now, satisfies the condition.
+    pub fn holds(&self, row: &SubscriptionRow) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Tags(tags) => tags.contains(&etag(row)),
+        }
+    }
+}
+
+/// 412 `etag_mismatch` unless the subscription satisfies the caller's `If-Match`.
+pub fn check_precondition(
+    precondition: Option<&Precondition>,
+    row: &SubscriptionRow,
+) -> Result<(), Error> {
+    match precondition {
+        Some(precondition) if !precondition.holds(row) => Err(Error::PreconditionFailed {
+            code: "etag_mismatch",
+            detail: format!(
+                "The subscription has changed since you read it; its ETag is now {}.",
+                etag(row)
+            )
+            .into(),
+        }),
+        _ => Ok(()),
+    }
+}

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
-use super::{customer_not_found, subscription_not_found};
+use super::{Actor, customer_not_found, subscription_not_found};
 use crate::db;
 use crate::db::customers::CustomerRow;
 use crate::db::history::NewHistoryEntry;
@@ -22,34 +22,7 @@ use crate::domain::upgrade::{self, Evaluation, SourceTerms, UpgradeCase};
 use crate::domain::{Catalog, UpgradeType};
 use crate::error::Error;
 
-use super::subscriptions::etag;
-
-/// Who performs a change, for the history.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub partner_id: Uuid,
-    pub user_id: String,
-    pub roles: Vec<String>,
-    pub request_id: String,
-}
-
-/// `If-Match`: the change goes ahead only while the subscription is as the caller last saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Precondition {
-    /// `If-Match: *`: the subscription exists.
-    Any,
-    /// One of these entity tags (strong comparison).
-    Tags(Vec<String>),
-}
-
-impl Precondition {
-    fn holds(&self, row: &SubscriptionRow) -> bool {
-        match self {
-            Precondition::Any => true,
-            Precondition::Tags(tags) => tags.contains(&etag(row)),
-        }
-    }
-}
+use super::subscriptions::{Precondition, check_precondition};
 
 /// What the caller asks for.
 #[derive(Debug, Clone)]
@@ -132,18 +105,7 @@ pub async fn perform(
     )
     .await?
     .ok_or_else(|| subscription_not_found(subscription_id))?;
-    if let Some(precondition) = &request.precondition
-        && !precondition.holds(&source)
-    {
-        return Err(Error::PreconditionFailed {
-            code: "etag_mismatch",
-            detail: format!(
-                "The subscription has changed since you read it; its ETag is now {}.",
-                etag(&source)
-            )
-            .into(),
-        });
-    }
+    check_precondition(request.precondition.as_ref(), &source)?;
     if let Some(target) = source.upgraded_to_id {
         return Err(Error::conflict(
             "subscription_already_upgraded",
@@ -165,6 +127,7 @@ pub async fn perform(
                 status: 200,
                 body,
                 location: None,
+                etag: None,
             },
             false,
         ));
@@ -301,6 +264,7 @@ async fn write(
         status: 201,
         body: serde_json::to_vec(&*result).map_err(Error::internal)?,
         location: Some(format!("/v1/customers/{customer_id}/upgrades/{upgrade_id}")),
+        etag: None,
     })
 }
 
