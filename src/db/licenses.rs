@@ -145,3 +145,24 @@ pub async fn transfer(
     .await?;
     Ok(moved.rows_affected())
 }
+
+/// Removes every license assigned from the subscription; returns what was removed.
+pub async fn release_all(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AssignmentRow,
+        "WITH released AS (
+             DELETE FROM license_assignments WHERE customer_id = $1 AND subscription_id = $2
+             RETURNING customer_id, subscription_id, user_id, disabled_services, assigned_at)
+         SELECT r.subscription_id, r.user_id, u.display_name, u.email, r.disabled_services, r.assigned_at
+         FROM released r JOIN users u ON u.customer_id = r.customer_id AND u.id = r.user_id
+         ORDER BY r.assigned_at, r.user_id",
+        customer_id,
+        subscription_id
+    )
+    .fetch_all(conn)
+    .await
+}

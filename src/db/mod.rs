@@ -1,5 +1,6 @@
 //! Persistence: connecting, creating the database, migrating, and the queries per aggregate.
 
+pub mod add_ons;
 pub mod catalog;
 pub mod customers;
 pub mod history;

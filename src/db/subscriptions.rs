@@ -228,3 +228,28 @@ pub async fn active_add_ons(
     .fetch_one(conn)
     .await
 }
+
+/// Sets the quantity and/or status, bumping the version.
+pub async fn update(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    id: Uuid,
+    quantity: i32,
+    status: &str,
+) -> Result<SubscriptionRow, sqlx::Error> {
+    sqlx::query_as!(
+        SubscriptionRow,
+        "UPDATE subscriptions
+         SET quantity = $3, status = $4, version = version + 1, updated_at = now()
+         WHERE customer_id = $1 AND id = $2
+         RETURNING id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at",
+        customer_id,
+        id,
+        quantity,
+        status
+    )
+    .fetch_one(conn)
+    .await
+}

@@ -44,6 +44,10 @@ pub enum QuantityError {
     SeatLimitExceeded(String),
     #[error("{assigned} licenses are assigned; unassign some before going below {assigned} seats")]
     BelowAssigned { assigned: i64 },
+    #[error(
+        "an active add-on has {add_on_seats} seats; lower or cancel it before going below {add_on_seats} seats"
+    )]
+    BelowAddOn { add_on_seats: i64 },
 }
 
 impl QuantityError {
@@ -54,6 +58,7 @@ impl QuantityError {
             QuantityError::OutOfRange => "invalid_quantity",
             QuantityError::SeatLimitExceeded(_) => "seat_limit_exceeded",
             QuantityError::BelowAssigned { .. } => "quantity_below_assigned_licenses",
+            QuantityError::BelowAddOn { .. } => "quantity_below_add_on_quantity",
         }
     }
 }
@@ -68,11 +73,13 @@ pub struct SeatChange<'a> {
     pub assigned: i64,
     /// Seats of the offer's family in the customer's other live subscriptions, every channel.
     pub family_seats_elsewhere: i64,
+    /// The largest quantity among the subscription's active add-ons (0 without any).
+    pub add_on_seats: i64,
 }
 
 /// Checks a new quantity: the subscription is active; 1 ≤ quantity ≤ the service maximum and
 /// the offer's own cap; the family's cap counts the customer's other live subscriptions of the
-/// family; and never fewer seats than assigned licenses.
+/// family; never fewer seats than assigned licenses, nor than an active add-on has.
 pub fn check_quantity(catalog: &Catalog, change: &SeatChange<'_>) -> Result<(), QuantityError> {
     if change.status != SubscriptionStatus::Active {
         return Err(QuantityError::NotActive(change.status));
@@ -101,6 +108,11 @@ pub fn check_quantity(catalog: &Catalog, change: &SeatChange<'_>) -> Result<(), 
     if change.quantity < change.assigned {
         return Err(QuantityError::BelowAssigned {
             assigned: change.assigned,
+        });
+    }
+    if change.quantity < change.add_on_seats {
+        return Err(QuantityError::BelowAddOn {
+            add_on_seats: change.add_on_seats,
         });
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! The pure core: types and rules of the product, with no I/O, no async and no framework.
 
+pub mod add_on;
 pub mod billing;
 pub mod catalog;
 pub mod eligibility;

@@ -1,6 +1,7 @@
 //! The HTTP layer: router and middleware, one module per resource, extractors, the error mapping
 //! and the OpenAPI document. Handlers extract, call below, and map the result; no rules here.
 
+pub mod add_ons;
 pub mod caller;
 mod catalog;
 mod conditional;
@@ -85,6 +86,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(catalog::routes())
         .merge(customers::routes())
         .merge(subscriptions::routes())
+        .merge(add_ons::routes())
         .merge(upgrades::routes())
 }
 

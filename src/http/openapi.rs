@@ -21,7 +21,8 @@ use super::AppState;
     tags(
         (name = "catalog", description = "Offers, prices and the upgrade matrix"),
         (name = "customers", description = "Customers, delegated admin relationships and users"),
-        (name = "subscriptions", description = "Subscriptions and license assignments"),
+        (name = "subscriptions", description = "Subscriptions, their seats and status, and license assignments"),
+        (name = "add-ons", description = "Add-ons bought for a subscription"),
         (name = "upgrades", description = "Upgrade options with every reason why not, performing upgrades, and their history"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )

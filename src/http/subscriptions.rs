@@ -1,7 +1,7 @@
 //! Subscriptions and their license assignments.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,16 +11,21 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
+use super::add_ons::AddOnView;
 use super::caller::Caller;
+use super::conditional;
 use super::customers::{Created, created};
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::licenses::AssignmentRow;
 use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::billing::Billing;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
-use crate::domain::{Operation, Role};
+use crate::domain::{Catalog, Operation, Role};
 use crate::error::Error;
+use crate::service::idempotency::Scope;
+use crate::service::lifecycle::{Change, ChangeOutcome, ChangeRequest};
 use crate::service::subscriptions::{SubscriptionRequest, etag};
 use crate::service::{self};
 
@@ -28,7 +33,7 @@ use crate::service::{self};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_subscription, list_subscriptions))
-        .routes(routes!(get_subscription))
+        .routes(routes!(get_subscription, change_subscription))
         .routes(routes!(assign_license, list_assignments))
 }
 
@@ -234,6 +239,126 @@ async fn get_subscription(
             .await?;
     let view = SubscriptionView::from(row.clone());
     Ok(with_etag(row, Json(view)))
+}
+
+/// A change to a subscription: exactly one of `quantity` or `status`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeSubscription {
+    /// New number of seats: 1 to the offer's cap, never below the assigned licenses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity: Option<i64>,
+    /// `active` ↔ `suspended`, either → `cancelled` (final).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<SubscriptionStatus>,
+}
+
+impl ChangeSubscription {
+    fn change(&self) -> Result<Change, Error> {
+        match (self.quantity, self.status) {
+            (Some(quantity), None) => Ok(Change::Quantity(quantity)),
+            (None, Some(status)) => Ok(Change::Status(status)),
+            _ => Err(Error::bad_request(
+                "invalid_change",
+                "Send exactly one of quantity or status.",
+            )),
+        }
+    }
+}
+
+/// The subscription after a change, with what the change did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionChangeView {
+    #[serde(flatten)]
+    subscription: SubscriptionView,
+    /// For a seat change: the prorated charge for added seats or credit for removed ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing: Option<Billing>,
+    /// For a cancellation: the licenses removed from users.
+    released_licenses: Vec<AssignmentView>,
+    /// For a cancellation: the active add-ons it cancelled.
+    cancelled_add_ons: Vec<AddOnView>,
+}
+
+impl SubscriptionChangeView {
+    fn new(outcome: &ChangeOutcome, catalog: &Catalog) -> Result<Self, Error> {
+        Ok(SubscriptionChangeView {
+            subscription: outcome.subscription.clone().into(),
+            billing: outcome.billing.clone(),
+            released_licenses: outcome
+                .released_licenses
+                .iter()
+                .cloned()
+                .map(Into::into)
+                .collect(),
+            cancelled_add_ons: outcome
+                .cancelled_add_ons
+                .iter()
+                .map(|row| AddOnView::new(row.clone(), catalog))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Changes the subscription's seats or status. Suspending keeps the users' license assignments;
+/// cancelling removes them (listed in `releasedLicenses`) and cancels active add-ons.
+#[utoipa::path(
+    patch, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}", tag = "subscriptions",
+    params(
+        ("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer (24 hours)"),
+        ("If-Match" = Option<String>, Header, description = "Change only while the subscription has this ETag"),
+    ),
+    request_body = ChangeSubscription,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed (or already so)", body = SubscriptionChangeView, headers(("ETag" = String), ("Idempotent-Replayed" = String))),
+        (status = 400, description = "Not exactly one change, or an invalid quantity or header", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+        (status = 409, description = "Not active (seats), an invalid status transition, or the same Idempotency-Key in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the subscription's ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Over the seat cap, below the assigned licenses, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn change_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Json(body): Json<ChangeSubscription>,
+) -> Result<Response, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    let change = body.change()?;
+    let precondition = conditional::if_match(&headers)?;
+    let scope = conditional::idempotency_key(&headers)?.map(|key| {
+        let canonical = serde_json::to_string(&body).unwrap_or_default();
+        let request = format!(
+            "PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}\n{canonical}"
+        );
+        Scope::new(customer_id, caller.partner_id, key, request.as_bytes())
+    });
+    let request = ChangeRequest {
+        customer_id,
+        subscription_id,
+        change,
+        precondition,
+        idempotency: scope,
+    };
+    let catalog = state.catalog();
+    let render = |outcome: &ChangeOutcome| {
+        serde_json::to_vec(&SubscriptionChangeView::new(outcome, &catalog)?).map_err(Error::internal)
+    };
+    let (answer, replayed) = service::lifecycle::apply(
+        &state.pool,
+        &catalog,
+        &caller.into_actor(),
+        &request,
+        render,
+    )
+    .await?;
+    Ok(conditional::respond(answer, replayed))
 }
 
 /// A license to assign.

@@ -1,9 +1,11 @@
 //! Orchestration: each operation opens its transaction, loads what the rules need, calls the pure
 //! rules in `domain`, and writes through `db`. Handlers call these; nothing here knows HTTP.
 
+pub mod add_ons;
 pub mod customers;
 pub mod idempotency;
 pub mod licenses;
+pub mod lifecycle;
 pub mod subscriptions;
 pub mod upgrades;
 
@@ -48,4 +50,9 @@ pub async fn visible_customer(
     db::customers::find_for_partner(pool, partner_id, customer_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))
+}
+
+/// A value read back from the database that must parse; anything else is a bug (500).
+fn stored<T>(value: Option<T>, raw: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::internal(format!("unexpected stored value {raw:?}")))
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
-use super::{Actor, customer_not_found, subscription_not_found};
+use super::{Actor, customer_not_found, stored, subscription_not_found};
 use crate::db;
 use crate::db::customers::CustomerRow;
 use crate::db::history::NewHistoryEntry;
@@ -368,8 +368,8 @@ impl Facts {
         let mut own = None;
         for row in db::subscriptions::all_of_customer(conn, customer_id).await? {
             let facts = SubscriptionFacts {
-                status: parse(SubscriptionStatus::parse(&row.status), &row.status)?,
-                channel: parse(Channel::parse(&row.channel), &row.channel)?,
+                status: stored(SubscriptionStatus::parse(&row.status), &row.status)?,
+                channel: stored(Channel::parse(&row.channel), &row.channel)?,
                 quantity: i64::from(row.quantity),
                 offer_id: row.offer_id,
             };
@@ -403,7 +403,7 @@ impl Facts {
                 other_services: h.other_services.into_iter().collect(),
             })
             .collect();
-        let cycle = parse(
+        let cycle = stored(
             BillingCycle::parse(&source.billing_cycle),
             &source.billing_cycle,
         )?;
@@ -441,8 +441,4 @@ impl Facts {
             today: now.date_naive(),
         }
     }
-}
-
-fn parse<T>(value: Option<T>, raw: &str) -> Result<T, Error> {
-    value.ok_or_else(|| Error::internal(format!("unexpected stored value {raw:?}")))
 }

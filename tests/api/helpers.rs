@@ -144,6 +144,20 @@ impl Api<'_> {
         request.send().await.expect("request sent")
     }
 
+    /// `PATCH path` with a JSON body and extra headers.
+    pub async fn patch_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
+        let mut request = self
+            .app
+            .client
+            .patch(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request sent")
+    }
+
     /// `POST path` with a raw body and content type.
     pub async fn post_raw(
         &self,

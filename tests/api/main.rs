@@ -7,6 +7,7 @@ mod customers;
 mod demo;
 mod errors;
 mod helpers;
+mod lifecycle;
 mod matrix;
 mod operations;
 mod roles;

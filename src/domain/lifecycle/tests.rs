@@ -85,6 +85,7 @@ fn change_with(
         quantity,
         assigned: 0,
         family_seats_elsewhere: 0,
+        add_on_seats: 0,
     };
     adjust(&mut seat_change);
     check_quantity(&catalog, &seat_change)
@@ -137,6 +138,16 @@ fn quantity_never_goes_below_the_assigned_licenses() {
     assert_eq!(
         code(change_with("basic", 3, assigned(4))),
         Some("quantity_below_assigned_licenses")
+    );
+}
+
+#[test]
+fn quantity_never_goes_below_an_active_add_ons_quantity() {
+    let add_on = |n| move |c: &mut SeatChange<'_>| c.add_on_seats = n;
+    assert_eq!(code(change_with("basic", 4, add_on(4))), None);
+    assert_eq!(
+        code(change_with("basic", 3, add_on(4))),
+        Some("quantity_below_add_on_quantity")
     );
 }
 

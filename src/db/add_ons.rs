@@ -1,0 +1,167 @@
+//! Add-ons bought for a base subscription. Callers reach them through a subscription they have
+//! already found (or locked) for the partner.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// An add-on as stored.
+#[derive(Debug, Clone)]
+pub struct AddOnRow {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub subscription_id: Uuid,
+    pub offer_id: String,
+    pub quantity: i32,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// Inserts an active add-on.
+pub async fn create(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    offer_id: &str,
+    quantity: i32,
+) -> Result<AddOnRow, sqlx::Error> {
+    sqlx::query_as!(
+        AddOnRow,
+        "INSERT INTO subscription_add_ons (customer_id, id, subscription_id, offer_id, quantity, status)
+         VALUES ($1, $2, $3, $4, $5, 'active')
+         RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at",
+        customer_id,
+        Uuid::now_v7(),
+        subscription_id,
+        offer_id,
+        quantity
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The add-on of the subscription, locked for update.
+pub async fn lock(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    id: Uuid,
+) -> Result<Option<AddOnRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AddOnRow,
+        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+         FROM subscription_add_ons
+         WHERE customer_id = $1 AND subscription_id = $2 AND id = $3
+         FOR UPDATE",
+        customer_id,
+        subscription_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The add-on of the subscription.
+pub async fn find(
+    pool: &PgPool,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    id: Uuid,
+) -> Result<Option<AddOnRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AddOnRow,
+        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+         FROM subscription_add_ons
+         WHERE customer_id = $1 AND subscription_id = $2 AND id = $3",
+        customer_id,
+        subscription_id,
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// A page of the subscription's add-ons, active and cancelled, in id order after `after`.
+pub async fn list(
+    pool: &PgPool,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AddOnRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AddOnRow,
+        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+         FROM subscription_add_ons
+         WHERE customer_id = $1 AND subscription_id = $2 AND ($3::uuid IS NULL OR id > $3)
+         ORDER BY id LIMIT $4",
+        customer_id,
+        subscription_id,
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The subscription's active add-ons.
+pub async fn active(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<Vec<AddOnRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AddOnRow,
+        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+         FROM subscription_add_ons
+         WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
+         ORDER BY id",
+        customer_id,
+        subscription_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets the add-on's quantity and status (`cancelled_at` follows the status).
+pub async fn update(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    id: Uuid,
+    quantity: i32,
+    status: &str,
+) -> Result<AddOnRow, sqlx::Error> {
+    sqlx::query_as!(
+        AddOnRow,
+        "UPDATE subscription_add_ons
+         SET quantity = $3, status = $4,
+             cancelled_at = CASE WHEN $4 = 'cancelled' THEN coalesce(cancelled_at, now()) END
+         WHERE customer_id = $1 AND id = $2
+         RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at",
+        customer_id,
+        id,
+        quantity,
+        status
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Cancels the subscription's active add-ons; returns them as cancelled.
+pub async fn cancel_all(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<Vec<AddOnRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AddOnRow,
+        "UPDATE subscription_add_ons SET status = 'cancelled', cancelled_at = now()
+         WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
+         RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at",
+        customer_id,
+        subscription_id
+    )
+    .fetch_all(conn)
+    .await
+}

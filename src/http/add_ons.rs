@@ -1,0 +1,307 @@
+//! A subscription's add-ons: buying, listing, reading, changing and cancelling them.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::caller::Caller;
+use super::conditional;
+use super::extract::{Json, Path, Query};
+use super::pagination::{Page, PageQuery};
+use super::problem::{AuthProblems, NotYours, Problem};
+use crate::db::add_ons::AddOnRow;
+use crate::domain::add_on::{AddOnChange, AddOnStatus};
+use crate::domain::billing::Billing;
+use crate::domain::{Catalog, Operation};
+use crate::error::Error;
+use crate::service::add_ons::{AddOnOutcome, ChangeRequest, PurchaseRequest};
+use crate::service::idempotency::Scope;
+use crate::service::{self};
+
+/// The add-on routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(buy_add_on, list_add_ons))
+        .routes(routes!(get_add_on, change_add_on))
+}
+
+/// An add-on to buy for the subscription.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuyAddOn {
+    /// An add-on offer that attaches to the subscription's offer, e.g. `teams-audio-conferencing`.
+    offer_id: String,
+    /// Seats: 1 to the subscription's quantity.
+    quantity: i64,
+}
+
+/// A change to an add-on: exactly one of `quantity` or `status`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeAddOn {
+    /// New number of seats: 1 to the subscription's quantity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity: Option<i64>,
+    /// `cancelled` cancels the add-on for good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<AddOnStatus>,
+}
+
+impl ChangeAddOn {
+    fn change(&self) -> Result<AddOnChange, Error> {
+        match (self.quantity, self.status) {
+            (Some(quantity), None) => Ok(AddOnChange::Quantity(quantity)),
+            (None, Some(status)) => Ok(AddOnChange::Status(status)),
+            _ => Err(Error::bad_request(
+                "invalid_change",
+                "Send exactly one of quantity or status.",
+            )),
+        }
+    }
+}
+
+/// An add-on of a subscription.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddOnView {
+    id: Uuid,
+    subscription_id: Uuid,
+    offer_id: String,
+    offer_name: String,
+    quantity: i32,
+    status: AddOnStatus,
+    created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl AddOnView {
+    /// The view of a stored add-on, named from the catalog.
+    pub fn new(row: AddOnRow, catalog: &Catalog) -> Result<Self, Error> {
+        let status = AddOnStatus::parse(&row.status)
+            .ok_or_else(|| Error::internal(format!("unexpected add-on status {}", row.status)))?;
+        Ok(AddOnView {
+            offer_name: catalog
+                .offer(&row.offer_id)
+                .map_or_else(|| row.offer_id.clone(), |o| o.name.clone()),
+            id: row.id,
+            subscription_id: row.subscription_id,
+            offer_id: row.offer_id,
+            quantity: row.quantity,
+            status,
+            created_at: row.created_at,
+            cancelled_at: row.cancelled_at,
+        })
+    }
+}
+
+/// An add-on after a purchase or change, with what it does to the current period's bill.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddOnChangeView {
+    #[serde(flatten)]
+    add_on: AddOnView,
+    /// The prorated charge for added seats or credit for removed (or cancelled) ones, for the
+    /// rest of the subscription's current period; absent when nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing: Option<Billing>,
+}
+
+fn render(catalog: &Catalog, outcome: &AddOnOutcome) -> Result<Vec<u8>, Error> {
+    let view = AddOnChangeView {
+        add_on: AddOnView::new(outcome.add_on.clone(), catalog)?,
+        billing: outcome.billing.clone(),
+    };
+    serde_json::to_vec(&view).map_err(Error::internal)
+}
+
+fn scope(
+    headers: &HeaderMap,
+    caller: &Caller,
+    customer_id: Uuid,
+    request_line: &str,
+    body: &impl Serialize,
+) -> Result<Option<Scope>, Error> {
+    Ok(conditional::idempotency_key(headers)?.map(|key| {
+        let canonical = serde_json::to_string(body).unwrap_or_default();
+        let request = format!("{request_line}\n{canonical}");
+        Scope::new(customer_id, caller.partner_id, key, request.as_bytes())
+    }))
+}
+
+/// Buys an add-on for the subscription: only an add-on the catalog attaches to the
+/// subscription's offer, sold in the customer's market, for an active subscription, with at most
+/// the subscription's seats, and one active add-on per offer. An active add-on blocks upgrades
+/// (`add_ons_present`) until it is cancelled.
+#[utoipa::path(
+    post, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/add-ons", tag = "add-ons",
+    params(
+        ("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer (24 hours)"),
+    ),
+    request_body = BuyAddOn,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Bought", body = AddOnChangeView, headers(("Location" = String), ("Idempotent-Replayed" = String))),
+        (status = 400, description = "Unknown offer, invalid quantity or header", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+        (status = 409, description = "The subscription is not active, already has this add-on, or the same Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an add-on, not sold in the market, not for this offer, more seats than the subscription, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn buy_add_on(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Json(body): Json<BuyAddOn>,
+) -> Result<Response, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    let request_line =
+        format!("POST /v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons");
+    let request = PurchaseRequest {
+        customer_id,
+        subscription_id,
+        idempotency: scope(&headers, &caller, customer_id, &request_line, &body)?,
+        offer_id: body.offer_id,
+        quantity: body.quantity,
+    };
+    let catalog = state.catalog();
+    let (answer, replayed) = service::add_ons::purchase(
+        &state.pool,
+        &catalog,
+        &caller.into_actor(),
+        &request,
+        |outcome| render(&catalog, outcome),
+    )
+    .await?;
+    Ok(conditional::respond(answer, replayed))
+}
+
+/// The subscription's add-ons, active and cancelled.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/add-ons", tag = "add-ons",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of add-ons", body = Page<AddOnView>),
+        (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+    )
+)]
+async fn list_add_ons(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<AddOnView>>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let page = query.parse()?;
+    let rows = service::add_ons::list(
+        &state.pool,
+        caller.partner_id,
+        customer_id,
+        subscription_id,
+        page.after_uuid()?,
+        page.fetch_limit(),
+    )
+    .await?;
+    let catalog = state.catalog();
+    let page = page.keyset_page(rows, |r| r.id.to_string());
+    let items = page
+        .items
+        .into_iter()
+        .map(|row| AddOnView::new(row, &catalog))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(Page {
+        items,
+        continuation_token: page.continuation_token,
+    }))
+}
+
+/// One add-on of the subscription.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/add-ons/{addOnId}", tag = "add-ons",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path), ("addOnId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The add-on", body = AddOnView),
+        (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+    )
+)]
+async fn get_add_on(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id, add_on_id)): Path<(Uuid, Uuid, Uuid)>,
+) -> Result<Json<AddOnView>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let row = service::add_ons::find(
+        &state.pool,
+        caller.partner_id,
+        customer_id,
+        subscription_id,
+        add_on_id,
+    )
+    .await?;
+    Ok(Json(AddOnView::new(row, &state.catalog())?))
+}
+
+/// Changes the add-on's seats (1 to the subscription's quantity, on an active subscription) or
+/// cancels it with `{"status": "cancelled"}`; a cancelled add-on stays cancelled.
+#[utoipa::path(
+    patch, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/add-ons/{addOnId}", tag = "add-ons",
+    params(
+        ("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path), ("addOnId" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer (24 hours)"),
+    ),
+    request_body = ChangeAddOn,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed (or already so)", body = AddOnChangeView, headers(("Idempotent-Replayed" = String))),
+        (status = 400, description = "Not exactly one change, or an invalid quantity or header", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+        (status = 409, description = "The add-on is cancelled, the subscription is not active, or the same Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More seats than the subscription, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn change_add_on(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id, add_on_id)): Path<(Uuid, Uuid, Uuid)>,
+    headers: HeaderMap,
+    Json(body): Json<ChangeAddOn>,
+) -> Result<Response, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    let request_line = format!(
+        "PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons/{add_on_id}"
+    );
+    let request = ChangeRequest {
+        customer_id,
+        subscription_id,
+        add_on_id,
+        change: body.change()?,
+        idempotency: scope(&headers, &caller, customer_id, &request_line, &body)?,
+    };
+    let catalog = state.catalog();
+    let (answer, replayed) = service::add_ons::change(
+        &state.pool,
+        &catalog,
+        &caller.into_actor(),
+        &request,
+        |outcome| render(&catalog, outcome),
+    )
+    .await?;
+    Ok(conditional::respond(answer, replayed))
+}

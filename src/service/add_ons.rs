@@ -1,0 +1,304 @@
+//! Buying, changing, cancelling and reading a subscription's add-ons (SPEC section 7), under the
+//! same locks and `Idempotency-Key` as the other changes, each change in the history.
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::idempotency::{self, Scope, StoredAnswer};
+use super::lifecycle::seat_billing;
+use super::{Actor, customer_not_found, stored, subscription_not_found};
+use crate::db;
+use crate::db::add_ons::AddOnRow;
+use crate::db::customers::CustomerRow;
+use crate::db::history::NewHistoryEntry;
+use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::Catalog;
+use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
+use crate::domain::billing::Billing;
+use crate::domain::subscription::SubscriptionStatus;
+use crate::error::Error;
+
+/// An add-on after a purchase or change, with what it does to the current period's bill.
+#[derive(Debug, Clone)]
+pub struct AddOnOutcome {
+    pub add_on: AddOnRow,
+    pub billing: Option<Billing>,
+}
+
+/// A purchase: `quantity` seats of add-on offer `offer_id` for the subscription.
+#[derive(Debug, Clone)]
+pub struct PurchaseRequest {
+    pub customer_id: Uuid,
+    pub subscription_id: Uuid,
+    pub offer_id: String,
+    pub quantity: i64,
+    pub idempotency: Option<Scope>,
+}
+
+/// A change to one add-on of the subscription.
+#[derive(Debug, Clone)]
+pub struct ChangeRequest {
+    pub customer_id: Uuid,
+    pub subscription_id: Uuid,
+    pub add_on_id: Uuid,
+    pub change: AddOnChange,
+    pub idempotency: Option<Scope>,
+}
+
+/// Buys the add-on (201, with its `Location`), or answers the stored answer of an earlier request
+/// with the same key.
+pub async fn purchase(
+    pool: &PgPool,
+    catalog: &Catalog,
+    actor: &Actor,
+    request: &PurchaseRequest,
+    render: impl FnOnce(&AddOnOutcome) -> Result<Vec<u8>, Error>,
+) -> Result<(StoredAnswer, bool), Error> {
+    let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
+    let mut tx = pool.begin().await?;
+    if let Some(scope) = &request.idempotency
+        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
+    {
+        return Ok((stored, true));
+    }
+    let (customer, base) = lock_base(&mut tx, actor, customer_id, subscription_id).await?;
+    let active: Vec<String> = db::add_ons::active(&mut tx, customer_id, subscription_id)
+        .await?
+        .into_iter()
+        .map(|a| a.offer_id)
+        .collect();
+    let offer = add_on::check_purchase(
+        catalog,
+        &base_of(&customer, &base)?,
+        &request.offer_id,
+        request.quantity,
+        &active,
+    )
+    .map_err(rule_error)?;
+    let billing = seat_billing(
+        catalog,
+        &customer,
+        &base,
+        offer.monthly_price_in(&customer.market_code),
+        0,
+        request.quantity,
+    )?;
+    let quantity = i32::try_from(request.quantity).map_err(Error::internal)?;
+    let row = db::add_ons::create(
+        &mut tx,
+        customer_id,
+        subscription_id,
+        &offer.id,
+        quantity,
+    )
+    .await
+    .map_err(|e| match db::violated_constraint(&e) {
+        Some("subscription_add_ons_one_active_per_offer") => {
+            rule_error(AddOnError::AlreadyActive(offer.name.clone()))
+        }
+        _ => e.into(),
+    })?;
+    let outcome = AddOnOutcome {
+        add_on: row,
+        billing,
+    };
+    record(&mut tx, actor, "add_on_purchase", None, &outcome).await?;
+    let answer = StoredAnswer {
+        status: 201,
+        body: render(&outcome)?,
+        location: Some(format!(
+            "/v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons/{}",
+            outcome.add_on.id
+        )),
+        etag: None,
+    };
+    if let Some(scope) = &request.idempotency {
+        idempotency::store(&mut tx, scope, &answer).await?;
+    }
+    tx.commit().await?;
+    Ok((answer, false))
+}
+
+/// Changes the add-on's quantity or cancels it (200), or answers the stored answer of an earlier
+/// request with the same key. Asking for what already holds changes nothing.
+pub async fn change(
+    pool: &PgPool,
+    catalog: &Catalog,
+    actor: &Actor,
+    request: &ChangeRequest,
+    render: impl FnOnce(&AddOnOutcome) -> Result<Vec<u8>, Error>,
+) -> Result<(StoredAnswer, bool), Error> {
+    let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
+    let mut tx = pool.begin().await?;
+    if let Some(scope) = &request.idempotency
+        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
+    {
+        return Ok((stored, true));
+    }
+    let (customer, base) = lock_base(&mut tx, actor, customer_id, subscription_id).await?;
+    let before = db::add_ons::lock(&mut tx, customer_id, subscription_id, request.add_on_id)
+        .await?
+        .ok_or_else(|| add_on_not_found(request.add_on_id))?;
+    let status = stored(AddOnStatus::parse(&before.status), &before.status)?;
+    add_on::check_change(&base_of(&customer, &base)?, status, request.change)
+        .map_err(rule_error)?;
+    let (quantity, new_status) = match request.change {
+        AddOnChange::Quantity(quantity) => (quantity, status),
+        AddOnChange::Status(to) => (i64::from(before.quantity), to),
+    };
+    let new_quantity = if new_status == AddOnStatus::Cancelled {
+        0
+    } else {
+        quantity
+    };
+    let old_quantity = if status == AddOnStatus::Cancelled {
+        0
+    } else {
+        i64::from(before.quantity)
+    };
+    let mut outcome = AddOnOutcome {
+        add_on: before.clone(),
+        billing: None,
+    };
+    if new_quantity != old_quantity || new_status != status {
+        let unit_price = catalog
+            .offer(&before.offer_id)
+            .and_then(|o| o.monthly_price_in(&customer.market_code));
+        outcome.billing = seat_billing(
+            catalog,
+            &customer,
+            &base,
+            unit_price,
+            old_quantity,
+            new_quantity,
+        )?;
+        let quantity = i32::try_from(quantity).map_err(Error::internal)?;
+        outcome.add_on =
+            db::add_ons::update(&mut tx, customer_id, before.id, quantity, new_status.as_str())
+                .await?;
+        let kind = match request.change {
+            AddOnChange::Quantity(_) => "add_on_quantity_change",
+            AddOnChange::Status(_) => "add_on_cancel",
+        };
+        record(&mut tx, actor, kind, Some(&before), &outcome).await?;
+    }
+    let answer = StoredAnswer {
+        status: 200,
+        body: render(&outcome)?,
+        location: None,
+        etag: None,
+    };
+    if let Some(scope) = &request.idempotency {
+        idempotency::store(&mut tx, scope, &answer).await?;
+    }
+    tx.commit().await?;
+    Ok((answer, false))
+}
+
+/// The add-on, if the subscription is one this partner sold to this (visible) customer.
+pub async fn find(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    id: Uuid,
+) -> Result<AddOnRow, Error> {
+    super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
+    db::add_ons::find(pool, customer_id, subscription_id, id)
+        .await?
+        .ok_or_else(|| add_on_not_found(id))
+}
+
+/// A page of the add-ons of a subscription this partner sold to a visible customer.
+pub async fn list(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AddOnRow>, Error> {
+    super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
+    Ok(db::add_ons::list(pool, customer_id, subscription_id, after, limit).await?)
+}
+
+/// Locks the customer row, then the base subscription: the order every change takes.
+async fn lock_base(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<(CustomerRow, SubscriptionRow), Error> {
+    let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))?;
+    let base =
+        db::subscriptions::lock_for_partner(conn, customer_id, actor.partner_id, subscription_id)
+            .await?
+            .ok_or_else(|| subscription_not_found(subscription_id))?;
+    Ok((customer, base))
+}
+
+fn base_of<'a>(customer: &'a CustomerRow, base: &'a SubscriptionRow) -> Result<Base<'a>, Error> {
+    Ok(Base {
+        offer_id: &base.offer_id,
+        status: stored(SubscriptionStatus::parse(&base.status), &base.status)?,
+        quantity: i64::from(base.quantity),
+        market: &customer.market_code,
+    })
+}
+
+async fn record(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    kind: &str,
+    before: Option<&AddOnRow>,
+    outcome: &AddOnOutcome,
+) -> Result<(), Error> {
+    let state = |row: &AddOnRow| {
+        serde_json::json!({
+            "addOnId": row.id, "offerId": row.offer_id, "quantity": row.quantity, "status": row.status
+        })
+    };
+    let mut after = state(&outcome.add_on);
+    after["billing"] = serde_json::to_value(&outcome.billing).map_err(Error::internal)?;
+    db::history::record(
+        conn,
+        &NewHistoryEntry {
+            customer_id: outcome.add_on.customer_id,
+            subscription_id: outcome.add_on.subscription_id,
+            partner_id: actor.partner_id,
+            change_kind: kind,
+            before: before.map(state),
+            after: Some(after),
+            actor_user_id: &actor.user_id,
+            actor_roles: &actor.roles,
+            request_id: &actor.request_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn add_on_not_found(id: Uuid) -> Error {
+    Error::not_found(
+        "add_on_not_found",
+        format!("The subscription has no add-on {id}."),
+    )
+}
+
+fn rule_error(error: AddOnError) -> Error {
+    let detail = error.to_string();
+    match error {
+        AddOnError::UnknownOffer(_) | AddOnError::InvalidQuantity => {
+            Error::bad_request(error.code(), detail)
+        }
+        AddOnError::BaseNotActive(_) | AddOnError::AlreadyActive(_) | AddOnError::NotActive => {
+            Error::conflict(error.code(), detail)
+        }
+        AddOnError::NotAnAddOn(_)
+        | AddOnError::NotSoldInMarket { .. }
+        | AddOnError::NotAttachable { .. }
+        | AddOnError::ExceedsBase { .. } => Error::unprocessable(error.code(), detail),
+    }
+}

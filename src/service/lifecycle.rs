@@ -1,0 +1,291 @@
+//! Changing a subscription after purchase: its seats or its status (SPEC section 7), under the
+//! same locks, `If-Match` and `Idempotency-Key` as upgrades, each change in the history.
+
+use chrono::Utc;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::idempotency::{self, Scope, StoredAnswer};
+use super::subscriptions::{Precondition, check_precondition, etag};
+use super::{Actor, customer_not_found, stored, subscription_not_found};
+use crate::db;
+use crate::db::add_ons::AddOnRow;
+use crate::db::customers::CustomerRow;
+use crate::db::history::NewHistoryEntry;
+use crate::db::licenses::AssignmentRow;
+use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::Catalog;
+use crate::domain::billing::Billing;
+use crate::domain::lifecycle::{self, QuantityError, SeatChange, SeatProration};
+use crate::domain::subscription::{BillingCycle, SubscriptionStatus};
+use crate::error::Error;
+
+/// One change to a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Quantity(i64),
+    Status(SubscriptionStatus),
+}
+
+/// What changed.
+#[derive(Debug, Clone)]
+pub struct ChangeOutcome {
+    pub subscription: SubscriptionRow,
+    /// For a seat change: what it does to the current period's bill.
+    pub billing: Option<Billing>,
+    /// For a cancellation: the licenses it removed from users.
+    pub released_licenses: Vec<AssignmentRow>,
+    /// For a cancellation: the active add-ons it cancelled.
+    pub cancelled_add_ons: Vec<AddOnRow>,
+}
+
+/// A change, the subscription it applies to, and its conditions.
+#[derive(Debug, Clone)]
+pub struct ChangeRequest {
+    pub customer_id: Uuid,
+    pub subscription_id: Uuid,
+    pub change: Change,
+    pub precondition: Option<Precondition>,
+    pub idempotency: Option<Scope>,
+}
+
+/// Applies the change in one transaction and answers with the body `render` makes of the outcome
+/// (stored for replay when an idempotency scope is given), or the stored answer of an earlier
+/// request with the same key.
+pub async fn apply(
+    pool: &PgPool,
+    catalog: &Catalog,
+    actor: &Actor,
+    request: &ChangeRequest,
+    render: impl FnOnce(&ChangeOutcome) -> Result<Vec<u8>, Error>,
+) -> Result<(StoredAnswer, bool), Error> {
+    let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
+    let (change, idempotency) = (request.change, request.idempotency.as_ref());
+    let mut tx = pool.begin().await?;
+    if let Some(scope) = idempotency
+        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
+    {
+        return Ok((stored, true));
+    }
+    // The customer row first, as for purchases and upgrades: the family seat cap spans the
+    // customer's subscriptions.
+    let customer = db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))?;
+    let before = db::subscriptions::lock_for_partner(
+        &mut tx,
+        customer_id,
+        actor.partner_id,
+        subscription_id,
+    )
+    .await?
+    .ok_or_else(|| subscription_not_found(subscription_id))?;
+    check_precondition(request.precondition.as_ref(), &before)?;
+    let outcome = match change {
+        Change::Quantity(quantity) => {
+            change_quantity(&mut tx, catalog, &customer, &before, quantity).await?
+        }
+        Change::Status(status) => change_status(&mut tx, &before, status).await?,
+    };
+    if outcome.subscription.version != before.version {
+        let kind = match change {
+            Change::Quantity(_) => "quantity_change",
+            Change::Status(_) => "status_change",
+        };
+        record(&mut tx, actor, kind, &before, &outcome).await?;
+    }
+    let answer = StoredAnswer {
+        status: 200,
+        body: render(&outcome)?,
+        location: None,
+        etag: Some(etag(&outcome.subscription)),
+    };
+    if let Some(scope) = idempotency {
+        idempotency::store(&mut tx, scope, &answer).await?;
+    }
+    tx.commit().await?;
+    Ok((answer, false))
+}
+
+async fn change_quantity(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    customer: &CustomerRow,
+    before: &SubscriptionRow,
+    quantity: i64,
+) -> Result<ChangeOutcome, Error> {
+    let offer = catalog
+        .offer(&before.offer_id)
+        .ok_or_else(|| Error::internal(format!("offer {} not in catalog", before.offer_id)))?;
+    let status = stored(SubscriptionStatus::parse(&before.status), &before.status)?;
+    let family_seats = match &offer.family_id {
+        Some(family) => db::subscriptions::family_seats(conn, customer.id, family).await?,
+        None => 0,
+    };
+    let own_live = matches!(
+        status,
+        SubscriptionStatus::Active | SubscriptionStatus::Suspended
+    );
+    let change = SeatChange {
+        offer,
+        status,
+        quantity,
+        assigned: db::licenses::count(conn, customer.id, before.id).await?,
+        family_seats_elsewhere: family_seats
+            - if own_live {
+                i64::from(before.quantity)
+            } else {
+                0
+            },
+        add_on_seats: db::add_ons::active(conn, customer.id, before.id)
+            .await?
+            .iter()
+            .map(|a| i64::from(a.quantity))
+            .max()
+            .unwrap_or(0),
+    };
+    lifecycle::check_quantity(catalog, &change).map_err(quantity_error)?;
+    let billing = seat_billing(
+        catalog,
+        customer,
+        before,
+        offer.monthly_price_in(&customer.market_code),
+        i64::from(before.quantity),
+        quantity,
+    )?;
+    let new_quantity = i32::try_from(quantity).map_err(Error::internal)?;
+    let subscription = if new_quantity == before.quantity {
+        before.clone()
+    } else {
+        db::subscriptions::update(conn, customer.id, before.id, new_quantity, &before.status)
+            .await?
+    };
+    Ok(ChangeOutcome {
+        subscription,
+        billing,
+        released_licenses: Vec::new(),
+        cancelled_add_ons: Vec::new(),
+    })
+}
+
+/// What going from `old` to `new` seats at `unit_price` does to the bill of `base`'s current
+/// period; `None` when the customer's market or the price is unknown.
+pub(super) fn seat_billing(
+    catalog: &Catalog,
+    customer: &CustomerRow,
+    base: &SubscriptionRow,
+    unit_price: Option<i64>,
+    old: i64,
+    new: i64,
+) -> Result<Option<Billing>, Error> {
+    let (Some(market), Some(unit_price)) = (catalog.market(&customer.market_code), unit_price)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(lifecycle::prorate_seats(&SeatProration {
+        currency: market.currency.clone(),
+        cycle: stored(
+            BillingCycle::parse(&base.billing_cycle),
+            &base.billing_cycle,
+        )?,
+        period_start: base.current_period_start,
+        period_end: base.current_period_end,
+        monthly_unit_price: unit_price,
+        old_quantity: old,
+        new_quantity: new,
+        today: Utc::now().date_naive(),
+    })))
+}
+
+/// Suspension keeps the license assignments (the users' services stop while suspended and come
+/// back on reactivation); cancellation removes them, and cancels the active add-ons, and says so.
+async fn change_status(
+    conn: &mut PgConnection,
+    before: &SubscriptionRow,
+    status: SubscriptionStatus,
+) -> Result<ChangeOutcome, Error> {
+    let from = stored(SubscriptionStatus::parse(&before.status), &before.status)?;
+    lifecycle::transition(from, status).map_err(|e| {
+        Error::conflict(
+            "invalid_status_transition",
+            format!(
+                "The subscription is {}; it cannot become {}: {e}.",
+                from.as_str(),
+                status.as_str()
+            ),
+        )
+    })?;
+    let mut outcome = ChangeOutcome {
+        subscription: before.clone(),
+        billing: None,
+        released_licenses: Vec::new(),
+        cancelled_add_ons: Vec::new(),
+    };
+    if from == status {
+        return Ok(outcome);
+    }
+    if status == SubscriptionStatus::Cancelled {
+        outcome.released_licenses =
+            db::licenses::release_all(conn, before.customer_id, before.id).await?;
+        outcome.cancelled_add_ons =
+            db::add_ons::cancel_all(conn, before.customer_id, before.id).await?;
+    }
+    outcome.subscription = db::subscriptions::update(
+        conn,
+        before.customer_id,
+        before.id,
+        before.quantity,
+        status.as_str(),
+    )
+    .await?;
+    Ok(outcome)
+}
+
+async fn record(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    kind: &str,
+    before: &SubscriptionRow,
+    outcome: &ChangeOutcome,
+) -> Result<(), Error> {
+    let state = |row: &SubscriptionRow| serde_json::json!({"quantity": row.quantity, "status": row.status, "version": row.version});
+    let mut after = state(&outcome.subscription);
+    after["billing"] = serde_json::to_value(&outcome.billing).map_err(Error::internal)?;
+    after["releasedLicenses"] = outcome
+        .released_licenses
+        .iter()
+        .map(|a| serde_json::json!({"userId": a.user_id, "disabledServices": a.disabled_services}))
+        .collect();
+    after["cancelledAddOns"] = outcome
+        .cancelled_add_ons
+        .iter()
+        .map(|a| serde_json::json!({"addOnId": a.id, "offerId": a.offer_id, "quantity": a.quantity}))
+        .collect();
+    db::history::record(
+        conn,
+        &NewHistoryEntry {
+            customer_id: before.customer_id,
+            subscription_id: before.id,
+            partner_id: actor.partner_id,
+            change_kind: kind,
+            before: Some(state(before)),
+            after: Some(after),
+            actor_user_id: &actor.user_id,
+            actor_roles: &actor.roles,
+            request_id: &actor.request_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn quantity_error(error: QuantityError) -> Error {
+    let detail = error.to_string();
+    match error {
+        QuantityError::NotActive(_) => Error::conflict(error.code(), detail),
+        QuantityError::OutOfRange => Error::bad_request(error.code(), detail),
+        QuantityError::SeatLimitExceeded(_)
+        | QuantityError::BelowAssigned { .. }
+        | QuantityError::BelowAddOn { .. } => Error::unprocessable(error.code(), detail),
+    }
+}
