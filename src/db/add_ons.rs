@@ -148,7 +148,7 @@ pub async fn update(
     .await
 }
 
-/// Cancels the subscription's active add-ons; returns them as cancelled.
+/// Cancels the subscription's active add-ons; returns them as cancelled, in id order.
 pub async fn cancel_all(
     conn: &mut PgConnection,
     customer_id: Uuid,
@@ -156,9 +156,15 @@ pub async fn cancel_all(
 ) -> Result<Vec<AddOnRow>, sqlx::Error> {
     sqlx::query_as!(
         AddOnRow,
-        "UPDATE subscription_add_ons SET status = 'cancelled', cancelled_at = now()
-         WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
-         RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at",
+        r#"WITH cancelled AS (
+             UPDATE subscription_add_ons SET status = 'cancelled', cancelled_at = now()
+             WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
+             RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at,
+                       cancelled_at)
+         SELECT id AS "id!", customer_id AS "customer_id!", subscription_id AS "subscription_id!",
+                offer_id AS "offer_id!", quantity AS "quantity!", status AS "status!",
+                created_at AS "created_at!", cancelled_at
+         FROM cancelled ORDER BY id"#,
         customer_id,
         subscription_id
     )

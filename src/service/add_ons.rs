@@ -10,7 +10,6 @@ use super::{Actor, customer_not_found, stored, subscription_not_found};
 use crate::db;
 use crate::db::add_ons::AddOnRow;
 use crate::db::customers::CustomerRow;
-use crate::db::history::NewHistoryEntry;
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::Catalog;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
@@ -84,20 +83,14 @@ pub async fn purchase(
         request.quantity,
     )?;
     let quantity = i32::try_from(request.quantity).map_err(Error::internal)?;
-    let row = db::add_ons::create(
-        &mut tx,
-        customer_id,
-        subscription_id,
-        &offer.id,
-        quantity,
-    )
-    .await
-    .map_err(|e| match db::violated_constraint(&e) {
-        Some("subscription_add_ons_one_active_per_offer") => {
-            rule_error(AddOnError::AlreadyActive(offer.name.clone()))
-        }
-        _ => e.into(),
-    })?;
+    let row = db::add_ons::create(&mut tx, customer_id, subscription_id, &offer.id, quantity)
+        .await
+        .map_err(|e| match db::violated_constraint(&e) {
+            Some("subscription_add_ons_one_active_per_offer") => {
+                rule_error(AddOnError::AlreadyActive(offer.name.clone()))
+            }
+            _ => e.into(),
+        })?;
     let outcome = AddOnOutcome {
         add_on: row,
         billing,
@@ -173,9 +166,14 @@ pub async fn change(
             new_quantity,
         )?;
         let quantity = i32::try_from(quantity).map_err(Error::internal)?;
-        outcome.add_on =
-            db::add_ons::update(&mut tx, customer_id, before.id, quantity, new_status.as_str())
-                .await?;
+        outcome.add_on = db::add_ons::update(
+            &mut tx,
+            customer_id,
+            before.id,
+            quantity,
+            new_status.as_str(),
+        )
+        .await?;
         let kind = match request.change {
             AddOnChange::Quantity(_) => "add_on_quantity_change",
             AddOnChange::Status(_) => "add_on_cancel",
@@ -262,21 +260,14 @@ async fn record(
     };
     let mut after = state(&outcome.add_on);
     after["billing"] = serde_json::to_value(&outcome.billing).map_err(Error::internal)?;
-    db::history::record(
-        conn,
-        &NewHistoryEntry {
-            customer_id: outcome.add_on.customer_id,
-            subscription_id: outcome.add_on.subscription_id,
-            partner_id: actor.partner_id,
-            change_kind: kind,
-            before: before.map(state),
-            after: Some(after),
-            actor_user_id: &actor.user_id,
-            actor_roles: &actor.roles,
-            request_id: &actor.request_id,
-        },
-    )
-    .await?;
+    let entry = actor.history(
+        outcome.add_on.customer_id,
+        outcome.add_on.subscription_id,
+        kind,
+        before.map(state),
+        Some(after),
+    );
+    db::history::record(conn, &entry).await?;
     Ok(())
 }
 

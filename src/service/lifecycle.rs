@@ -7,11 +7,10 @@ use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
 use super::subscriptions::{Precondition, check_precondition, etag};
-use super::{Actor, customer_not_found, stored, subscription_not_found};
+use super::{Actor, customer_not_found, state, stored, subscription_not_found};
 use crate::db;
 use crate::db::add_ons::AddOnRow;
 use crate::db::customers::CustomerRow;
-use crate::db::history::NewHistoryEntry;
 use crate::db::licenses::AssignmentRow;
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::Catalog;
@@ -248,7 +247,6 @@ async fn record(
     before: &SubscriptionRow,
     outcome: &ChangeOutcome,
 ) -> Result<(), Error> {
-    let state = |row: &SubscriptionRow| serde_json::json!({"quantity": row.quantity, "status": row.status, "version": row.version});
     let mut after = state(&outcome.subscription);
     after["billing"] = serde_json::to_value(&outcome.billing).map_err(Error::internal)?;
     after["releasedLicenses"] = outcome
@@ -259,23 +257,18 @@ async fn record(
     after["cancelledAddOns"] = outcome
         .cancelled_add_ons
         .iter()
-        .map(|a| serde_json::json!({"addOnId": a.id, "offerId": a.offer_id, "quantity": a.quantity}))
+        .map(
+            |a| serde_json::json!({"addOnId": a.id, "offerId": a.offer_id, "quantity": a.quantity}),
+        )
         .collect();
-    db::history::record(
-        conn,
-        &NewHistoryEntry {
-            customer_id: before.customer_id,
-            subscription_id: before.id,
-            partner_id: actor.partner_id,
-            change_kind: kind,
-            before: Some(state(before)),
-            after: Some(after),
-            actor_user_id: &actor.user_id,
-            actor_roles: &actor.roles,
-            request_id: &actor.request_id,
-        },
-    )
-    .await?;
+    let entry = actor.history(
+        before.customer_id,
+        before.id,
+        kind,
+        Some(state(before)),
+        Some(after),
+    );
+    db::history::record(conn, &entry).await?;
     Ok(())
 }
 

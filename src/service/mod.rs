@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::customers::CustomerRow;
+use crate::db::history::NewHistoryEntry;
+use crate::db::subscriptions::SubscriptionRow;
 use crate::error::Error;
 
 /// Who performs a change, for the history.
@@ -22,6 +24,45 @@ pub struct Actor {
     pub user_id: String,
     pub roles: Vec<String>,
     pub request_id: String,
+}
+
+impl Actor {
+    /// The history entry of a change this actor made.
+    fn history<'a>(
+        &'a self,
+        customer_id: Uuid,
+        subscription_id: Uuid,
+        change_kind: &'a str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> NewHistoryEntry<'a> {
+        NewHistoryEntry {
+            customer_id,
+            subscription_id,
+            partner_id: self.partner_id,
+            change_kind,
+            before,
+            after,
+            actor_user_id: &self.user_id,
+            actor_roles: &self.roles,
+            request_id: &self.request_id,
+        }
+    }
+}
+
+/// A subscription's state for the history.
+fn state(row: &SubscriptionRow) -> serde_json::Value {
+    serde_json::json!({
+        "offerId": row.offer_id,
+        "quantity": row.quantity,
+        "status": row.status,
+        "currentPeriodStart": row.current_period_start,
+        "currentPeriodEnd": row.current_period_end,
+        "termEnd": row.term_end,
+        "upgradedTo": row.upgraded_to_id,
+        "upgradedFrom": row.upgraded_from_id,
+        "version": row.version,
+    })
 }
 
 /// The 404 for a customer the partner does not have, or that does not exist: the two are

@@ -4,8 +4,9 @@ use chrono::{NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::customer_not_found;
+use super::{Actor, customer_not_found, state};
 use crate::db;
+use crate::db::history::HistoryRow;
 use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
 use crate::domain::Catalog;
 use crate::domain::subscription::{
@@ -30,7 +31,7 @@ pub struct SubscriptionRequest {
 pub async fn create(
     pool: &PgPool,
     catalog: &Catalog,
-    partner_id: Uuid,
+    actor: &Actor,
     customer_id: Uuid,
     request: SubscriptionRequest,
 ) -> Result<SubscriptionRow, Error> {
@@ -44,7 +45,7 @@ pub async fn create(
     .map_err(rule_error)?;
 
     let mut tx = pool.begin().await?;
-    let customer = db::customers::lock_for_partner(&mut tx, partner_id, customer_id)
+    let customer = db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
     let family = catalog
@@ -68,7 +69,7 @@ pub async fn create(
         customer_id,
         offer_id: &request.offer_id,
         channel: request.channel.as_str(),
-        partner_id: (request.channel == Channel::Partner).then_some(partner_id),
+        partner_id: (request.channel == Channel::Partner).then_some(actor.partner_id),
         quantity,
         status: request.status.as_str(),
         billing_cycle: request.billing_cycle.as_str(),
@@ -79,6 +80,8 @@ pub async fn create(
         upgraded_from_id: None,
     };
     let row = db::subscriptions::create(&mut tx, &new).await?;
+    let entry = actor.history(customer_id, row.id, "created", None, Some(state(&row)));
+    db::history::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -118,6 +121,19 @@ pub async fn list(
 ) -> Result<Vec<SubscriptionRow>, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     Ok(db::subscriptions::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
+}
+
+/// A page of the changes recorded for a subscription this partner sold to a visible customer.
+pub async fn history(
+    pool: &PgPool,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<HistoryRow>, Error> {
+    find(pool, partner_id, customer_id, id).await?;
+    Ok(db::history::list(pool, customer_id, id, after, limit).await?)
 }
 
 /// The subscription's entity tag: changes with every write to it.

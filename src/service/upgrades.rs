@@ -8,10 +8,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
-use super::{Actor, customer_not_found, stored, subscription_not_found};
+use super::{Actor, customer_not_found, state, stored, subscription_not_found};
 use crate::db;
 use crate::db::customers::CustomerRow;
-use crate::db::history::NewHistoryEntry;
 use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
 use crate::db::upgrades::{NewUpgrade, UpgradeRow};
 use crate::domain::billing::{self, Billing};
@@ -228,16 +227,8 @@ async fn write(
     )
     .await
     .map_err(already_upgraded)?;
-    let history = |subscription_id, change_kind, before, after| NewHistoryEntry {
-        customer_id,
-        subscription_id,
-        partner_id: actor.partner_id,
-        change_kind,
-        before,
-        after,
-        actor_user_id: &actor.user_id,
-        actor_roles: &actor.roles,
-        request_id: &actor.request_id,
+    let history = |subscription_id, change_kind, before, after| {
+        actor.history(customer_id, subscription_id, change_kind, before, after)
     };
     let upgrade_note = serde_json::json!({"upgradeId": upgrade_id});
     db::history::record(
@@ -276,21 +267,6 @@ fn effective_date(source: &SubscriptionRow) -> NaiveDate {
         Utc::now().date_naive(),
     )
     .effective_date
-}
-
-/// A subscription's state for the history.
-fn state(row: &SubscriptionRow) -> serde_json::Value {
-    serde_json::json!({
-        "offerId": row.offer_id,
-        "quantity": row.quantity,
-        "status": row.status,
-        "currentPeriodStart": row.current_period_start,
-        "currentPeriodEnd": row.current_period_end,
-        "termEnd": row.term_end,
-        "upgradedTo": row.upgraded_to_id,
-        "upgradedFrom": row.upgraded_from_id,
-        "version": row.version,
-    })
 }
 
 fn with(mut state: serde_json::Value, extra: &serde_json::Value) -> serde_json::Value {

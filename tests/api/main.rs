@@ -1,6 +1,7 @@
 //! Integration tests: the real service on a random port, over HTTP, against its own freshly
 //! created Postgres database.
 
+mod add_ons;
 mod auth;
 mod catalog;
 mod customers;

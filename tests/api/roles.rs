@@ -80,6 +80,56 @@ async fn every_cell_of_the_role_table_holds_over_http() {
     }
 }
 
+/// Every route of the "upgrade, change seats, add-ons or status" row, as `roles`.
+async fn attempt_changes(app: &TestApp, roles: &[&str]) -> Vec<reqwest::Response> {
+    let admin = app.admin();
+    let actor = app.api(app.partner, roles);
+    let customer = admin.customer("US").await;
+    let subscription = admin.subscription(&customer, "o365-e1", 5).await;
+    let s = format!("/v1/customers/{customer}/subscriptions/{subscription}");
+    let add_on = admin
+        .create(
+            &format!("{s}/add-ons"),
+            json!({"offerId": "teams-audio-conferencing", "quantity": 1}),
+        )
+        .await;
+    let add_on_path = format!("{s}/add-ons/{}", add_on["id"].as_str().unwrap());
+    vec![
+        actor.patch_with(&s, &json!({"quantity": 6}), &[]).await,
+        actor
+            .post(
+                &format!("{s}/add-ons"),
+                &json!({"offerId": "exchange-online-archiving", "quantity": 1}),
+            )
+            .await,
+        actor
+            .patch_with(&add_on_path, &json!({"quantity": 2}), &[])
+            .await,
+        actor
+            .patch_with(&add_on_path, &json!({"status": "cancelled"}), &[])
+            .await,
+        actor
+            .patch_with(&s, &json!({"status": "suspended"}), &[])
+            .await,
+    ]
+}
+
+#[tokio::test]
+async fn every_change_route_follows_the_change_subscription_row() {
+    let app = spawn_app().await;
+
+    for role in Role::ALL {
+        for response in attempt_changes(&app, &[role.as_str()]).await {
+            let (status, url) = (response.status(), response.url().path().to_owned());
+            if permits(role, Operation::ChangeSubscription) {
+                assert!(status.is_success(), "{role:?} {url}: {status}");
+            } else {
+                assert_problem(response, StatusCode::FORBIDDEN, "role_not_allowed").await;
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn unknown_roles_and_no_roles_grant_nothing() {
     let app = spawn_app().await;

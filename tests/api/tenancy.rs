@@ -27,6 +27,15 @@ async fn another_partner_gets_404_everywhere_and_lists_never_leak() {
             json!({"status": "active", "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2030-01-01T00:00:00Z", "services": ["*"]}),
         )
         .await;
+    let add_on = owner
+        .create(
+            &format!("{s}/add-ons"),
+            json!({"offerId": "teams-audio-conferencing", "quantity": 1}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let intruder = app.api(Uuid::new_v4(), &["global_admin"]);
     intruder.customer("IT").await;
     let never_existed = format!("/v1/customers/{}", Uuid::new_v4());
@@ -40,6 +49,9 @@ async fn another_partner_gets_404_everywhere_and_lists_never_leak() {
         format!("{c}/delegated-admin-relationships"),
         format!("{s}/upgrades"),
         format!("{c}/upgrades"),
+        format!("{s}/add-ons"),
+        format!("{s}/add-ons/{add_on}"),
+        format!("{s}/history"),
     ];
     for path in &reads {
         let theirs = assert_problem(
@@ -81,6 +93,34 @@ async fn another_partner_gets_404_everywhere_and_lists_never_leak() {
         )
         .await;
     }
+    let changes = [
+        (s.clone(), json!({"quantity": 11})),
+        (s.clone(), json!({"status": "cancelled"})),
+        (
+            format!("{s}/add-ons/{add_on}"),
+            json!({"status": "cancelled"}),
+        ),
+    ];
+    for (path, body) in &changes {
+        assert_problem(
+            intruder.patch_with(path, body, &[]).await,
+            StatusCode::NOT_FOUND,
+            "customer_not_found",
+        )
+        .await;
+    }
+    let kept = owner.get(&s).await.json::<Value>().await.unwrap();
+    assert_eq!(
+        (kept["quantity"].clone(), kept["status"].clone()),
+        (json!(10), json!("active"))
+    );
+    let add_ons: Value = owner
+        .get(&format!("{s}/add-ons"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(add_ons["items"][0]["status"], "active");
 
     let listed: Value = intruder.get("/v1/customers").await.json().await.unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
@@ -118,6 +158,20 @@ async fn other_channel_subscriptions_are_recorded_by_platform_and_never_shown() 
         .get(&format!("{path}/{}", other["id"].as_str().unwrap()))
         .await;
     assert_problem(direct, StatusCode::NOT_FOUND, "subscription_not_found").await;
+    let theirs = format!("{path}/{}", other["id"].as_str().unwrap());
+    let change = app
+        .admin()
+        .patch_with(&theirs, &json!({"quantity": 21}), &[])
+        .await;
+    assert_problem(change, StatusCode::NOT_FOUND, "subscription_not_found").await;
+    let add_on = app
+        .admin()
+        .post(
+            &format!("{theirs}/add-ons"),
+            &json!({"offerId": "teams-audio-conferencing", "quantity": 1}),
+        )
+        .await;
+    assert_problem(add_on, StatusCode::NOT_FOUND, "subscription_not_found").await;
 }
 
 #[tokio::test]
@@ -135,4 +189,37 @@ async fn a_subscription_of_another_customer_is_not_found_under_this_one() {
         .await;
 
     assert_problem(response, StatusCode::NOT_FOUND, "subscription_not_found").await;
+}
+
+#[tokio::test]
+async fn an_add_on_of_another_subscription_is_not_found_under_this_one() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let c = format!("/v1/customers/{customer}/subscriptions");
+    let first = admin.subscription(&customer, "o365-e1", 2).await;
+    let second = admin.subscription(&customer, "o365-e3", 2).await;
+    let add_on = admin
+        .create(
+            &format!("{c}/{first}/add-ons"),
+            json!({"offerId": "teams-audio-conferencing", "quantity": 1}),
+        )
+        .await;
+
+    let elsewhere = format!("{c}/{second}/add-ons/{}", add_on["id"].as_str().unwrap());
+
+    assert_problem(
+        admin.get(&elsewhere).await,
+        StatusCode::NOT_FOUND,
+        "add_on_not_found",
+    )
+    .await;
+    assert_problem(
+        admin
+            .patch_with(&elsewhere, &json!({"status": "cancelled"}), &[])
+            .await,
+        StatusCode::NOT_FOUND,
+        "add_on_not_found",
+    )
+    .await;
 }

@@ -183,20 +183,28 @@ async fn an_upgrade_creates_a_coterminous_target_retires_the_source_and_moves_th
     assert_eq!(history["items"].as_array().unwrap().len(), 1);
     assert_eq!(history["items"][0]["id"], upgrade_id);
 
-    let pool = PgPool::connect(app.database_url()).await.unwrap();
-    let changes: Vec<(String, String, Value, Option<Value>)> = sqlx::query_as(
-        "SELECT change_kind, request_id, after_state, before_state FROM subscription_history
-         ORDER BY change_kind",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    let kinds: Vec<&str> = changes.iter().map(|c| c.0.as_str()).collect();
+    let admin = &admin;
+    let history = |id: &str| {
+        let path = format!("{}/history", f.subscription_path(id));
+        async move { json_ok(admin.get(&path).await).await["items"].clone() }
+    };
+    let source_history = history(&f.source).await;
+    let kinds: Vec<&str> = source_history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["changeKind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["created", "upgrade"]);
-    assert!(changes.iter().all(|c| c.1 == "req-upgrade-1"));
-    assert_eq!(changes[1].2["status"], "upgraded");
-    assert_eq!(changes[1].3.as_ref().unwrap()["status"], "active");
-    assert_eq!(changes[0].2["upgradeId"], upgrade_id);
+    let upgrade = &source_history[1];
+    assert_eq!(upgrade["requestId"], "req-upgrade-1");
+    assert_eq!(upgrade["before"]["status"], "active");
+    assert_eq!(upgrade["after"]["status"], "upgraded");
+    let target_history = history(&target).await;
+    assert_eq!(target_history.as_array().unwrap().len(), 1);
+    assert_eq!(target_history[0]["changeKind"], "created");
+    assert_eq!(target_history[0]["requestId"], "req-upgrade-1");
+    assert_eq!(target_history[0]["after"]["upgradeId"], upgrade_id);
 }
 
 #[tokio::test]
