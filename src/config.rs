@@ -34,12 +34,22 @@ pub enum Command {
     /// Print the OpenAPI document.
     Openapi,
     /// Load the demo data (idempotent): partners, customers in US, IT and IN, subscriptions,
-    /// users and relationships showing every eligibility outcome.
-    SeedDemo,
+    /// users and relationships showing every eligibility outcome. With --scale, synthetic data
+    /// for load benchmarks instead.
+    SeedDemo(SeedArgs),
     /// Exit 0 when the service at BIND_ADDR answers /healthz (for container health checks).
     Healthcheck,
     /// Mint a development token (HS256, with AUTH_JWT_SECRET or the development secret).
     Token(TokenArgs),
+}
+
+/// What `seed-demo` loads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SeedArgs {
+    /// Instead of the demo data, load this many synthetic subscriptions (ten per customer, a
+    /// partner per hundred customers, ten licensed users per customer; up to 1,000,000).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(10..=1_000_000))]
+    pub scale: Option<i64>,
 }
 
 /// What the minted token says.

@@ -25,7 +25,10 @@ async fn main() -> ExitCode {
             }
             Ok(())
         }
-        Command::SeedDemo => seed_demo(&cli.settings).await,
+        Command::SeedDemo(args) => match args.scale {
+            Some(subscriptions) => seed_scale(&cli.settings, subscriptions).await,
+            None => seed_demo(&cli.settings).await,
+        },
         Command::Healthcheck => startup::probe_health(cli.settings.bind_addr).await,
         Command::Token(args) => mint_token(&cli.settings, args),
     };
@@ -78,5 +81,26 @@ async fn seed_demo(settings: &Settings) -> Result<(), String> {
             println!("  {id}  {name}");
         }
     }
+    Ok(())
+}
+
+async fn seed_scale(settings: &Settings, subscriptions: i64) -> Result<(), String> {
+    let pool = startup::prepare_database(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    db::scale::seed(&pool, subscriptions, |done, total| {
+        eprintln!(
+            "  {done:>7} / {total} customers ({:.0} %), {:.1} s",
+            100.0 * done as f64 / total as f64,
+            started.elapsed().as_secs_f64()
+        );
+    })
+    .await
+    .map_err(|e| format!("could not load the scale data: {e}"))?;
+    eprintln!(
+        "Loaded {subscriptions} subscriptions in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
