@@ -1,5 +1,6 @@
 //! Synthetic data at scale for load benchmarks (`seed-demo --scale N`): N subscriptions, ten per
-//! customer, a partner per hundred customers, ten users per customer with one license each.
+//! customer, a partner per hundred customers (up to 1,000 partners), ten users per customer with
+//! one license each.
 //!
 //! Rows are generated inside Postgres (`generate_series`) in batches of customers, one transaction
 //! per batch, so the load is restartable batch by batch and reports progress. Ids are derived
@@ -7,7 +8,8 @@
 //! `a1000000-…-<p>`, its subscription in slot `s` is `5100000<s>-…-<k>`), so the same scale
 //! always yields the same ids, a rerun skips what exists, and inserts append to the indexes in
 //! order. Customer `k`:
-//! - market `US` (k mod 10 < 6), `IT` (6–8) or `IN` (9), sold to partner `k mod partners`;
+//! - market `US` (k mod 10 < 6), `IT` (6–8) or `IN` (9), sold to partner `(k / 100) mod 1000`,
+//!   so a customer keeps its partner whatever the scale;
 //! - a delegated admin relationship for every service (90 %), an expired one (5 %) or none (5 %);
 //! - subscriptions in slots 0–9: Business Basic (India plan in `IN`; 20 seats, the upgrade source),
 //!   Business Standard, E3, E5, Apps for enterprise, a suspended Business Premium (Apps for
@@ -37,7 +39,7 @@ ON CONFLICT DO NOTHING";
 
 const RESELLERS: &str = "
 INSERT INTO reseller_relationships (customer_id, partner_id)
-SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, ('a1000000-0000-4000-8000-' || lpad(to_hex(k % $3), 12, '0'))::uuid
+SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, ('a1000000-0000-4000-8000-' || lpad(to_hex((k / 100) % 1000), 12, '0'))::uuid
 FROM generate_series($1, $2 - 1) AS k
 ON CONFLICT DO NOTHING";
 
@@ -45,7 +47,7 @@ const RELATIONSHIPS: &str = "
 INSERT INTO delegated_admin_relationships
     (customer_id, id, partner_id, status, starts_at, ends_at, all_services)
 SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, ('d1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid,
-       ('a1000000-0000-4000-8000-' || lpad(to_hex(k % $3), 12, '0'))::uuid,
+       ('a1000000-0000-4000-8000-' || lpad(to_hex((k / 100) % 1000), 12, '0'))::uuid,
        CASE WHEN k % 20 = 18 THEN 'expired' ELSE 'active' END,
        now() - interval '400 days',
        CASE WHEN k % 20 = 18 THEN now() - interval '10 days' ELSE now() + interval '700 days' END,
@@ -86,7 +88,7 @@ SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(p.k), 12, '0'))::uuid,
             WHEN s.slot = 6 AND p.k % 2 = 0 THEN 'm365-apps-business'
             ELSE s.global_offer END,
        s.channel,
-       CASE WHEN s.channel = 'partner' THEN ('a1000000-0000-4000-8000-' || lpad(to_hex(p.k % $3), 12, '0'))::uuid END,
+       CASE WHEN s.channel = 'partner' THEN ('a1000000-0000-4000-8000-' || lpad(to_hex((p.k / 100) % 1000), 12, '0'))::uuid END,
        s.quantity, s.status, s.cycle,
        p.term_start, (p.term_start + interval '12 months')::date,
        CASE WHEN s.cycle = 'annual' THEN p.term_start
@@ -129,7 +131,7 @@ pub async fn seed(
 ) -> Result<(), sqlx::Error> {
     const IN_FLIGHT: usize = 2;
     let customers = (subscriptions + 9) / 10;
-    let partners = (customers / 100).clamp(1, 1_000);
+    let partners = ((customers + 99) / 100).min(1_000);
     sqlx::query(PARTNERS).bind(partners).execute(pool).await?;
     let mut batches = tokio::task::JoinSet::new();
     let mut done = 0;
@@ -141,7 +143,7 @@ pub async fn seed(
             done += finished.map_err(|e| sqlx::Error::Protocol(e.to_string()))??;
             progress(done, customers);
         }
-        batches.spawn(load_batch(pool.clone(), start, end, partners));
+        batches.spawn(load_batch(pool.clone(), start, end));
     }
     while let Some(finished) = batches.join_next().await {
         done += finished.map_err(|e| sqlx::Error::Protocol(e.to_string()))??;
@@ -152,29 +154,26 @@ pub async fn seed(
 }
 
 /// Loads customers `start..end` in one transaction; answers how many.
-async fn load_batch(pool: PgPool, start: i64, end: i64, partners: i64) -> Result<i64, sqlx::Error> {
+async fn load_batch(pool: PgPool, start: i64, end: i64) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Synthetic data: a crash loses at most the batch, which a rerun loads again.
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)
         .await?;
-    // The statements that place a customer with its partner take the partner count as $3.
-    for (statement, by_partner) in [
-        (CUSTOMERS, false),
-        (RESELLERS, true),
-        (RELATIONSHIPS, true),
-        (SUBSCRIPTIONS, true),
-        (USERS, false),
-        (ASSIGNMENTS, false),
-        (ADD_ONS, false),
+    for statement in [
+        CUSTOMERS,
+        RESELLERS,
+        RELATIONSHIPS,
+        SUBSCRIPTIONS,
+        USERS,
+        ASSIGNMENTS,
+        ADD_ONS,
     ] {
-        let query = sqlx::query(statement).bind(start).bind(end);
-        let query = if by_partner {
-            query.bind(partners)
-        } else {
-            query
-        };
-        query.execute(&mut *tx).await?;
+        sqlx::query(statement)
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(end - start)

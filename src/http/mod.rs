@@ -7,6 +7,8 @@ mod catalog;
 mod conditional;
 mod customers;
 pub mod extract;
+#[cfg(feature = "bench-floor")]
+mod floor;
 mod health;
 mod metrics;
 pub mod middleware;
@@ -94,6 +96,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 /// metrics; panic catcher; problem+json safety net; timeout; body limit).
 pub fn router(state: AppState, limits: &HttpLimits) -> Router {
     let (routes, _) = api_routes().split_for_parts();
+    #[cfg(feature = "bench-floor")]
+    let routes = routes.merge(floor::routes());
     routes
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

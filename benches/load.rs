@@ -1,0 +1,572 @@
+//! The load benchmark: starts the release build of the service against a fresh database, loads
+//! synthetic data (`seed-demo --scale`), drives HTTP load and checks the targets of the
+//! performance issue. Run it with
+//!
+//! ```sh
+//! cargo bench --bench load --features bench-floor -- [--subscriptions 1000000] [--seconds 30] [--connections 32]
+//! ```
+//!
+//! It needs a Postgres server where the user may create databases (`DATABASE_URL`'s server,
+//! default `postgres://postgres@127.0.0.1:5432`) and uses the database
+//! `subscription_upgrades_bench`, which it drops and recreates. Workloads, each for `--seconds`
+//! with `--connections` concurrent keep-alive connections:
+//! 1. floor: `GET /bench/floor/...` (the `bench-floor` feature), the same stack and token check
+//!    with one indexed query and no rules;
+//! 2. `GET .../subscriptions/{id}/upgrades` for random subscriptions, with 10,000 subscriptions
+//!    loaded and again with the full scale;
+//! 3. `PATCH .../subscriptions/{id}` quantity on random E3 subscriptions;
+//! 4. `POST .../upgrades` Business Basic → E1, each on a distinct eligible subscription, and a
+//!    database check afterwards that no subscription was upgraded twice.
+//!
+//! It prints the figures and writes them to `benches/results/<date>-load.md`.
+
+use std::fmt::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+use subscription_upgrades::auth::{MintRequest, mint};
+use subscription_upgrades::config::Settings;
+use uuid::Uuid;
+
+const SERVICE: &str = env!("CARGO_BIN_EXE_subscription-upgrades");
+const BIND: &str = "127.0.0.1:18181";
+const DATABASE: &str = "subscription_upgrades_bench";
+const SMALL_SCALE: i64 = 10_000;
+
+struct Options {
+    subscriptions: i64,
+    seconds: u64,
+    connections: usize,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let mut options = Options {
+            subscriptions: 1_000_000,
+            seconds: 30,
+            connections: 32,
+        };
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        for pair in args.windows(2) {
+            let value = || pair[1].parse::<u64>().expect("a number after the flag");
+            match pair[0].as_str() {
+                "--subscriptions" => options.subscriptions = value() as i64,
+                "--seconds" => options.seconds = value(),
+                "--connections" => options.connections = value() as usize,
+                _ => {}
+            }
+        }
+        options
+    }
+}
+
+/// The synthetic data's layout (see `src/db/scale.rs`).
+struct Layout {
+    customers: u64,
+    partners: u64,
+}
+
+impl Layout {
+    fn new(subscriptions: i64) -> Layout {
+        let customers = (subscriptions as u64).div_ceil(10);
+        Layout {
+            customers,
+            partners: customers.div_ceil(100).min(1_000),
+        }
+    }
+
+    fn customer(k: u64) -> String {
+        format!("c1000000-0000-4000-8000-{k:012x}")
+    }
+
+    fn subscription(k: u64, slot: u64) -> String {
+        format!("5100000{slot}-0000-4000-8000-{k:012x}")
+    }
+
+    /// The partner (number) that sold customer `k`.
+    fn partner(k: u64) -> u64 {
+        (k / 100) % 1_000
+    }
+
+    fn partner_id(p: u64) -> Uuid {
+        Uuid::parse_str(&format!("a1000000-0000-4000-8000-{p:012x}")).expect("a uuid")
+    }
+
+    /// Customers whose Business Basic (slot 0) may go to E1: even customers (odd ones own E1)
+    /// with an active delegated admin relationship.
+    fn upgradable(&self) -> Vec<u64> {
+        (0..self.customers)
+            .filter(|k| k % 2 == 0 && k % 20 < 18)
+            .collect()
+    }
+}
+
+/// A small fast random number generator (xorshift), one per connection.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    name: String,
+    requests: usize,
+    errors: usize,
+    server_errors: usize,
+    seconds: f64,
+    latencies_us: Vec<u32>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(self.latencies_us[index]) / 1000.0
+    }
+}
+
+/// One request to make: method, path, body, the partner whose token to use, the expected status.
+struct Call {
+    method: Method,
+    path: String,
+    body: Option<serde_json::Value>,
+    partner: u64,
+    expect: StatusCode,
+}
+
+type MakeCall = Arc<dyn Fn(&mut Rng) -> Option<Call> + Send + Sync>;
+
+struct Driver {
+    client: Client,
+    /// A token per partner number.
+    tokens: Arc<Vec<String>>,
+    connections: usize,
+}
+
+impl Driver {
+    async fn run(&self, name: &str, duration: Duration, make: MakeCall) -> Stats {
+        let started = Instant::now();
+        let mut workers = tokio::task::JoinSet::new();
+        for worker in 0..self.connections {
+            let (client, make) = (self.client.clone(), Arc::clone(&make));
+            let tokens = Arc::clone(&self.tokens);
+            workers.spawn(async move {
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((worker as u64 + 1) * 0x2545_f491));
+                let mut stats = Stats::default();
+                while started.elapsed() < duration {
+                    let Some(call) = make(&mut rng) else { break };
+                    let mut request = client
+                        .request(call.method, format!("http://{BIND}{}", call.path))
+                        .bearer_auth(&tokens[call.partner as usize]);
+                    if let Some(body) = &call.body {
+                        request = request.json(body);
+                    }
+                    let sent = Instant::now();
+                    let outcome = request.send().await;
+                    let status = match outcome {
+                        Ok(response) => {
+                            let status = response.status();
+                            let _ = response.bytes().await;
+                            Some(status)
+                        }
+                        Err(_) => None,
+                    };
+                    let elapsed = sent.elapsed().as_micros();
+                    stats
+                        .latencies_us
+                        .push(u32::try_from(elapsed).unwrap_or(u32::MAX));
+                    stats.requests += 1;
+                    if status != Some(call.expect) {
+                        stats.errors += 1;
+                    }
+                    if status.is_none_or(|s| s.is_server_error()) {
+                        stats.server_errors += 1;
+                    }
+                }
+                stats
+            });
+        }
+        let mut total = Stats {
+            name: name.to_owned(),
+            ..Stats::default()
+        };
+        while let Some(stats) = workers.join_next().await {
+            let stats = stats.expect("a worker");
+            total.requests += stats.requests;
+            total.errors += stats.errors;
+            total.server_errors += stats.server_errors;
+            total.latencies_us.extend(stats.latencies_us);
+        }
+        total.seconds = started.elapsed().as_secs_f64();
+        total.latencies_us.sort_unstable();
+        total
+    }
+}
+
+fn server_url() -> String {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let url = url.split('?').next().unwrap_or_default().to_owned();
+    url.rsplit_once('/')
+        .map_or(url.clone(), |(server, _)| server.to_owned())
+}
+
+async fn recreate_database(server: &str) {
+    let mut conn = PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("Postgres reachable at DATABASE_URL's server");
+    let drop = format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+        .execute(&mut conn)
+        .await
+        .expect("drop the bench database");
+    let create = format!("CREATE DATABASE {DATABASE}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&mut conn)
+        .await
+        .expect("create the bench database");
+}
+
+fn command(server: &str) -> Command {
+    let mut command = Command::new(SERVICE);
+    command
+        .env("DATABASE_URL", format!("{server}/{DATABASE}"))
+        .env("BIND_ADDR", BIND)
+        .env("LOG_FORMAT", "json")
+        .env_remove("AUTH_JWT_PUBLIC_KEY_FILE")
+        .env_remove("AUTH_JWT_SECRET");
+    command
+}
+
+fn seed(server: &str, subscriptions: i64) {
+    eprintln!("loading {subscriptions} subscriptions …");
+    let status = command(server)
+        .args(["seed-demo", "--scale", &subscriptions.to_string()])
+        .env("RUST_LOG", "error")
+        .status()
+        .expect("run seed-demo");
+    assert!(status.success(), "seed-demo failed");
+}
+
+/// Starts the service; answers it and the time until `/readyz` said 200.
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child goes back to the caller, which stops and waits for it"
+)]
+async fn start(server: &str) -> (Child, Duration) {
+    let started = Instant::now();
+    let mut child = command(server)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service");
+    let client = Client::new();
+    loop {
+        let ready = client.get(format!("http://{BIND}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+            return (child, started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            stop(&mut child);
+            panic!("the service did not become ready within a minute");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// The process's peak resident set size so far, in MB.
+fn peak_rss_mb(child: &Child) -> f64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn random_get(layout: &Layout) -> MakeCall {
+    let customers = layout.customers;
+    Arc::new(move |rng| {
+        let k = rng.below(customers);
+        // Slots sold by the partner (8 is another channel's).
+        let slot = [0, 1, 2, 3, 4, 5, 6, 7, 9][rng.below(9) as usize];
+        Some(Call {
+            method: Method::GET,
+            path: format!(
+                "/v1/customers/{}/subscriptions/{}/upgrades",
+                Layout::customer(k),
+                Layout::subscription(k, slot)
+            ),
+            body: None,
+            partner: Layout::partner(k),
+            expect: StatusCode::OK,
+        })
+    })
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let options = Options::parse();
+    let server = server_url();
+    let seconds = Duration::from_secs(options.seconds);
+    recreate_database(&server).await;
+
+    // The first start applies the migrations; the second is the one measured and benchmarked.
+    let (mut first, _) = start(&server).await;
+    stop(&mut first);
+    let (mut service, startup) = start(&server).await;
+    eprintln!("start-up to ready: {} ms", startup.as_millis());
+
+    let settings = Settings::from_env().expect("settings");
+    let full = Layout::new(options.subscriptions);
+    let tokens: Vec<String> = (0..full.partners)
+        .map(|p| {
+            let request = MintRequest {
+                partner: Layout::partner_id(p),
+                roles: vec!["admin_agent".to_owned()],
+                user: "bench".to_owned(),
+                ttl: Duration::from_secs(3600),
+            };
+            mint(&settings.keys(), &request).expect("a token")
+        })
+        .collect();
+    let driver = Driver {
+        client: Client::builder()
+            .pool_max_idle_per_host(options.connections)
+            .build()
+            .expect("an HTTP client"),
+        tokens: Arc::new(tokens),
+        connections: options.connections,
+    };
+    let mut results = Vec::new();
+
+    let small_scale = SMALL_SCALE.min(options.subscriptions);
+    seed(&server, small_scale);
+    let small = Layout::new(small_scale);
+    let warm = Duration::from_secs(3);
+    driver.run("warm-up", warm, random_get(&small)).await;
+    let mut small_get = driver
+        .run("eligibility GET", seconds, random_get(&small))
+        .await;
+    small_get.name = format!("eligibility GET, {small_scale} subscriptions");
+    eprintln!("{}", line(&small_get, None));
+
+    if options.subscriptions > small_scale {
+        seed(&server, options.subscriptions);
+    }
+    let customers = full.customers;
+    let floor_call: MakeCall = Arc::new(move |rng| {
+        let k = rng.below(customers);
+        Some(Call {
+            method: Method::GET,
+            path: format!(
+                "/bench/floor/{}/{}",
+                Layout::customer(k),
+                Layout::subscription(k, rng.below(8))
+            ),
+            body: None,
+            partner: Layout::partner(k),
+            expect: StatusCode::OK,
+        })
+    });
+    driver.run("warm-up", warm, Arc::clone(&floor_call)).await;
+    let floor = driver.run("floor", seconds, floor_call).await;
+    eprintln!("{}", line(&floor, None));
+    results.push(small_get);
+
+    let get = driver
+        .run(
+            &format!("eligibility GET, {} subscriptions", options.subscriptions),
+            seconds,
+            random_get(&full),
+        )
+        .await;
+    eprintln!("{}", line(&get, Some(&floor)));
+    results.push(get);
+
+    let patch: MakeCall = Arc::new(move |rng| {
+        let k = rng.below(customers);
+        Some(Call {
+            method: Method::PATCH,
+            path: format!(
+                "/v1/customers/{}/subscriptions/{}",
+                Layout::customer(k),
+                Layout::subscription(k, 2)
+            ),
+            body: Some(json!({"quantity": 30 + rng.below(170)})),
+            partner: Layout::partner(k),
+            expect: StatusCode::OK,
+        })
+    });
+    let patch = driver.run("seat change PATCH", seconds, patch).await;
+    eprintln!("{}", line(&patch, Some(&floor)));
+    results.push(patch);
+
+    let upgradable = Arc::new(full.upgradable());
+    let next = Arc::new(AtomicUsize::new(0));
+    let post: MakeCall = {
+        let (upgradable, next) = (Arc::clone(&upgradable), Arc::clone(&next));
+        Arc::new(move |_| {
+            let k = *upgradable.get(next.fetch_add(1, Ordering::Relaxed))?;
+            Some(Call {
+                method: Method::POST,
+                path: format!(
+                    "/v1/customers/{}/subscriptions/{}/upgrades",
+                    Layout::customer(k),
+                    Layout::subscription(k, 0)
+                ),
+                body: Some(json!({"targetOfferId": "o365-e1"})),
+                partner: Layout::partner(k),
+                expect: StatusCode::CREATED,
+            })
+        })
+    };
+    let post = driver.run("upgrade POST", seconds, post).await;
+    eprintln!("{}", line(&post, Some(&floor)));
+    let rss = peak_rss_mb(&service);
+    stop(&mut service);
+
+    let check = double_upgrade_check(&server, post.requests - post.errors).await;
+    results.push(post);
+    let report = report(&options, startup, &floor, &results, rss, &check);
+    eprintln!("\n{report}");
+    let path = format!(
+        "{}/benches/results/{}-load.md",
+        env!("CARGO_MANIFEST_DIR"),
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    std::fs::write(&path, report).expect("write the results");
+    eprintln!("written to {path}");
+}
+
+/// Counts upgrades, sources marked upgraded and sources with more than one target.
+async fn double_upgrade_check(server: &str, created: usize) -> String {
+    let mut conn = PgConnection::connect(&format!("{server}/{DATABASE}"))
+        .await
+        .expect("the bench database");
+    let (upgrades, upgraded, doubled): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM upgrades),
+                (SELECT count(*) FROM subscriptions WHERE status = 'upgraded'),
+                (SELECT count(*) FROM (SELECT 1 FROM subscriptions WHERE upgraded_from_id IS NOT NULL
+                                       GROUP BY customer_id, upgraded_from_id HAVING count(*) > 1) d)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("the check query");
+    let verdict = if upgrades == upgraded && upgrades as usize == created && doubled == 0 {
+        "consistent"
+    } else {
+        "INCONSISTENT"
+    };
+    format!(
+        "{created} answered 201; {upgrades} upgrade records; {upgraded} sources marked upgraded; \
+         {doubled} sources with more than one target: {verdict}"
+    )
+}
+
+fn line(stats: &Stats, floor: Option<&Stats>) -> String {
+    let ratio = floor.map_or(String::new(), |f| {
+        format!(", {:.2} × floor", stats.rate() / f.rate())
+    });
+    format!(
+        "{}: {:.0} req/s, p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, {} errors ({} 5xx) of {}{ratio}",
+        stats.name,
+        stats.rate(),
+        stats.percentile_ms(0.5),
+        stats.percentile_ms(0.9),
+        stats.percentile_ms(0.99),
+        stats.errors,
+        stats.server_errors,
+        stats.requests
+    )
+}
+
+fn report(
+    options: &Options,
+    startup: Duration,
+    floor: &Stats,
+    results: &[Stats],
+    rss: f64,
+    check: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Load benchmark, {}\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+    let _ = writeln!(
+        out,
+        "`cargo bench --bench load --features bench-floor -- --subscriptions {} --seconds {} --connections {}`\n",
+        options.subscriptions, options.seconds, options.connections
+    );
+    let _ = writeln!(
+        out,
+        "Service (release build) and load driver on the same 2-core host; {} connections.\n",
+        options.connections
+    );
+    let _ = writeln!(
+        out,
+        "| workload | req/s | p50 ms | p90 ms | p99 ms | errors | 5xx | requests | × floor |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for stats in std::iter::once(floor).chain(results) {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {:.2} |",
+            stats.name,
+            stats.rate(),
+            stats.percentile_ms(0.5),
+            stats.percentile_ms(0.9),
+            stats.percentile_ms(0.99),
+            stats.errors,
+            stats.server_errors,
+            stats.requests,
+            stats.rate() / floor.rate()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n- Peak RSS of the service over the whole run: {rss:.1} MB"
+    );
+    let _ = writeln!(
+        out,
+        "- Start-up to `/readyz` 200 (migrations applied): {} ms",
+        startup.as_millis()
+    );
+    if let [small, full, ..] = results {
+        let _ = writeln!(
+            out,
+            "- Eligibility p50 at full scale ÷ p50 at {SMALL_SCALE} subscriptions: {:.2}",
+            full.percentile_ms(0.5) / small.percentile_ms(0.5)
+        );
+    }
+    let _ = writeln!(out, "- Upgrades: {check}");
+    out
+}

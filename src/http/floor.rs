@@ -1,0 +1,35 @@
+//! The load benchmark's floor (built only with the `bench-floor` feature, never documented or
+//! shipped): the whole middleware stack and token check, then one indexed query and no rules, so
+//! each benchmark result can be read as a ratio to one Postgres round trip through axum.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::caller::Caller;
+use super::extract::{Json, Path};
+use crate::domain::Operation;
+use crate::error::Error;
+
+/// `GET /bench/floor/{customerId}/{subscriptionId}`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/bench/floor/{customer_id}/{subscription_id}", get(floor))
+}
+
+async fn floor(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<Value>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let quantity: Option<i32> =
+        sqlx::query_scalar("SELECT quantity FROM subscriptions WHERE customer_id = $1 AND id = $2")
+            .bind(customer_id)
+            .bind(subscription_id)
+            .fetch_optional(&state.pool)
+            .await?;
+    Ok(Json(json!({ "quantity": quantity })))
+}
