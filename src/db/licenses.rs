@@ -82,7 +82,7 @@ pub async fn list(
 }
 
 /// A holder of a license from a subscription, with the services their other licenses give them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct HolderRow {
     pub user_id: Uuid,
     pub display_name: String,
@@ -91,35 +91,6 @@ pub struct HolderRow {
     pub disabled_services: Vec<String>,
     /// Services enabled for the user by licenses from the customer's other live subscriptions.
     pub other_services: Vec<String>,
-}
-
-/// Every holder of a license from the subscription.
-pub async fn holders(
-    conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
-) -> Result<Vec<HolderRow>, sqlx::Error> {
-    sqlx::query_as!(
-        HolderRow,
-        r#"SELECT a.user_id, u.display_name, u.email, a.assigned_at, a.disabled_services,
-                  ARRAY(SELECT DISTINCT os.service_code
-                        FROM license_assignments other
-                        JOIN subscriptions s ON s.customer_id = other.customer_id AND s.id = other.subscription_id
-                        JOIN offer_services os ON os.offer_id = s.offer_id
-                        WHERE other.customer_id = a.customer_id AND other.user_id = a.user_id
-                          AND other.subscription_id <> a.subscription_id
-                          AND s.status IN ('active', 'suspended')
-                          AND NOT os.service_code = ANY(other.disabled_services)
-                        ORDER BY os.service_code) AS "other_services!"
-           FROM license_assignments a
-           JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
-           WHERE a.customer_id = $1 AND a.subscription_id = $2
-           ORDER BY a.assigned_at, a.user_id"#,
-        customer_id,
-        subscription_id
-    )
-    .fetch_all(conn)
-    .await
 }
 
 /// Moves the listed users' licenses from one subscription to another, each with the services

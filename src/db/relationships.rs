@@ -101,25 +101,3 @@ pub async fn list(
     .await
 }
 
-/// Every relationship of the partner with the customer, for the eligibility rules.
-pub async fn all_for_partner(
-    conn: &mut PgConnection,
-    customer_id: Uuid,
-    partner_id: Uuid,
-) -> Result<Vec<RelationshipRow>, sqlx::Error> {
-    sqlx::query_as!(
-        RelationshipRow,
-        r#"SELECT d.id, d.customer_id, d.partner_id, d.status, d.starts_at, d.ends_at, d.all_services,
-                  ARRAY(SELECT s.service_code FROM delegated_admin_relationship_services s
-                        WHERE s.customer_id = d.customer_id AND s.relationship_id = d.id
-                        ORDER BY s.service_code) AS "services!",
-                  d.created_at
-           FROM delegated_admin_relationships d
-           WHERE d.customer_id = $1 AND d.partner_id = $2
-           ORDER BY d.id"#,
-        customer_id,
-        partner_id
-    )
-    .fetch_all(conn)
-    .await
-}

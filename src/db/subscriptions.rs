@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// A subscription as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct SubscriptionRow {
     pub id: Uuid,
     pub customer_id: Uuid,
@@ -189,44 +189,13 @@ pub async fn mark_upgraded(
 }
 
 /// What the rules may know of a subscription of any channel.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct SubscriptionFactsRow {
     pub id: Uuid,
     pub offer_id: String,
     pub status: String,
     pub quantity: i32,
     pub channel: String,
-}
-
-/// Every subscription of the customer, every channel and status.
-pub async fn all_of_customer(
-    conn: &mut PgConnection,
-    customer_id: Uuid,
-) -> Result<Vec<SubscriptionFactsRow>, sqlx::Error> {
-    sqlx::query_as!(
-        SubscriptionFactsRow,
-        "SELECT id, offer_id, status, quantity, channel FROM subscriptions
-         WHERE customer_id = $1 ORDER BY id",
-        customer_id
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// Active add-ons of the subscription.
-pub async fn active_add_ons(
-    conn: &mut PgConnection,
-    customer_id: Uuid,
-    id: Uuid,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM subscription_add_ons
-           WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'"#,
-        customer_id,
-        id
-    )
-    .fetch_one(conn)
-    .await
 }
 
 /// Sets the quantity and/or status, bumping the version.

@@ -1,8 +1,12 @@
 //! Performed upgrades: one row each, holding the answer given to the caller.
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+
+use super::licenses::HolderRow;
+use super::subscriptions::{SubscriptionFactsRow, SubscriptionRow};
 
 /// An upgrade as stored.
 #[derive(Debug, Clone)]
@@ -105,5 +109,89 @@ pub async fn list_for_partner(
         limit
     )
     .fetch_all(pool)
+    .await
+}
+
+/// A delegated admin relationship as the eligibility rules read it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RightsRow {
+    pub status: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub all_services: bool,
+    pub services: Vec<String>,
+}
+
+/// Everything an upgrade evaluation reads, fetched in one round trip.
+#[derive(Debug, Clone)]
+pub struct FactsRow {
+    pub market_code: String,
+    /// The source, when this partner sold it to the customer.
+    pub source: Option<Json<SubscriptionRow>>,
+    /// Every subscription of the customer, every channel and status, the source included.
+    pub subscriptions: Json<Vec<SubscriptionFactsRow>>,
+    /// The partner's delegated admin relationships with the customer.
+    pub rights: Json<Vec<RightsRow>>,
+    /// Active add-ons of the source.
+    pub add_ons: i64,
+    /// Holders of a license from the source, in license order.
+    pub holders: Json<Vec<HolderRow>>,
+}
+
+/// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
+/// partner's. One statement: each round trip costs more than the rules themselves.
+pub async fn facts(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<Option<FactsRow>, sqlx::Error> {
+    sqlx::query_as!(
+        FactsRow,
+        r#"SELECT c.market_code,
+                  (SELECT to_json(s) FROM subscriptions s
+                   WHERE s.customer_id = c.id AND s.id = $3
+                     AND s.channel = 'partner' AND s.partner_id = $2) AS "source: Json<SubscriptionRow>",
+                  (SELECT coalesce(json_agg(json_build_object(
+                              'id', s.id, 'offer_id', s.offer_id, 'status', s.status,
+                              'quantity', s.quantity, 'channel', s.channel) ORDER BY s.id), '[]')
+                   FROM subscriptions s WHERE s.customer_id = c.id) AS "subscriptions!: Json<Vec<SubscriptionFactsRow>>",
+                  (SELECT coalesce(json_agg(json_build_object(
+                              'status', d.status, 'starts_at', d.starts_at, 'ends_at', d.ends_at,
+                              'all_services', d.all_services,
+                              'services', ARRAY(SELECT ds.service_code
+                                                FROM delegated_admin_relationship_services ds
+                                                WHERE ds.customer_id = d.customer_id
+                                                  AND ds.relationship_id = d.id)) ORDER BY d.id), '[]')
+                   FROM delegated_admin_relationships d
+                   WHERE d.customer_id = c.id AND d.partner_id = $2) AS "rights!: Json<Vec<RightsRow>>",
+                  (SELECT count(*) FROM subscription_add_ons ao
+                   WHERE ao.customer_id = c.id AND ao.subscription_id = $3
+                     AND ao.status = 'active') AS "add_ons!",
+                  (SELECT coalesce(json_agg(json_build_object(
+                              'user_id', a.user_id, 'display_name', u.display_name, 'email', u.email,
+                              'assigned_at', a.assigned_at, 'disabled_services', a.disabled_services,
+                              'other_services', ARRAY(
+                                  SELECT DISTINCT os.service_code
+                                  FROM license_assignments other
+                                  JOIN subscriptions s ON s.customer_id = other.customer_id
+                                                      AND s.id = other.subscription_id
+                                  JOIN offer_services os ON os.offer_id = s.offer_id
+                                  WHERE other.customer_id = a.customer_id AND other.user_id = a.user_id
+                                    AND other.subscription_id <> a.subscription_id
+                                    AND s.status IN ('active', 'suspended')
+                                    AND NOT os.service_code = ANY(other.disabled_services)))
+                              ORDER BY a.assigned_at, a.user_id), '[]')
+                   FROM license_assignments a
+                   JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
+                   WHERE a.customer_id = c.id AND a.subscription_id = $3) AS "holders!: Json<Vec<HolderRow>>"
+           FROM customers c
+           JOIN reseller_relationships r ON r.customer_id = c.id AND r.partner_id = $2
+           WHERE c.id = $1"#,
+        customer_id,
+        partner_id,
+        subscription_id
+    )
+    .fetch_optional(conn)
     .await
 }

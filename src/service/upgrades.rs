@@ -10,9 +10,8 @@ use uuid::Uuid;
 use super::idempotency::{self, Scope, StoredAnswer};
 use super::{Actor, customer_not_found, state, stored, subscription_not_found};
 use crate::db;
-use crate::db::customers::CustomerRow;
 use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
-use crate::db::upgrades::{NewUpgrade, UpgradeRow};
+use crate::db::upgrades::{FactsRow, NewUpgrade, UpgradeRow};
 use crate::domain::billing::{self, Billing};
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
@@ -55,7 +54,8 @@ pub struct UpgradeResult {
     pub dry_run: bool,
 }
 
-/// Every upgrade option of the subscription, evaluated with its current quantity.
+/// Every upgrade option of the subscription, evaluated with its current quantity: one query,
+/// then the pure rules.
 pub async fn options(
     pool: &PgPool,
     catalog: &Catalog,
@@ -63,13 +63,17 @@ pub async fn options(
     customer_id: Uuid,
     subscription_id: Uuid,
 ) -> Result<Vec<Evaluation>, Error> {
-    let customer = super::visible_customer(pool, partner_id, customer_id).await?;
-    let source =
-        db::subscriptions::find_for_partner(pool, customer_id, partner_id, subscription_id)
-            .await?
-            .ok_or_else(|| subscription_not_found(subscription_id))?;
     let mut conn = pool.acquire().await?;
-    let facts = Facts::load(&mut conn, &customer, partner_id, &source).await?;
+    let row = db::upgrades::facts(&mut conn, partner_id, customer_id, subscription_id)
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))?;
+    drop(conn);
+    let source = row
+        .source
+        .clone()
+        .ok_or_else(|| subscription_not_found(subscription_id))?
+        .0;
+    let facts = Facts::new(row, &source)?;
     Ok(upgrade::evaluate_all(&facts.case(catalog)))
 }
 
@@ -93,7 +97,7 @@ pub async fn perform(
     }
     // The customer row first: upgrades of different subscriptions of one customer serialise
     // here, so "the customer already has the target" is decided on committed data.
-    let customer = db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
+    db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
     let source = db::subscriptions::lock_for_partner(
@@ -111,7 +115,7 @@ pub async fn perform(
             format!("The subscription has already been upgraded, to subscription {target}."),
         ));
     }
-    let facts = Facts::load(&mut tx, &customer, actor.partner_id, &source).await?;
+    let facts = Facts::load(&mut tx, actor.partner_id, &source).await?;
     let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
     let evaluation = upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity);
     if !evaluation.eligible() {
@@ -333,16 +337,22 @@ struct Facts {
 }
 
 impl Facts {
+    /// Loads the facts of an upgrade of `source`, already found (and locked) for the partner.
     async fn load(
         conn: &mut PgConnection,
-        customer: &CustomerRow,
         partner_id: Uuid,
         source: &SubscriptionRow,
     ) -> Result<Self, Error> {
-        let customer_id = customer.id;
+        let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)
+            .await?
+            .ok_or_else(|| customer_not_found(source.customer_id))?;
+        Facts::new(row, source)
+    }
+
+    fn new(row: FactsRow, source: &SubscriptionRow) -> Result<Self, Error> {
         let mut others = Vec::new();
         let mut own = None;
-        for row in db::subscriptions::all_of_customer(conn, customer_id).await? {
+        for row in row.subscriptions.0 {
             let facts = SubscriptionFacts {
                 status: stored(SubscriptionStatus::parse(&row.status), &row.status)?,
                 channel: stored(Channel::parse(&row.channel), &row.channel)?,
@@ -356,8 +366,9 @@ impl Facts {
             }
         }
         let source_facts = own.ok_or_else(|| subscription_not_found(source.id))?;
-        let rights = db::relationships::all_for_partner(conn, customer_id, partner_id)
-            .await?
+        let rights = row
+            .rights
+            .0
             .into_iter()
             .map(|r| AdminRights {
                 active: r.status == "active",
@@ -366,9 +377,9 @@ impl Facts {
                 services: (!r.all_services).then(|| r.services.into_iter().collect()),
             })
             .collect();
-        let add_ons = db::subscriptions::active_add_ons(conn, customer_id, source.id).await?;
-        let holders = db::licenses::holders(conn, customer_id, source.id)
-            .await?
+        let holders = row
+            .holders
+            .0
             .into_iter()
             .map(|h| LicenseHolder {
                 user_id: h.user_id,
@@ -384,11 +395,11 @@ impl Facts {
             &source.billing_cycle,
         )?;
         Ok(Facts {
-            market: customer.market_code.clone(),
+            market: row.market_code,
             source: source_facts,
             others,
             rights,
-            add_ons: usize::try_from(add_ons).map_err(Error::internal)?,
+            add_ons: usize::try_from(row.add_ons).map_err(Error::internal)?,
             holders,
             terms: SourceTerms {
                 cycle,
