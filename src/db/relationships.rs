@@ -100,4 +100,3 @@ pub async fn list(
     .fetch_all(pool)
     .await
 }
-
