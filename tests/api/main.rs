@@ -7,6 +7,7 @@ mod catalog;
 mod customers;
 mod demo;
 mod errors;
+mod headers;
 mod helpers;
 mod lifecycle;
 mod matrix;
