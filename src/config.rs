@@ -123,6 +123,10 @@ pub struct Settings {
     /// Milliseconds a request waits for a database connection before it is answered 503.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000), global = true)]
     pub db_acquire_timeout_ms: u64,
+    /// Milliseconds a request waits for a row another request has locked (the same customer
+    /// changed concurrently) before it is answered 503 `lock_timeout`.
+    #[arg(long, env = "DB_LOCK_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000), global = true)]
+    pub db_lock_timeout_ms: u64,
     /// Seconds a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub request_timeout_secs: u64,
@@ -162,6 +166,7 @@ impl Settings {
         PoolSettings {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            lock_timeout: Duration::from_millis(self.db_lock_timeout_ms),
         }
     }
 

@@ -50,6 +50,10 @@ pub enum Error {
     /// Postgres cannot be reached right now (503, with Retry-After).
     #[error("database unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
+    /// A row this request must lock stayed locked by another request past `lock_timeout`, or
+    /// Postgres broke a deadlock by cancelling this request (503, with Retry-After).
+    #[error("row locked by another request")]
+    LockTimeout(#[source] sqlx::Error),
     /// A bug or an unexpected database answer (500, generic body, cause logged).
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -98,10 +102,18 @@ impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         if is_unavailable(&error) {
             Error::DatabaseUnavailable(error)
+        } else if is_lock_conflict(&error) {
+            Error::LockTimeout(error)
         } else {
             Error::Internal(Box::new(error))
         }
     }
+}
+
+/// Whether the statement gave up waiting for a lock (55P03) or lost a deadlock (40P01).
+pub fn is_lock_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.code().is_some_and(|code| matches!(code.as_ref(), "55P03" | "40P01")))
 }
 
 /// Whether a database error means "Postgres is not reachable now" rather than a bug: pool

@@ -149,6 +149,8 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub acquire_timeout: Duration,
+    /// How long a statement waits for a row lock (Postgres `lock_timeout`).
+    pub lock_timeout: Duration,
 }
 
 /// Opens the pool (one connection eagerly, so a dead server shows at start-up).
@@ -160,7 +162,10 @@ pub async fn open_pool(
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
-        .connect_with(options.clone())
+        .connect_with(options.clone().options([(
+            "lock_timeout",
+            format!("{}ms", settings.lock_timeout.as_millis()),
+        )]))
         .await
         .map_err(|e| SetupError::Unreachable {
             target,

@@ -171,6 +171,15 @@ impl From<Error> for Problem {
                 )
                 .with_retry_after(RETRY_AFTER_SECS)
             }
+            Error::LockTimeout(cause) => {
+                tracing::warn!(error = %cause, "gave up waiting for a row lock");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "lock_timeout",
+                    "Another change to this customer is still in progress; retry shortly.",
+                )
+                .with_retry_after(RETRY_AFTER_SECS)
+            }
             Error::Internal(cause) => {
                 // The one place a 5xx cause is logged; the body stays generic.
                 tracing::error!(error = %cause, "internal error");

@@ -5,7 +5,9 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, assert_problem, json_ok, spawn_app};
+use sqlx::Connection;
+
+use crate::helpers::{Api, assert_problem, json_ok, spawn_app, spawn_app_with};
 
 /// A US customer with a 5-seat Business Basic subscription and two licensed users.
 struct Fixture {
@@ -268,4 +270,29 @@ async fn a_replayed_seat_change_answers_the_same_and_changes_once() {
         "idempotency_key_reused",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_change_waiting_too_long_for_a_locked_customer_is_a_503_and_changes_nothing() {
+    let app = spawn_app_with(|settings| settings.db_lock_timeout_ms = 200).await;
+    let admin = app.admin();
+    let f = Fixture::new(&admin).await;
+    let mut other = sqlx::PgConnection::connect(app.database_url())
+        .await
+        .unwrap();
+    let mut held = other.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE")
+        .bind(&f.customer)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+
+    let response = change(&admin, &f.path(), json!({"quantity": 8})).await;
+
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "lock_timeout").await;
+    held.rollback().await.unwrap();
+    assert_eq!(json_ok(admin.get(&f.path()).await).await["quantity"], 5);
+    let retried = json_ok(change(&admin, &f.path(), json!({"quantity": 8})).await).await;
+    assert_eq!(retried["quantity"], 8);
 }
