@@ -10,6 +10,7 @@ mod errors;
 mod headers;
 mod helpers;
 mod lifecycle;
+mod logs;
 mod matrix;
 mod operations;
 mod roles;
