@@ -9,6 +9,7 @@ mod demo;
 mod errors;
 mod headers;
 mod helpers;
+mod injection;
 mod lifecycle;
 mod logs;
 mod matrix;
