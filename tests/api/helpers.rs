@@ -311,6 +311,83 @@ impl Drop for TestApp {
     }
 }
 
+/// The real `subscription-upgrades` binary serving on its own new database, for what only a
+/// process shows: its log output, its signals, its exit status.
+pub struct ServiceProcess {
+    pub child: std::process::Child,
+    pub base: String,
+    pub database_url: String,
+}
+
+impl ServiceProcess {
+    /// Starts `serve` with the test secret and `env`, stderr to `stderr`; waits until ready.
+    pub async fn start(env: &[(&str, &str)], stderr: std::process::Stdio) -> ServiceProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let database_url =
+            database_url_named(&format!("su_test_process_{}", Uuid::new_v4().simple()));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_subscription-upgrades"))
+            .arg("serve")
+            .env("DATABASE_URL", &database_url)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("AUTH_JWT_SECRET", TEST_SECRET)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("the service starts");
+        let service = ServiceProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            database_url,
+        };
+        let client = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        while client
+            .get(format!("{}/readyz", service.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(started.elapsed() < Duration::from_secs(30), "not ready");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        service
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("the service exits")
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let url = self.database_url.clone();
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(drop_database(&url))
+        })
+        .join();
+    }
+}
+
 async fn drop_database(url: &str) -> Result<(), sqlx::Error> {
     use sqlx::{Connection, Executor};
     let name = url

@@ -15,6 +15,7 @@ mod logs;
 mod matrix;
 mod operations;
 mod roles;
+mod shutdown;
 mod startup;
 mod subscriptions;
 mod tenancy;
