@@ -386,6 +386,51 @@ async fn a_retry_while_the_first_request_is_running_gets_409_then_the_stored_ans
 }
 
 #[tokio::test]
+async fn a_client_that_gives_up_mid_upgrade_leaves_all_or_nothing_and_its_retry_gets_the_answer() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let f = Fixture::new(&admin).await;
+    let body = json!({"targetOfferId": "o365-e1"});
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM customers WHERE id = $1::text::uuid FOR UPDATE")
+        .bind(&f.customer)
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(format!("{}{}", app.address, f.upgrades_path()))
+        .bearer_auth(crate::helpers::token(app.partner, &["global_admin"]))
+        .header("idempotency-key", "dropped-1")
+        .json(&body)
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+    blocker.rollback().await.unwrap();
+
+    let key = [("idempotency-key", "dropped-1")];
+    let started = std::time::Instant::now();
+    let retry = loop {
+        let retry = admin.post_with(&f.upgrades_path(), &body, &key).await;
+        if retry.status() != StatusCode::CONFLICT || started.elapsed().as_secs() > 10 {
+            break retry;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    let result: Value = retry.json().await.unwrap();
+    let source = json_ok(admin.get(&f.subscription_path(&f.source)).await).await;
+    assert_eq!(source["status"], "upgraded");
+    assert_eq!(source["upgradedTo"], result["targetSubscriptionId"]);
+    assert_eq!(count_targets(&app, &f.source).await, 1);
+}
+
+#[tokio::test]
 async fn idempotency_keys_are_scoped_per_partner() {
     let app = spawn_app().await;
     let mine = Fixture::new(&app.admin()).await;
