@@ -16,13 +16,13 @@ use super::conditional;
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
+use super::subscriptions::quantity_or_status;
 use crate::db::add_ons::AddOnRow;
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
 use crate::domain::billing::Billing;
 use crate::domain::{Catalog, Operation};
 use crate::error::Error;
 use crate::service::add_ons::{AddOnOutcome, ChangeRequest, PurchaseRequest};
-use crate::service::idempotency::Scope;
 use crate::service::{self};
 
 /// The add-on routes.
@@ -56,14 +56,12 @@ pub struct ChangeAddOn {
 
 impl ChangeAddOn {
     fn change(&self) -> Result<AddOnChange, Error> {
-        match (self.quantity, self.status) {
-            (Some(quantity), None) => Ok(AddOnChange::Quantity(quantity)),
-            (None, Some(status)) => Ok(AddOnChange::Status(status)),
-            _ => Err(Error::bad_request(
-                "invalid_change",
-                "Send exactly one of quantity or status.",
-            )),
-        }
+        quantity_or_status(
+            self.quantity,
+            self.status,
+            AddOnChange::Quantity,
+            AddOnChange::Status,
+        )
     }
 }
 
@@ -122,20 +120,6 @@ fn render(catalog: &Catalog, outcome: &AddOnOutcome) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(&view).map_err(Error::internal)
 }
 
-fn scope(
-    headers: &HeaderMap,
-    caller: &Caller,
-    customer_id: Uuid,
-    request_line: &str,
-    body: &impl Serialize,
-) -> Result<Option<Scope>, Error> {
-    Ok(conditional::idempotency_key(headers)?.map(|key| {
-        let canonical = serde_json::to_string(body).unwrap_or_default();
-        let request = format!("{request_line}\n{canonical}");
-        Scope::new(customer_id, caller.partner_id, key, request.as_bytes())
-    }))
-}
-
 /// Buys an add-on for the subscription: only an add-on the catalog attaches to the
 /// subscription's offer, sold in the customer's market, for an active subscription, with at most
 /// the subscription's seats, and one active add-on per offer. An active add-on blocks upgrades
@@ -170,7 +154,13 @@ async fn buy_add_on(
     let request = PurchaseRequest {
         customer_id,
         subscription_id,
-        idempotency: scope(&headers, &caller, customer_id, &request_line, &body)?,
+        idempotency: conditional::idempotency_scope(
+            &headers,
+            caller.partner_id,
+            customer_id,
+            &request_line,
+            &body,
+        )?,
         offer_id: body.offer_id,
         quantity: body.quantity,
     };
@@ -292,7 +282,13 @@ async fn change_add_on(
         subscription_id,
         add_on_id,
         change: body.change()?,
-        idempotency: scope(&headers, &caller, customer_id, &request_line, &body)?,
+        idempotency: conditional::idempotency_scope(
+            &headers,
+            caller.partner_id,
+            customer_id,
+            &request_line,
+            &body,
+        )?,
     };
     let catalog = state.catalog();
     let (answer, replayed) = service::add_ons::change(

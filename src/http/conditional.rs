@@ -4,7 +4,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;
-use crate::service::idempotency::{IdempotencyKey, StoredAnswer};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::service::idempotency::{IdempotencyKey, Scope, StoredAnswer};
 use crate::service::subscriptions::Precondition;
 
 /// Set on an answer replayed from an earlier request with the same `Idempotency-Key`.
@@ -17,6 +20,22 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Er
     };
     let raw = value.to_str().unwrap_or("\u{0}");
     IdempotencyKey::parse(raw).map(Some)
+}
+
+/// The scope of the request's `Idempotency-Key`, if it sent one: the key, who sent it for which
+/// customer, and a digest of `request_line` (method and path) with the body as JSON.
+pub fn idempotency_scope(
+    headers: &HeaderMap,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    request_line: &str,
+    body: &impl Serialize,
+) -> Result<Option<Scope>, Error> {
+    Ok(idempotency_key(headers)?.map(|key| {
+        let canonical = serde_json::to_string(body).unwrap_or_default();
+        let request = format!("{request_line}\n{canonical}");
+        Scope::new(customer_id, partner_id, key, request.as_bytes())
+    }))
 }
 
 /// Parses `If-Match`: `*`, or a comma-separated list of entity tags.

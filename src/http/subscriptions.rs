@@ -25,7 +25,6 @@ use crate::domain::billing::Billing;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use crate::domain::{Catalog, Operation, Role};
 use crate::error::Error;
-use crate::service::idempotency::Scope;
 use crate::service::lifecycle::{Change, ChangeOutcome, ChangeRequest};
 use crate::service::subscriptions::{SubscriptionRequest, etag};
 use crate::service::{self};
@@ -257,14 +256,25 @@ pub struct ChangeSubscription {
 
 impl ChangeSubscription {
     fn change(&self) -> Result<Change, Error> {
-        match (self.quantity, self.status) {
-            (Some(quantity), None) => Ok(Change::Quantity(quantity)),
-            (None, Some(status)) => Ok(Change::Status(status)),
-            _ => Err(Error::bad_request(
-                "invalid_change",
-                "Send exactly one of quantity or status.",
-            )),
-        }
+        quantity_or_status(self.quantity, self.status, Change::Quantity, Change::Status)
+    }
+}
+
+/// The one change a PATCH body asks for: a quantity or a status, never both or neither (400
+/// `invalid_change`).
+pub(super) fn quantity_or_status<S, C>(
+    quantity: Option<i64>,
+    status: Option<S>,
+    by_quantity: impl FnOnce(i64) -> C,
+    by_status: impl FnOnce(S) -> C,
+) -> Result<C, Error> {
+    match (quantity, status) {
+        (Some(quantity), None) => Ok(by_quantity(quantity)),
+        (None, Some(status)) => Ok(by_status(status)),
+        _ => Err(Error::bad_request(
+            "invalid_change",
+            "Send exactly one of quantity or status.",
+        )),
     }
 }
 
@@ -334,13 +344,14 @@ async fn change_subscription(
     caller.require(Operation::ChangeSubscription)?;
     let change = body.change()?;
     let precondition = conditional::if_match(&headers)?;
-    let scope = conditional::idempotency_key(&headers)?.map(|key| {
-        let canonical = serde_json::to_string(&body).unwrap_or_default();
-        let request = format!(
-            "PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}\n{canonical}"
-        );
-        Scope::new(customer_id, caller.partner_id, key, request.as_bytes())
-    });
+    let request_line = format!("PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}");
+    let scope = conditional::idempotency_scope(
+        &headers,
+        caller.partner_id,
+        customer_id,
+        &request_line,
+        &body,
+    )?;
     let request = ChangeRequest {
         customer_id,
         subscription_id,

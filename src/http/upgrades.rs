@@ -23,7 +23,6 @@ use crate::domain::reassignment::AccountToReassign;
 use crate::domain::upgrade::Evaluation;
 use crate::domain::{Operation, UpgradeType};
 use crate::error::Error;
-use crate::service::idempotency::Scope;
 use crate::service::upgrades::{self, UpgradeRequest, UpgradeResult};
 
 /// The upgrade routes.
@@ -150,15 +149,13 @@ async fn perform_upgrade(
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
     let path = format!("/v1/customers/{customer_id}/subscriptions/{subscription_id}/upgrades");
-    let scope = conditional::idempotency_key(&headers)?.map(|key| {
-        let canonical = serde_json::to_string(&body).unwrap_or_default();
-        Scope::new(
-            customer_id,
-            caller.partner_id,
-            key,
-            format!("POST {path}\n{canonical}").as_bytes(),
-        )
-    });
+    let scope = conditional::idempotency_scope(
+        &headers,
+        caller.partner_id,
+        customer_id,
+        &format!("POST {path}"),
+        &body,
+    )?;
     let request = UpgradeRequest {
         target_offer_id: body.target_offer_id,
         quantity: body.quantity,

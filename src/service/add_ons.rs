@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
 use super::lifecycle::seat_billing;
-use super::{Actor, customer_not_found, stored, subscription_not_found};
+use super::{Actor, lock_subscription, stored};
 use crate::db;
 use crate::db::add_ons::AddOnRow;
 use crate::db::customers::CustomerRow;
@@ -60,7 +60,7 @@ pub async fn purchase(
     {
         return Ok((stored, true));
     }
-    let (customer, base) = lock_base(&mut tx, actor, customer_id, subscription_id).await?;
+    let (customer, base) = lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
     let active: Vec<String> = db::add_ons::active(&mut tx, customer_id, subscription_id)
         .await?
         .into_iter()
@@ -105,11 +105,7 @@ pub async fn purchase(
         )),
         etag: None,
     };
-    if let Some(scope) = &request.idempotency {
-        idempotency::store(&mut tx, scope, &answer).await?;
-    }
-    tx.commit().await?;
-    Ok((answer, false))
+    idempotency::store_and_commit(tx, request.idempotency.as_ref(), answer).await
 }
 
 /// Changes the add-on's quantity or cancels it (200), or answers the stored answer of an earlier
@@ -128,7 +124,7 @@ pub async fn change(
     {
         return Ok((stored, true));
     }
-    let (customer, base) = lock_base(&mut tx, actor, customer_id, subscription_id).await?;
+    let (customer, base) = lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
     let before = db::add_ons::lock(&mut tx, customer_id, subscription_id, request.add_on_id)
         .await?
         .ok_or_else(|| add_on_not_found(request.add_on_id))?;
@@ -186,11 +182,7 @@ pub async fn change(
         location: None,
         etag: None,
     };
-    if let Some(scope) = &request.idempotency {
-        idempotency::store(&mut tx, scope, &answer).await?;
-    }
-    tx.commit().await?;
-    Ok((answer, false))
+    idempotency::store_and_commit(tx, request.idempotency.as_ref(), answer).await
 }
 
 /// The add-on, if the subscription is one this partner sold to this (visible) customer.
@@ -218,23 +210,6 @@ pub async fn list(
 ) -> Result<Vec<AddOnRow>, Error> {
     super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
     Ok(db::add_ons::list(pool, customer_id, subscription_id, after, limit).await?)
-}
-
-/// Locks the customer row, then the base subscription: the order every change takes.
-async fn lock_base(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    customer_id: Uuid,
-    subscription_id: Uuid,
-) -> Result<(CustomerRow, SubscriptionRow), Error> {
-    let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
-        .await?
-        .ok_or_else(|| customer_not_found(customer_id))?;
-    let base =
-        db::subscriptions::lock_for_partner(conn, customer_id, actor.partner_id, subscription_id)
-            .await?
-            .ok_or_else(|| subscription_not_found(subscription_id))?;
-    Ok((customer, base))
 }
 
 fn base_of<'a>(customer: &'a CustomerRow, base: &'a SubscriptionRow) -> Result<Base<'a>, Error> {

@@ -154,6 +154,20 @@ pub async fn store(
     Ok(())
 }
 
+/// Stores the answer under the key (when there is one) and commits the change with it; answers
+/// it as not replayed.
+pub async fn store_and_commit(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    scope: Option<&Scope>,
+    answer: StoredAnswer,
+) -> Result<(StoredAnswer, bool), Error> {
+    if let Some(scope) = scope {
+        store(&mut tx, scope, &answer).await?;
+    }
+    tx.commit().await?;
+    Ok((answer, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
 use super::subscriptions::{Precondition, check_precondition, etag};
-use super::{Actor, customer_not_found, state, stored, subscription_not_found};
+use super::{Actor, lock_subscription, state, stored};
 use crate::db;
 use crate::db::add_ons::AddOnRow;
 use crate::db::customers::CustomerRow;
@@ -66,19 +66,8 @@ pub async fn apply(
     {
         return Ok((stored, true));
     }
-    // The customer row first, as for purchases and upgrades: the family seat cap spans the
-    // customer's subscriptions.
-    let customer = db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
-        .await?
-        .ok_or_else(|| customer_not_found(customer_id))?;
-    let before = db::subscriptions::lock_for_partner(
-        &mut tx,
-        customer_id,
-        actor.partner_id,
-        subscription_id,
-    )
-    .await?
-    .ok_or_else(|| subscription_not_found(subscription_id))?;
+    let (customer, before) =
+        lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
     check_precondition(request.precondition.as_ref(), &before)?;
     let outcome = match change {
         Change::Quantity(quantity) => {
@@ -99,11 +88,7 @@ pub async fn apply(
         location: None,
         etag: Some(etag(&outcome.subscription)),
     };
-    if let Some(scope) = idempotency {
-        idempotency::store(&mut tx, scope, &answer).await?;
-    }
-    tx.commit().await?;
-    Ok((answer, false))
+    idempotency::store_and_commit(tx, idempotency, answer).await
 }
 
 async fn change_quantity(

@@ -93,6 +93,25 @@ pub async fn visible_customer(
         .ok_or_else(|| customer_not_found(customer_id))
 }
 
+/// Locks the customer row, then the subscription this partner sold it: the order every change
+/// takes, so changes of one customer serialise on its row and the family seat cap, the target
+/// already owned and the add-on rules are decided on committed data.
+pub async fn lock_subscription(
+    conn: &mut sqlx::PgConnection,
+    actor: &Actor,
+    customer_id: Uuid,
+    subscription_id: Uuid,
+) -> Result<(CustomerRow, SubscriptionRow), Error> {
+    let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))?;
+    let subscription =
+        db::subscriptions::lock_for_partner(conn, customer_id, actor.partner_id, subscription_id)
+            .await?
+            .ok_or_else(|| subscription_not_found(subscription_id))?;
+    Ok((customer, subscription))
+}
+
 /// A value read back from the database that must parse; anything else is a bug (500).
 fn stored<T>(value: Option<T>, raw: &str) -> Result<T, Error> {
     value.ok_or_else(|| Error::internal(format!("unexpected stored value {raw:?}")))

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
-use super::{Actor, customer_not_found, state, stored, subscription_not_found};
+use super::{Actor, customer_not_found, lock_subscription, state, stored, subscription_not_found};
 use crate::db;
 use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
 use crate::db::upgrades::{FactsRow, NewUpgrade, UpgradeRow};
@@ -64,13 +64,13 @@ pub async fn options(
     subscription_id: Uuid,
 ) -> Result<Vec<Evaluation>, Error> {
     let mut conn = pool.acquire().await?;
-    let row = db::upgrades::facts(&mut conn, partner_id, customer_id, subscription_id)
+    let mut row = db::upgrades::facts(&mut conn, partner_id, customer_id, subscription_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
     drop(conn);
     let source = row
         .source
-        .clone()
+        .take()
         .ok_or_else(|| subscription_not_found(subscription_id))?
         .0;
     let facts = Facts::new(row, &source)?;
@@ -95,19 +95,7 @@ pub async fn perform(
     {
         return Ok((stored, true));
     }
-    // The customer row first: upgrades of different subscriptions of one customer serialise
-    // here, so "the customer already has the target" is decided on committed data.
-    db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
-        .await?
-        .ok_or_else(|| customer_not_found(customer_id))?;
-    let source = db::subscriptions::lock_for_partner(
-        &mut tx,
-        customer_id,
-        actor.partner_id,
-        subscription_id,
-    )
-    .await?
-    .ok_or_else(|| subscription_not_found(subscription_id))?;
+    let (_, source) = lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
     check_precondition(request.precondition.as_ref(), &source)?;
     if let Some(target) = source.upgraded_to_id {
         return Err(Error::conflict(
@@ -136,11 +124,7 @@ pub async fn perform(
         ));
     }
     let answer = write(&mut tx, actor, &source, &evaluation, &mut result).await?;
-    if let Some(scope) = idempotency {
-        idempotency::store(&mut tx, scope, &answer).await?;
-    }
-    tx.commit().await?;
-    Ok((answer, false))
+    idempotency::store_and_commit(tx, idempotency, answer).await
 }
 
 fn result_of(source: &SubscriptionRow, evaluation: &Evaluation) -> Result<UpgradeResult, Error> {

@@ -311,6 +311,31 @@ impl Drop for TestApp {
     }
 }
 
+/// A customer's row held locked by another connection, as a concurrent change would hold it:
+/// changes of that customer wait until it is released.
+pub struct CustomerLock(sqlx::PgConnection);
+
+impl CustomerLock {
+    pub async fn hold(database_url: &str, customer: &str) -> CustomerLock {
+        use sqlx::{Connection, Executor};
+        let mut connection = sqlx::PgConnection::connect(database_url)
+            .await
+            .expect("a connection");
+        connection.execute("BEGIN").await.expect("BEGIN");
+        sqlx::query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE")
+            .bind(customer)
+            .execute(&mut connection)
+            .await
+            .expect("the customer row locked");
+        CustomerLock(connection)
+    }
+
+    pub async fn release(mut self) {
+        use sqlx::Executor;
+        self.0.execute("ROLLBACK").await.expect("ROLLBACK");
+    }
+}
+
 /// The real `subscription-upgrades` binary serving on its own new database, for what only a
 /// process shows: its log output, its signals, its exit status.
 pub struct ServiceProcess {

@@ -5,9 +5,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use sqlx::Connection;
-
-use crate::helpers::{Api, assert_problem, json_ok, spawn_app, spawn_app_with};
+use crate::helpers::{Api, CustomerLock, assert_problem, json_ok, spawn_app, spawn_app_with};
 
 /// A US customer with a 5-seat Business Basic subscription and two licensed users.
 struct Fixture {
@@ -277,21 +275,13 @@ async fn a_change_waiting_too_long_for_a_locked_customer_is_a_503_and_changes_no
     let app = spawn_app_with(|settings| settings.db_lock_timeout_ms = 200).await;
     let admin = app.admin();
     let f = Fixture::new(&admin).await;
-    let mut other = sqlx::PgConnection::connect(app.database_url())
-        .await
-        .unwrap();
-    let mut held = other.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE")
-        .bind(&f.customer)
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    let held = CustomerLock::hold(app.database_url(), &f.customer).await;
 
     let response = change(&admin, &f.path(), json!({"quantity": 8})).await;
 
     assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "lock_timeout").await;
-    held.rollback().await.unwrap();
+    held.release().await;
     assert_eq!(json_ok(admin.get(&f.path()).await).await["quantity"], 5);
     let retried = json_ok(change(&admin, &f.path(), json!({"quantity": 8})).await).await;
     assert_eq!(retried["quantity"], 8);

@@ -5,10 +5,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::helpers::{ServiceProcess, token};
+use crate::helpers::{CustomerLock, ServiceProcess, token};
 
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
@@ -34,13 +33,7 @@ async fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_ze
         .unwrap();
     let customer = created["id"].as_str().unwrap().to_owned();
     // Another connection holds the customer row, so the next write waits inside its request.
-    let mut other = PgConnection::connect(&service.database_url).await.unwrap();
-    let mut held = other.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE")
-        .bind(&customer)
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    let held = CustomerLock::hold(&service.database_url, &customer).await;
     let in_flight = tokio::spawn({
         let (client, bearer) = (client.clone(), bearer.clone());
         let url = format!("{}/v1/customers/{customer}/users", service.base);
@@ -62,7 +55,7 @@ async fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_ze
         .get(format!("{}/healthz", service.base))
         .send()
         .await;
-    held.rollback().await.unwrap();
+    held.release().await;
     let started = Instant::now();
     let finished = in_flight.await.unwrap();
     let status = tokio::task::spawn_blocking(move || {

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{Api, TestApp, assert_problem, json_ok, spawn_app};
+use crate::helpers::{Api, CustomerLock, TestApp, assert_problem, json_ok, spawn_app};
 
 /// A US customer with full admin rights and a 5-seat Business Basic subscription, two users
 /// licensed from it (Alan with Bookings switched off).
@@ -349,12 +349,7 @@ async fn a_retry_while_the_first_request_is_running_gets_409_then_the_stored_ans
     // Hold the customer's row so that the first request stops inside its transaction, holding
     // the key.
     let pool = PgPool::connect(app.database_url()).await.unwrap();
-    let mut blocker = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM customers WHERE id = $1::text::uuid FOR UPDATE")
-        .bind(&f.customer)
-        .execute(&mut *blocker)
-        .await
-        .unwrap();
+    let blocker = CustomerLock::hold(app.database_url(), &f.customer).await;
     let first = async {
         admin
             .post_with(&f.upgrades_path(), &body, &key)
@@ -374,7 +369,7 @@ async fn a_retry_while_the_first_request_is_running_gets_409_then_the_stored_ans
         }
         let retry = admin.post_with(&f.upgrades_path(), &body, &key).await;
         assert_problem(retry, StatusCode::CONFLICT, "idempotency_key_in_use").await;
-        blocker.rollback().await.unwrap();
+        blocker.release().await;
     };
     let (first, ()) = tokio::join!(first, retry_meanwhile);
 
@@ -391,13 +386,7 @@ async fn a_client_that_gives_up_mid_upgrade_leaves_all_or_nothing_and_its_retry_
     let admin = app.admin();
     let f = Fixture::new(&admin).await;
     let body = json!({"targetOfferId": "o365-e1"});
-    let pool = PgPool::connect(app.database_url()).await.unwrap();
-    let mut blocker = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM customers WHERE id = $1::text::uuid FOR UPDATE")
-        .bind(&f.customer)
-        .execute(&mut *blocker)
-        .await
-        .unwrap();
+    let blocker = CustomerLock::hold(app.database_url(), &f.customer).await;
 
     let impatient = reqwest::Client::builder()
         .timeout(std::time::Duration::from_millis(300))
@@ -411,7 +400,7 @@ async fn a_client_that_gives_up_mid_upgrade_leaves_all_or_nothing_and_its_retry_
         .send()
         .await;
     assert!(gave_up.is_err_and(|e| e.is_timeout()));
-    blocker.rollback().await.unwrap();
+    blocker.release().await;
 
     let key = [("idempotency-key", "dropped-1")];
     let started = std::time::Instant::now();
