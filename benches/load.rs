@@ -250,6 +250,8 @@ fn command(server: &str) -> Command {
         .env("DATABASE_URL", format!("{server}/{DATABASE}"))
         .env("BIND_ADDR", BIND)
         .env("LOG_FORMAT", "json")
+        // The driver is one partner per hundred customers hammering from one host: no quota.
+        .env("RATE_LIMIT_PER_SECOND", "0")
         .env_remove("AUTH_JWT_PUBLIC_KEY_FILE")
         .env_remove("AUTH_JWT_SECRET");
     command

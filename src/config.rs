@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::KeySettings;
 
 use crate::db::PoolSettings;
+use crate::http::rate_limit::Quota;
 
 /// The default `DATABASE_URL`: the local Postgres, trust authentication.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/subscription_upgrades";
@@ -136,6 +137,18 @@ pub struct Settings {
     /// Largest request body accepted, in bytes (413 above it).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1..=64 * 1024 * 1024), global = true)]
     pub max_body_bytes: u64,
+    /// Requests per second each partner may make to this instance, sustained (0: unlimited).
+    /// Above it, 429 `rate_limited` with `Retry-After`.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PER_SECOND",
+        default_value_t = 100,
+        global = true
+    )]
+    pub rate_limit_per_second: u32,
+    /// Requests a partner may make at once after being idle (the bucket's size).
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub rate_limit_burst: u32,
     /// HS256 shared secret for bearer tokens (at least 32 bytes).
     #[arg(long, env = "AUTH_JWT_SECRET", global = true, hide_env_values = true)]
     pub auth_jwt_secret: Option<String>,
@@ -168,6 +181,14 @@ impl Settings {
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             lock_timeout: Duration::from_millis(self.db_lock_timeout_ms),
         }
+    }
+
+    /// The per-partner quota, or `None` when rate limiting is off.
+    pub fn rate_limit(&self) -> Option<Quota> {
+        (self.rate_limit_per_second > 0).then(|| Quota {
+            per_second: f64::from(self.rate_limit_per_second),
+            burst: f64::from(self.rate_limit_burst),
+        })
     }
 
     /// Per-request time limit.

@@ -72,7 +72,10 @@ impl Application {
             max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
             request_timeout: settings.request_timeout(),
         };
-        let router = http::router(AppState::new(pool, catalog, verifier), &limits);
+        let router = http::router(
+            AppState::new(pool, catalog, verifier, settings.rate_limit()),
+            &limits,
+        );
         let listener = TcpListener::bind(settings.bind_addr)
             .await
             .map_err(|source| StartupError::Bind {

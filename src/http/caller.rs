@@ -3,6 +3,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
+use std::time::{Duration, Instant};
+
 use uuid::Uuid;
 
 use super::AppState;
@@ -65,6 +67,11 @@ impl FromRequestParts<AppState> for Caller {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).map_err(unauthorized)?;
         let claims = state.verifier.verify(token).map_err(unauthorized)?;
+        if let Some(limiter) = &state.rate_limiter
+            && let Err(wait) = limiter.check(claims.tid, Instant::now())
+        {
+            return Err(rate_limited(wait));
+        }
         let roles = auth::known_roles(&claims);
         Ok(Caller {
             partner_id: claims.tid,
@@ -88,6 +95,17 @@ fn bearer_token(parts: &Parts) -> Result<&str, TokenError> {
         return Err(TokenError::Malformed);
     }
     Ok(token)
+}
+
+fn rate_limited(wait: Duration) -> Problem {
+    let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = u32::try_from(whole.max(1)).unwrap_or(u32::MAX);
+    Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("Your partner's request quota for this instance is spent; retry in {seconds} s."),
+    )
+    .with_retry_after(seconds)
 }
 
 fn unauthorized(error: TokenError) -> Problem {

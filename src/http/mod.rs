@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod rate_limit;
 pub mod request_id;
 mod subscriptions;
 mod upgrades;
@@ -39,6 +40,7 @@ use utoipa_axum::routes;
 use crate::auth::TokenVerifier;
 use crate::domain::Catalog;
 use problem::Problem;
+use rate_limit::{Quota, RateLimiter};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -48,17 +50,26 @@ pub struct AppState {
     metrics: PrometheusHandle,
     openapi: Arc<String>,
     verifier: Arc<TokenVerifier>,
+    /// Per-partner request quota; `None` when rate limiting is off.
+    rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl AppState {
-    /// State over a pool, the catalog loaded from it, and the token verifier.
-    pub fn new(pool: PgPool, catalog: Catalog, verifier: TokenVerifier) -> Self {
+    /// State over a pool, the catalog loaded from it, the token verifier and the per-partner
+    /// quota (none: unlimited).
+    pub fn new(
+        pool: PgPool,
+        catalog: Catalog,
+        verifier: TokenVerifier,
+        quota: Option<Quota>,
+    ) -> Self {
         AppState {
             pool,
             catalog: Arc::new(RwLock::new(Arc::new(catalog))),
             metrics: metrics::handle(),
             openapi: Arc::new(openapi::document_json()),
             verifier: Arc::new(verifier),
+            rate_limiter: quota.map(|quota| Arc::new(RateLimiter::new(quota))),
         }
     }
 

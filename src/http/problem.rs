@@ -110,6 +110,14 @@ pub enum AuthProblems {
     /// The caller's roles do not allow the operation.
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(Problem),
+    /// `rate_limited`: the partner's request quota is spent; retry after `Retry-After` seconds.
+    #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds until the quota allows a request")))]
+    TooManyRequests(Problem),
+    /// `database_unavailable`, `lock_timeout` or `service_unavailable`: the database is
+    /// unreachable, a concurrent change of the same customer held on too long, or the request ran
+    /// out of time; nothing was changed. Retry after `Retry-After` seconds.
+    #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))]
+    Unavailable(Problem),
 }
 
 /// The 404 of every route under a customer: it does not exist, or it is not the caller's.

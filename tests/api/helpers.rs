@@ -48,6 +48,7 @@ pub fn test_settings(database_url: String) -> Settings {
     settings.auth_jwt_public_key_file = None;
     settings.auth_issuer = "subscription-upgrades".to_owned();
     settings.auth_audience = "subscription-upgrades".to_owned();
+    settings.rate_limit_per_second = 0;
     settings
 }
 
@@ -358,6 +359,7 @@ impl ServiceProcess {
             .env("DATABASE_URL", &database_url)
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("AUTH_JWT_SECRET", TEST_SECRET)
+            .env("RATE_LIMIT_PER_SECOND", "0")
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(stderr)
