@@ -108,6 +108,14 @@ impl Api<'_> {
         format!("{}{path}", self.app.address)
     }
 
+    /// A request to `path` with this caller's token, to finish and send.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.app
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Response {
         self.app
@@ -469,4 +477,72 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
 pub async fn json_ok(response: Response) -> Value {
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("JSON body")
+}
+
+/// The database's promises after any mix of concurrent requests, faults and retries: every
+/// `upgraded` source has exactly one target and one upgrade row that agree with it, each upgrade
+/// has its two history entries, nobody holds a license on both ends of an upgrade, no active
+/// subscription has more licenses than seats, and no request is left half-recorded. Panics
+/// listing every violation.
+pub async fn assert_invariants(database_url: &str) {
+    let pool = sqlx::PgPool::connect(database_url)
+        .await
+        .expect("a connection");
+    let violations: Vec<String> = sqlx::query_scalar(
+        "SELECT 'upgraded source ' || s.id || ' has ' || count(t.id) || ' targets'
+           FROM subscriptions s
+           LEFT JOIN subscriptions t ON t.customer_id = s.customer_id AND t.upgraded_from_id = s.id
+          WHERE s.status = 'upgraded'
+          GROUP BY s.id HAVING count(t.id) <> 1
+         UNION ALL
+         SELECT 'target ' || t.id || ' does not match its source'
+           FROM subscriptions t
+           LEFT JOIN subscriptions s ON s.customer_id = t.customer_id AND s.id = t.upgraded_from_id
+          WHERE t.upgraded_from_id IS NOT NULL
+            AND (s.status IS DISTINCT FROM 'upgraded' OR s.upgraded_to_id IS DISTINCT FROM t.id)
+         UNION ALL
+         SELECT 'upgraded source ' || s.id || ' has no matching upgrade row'
+           FROM subscriptions s
+          WHERE s.status = 'upgraded' AND NOT EXISTS (
+                SELECT 1 FROM upgrades u JOIN subscriptions t
+                    ON t.customer_id = u.customer_id AND t.id = u.target_subscription_id
+                 WHERE u.customer_id = s.customer_id AND u.source_subscription_id = s.id
+                   AND u.target_subscription_id = s.upgraded_to_id AND t.quantity = u.quantity)
+         UNION ALL
+         SELECT 'upgrade ' || u.id || ' of a source that is not upgraded'
+           FROM upgrades u JOIN subscriptions s
+             ON s.customer_id = u.customer_id AND s.id = u.source_subscription_id
+          WHERE s.status <> 'upgraded'
+         UNION ALL
+         SELECT 'upgrade ' || u.id || ' lacks its history'
+           FROM upgrades u
+          WHERE (SELECT count(*) FROM subscription_history h
+                  WHERE h.customer_id = u.customer_id AND h.subscription_id = u.source_subscription_id
+                    AND h.change_kind = 'upgrade' AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
+             OR (SELECT count(*) FROM subscription_history h
+                  WHERE h.customer_id = u.customer_id AND h.subscription_id = u.target_subscription_id
+                    AND h.change_kind = 'created' AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
+         UNION ALL
+         SELECT 'user ' || a.user_id || ' holds licenses on both ends of upgrade ' || u.id
+           FROM upgrades u
+           JOIN license_assignments a ON a.customer_id = u.customer_id
+                                     AND a.subscription_id = u.source_subscription_id
+           JOIN license_assignments b ON b.customer_id = u.customer_id
+                                     AND b.subscription_id = u.target_subscription_id
+                                     AND b.user_id = a.user_id
+         UNION ALL
+         SELECT 'subscription ' || s.id || ' has more licenses than seats'
+           FROM subscriptions s
+          WHERE s.status = 'active' AND s.quantity < (
+                SELECT count(*) FROM license_assignments a
+                 WHERE a.customer_id = s.customer_id AND a.subscription_id = s.id)
+         UNION ALL
+         SELECT 'idempotency key ' || idempotency_key || ' recorded without its answer'
+           FROM idempotency_records WHERE response_status IS NULL",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("the invariant query runs");
+    pool.close().await;
+    assert!(violations.is_empty(), "invariants broken: {violations:#?}");
 }

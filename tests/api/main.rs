@@ -14,6 +14,7 @@ mod lifecycle;
 mod logs;
 mod matrix;
 mod operations;
+mod outage;
 mod rate_limit;
 mod roles;
 mod shutdown;
