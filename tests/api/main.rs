@@ -21,4 +21,5 @@ mod shutdown;
 mod startup;
 mod subscriptions;
 mod tenancy;
+mod two_instances;
 mod upgrades;
