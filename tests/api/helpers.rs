@@ -1,5 +1,6 @@
 //! `spawn_app()`: a service on a random port over its own new database, dropped afterwards.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -477,6 +478,29 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
 pub async fn json_ok(response: Response) -> Value {
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("JSON body")
+}
+
+/// Every row of every table, as text: equal snapshots mean nothing was written.
+pub async fn snapshot(app: &TestApp) -> BTreeMap<String, String> {
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut rows = BTreeMap::new();
+    for table in tables {
+        let dump: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
+        )))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        rows.insert(table, dump);
+    }
+    pool.close().await;
+    rows
 }
 
 /// The database's promises after any mix of concurrent requests, faults and retries: every

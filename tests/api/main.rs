@@ -20,6 +20,7 @@ mod roles;
 mod shutdown;
 mod startup;
 mod subscriptions;
+mod sweep;
 mod tenancy;
 mod two_instances;
 mod upgrades;

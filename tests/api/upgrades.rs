@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{Api, CustomerLock, TestApp, assert_problem, json_ok, spawn_app};
+use crate::helpers::{Api, CustomerLock, TestApp, assert_problem, json_ok, snapshot, spawn_app};
 
 /// A US customer with full admin rights and a 5-seat Business Basic subscription, two users
 /// licensed from it (Alan with Bookings switched off).
@@ -49,29 +49,6 @@ impl Fixture {
     fn upgrades_path(&self) -> String {
         format!("{}/upgrades", self.subscription_path(&self.source))
     }
-}
-
-/// Every row of every table, as text: equal snapshots mean nothing was written.
-async fn snapshot(app: &TestApp) -> BTreeMap<String, String> {
-    let pool = PgPool::connect(app.database_url()).await.unwrap();
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    let mut rows = BTreeMap::new();
-    for table in tables {
-        let dump: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
-        )))
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        rows.insert(table, dump);
-    }
-    pool.close().await;
-    rows
 }
 
 async fn count_targets(app: &TestApp, source: &str) -> i64 {
