@@ -37,8 +37,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuyAddOn {
     /// An add-on offer that attaches to the subscription's offer, e.g. `teams-audio-conferencing`.
+    #[schema(min_length = 1)]
     offer_id: String,
     /// Seats: 1 to the subscription's quantity.
+    #[schema(minimum = 1)]
     quantity: i64,
 }
 
@@ -48,6 +50,7 @@ pub struct BuyAddOn {
 pub struct ChangeAddOn {
     /// New number of seats: 1 to the subscription's quantity.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     quantity: Option<i64>,
     /// `cancelled` cancels the add-on for good.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -78,6 +78,7 @@ pub struct OfferListQuery {
     /// Only offers sold in this market (`US`, `IT`, `IN`).
     market: Option<String>,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The token from the previous page.
     continuation_token: Option<String>,
@@ -93,6 +94,7 @@ pub struct UpgradePathListQuery {
     /// Only paths a customer in this market can take.
     market: Option<String>,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The token from the previous page.
     continuation_token: Option<String>,

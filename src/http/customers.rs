@@ -69,6 +69,7 @@ impl From<CustomerRow> for CustomerView {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateCustomer {
     /// 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// Market code (`US`, `IT`, `IN`).
     market: String,
@@ -299,8 +300,10 @@ async fn list_relationships(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUser {
     /// 1–256 characters.
+    #[schema(min_length = 1, max_length = 256)]
     display_name: String,
     /// Unique within the customer, case-insensitively.
+    #[schema(min_length = 3, max_length = 320)]
     email: String,
 }
 

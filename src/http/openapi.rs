@@ -5,9 +5,11 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::AppState;
+use super::problem::PROBLEM_JSON;
 
 /// Document-level information; paths and schemas come from the routers.
 #[derive(OpenApi)]
@@ -47,9 +49,48 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds the answers every operation with a JSON body can give: 413 and 415.
+struct BodyProblems;
+
+impl Modify for BodyProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.post, &mut item.put, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                if operation.request_body.is_none() {
+                    continue;
+                }
+                let responses = &mut operation.responses.responses;
+                responses.insert(
+                    "413".to_owned(),
+                    problem("`payload_too_large`: the body is larger than `MAX_BODY_BYTES`").into(),
+                );
+                responses.insert(
+                    "415".to_owned(),
+                    problem("`unsupported_media_type`: the body is not sent as `application/json`")
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
 /// The OpenAPI document as served and committed: pretty JSON with a final newline.
 pub fn document_json() -> String {
-    let document = super::api_routes().into_openapi();
+    let mut document = super::api_routes().into_openapi();
+    // After the routes are merged in: the modifiers of `ApiDoc` run before there are paths.
+    BodyProblems.modify(&mut document);
     let mut text = document
         .to_pretty_json()
         .expect("the OpenAPI document serialises");

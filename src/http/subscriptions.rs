@@ -95,8 +95,10 @@ fn with_etag(row: SubscriptionRow, response: impl IntoResponse) -> Response {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSubscription {
+    #[schema(min_length = 1)]
     offer_id: String,
     /// Seats, at least 1 and within the offer's cap.
+    #[schema(minimum = 1)]
     quantity: i64,
     billing_cycle: BillingCycle,
     /// Start of the one-year term; today when absent.
@@ -248,6 +250,7 @@ async fn get_subscription(
 pub struct ChangeSubscription {
     /// New number of seats: 1 to the offer's cap, never below the assigned licenses.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     quantity: Option<i64>,
     /// `active` ↔ `suspended`, either → `cancelled` (final).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -109,9 +109,11 @@ async fn list_upgrade_options(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PerformUpgrade {
+    #[schema(min_length = 1)]
     target_offer_id: String,
     /// Seats of the target; the source's quantity when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     quantity: Option<i64>,
     /// Answer what the upgrade would do, and change nothing.
     #[serde(default)]

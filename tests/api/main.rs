@@ -17,6 +17,7 @@ mod operations;
 mod outage;
 mod rate_limit;
 mod roles;
+mod schemathesis;
 mod shutdown;
 mod startup;
 mod subscriptions;
