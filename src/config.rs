@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use clap::{Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
@@ -69,6 +70,21 @@ pub struct TokenArgs {
     /// Lifetime: seconds, or a number with s, m, h or d.
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     pub ttl: Duration,
+}
+
+fn parse_origin(value: &str) -> Result<HeaderValue, String> {
+    let value = value.trim();
+    let well_formed = ["https://", "http://"].iter().any(|scheme| {
+        value
+            .strip_prefix(scheme)
+            .is_some_and(|host| !host.is_empty() && !host.contains('/'))
+    });
+    if !well_formed {
+        return Err(format!(
+            "{value:?} is not an origin like https://portal.example.com"
+        ));
+    }
+    HeaderValue::from_str(value).map_err(|_| format!("{value:?} is not a valid origin"))
 }
 
 fn parse_ttl(value: &str) -> Result<Duration, String> {
@@ -149,6 +165,10 @@ pub struct Settings {
     /// Requests a partner may make at once after being idle (the bucket's size).
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub rate_limit_burst: u32,
+    /// Browser origins allowed to call the API cross-origin, comma-separated (e.g.
+    /// `https://portal.example.com`); none by default, and then no CORS grant is ever given.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
+    pub cors_allowed_origins: Vec<HeaderValue>,
     /// HS256 shared secret for bearer tokens (at least 32 bytes).
     #[arg(long, env = "AUTH_JWT_SECRET", global = true, hide_env_values = true)]
     pub auth_jwt_secret: Option<String>,
@@ -214,5 +234,55 @@ impl Settings {
     /// Settings as the defaults and the environment give them (for tests and tools).
     pub fn from_env() -> Result<Self, clap::Error> {
         Cli::try_parse_from(["subscription-upgrades"]).map(|cli| cli.settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_origins_are_scheme_and_host_only() {
+        for origin in [
+            "https://portal.example.com",
+            "http://localhost:3000",
+            " https://a.example ",
+        ] {
+            assert!(parse_origin(origin).is_ok(), "{origin}");
+        }
+        for origin in [
+            "",
+            "*",
+            "portal.example.com",
+            "https://",
+            "https://portal.example.com/",
+            "https://portal.example.com/path",
+            "ftp://portal.example.com",
+        ] {
+            assert!(parse_origin(origin).is_err(), "{origin}");
+        }
+    }
+
+    #[test]
+    fn the_allow_list_is_comma_separated_and_empty_by_default() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(
+                std::iter::once("subscription-upgrades").chain(args.iter().copied()),
+            )
+            .map(|cli| cli.settings.cors_allowed_origins)
+        };
+        assert_eq!(parse(&[]).unwrap(), Vec::<HeaderValue>::new());
+        assert_eq!(
+            parse(&[
+                "--cors-allowed-origins",
+                "https://a.example,https://b.example"
+            ])
+            .unwrap(),
+            vec![
+                HeaderValue::from_static("https://a.example"),
+                HeaderValue::from_static("https://b.example")
+            ]
+        );
+        assert!(parse(&["--cors-allowed-origins", "https://a.example,*"]).is_err());
     }
 }

@@ -71,6 +71,7 @@ impl Application {
         let limits = HttpLimits {
             max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
             request_timeout: settings.request_timeout(),
+            cors_allowed_origins: settings.cors_allowed_origins.clone(),
         };
         let router = http::router(
             AppState::new(pool, catalog, verifier, settings.rate_limit()),

@@ -26,11 +26,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
@@ -88,6 +89,8 @@ impl AppState {
 pub struct HttpLimits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Origins granted CORS; empty: no grant, ever.
+    pub cors_allowed_origins: Vec<HeaderValue>,
 }
 
 /// Every documented route, with its OpenAPI description.
@@ -110,7 +113,7 @@ pub fn router(state: AppState, limits: &HttpLimits) -> Router {
     let (routes, _) = api_routes().split_for_parts();
     #[cfg(feature = "bench-floor")]
     let routes = routes.merge(floor::routes());
-    routes
+    let router = routes
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -130,7 +133,33 @@ pub fn router(state: AppState, limits: &HttpLimits) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .with_state(state)
+        .with_state(state);
+    if limits.cors_allowed_origins.is_empty() {
+        return router;
+    }
+    router.layer(cors(limits.cors_allowed_origins.clone()))
+}
+
+/// Grants the allow-listed origins what a browser-based portal needs: the API's methods and
+/// request headers, and sight of the response headers clients act on.
+fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 async fn route_not_found() -> Problem {
