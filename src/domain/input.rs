@@ -80,8 +80,10 @@ pub fn service_list(
 }
 
 /// Zero-width and bidirectional formatting characters, which make names look like other names.
+/// The zero-width joiner and non-joiner are not among them: emoji sequences and scripts such as
+/// Persian and Devanagari need them to spell ordinary names.
 fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    matches!(c, '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -90,8 +92,14 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_checked() {
-        let cases: [(&str, Result<&str, &str>); 7] = [
+        let cases: [(&str, Result<&str, &str>); 10] = [
             ("Contoso Ltd", Ok("Contoso Ltd")),
+            ("Dev 👩\u{200D}💻 Team", Ok("Dev 👩\u{200D}💻 Team")),
+            ("می\u{200C}خواهم", Ok("می\u{200C}خواهم")),
+            (
+                "zero\u{200B}width",
+                Err("must not contain control or invisible formatting characters"),
+            ),
             ("  Fabrikam  ", Ok("Fabrikam")),
             ("Società Ørsted 株式会社", Ok("Società Ørsted 株式会社")),
             ("", Err("must not be empty")),

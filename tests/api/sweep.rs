@@ -429,3 +429,38 @@ async fn every_id_in_a_path_and_every_paging_parameter_is_checked() {
         }
     }
 }
+
+#[tokio::test]
+async fn odd_but_printable_unicode_in_names_is_stored_and_returned_verbatim() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let names = [
+        "Ünïcödé GmbH & Co. KG",
+        "株式会社テスト",
+        "شركة الاختبار",
+        "Emoji Ltd 🚀👩‍💻",
+        "Zalgo Z\u{0351}\u{0352}a\u{0353}",
+        "𝔐𝔞𝔱𝔥 𝔉𝔯𝔞𝔨𝔱𝔲𝔯 Inc",
+    ];
+
+    for (i, name) in names.iter().enumerate() {
+        let customer = admin
+            .create("/v1/customers", json!({"name": name, "market": "US"}))
+            .await;
+        let id = customer["id"].as_str().unwrap();
+        let read: Value = admin
+            .get(&format!("/v1/customers/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(read["name"], *name);
+        let user = admin
+            .create(
+                &format!("/v1/customers/{id}/users"),
+                json!({"displayName": name, "email": format!("u{i}@contoso.example")}),
+            )
+            .await;
+        assert_eq!(user["displayName"], *name);
+    }
+}
