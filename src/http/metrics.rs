@@ -1,4 +1,5 @@
-//! Prometheus metrics: request counts and latency histograms by method, route and status.
+//! Prometheus metrics: request counts and latency histograms by method, route and status;
+//! upgrades by outcome; eligibility failures by code; the database pool's connections.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -12,6 +13,10 @@ use super::AppState;
 
 const REQUEST_DURATION: &str = "http_request_duration_seconds";
 const REQUESTS: &str = "http_requests_total";
+const UPGRADES: &str = "upgrades_total";
+const ELIGIBILITY_FAILURES: &str = "eligibility_failures_total";
+const POOL_CONNECTIONS: &str = "db_pool_connections";
+const POOL_MAX: &str = "db_pool_max_connections";
 
 /// Latency buckets in seconds, finer where this service's answers fall (1–50 ms).
 const BUCKETS: &[f64] = &[
@@ -40,6 +45,20 @@ pub fn handle() -> PrometheusHandle {
                 metrics::Unit::Seconds,
                 "Time to answer an HTTP request, by method, route and status"
             );
+            metrics::describe_counter!(
+                UPGRADES,
+                "Upgrade requests by outcome: performed, dry_run, replayed, not_eligible, conflict, \
+                 precondition_failed, not_found, unavailable, error"
+            );
+            metrics::describe_counter!(
+                ELIGIBILITY_FAILURES,
+                "Failing eligibility conditions reported (options listed and upgrades refused), by code"
+            );
+            metrics::describe_gauge!(
+                POOL_CONNECTIONS,
+                "Open database connections, by state (in_use, idle)"
+            );
+            metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
             handle
         })
         .clone()
@@ -56,6 +75,18 @@ pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration)
     metrics::histogram!(REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
 }
 
+/// Counts one upgrade request by its outcome.
+pub fn record_upgrade(outcome: &'static str) {
+    metrics::counter!(UPGRADES, "outcome" => outcome).increment(1);
+}
+
+/// Counts each failing eligibility condition reported.
+pub fn record_eligibility_failures<'a>(codes: impl IntoIterator<Item = &'a str>) {
+    for code in codes {
+        metrics::counter!(ELIGIBILITY_FAILURES, "code" => code.to_owned()).increment(1);
+    }
+}
+
 /// Prometheus text exposition of every metric.
 #[utoipa::path(
     get,
@@ -64,6 +95,11 @@ pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration)
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let open = f64::from(state.pool.size());
+    let idle = state.pool.num_idle() as f64;
+    metrics::gauge!(POOL_CONNECTIONS, "state" => "in_use").set((open - idle).max(0.0));
+    metrics::gauge!(POOL_CONNECTIONS, "state" => "idle").set(idle);
+    metrics::gauge!(POOL_MAX).set(f64::from(state.pool.options().get_max_connections()));
     (
         [(
             header::CONTENT_TYPE,

@@ -14,6 +14,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::conditional;
 use super::extract::{Json, Path, Query};
+use super::metrics;
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::upgrades::UpgradeRow;
@@ -99,6 +100,12 @@ async fn list_upgrade_options(
         subscription_id,
     )
     .await?;
+    metrics::record_eligibility_failures(
+        options
+            .iter()
+            .flat_map(|option| &option.failures)
+            .map(|failure| failure.code.as_str()),
+    );
     Ok(Json(Page {
         items: options.into_iter().map(Into::into).collect(),
         continuation_token: None,
@@ -158,14 +165,15 @@ async fn perform_upgrade(
         &format!("POST {path}"),
         &body,
     )?;
+    let dry_run = body.dry_run;
     let request = UpgradeRequest {
         target_offer_id: body.target_offer_id,
         quantity: body.quantity,
-        dry_run: body.dry_run,
+        dry_run,
         precondition: conditional::if_match(&headers)?,
     };
     let actor = caller.into_actor();
-    let (answer, replayed) = upgrades::perform(
+    let performed = upgrades::perform(
         &state.pool,
         &state.catalog(),
         &actor,
@@ -174,8 +182,28 @@ async fn perform_upgrade(
         &request,
         scope.as_ref(),
     )
-    .await?;
+    .await;
+    metrics::record_upgrade(outcome(&performed, dry_run));
+    if let Err(Error::NotEligible(failures)) = &performed {
+        metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
+    }
+    let (answer, replayed) = performed?;
     Ok(conditional::respond(answer, replayed))
+}
+
+/// An upgrade request's outcome, as the `upgrades_total` metric labels it.
+fn outcome<T>(performed: &Result<(T, bool), Error>, dry_run: bool) -> &'static str {
+    match performed {
+        Ok((_, true)) => "replayed",
+        Ok(_) if dry_run => "dry_run",
+        Ok(_) => "performed",
+        Err(Error::NotEligible(_)) => "not_eligible",
+        Err(Error::Conflict { .. }) => "conflict",
+        Err(Error::PreconditionFailed { .. }) => "precondition_failed",
+        Err(Error::NotFound { .. }) => "not_found",
+        Err(Error::LockTimeout(_) | Error::DatabaseUnavailable(_)) => "unavailable",
+        Err(_) => "error",
+    }
 }
 
 /// Who performed an upgrade.

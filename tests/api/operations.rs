@@ -1,6 +1,7 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
-use serde_json::Value;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 use crate::helpers::{json_ok, spawn_app};
 
@@ -34,6 +35,57 @@ async fn metrics_count_requests_by_route_and_status_with_latency_histograms() {
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");
     }
+}
+
+/// The value of the sample `line` (name and labels, exactly) in a Prometheus text exposition.
+fn sample(text: &str, line: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_upgrades_by_outcome_eligibility_failures_by_code_and_pool_use() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let source = admin
+        .subscription(&customer, "m365-business-basic", 2)
+        .await;
+    let upgrades = format!("/v1/customers/{customer}/subscriptions/{source}/upgrades");
+    // No delegated admin relationship yet: every option fails `delegated_admin_missing`.
+    admin.get(&upgrades).await;
+    let refused = admin
+        .post(&upgrades, &json!({"targetOfferId": "o365-e1"}))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    admin.relationship(&customer, &["*"]).await;
+    let body = json!({"targetOfferId": "o365-e1", "dryRun": true});
+    assert_eq!(admin.post(&upgrades, &body).await.status(), StatusCode::OK);
+    let body = json!({"targetOfferId": "o365-e1"});
+    assert_eq!(
+        admin.post(&upgrades, &body).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        admin.post(&upgrades, &body).await.status(),
+        StatusCode::CONFLICT
+    );
+
+    let text = app.get("/metrics").await.text().await.unwrap();
+
+    for line in [
+        r#"upgrades_total{outcome="performed"}"#,
+        r#"upgrades_total{outcome="dry_run"}"#,
+        r#"upgrades_total{outcome="not_eligible"}"#,
+        r#"upgrades_total{outcome="conflict"}"#,
+        r#"eligibility_failures_total{code="delegated_admin_missing"}"#,
+        r#"db_pool_connections{state="idle"}"#,
+        "db_pool_max_connections",
+    ] {
+        let value = sample(&text, line).unwrap_or_else(|| panic!("missing {line} in:\n{text}"));
+        assert!(value >= 1.0, "{line} = {value}");
+    }
+    assert!(sample(&text, r#"db_pool_connections{state="in_use"}"#).is_some());
 }
 
 #[tokio::test]
