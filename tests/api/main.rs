@@ -4,6 +4,7 @@
 mod add_ons;
 mod auth;
 mod catalog;
+mod clients;
 mod customers;
 mod demo;
 mod errors;
