@@ -12,6 +12,7 @@ use crate::auth::KeySettings;
 
 use crate::db::PoolSettings;
 use crate::http::rate_limit::Quota;
+use crate::service::webhooks::WorkerSettings;
 
 /// The default `DATABASE_URL`: the local Postgres, trust authentication.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/subscription_upgrades";
@@ -165,6 +166,15 @@ pub struct Settings {
     /// Requests a partner may make at once after being idle (the bucket's size).
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub rate_limit_burst: u32,
+    /// Milliseconds the webhook worker waits before looking again when nothing was due.
+    #[arg(long, env = "WEBHOOK_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000), global = true)]
+    pub webhook_poll_ms: u64,
+    /// Milliseconds before a failed webhook delivery's first retry; doubles each time, up to an hour.
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000), global = true)]
+    pub webhook_retry_base_ms: u64,
+    /// Seconds a webhook receiver gets to answer before the attempt counts as failed.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub webhook_timeout_secs: u64,
     /// Browser origins allowed to call the API cross-origin, comma-separated (e.g.
     /// `https://portal.example.com`); none by default, and then no CORS grant is ever given.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
@@ -209,6 +219,15 @@ impl Settings {
             per_second: f64::from(self.rate_limit_per_second),
             burst: f64::from(self.rate_limit_burst),
         })
+    }
+
+    /// The webhook delivery worker's settings.
+    pub fn webhook_worker(&self) -> WorkerSettings {
+        WorkerSettings {
+            poll: Duration::from_millis(self.webhook_poll_ms),
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            timeout: Duration::from_secs(self.webhook_timeout_secs),
+        }
     }
 
     /// Per-request time limit.

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::db::{self, SetupError};
 use crate::error::Error;
 use crate::http::{self, AppState, HttpLimits};
+use crate::service::webhooks::{self, WorkerSettings};
 
 /// Why the service could not start; each displays as one readable line.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     grace: Duration,
+    pool: PgPool,
+    webhooks: WorkerSettings,
 }
 
 impl Application {
@@ -74,7 +77,7 @@ impl Application {
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
         };
         let router = http::router(
-            AppState::new(pool, catalog, verifier, settings.rate_limit()),
+            AppState::new(pool.clone(), catalog, verifier, settings.rate_limit()),
             &limits,
         );
         let listener = TcpListener::bind(settings.bind_addr)
@@ -87,6 +90,8 @@ impl Application {
             listener,
             router,
             grace: settings.shutdown_grace(),
+            pool,
+            webhooks: settings.webhook_worker(),
         })
     }
 
@@ -95,16 +100,22 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections and gives in-flight
-    /// requests the grace period to finish.
+    /// Serves, and delivers webhooks, until `shutdown` completes; then stops accepting
+    /// connections and delivering, and gives in-flight requests the grace period to finish.
+    /// Deliveries in flight are rolled back and sent again later (at least once).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let (worker_stop_tx, mut worker_stop_rx) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, async move {
+            let _ = worker_stop_rx.wait_for(|stop| *stop).await;
+        }));
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
+            let _ = worker_stop_tx.send(true);
             let _ = stopping_tx.send(());
         });
         let grace = self.grace;
@@ -115,6 +126,7 @@ impl Application {
                 std::future::pending::<()>().await;
             }
         };
+        let _worker = AbortOnDrop(worker);
         tokio::select! {
             served = server => served,
             () = deadline => {
@@ -122,6 +134,15 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+/// Aborts the webhook worker when the server is done, however it ended.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

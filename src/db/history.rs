@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
+
+use crate::domain::webhook;
 use uuid::Uuid;
 
 /// One change to record.
@@ -20,16 +22,45 @@ pub struct NewHistoryEntry<'a> {
     pub request_id: &'a str,
 }
 
-/// Appends a change.
+/// Appends a change and, in the same statement, its webhook event and one delivery per endpoint
+/// of the partner that wants it (the outbox: sent by the delivery worker once this commits).
 pub async fn record(
     conn: &mut PgConnection,
     entry: &NewHistoryEntry<'_>,
 ) -> Result<(), sqlx::Error> {
+    let event_type = webhook::event_type(entry.change_kind);
+    let event_id = Uuid::now_v7();
+    let occurred_at = Utc::now();
+    let payload = event_type.map(|event_type| {
+        serde_json::json!({
+            "id": event_id,
+            "type": event_type,
+            "occurredAt": occurred_at,
+            "partnerId": entry.partner_id,
+            "customerId": entry.customer_id,
+            "subscriptionId": entry.subscription_id,
+            "requestId": entry.request_id,
+            "data": {"before": entry.before, "after": entry.after},
+        })
+    });
     sqlx::query!(
-        "INSERT INTO subscription_history
-             (customer_id, id, subscription_id, partner_id, change_kind, before_state, after_state,
-              actor_user_id, actor_roles, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "WITH history AS (
+             INSERT INTO subscription_history
+                 (customer_id, id, subscription_id, partner_id, change_kind, before_state,
+                  after_state, actor_user_id, actor_roles, request_id, occurred_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ), event AS (
+             INSERT INTO webhook_events
+                 (id, partner_id, customer_id, subscription_id, event_type, payload, occurred_at)
+             SELECT $12, $4, $1, $3, $13, $14, $11
+              WHERE $13::text IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM webhook_endpoints w
+                     WHERE w.partner_id = $4 AND $13 = ANY (w.events))
+             RETURNING seq
+         )
+         INSERT INTO webhook_deliveries (partner_id, endpoint_id, event_seq, subscription_id)
+         SELECT $4, w.id, event.seq, $3
+           FROM event JOIN webhook_endpoints w ON w.partner_id = $4 AND $13 = ANY (w.events)",
         entry.customer_id,
         Uuid::now_v7(),
         entry.subscription_id,
@@ -39,7 +70,11 @@ pub async fn record(
         entry.after,
         entry.actor_user_id,
         entry.actor_roles,
-        entry.request_id
+        entry.request_id,
+        occurred_at,
+        event_id,
+        event_type,
+        payload,
     )
     .execute(conn)
     .await?;

@@ -11,6 +11,7 @@ pub mod scale;
 pub mod subscriptions;
 pub mod upgrades;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

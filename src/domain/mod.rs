@@ -10,6 +10,7 @@ pub mod policy;
 pub mod reassignment;
 pub mod subscription;
 pub mod upgrade;
+pub mod webhook;
 
 pub use catalog::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 pub use policy::{Operation, Role};

@@ -66,11 +66,13 @@ pub enum Operation {
     RecordSyncedSubscription,
     /// Upgrade a subscription, change its seats, add-ons or status (the article's operation).
     ChangeSubscription,
+    /// Register, list and remove the partner's webhook endpoints.
+    ManageWebhooks,
 }
 
 impl Operation {
     /// Every operation, in the order of the README's table.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::ReadCatalog,
         Operation::ReadCustomers,
         Operation::CreateCustomer,
@@ -80,6 +82,7 @@ impl Operation {
         Operation::CreateSubscription,
         Operation::RecordSyncedSubscription,
         Operation::ChangeSubscription,
+        Operation::ManageWebhooks,
     ];
 }
 
@@ -105,6 +108,7 @@ pub fn permits(role: Role, operation: Operation) -> bool {
             role,
             GlobalAdmin | UserManagementAdmin | AdminAgent | SalesAgent | HelpdeskAgent
         ),
+        ManageWebhooks => matches!(role, GlobalAdmin | AdminAgent | Platform),
     }
 }
 

@@ -17,6 +17,7 @@ const UPGRADES: &str = "upgrades_total";
 const ELIGIBILITY_FAILURES: &str = "eligibility_failures_total";
 const POOL_CONNECTIONS: &str = "db_pool_connections";
 const POOL_MAX: &str = "db_pool_max_connections";
+const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
 
 /// Latency buckets in seconds, finer where this service's answers fall (1–50 ms).
 const BUCKETS: &[f64] = &[
@@ -59,6 +60,10 @@ pub fn handle() -> PrometheusHandle {
                 "Open database connections, by state (in_use, idle)"
             );
             metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
+            metrics::describe_counter!(
+                WEBHOOK_DELIVERIES,
+                "Webhook delivery attempts by result (delivered, failed)"
+            );
             handle
         })
         .clone()
@@ -85,6 +90,11 @@ pub fn record_eligibility_failures<'a>(codes: impl IntoIterator<Item = &'a str>)
     for code in codes {
         metrics::counter!(ELIGIBILITY_FAILURES, "code" => code.to_owned()).increment(1);
     }
+}
+
+/// Counts one webhook delivery attempt by its result.
+pub fn record_webhook_delivery(result: &'static str) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "result" => result).increment(1);
 }
 
 /// Prometheus text exposition of every metric.

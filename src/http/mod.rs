@@ -10,7 +10,7 @@ pub mod extract;
 #[cfg(feature = "bench-floor")]
 mod floor;
 mod health;
-mod metrics;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod request_id;
 mod subscriptions;
 mod upgrades;
+mod webhooks;
 
 use std::any::Any;
 use std::sync::{Arc, RwLock};
@@ -105,6 +106,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(subscriptions::routes())
         .merge(add_ons::routes())
         .merge(upgrades::routes())
+        .merge(webhooks::routes())
 }
 
 /// The service: routes plus the middleware stack (outermost first: request id, span, log and

@@ -26,6 +26,7 @@ use super::problem::PROBLEM_JSON;
         (name = "subscriptions", description = "Subscriptions, their seats and status, and license assignments"),
         (name = "add-ons", description = "Add-ons bought for a subscription"),
         (name = "upgrades", description = "Upgrade options with every reason why not, performing upgrades, and their history"),
+        (name = "webhooks", description = "Endpoints that receive the partner's events, signed, at least once, in order per subscription"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -8,6 +8,7 @@ pub mod licenses;
 pub mod lifecycle;
 pub mod subscriptions;
 pub mod upgrades;
+pub mod webhooks;
 
 use uuid::Uuid;
 

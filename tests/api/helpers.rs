@@ -17,6 +17,8 @@ pub const TEST_SECRET: &str = "integration-tests-secret-that-is-long-enough";
 /// A running service and the database it owns.
 pub struct TestApp {
     pub address: String,
+    /// Shuts the service down (as SIGTERM would) when sent or dropped.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub client: reqwest::Client,
     /// A partner whose global admin `get` and `admin()` act as.
     pub partner: Uuid,
@@ -50,6 +52,8 @@ pub fn test_settings(database_url: String) -> Settings {
     settings.auth_issuer = "subscription-upgrades".to_owned();
     settings.auth_audience = "subscription-upgrades".to_owned();
     settings.rate_limit_per_second = 0;
+    settings.webhook_poll_ms = 100;
+    settings.webhook_retry_base_ms = 100;
     settings
 }
 
@@ -63,8 +67,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
     let mut settings = test_settings(database_url.clone());
     adjust(&mut settings);
+    let (address, stop) = start(&settings).await;
     TestApp {
-        address: start(&settings).await,
+        address,
+        stop: Some(stop),
         client: reqwest::Client::new(),
         partner: Uuid::new_v4(),
         database_url,
@@ -72,8 +78,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
-/// Builds and starts a service instance; returns its base URL.
-async fn start(settings: &Settings) -> String {
+/// Builds and starts a service instance; returns its base URL and what stops it.
+async fn start(settings: &Settings) -> (String, tokio::sync::oneshot::Sender<()>) {
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(error) => panic!(
@@ -82,8 +88,11 @@ async fn start(settings: &Settings) -> String {
         ),
     };
     let address = format!("http://{}", app.local_addr().expect("bound address"));
-    tokio::spawn(app.run_until(std::future::pending()));
-    address
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (address, stop)
 }
 
 /// A signed test token for a partner and roles, valid for an hour.
@@ -285,12 +294,21 @@ impl TestApp {
     /// A second service process over the same database, acting for the same partner (as when
     /// the service is scaled out).
     pub async fn another_instance(&self) -> TestApp {
+        let (address, stop) = start(&test_settings(self.database_url.clone())).await;
         TestApp {
-            address: start(&test_settings(self.database_url.clone())).await,
+            address,
+            stop: Some(stop),
             client: reqwest::Client::new(),
             partner: self.partner,
             database_url: self.database_url.clone(),
             owns_database: false,
+        }
+    }
+
+    /// Shuts this instance down as SIGTERM would (its database stays until it is dropped).
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 

@@ -26,3 +26,4 @@ mod sweep;
 mod tenancy;
 mod two_instances;
 mod upgrades;
+mod webhooks;

@@ -57,6 +57,11 @@ async fn attempt(app: &TestApp, operation: Operation, roles: &[&str]) -> reqwest
                 .post(&path, &json!({"targetOfferId": "o365-e1"}))
                 .await
         }
+        Operation::ManageWebhooks => {
+            let body = json!({"url": "https://hooks.contoso.example/csp", "events": ["*"],
+                              "secret": "a-secret-of-sixteen-or-more"});
+            actor.post("/v1/webhooks", &body).await
+        }
     }
 }
 

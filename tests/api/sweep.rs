@@ -24,6 +24,7 @@ struct Ids {
     add_on: String,
     upgrade: String,
     user: String,
+    webhook: String,
 }
 
 impl Ids {
@@ -55,12 +56,23 @@ impl Ids {
             .unwrap()
             .to_owned();
         let user = admin.user(&customer, "sweep@contoso.com").await;
+        let webhook = admin
+            .create(
+                "/v1/webhooks",
+                json!({"url": "https://hooks.contoso.example/csp", "events": ["*"],
+                       "secret": "a-secret-of-sixteen-or-more"}),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         Ids {
             customer,
             subscription,
             add_on,
             upgrade,
             user,
+            webhook,
         }
     }
 
@@ -72,6 +84,7 @@ impl Ids {
             .replace("{addOnId}", &self.add_on)
             .replace("{upgradeId}", &self.upgrade)
             .replace("{offerId}", "m365-business-basic")
+            .replace("{webhookId}", &self.webhook)
     }
 
     /// A body the operation accepts; every operation with a body needs one here.
@@ -90,6 +103,9 @@ impl Ids {
             "license-assignments" => json!({"userId": self.user, "disabledServices": []}),
             "upgrades" => json!({"targetOfferId": "m365-business-standard", "dryRun": true}),
             "users" => json!({"displayName": "Sweep", "email": "other@contoso.com"}),
+            "webhooks" => json!({"url": "https://hooks.contoso.example/other",
+                                 "events": ["subscription.upgraded"],
+                                 "secret": "another-secret-of-sixteen"}),
             _ => panic!("{operation}: add a valid body to the sweep"),
         }
     }
@@ -398,6 +414,7 @@ async fn every_id_in_a_path_and_every_paging_parameter_is_checked() {
             "{customerId}",
             "{subscriptionId}",
             "{addOnId}",
+            "{webhookId}",
             "{upgradeId}",
         ] {
             if template.contains(param) {
