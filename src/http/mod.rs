@@ -6,6 +6,7 @@ pub mod caller;
 mod catalog;
 mod conditional;
 mod customers;
+mod docs;
 pub mod extract;
 #[cfg(feature = "bench-floor")]
 mod floor;
@@ -116,6 +117,7 @@ pub fn router(state: AppState, limits: &HttpLimits) -> Router {
     #[cfg(feature = "bench-floor")]
     let routes = routes.merge(floor::routes());
     let router = routes
+        .merge(docs::routes())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -7,6 +7,7 @@ mod catalog;
 mod clients;
 mod customers;
 mod demo;
+mod docs;
 mod errors;
 mod headers;
 mod helpers;
