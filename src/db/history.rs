@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
 
 use crate::domain::webhook;
-use uuid::Uuid;
 
 /// One change to record.
 #[derive(Debug, Clone)]

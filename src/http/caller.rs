@@ -1,10 +1,10 @@
 //! The caller: a partner staff member identified by a verified bearer token.
 
+use std::time::{Duration, Instant};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use std::time::{Duration, Instant};
-
 use uuid::Uuid;
 
 use super::AppState;
