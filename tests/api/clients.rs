@@ -10,7 +10,7 @@ use serde_json::Value;
 use subscription_upgrades::db::DEMO_PARTNERS;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app, token};
+use crate::helpers::{TestApp, spawn_demo_app, token};
 
 /// Northwind Traders and its Business Basic subscription (see the README's demo data).
 const CUSTOMER: &str = "c0000000-0000-4000-8000-000000000001";
@@ -25,14 +25,6 @@ fn generated(variable: &str) -> PathBuf {
              scripts/test, which generates them with scripts/clients"
         ),
     }
-}
-
-async fn demo_app() -> TestApp {
-    let app = spawn_app().await;
-    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
-    subscription_upgrades::db::seed_demo(&pool).await.unwrap();
-    pool.close().await;
-    app
 }
 
 /// Runs a scenario; returns what it printed, the performed upgrade as JSON.
@@ -84,7 +76,7 @@ async fn assert_performed(app: &TestApp, printed: &Value) {
 async fn the_generated_python_client_finds_previews_performs_and_reads_an_upgrade() {
     let clients = generated("CLIENTS_DIR");
     let python = generated("CLIENTS_PYTHON");
-    let app = demo_app().await;
+    let app = spawn_demo_app().await;
     let mut command = Command::new(python);
     command
         .env("PYTHONPATH", clients.join("python"))
@@ -101,7 +93,7 @@ async fn the_generated_python_client_finds_previews_performs_and_reads_an_upgrad
 #[tokio::test]
 async fn the_generated_typescript_client_finds_previews_performs_and_reads_an_upgrade() {
     let clients = generated("CLIENTS_DIR");
-    let app = demo_app().await;
+    let app = spawn_demo_app().await;
     let mut command = Command::new("node");
     command.arg(clients.join("typescript/scenario.js"));
 

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_demo_app};
 
 const PARTNER_A: &str = "a0000000-0000-4000-8000-000000000001";
 const PARTNER_B: &str = "b0000000-0000-4000-8000-000000000002";
@@ -185,9 +185,7 @@ fn option<'a>(
 
 #[tokio::test]
 async fn demo_data_shows_every_eligibility_code_over_http() {
-    let app = spawn_app().await;
-    let pool = PgPool::connect(app.database_url()).await.unwrap();
-    subscription_upgrades::db::seed_demo(&pool).await.unwrap();
+    let app = spawn_demo_app().await;
     let demo = Demo {
         api: app.api(Uuid::parse_str(PARTNER_A).unwrap(), &["admin_agent"]),
     };
@@ -271,9 +269,7 @@ async fn demo_data_shows_every_eligibility_code_over_http() {
 
 #[tokio::test]
 async fn demo_data_shows_every_reassignment_reason_over_http() {
-    let app = spawn_app().await;
-    let pool = PgPool::connect(app.database_url()).await.unwrap();
-    subscription_upgrades::db::seed_demo(&pool).await.unwrap();
+    let app = spawn_demo_app().await;
     let demo = Demo {
         api: app.api(Uuid::parse_str(PARTNER_A).unwrap(), &["admin_agent"]),
     };

@@ -78,6 +78,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+/// Starts the service on its own new database loaded with the demo data.
+pub async fn spawn_demo_app() -> TestApp {
+    let app = spawn_app().await;
+    let pool = sqlx::PgPool::connect(app.database_url())
+        .await
+        .expect("a connection");
+    subscription_upgrades::db::seed_demo(&pool)
+        .await
+        .expect("the demo data loads");
+    pool.close().await;
+    app
+}
+
 /// Builds and starts a service instance; returns its base URL and what stops it.
 async fn start(settings: &Settings) -> (String, tokio::sync::oneshot::Sender<()>) {
     let app = match Application::build(settings).await {
@@ -151,26 +164,24 @@ impl Api<'_> {
 
     /// `POST path` with a JSON body and extra headers.
     pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
-        let mut request = self
-            .app
-            .client
-            .post(self.url(path))
-            .bearer_auth(&self.token)
-            .json(body);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        request.send().await.expect("request sent")
+        self.send_with(reqwest::Method::POST, path, body, headers)
+            .await
     }
 
     /// `PATCH path` with a JSON body and extra headers.
     pub async fn patch_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
-        let mut request = self
-            .app
-            .client
-            .patch(self.url(path))
-            .bearer_auth(&self.token)
-            .json(body);
+        self.send_with(reqwest::Method::PATCH, path, body, headers)
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self.request(method, path).json(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -519,6 +530,27 @@ pub async fn snapshot(app: &TestApp) -> BTreeMap<String, String> {
     }
     pool.close().await;
     rows
+}
+
+/// Polls `count_query` (a `SELECT count(*)`) on the database until it counts at least one row;
+/// fails after 20 seconds saying `what` never happened.
+pub async fn wait_for_rows(database_url: &str, count_query: &'static str, what: &str) {
+    let pool = sqlx::PgPool::connect(database_url)
+        .await
+        .expect("a connection");
+    let started = std::time::Instant::now();
+    loop {
+        let rows: i64 = sqlx::query_scalar(count_query)
+            .fetch_one(&pool)
+            .await
+            .expect("the count query runs");
+        if rows > 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    pool.close().await;
 }
 
 /// The database's promises after any mix of concurrent requests, faults and retries: every

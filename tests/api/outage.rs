@@ -18,7 +18,7 @@ use tokio::task::AbortHandle;
 
 use crate::helpers::{
     Api, CustomerLock, assert_invariants, assert_problem, database_url_named, json_ok,
-    spawn_app_with,
+    spawn_app_with, wait_for_rows,
 };
 
 /// A TCP proxy to Postgres that can be cut (every open connection closed, new ones refused)
@@ -150,31 +150,6 @@ async fn upgrade_until_done(
     panic!("{source} was not upgraded by the deadline: {answers:?}");
 }
 
-async fn wait_for_a_request_waiting_on_a_lock(database_url: &str) {
-    let pool = sqlx::PgPool::connect(database_url)
-        .await
-        .expect("a connection");
-    let started = Instant::now();
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("pg_stat_activity");
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no request waits"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    pool.close().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_gets_503_with_retry_after_then_the_service_recovers_with_nothing_partial()
  {
@@ -217,7 +192,13 @@ async fn a_database_outage_gets_503_with_retry_after_then_the_service_recovers_w
         }
     });
     let outage = async {
-        wait_for_a_request_waiting_on_a_lock(app.database_url()).await;
+        wait_for_rows(
+            app.database_url(),
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            "no request waits on a lock",
+        )
+        .await;
         proxy.cut();
         let cut_at = Instant::now();
         let readiness = answer(app.client.get(format!("{}/readyz", app.address))).await;

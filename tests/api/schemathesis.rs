@@ -9,7 +9,7 @@ use std::process::Command;
 use subscription_upgrades::db::DEMO_PARTNERS;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, token};
+use crate::helpers::{spawn_demo_app, token};
 
 /// The `st` that `scripts/test` installs (pinned), or the one named by `SCHEMATHESIS`.
 fn schemathesis() -> PathBuf {
@@ -31,10 +31,7 @@ fn schemathesis() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_failure_as_a_global_admin_or_a_helpdesk_agent() {
     let st = schemathesis();
-    let app = spawn_app().await;
-    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
-    subscription_upgrades::db::seed_demo(&pool).await.unwrap();
-    pool.close().await;
+    let app = spawn_demo_app().await;
     let partner = Uuid::parse_str(DEMO_PARTNERS[0].0).unwrap();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
 

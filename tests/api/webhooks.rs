@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use subscription_upgrades::domain::webhook;
 
-use crate::helpers::{Api, TestApp, assert_problem, json_ok, spawn_app};
+use crate::helpers::{Api, TestApp, assert_problem, json_ok, spawn_app, wait_for_rows};
 
 const SECRET: &str = "whsec_integration_tests_0001";
 
@@ -391,7 +391,12 @@ async fn an_event_made_while_the_receiver_is_down_survives_a_restart_and_is_deli
     register(&admin, &format!("http://{address}/hook"), json!(["*"])).await;
     let (customer, source) = subscription(&admin).await;
     change_quantity(&admin, &customer, &source, 9).await;
-    wait_for_failed_attempt(&first).await;
+    wait_for_rows(
+        first.database_url(),
+        "SELECT count(*) FROM webhook_attempts WHERE status_code IS NULL AND error IS NOT NULL",
+        "no failed attempt",
+    )
+    .await;
 
     first.stop();
     let receiver = Receiver::start_on(address, 0).await;
@@ -402,26 +407,4 @@ async fn an_event_made_while_the_receiver_is_down_survives_a_restart_and_is_deli
     assert_eq!(events[1]["type"], "subscription.quantity_changed");
     assert_eq!(events[1]["data"]["after"]["quantity"], 9);
     drop(second);
-}
-
-async fn wait_for_failed_attempt(app: &TestApp) {
-    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
-    let started = Instant::now();
-    loop {
-        let failed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM webhook_attempts WHERE status_code IS NULL AND error IS NOT NULL",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if failed > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no failed attempt"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    pool.close().await;
 }
