@@ -12,6 +12,7 @@ use crate::auth::KeySettings;
 
 use crate::db::PoolSettings;
 use crate::http::rate_limit::Quota;
+use crate::http::server::ConnectionLimits;
 use crate::service::webhooks::WorkerSettings;
 
 /// The default `DATABASE_URL`: the local Postgres, trust authentication.
@@ -151,6 +152,16 @@ pub struct Settings {
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
     pub shutdown_grace_secs: u64,
+    /// Seconds a client has to send a request's head, from connecting or from the request's
+    /// first byte; then the connection is closed.
+    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub http_header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may stay idle between requests before it is closed.
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub http_idle_timeout_secs: u64,
+    /// Connections open at once; more wait until one closes.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=100_000), global = true)]
+    pub http_max_connections: u64,
     /// Largest request body accepted, in bytes (413 above it).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1..=64 * 1024 * 1024), global = true)]
     pub max_body_bytes: u64,
@@ -227,6 +238,15 @@ impl Settings {
             poll: Duration::from_millis(self.webhook_poll_ms),
             retry_base: Duration::from_millis(self.webhook_retry_base_ms),
             timeout: Duration::from_secs(self.webhook_timeout_secs),
+        }
+    }
+
+    /// Limits on open connections.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(self.http_header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.http_idle_timeout_secs),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::auth::TokenVerifier;
 use crate::config::Settings;
 use crate::db::{self, SetupError};
 use crate::error::Error;
+use crate::http::server::{self, ConnectionLimits};
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::webhooks::{self, WorkerSettings};
 
@@ -49,6 +50,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     grace: Duration,
+    connections: ConnectionLimits,
     pool: PgPool,
     webhooks: WorkerSettings,
 }
@@ -90,6 +92,7 @@ impl Application {
             listener,
             router,
             grace: settings.shutdown_grace(),
+            connections: settings.connection_limits(),
             pool,
             webhooks: settings.webhook_worker(),
         })
@@ -112,7 +115,7 @@ impl Application {
         let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, async move {
             let _ = worker_stop_rx.wait_for(|stop| *stop).await;
         }));
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let server = server::serve(self.listener, self.router, self.connections, async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = worker_stop_tx.send(true);
@@ -128,7 +131,7 @@ impl Application {
         };
         let _worker = AbortOnDrop(worker);
         tokio::select! {
-            served = server => served,
+            () = server => Ok(()),
             () = deadline => {
                 tracing::warn!(grace_secs = grace.as_secs(), "grace period over; exiting with requests in flight");
                 Ok(())

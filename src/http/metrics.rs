@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::response::IntoResponse;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -69,15 +69,33 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Counts one answered request.
-pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration) {
+/// Counts one answered request. `route` is the matched route's template (or `unmatched`), never
+/// the raw path, and methods outside the standard set count as `other`: a client cannot add
+/// label values.
+pub fn record_request(method: &Method, route: &str, status: u16, elapsed: Duration) {
     let labels = [
-        ("method", method.to_owned()),
+        ("method", method_label(method).to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
     metrics::counter!(REQUESTS, &labels).increment(1);
     metrics::histogram!(REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
+}
+
+/// The `method` label: the method's name when it is one of HTTP's standard methods, else `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// Counts one upgrade request by its outcome.
@@ -117,4 +135,25 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_any_other_is_other() {
+        for (method, label) in [
+            (Method::GET, "GET"),
+            (Method::POST, "POST"),
+            (Method::PATCH, "PATCH"),
+            (Method::DELETE, "DELETE"),
+            (Method::OPTIONS, "OPTIONS"),
+            (Method::from_bytes(b"PROPFIND").unwrap(), "other"),
+            (Method::from_bytes(b"X7F3Q").unwrap(), "other"),
+            (Method::from_bytes(b"get").unwrap(), "other"),
+        ] {
+            assert_eq!(method_label(&method), label, "{method}");
+        }
+    }
 }

@@ -1,11 +1,12 @@
-//! The middleware every request passes through: request id, span, access log and metrics; and the
-//! safety net that turns any error response without a problem body into problem+json.
+//! The middleware every request passes through: request id, span, access log and metrics; limits
+//! on the request head; and the safety net that turns any error response without a problem body
+//! into problem+json.
 
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -39,7 +40,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
             "answered"
         );
     });
-    super::metrics::record_request(method.as_str(), &route, status.as_u16(), elapsed);
+    super::metrics::record_request(&method, &route, status.as_u16(), elapsed);
 
     if let Ok(value) = HeaderValue::from_str(&id) {
         if echo_correlation {
@@ -71,4 +72,57 @@ pub async fn problem_safety_net(request: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.extend(new_parts.headers);
     Response::from_parts(parts, Body::new(body))
+}
+
+/// Longest request target (path and query) answered; longer ones get 414 `uri_too_long`.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Largest header section answered (names, values and their separators); larger ones, or more
+/// than [`MAX_HEADERS`] lines, get 431 `headers_too_large`.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Most header lines answered.
+pub const MAX_HEADERS: usize = 100;
+
+/// Refuses over-long request targets and header sections with problem+json. The HTTP parser
+/// buffers heads up to `server::MAX_HEAD_BUFFER`, well above these limits, so that the answer
+/// here, not the parser's empty one, is what clients normally get.
+pub async fn limit_head(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Problem::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!(
+                "The request target is {target} bytes long; at most {MAX_URI_BYTES} are accepted."
+            ),
+        )
+        .into_response();
+    }
+    let headers = request.headers();
+    let size = header_section_size(headers);
+    if headers.len() > MAX_HEADERS || size > MAX_HEADER_BYTES {
+        return Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "The request has {} header lines of {size} bytes; at most {MAX_HEADERS} lines and \
+                 {MAX_HEADER_BYTES} bytes are accepted.",
+                headers.len()
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The size of a header section as sent over HTTP/1.1: `name: value\r\n` per line.
+fn header_section_size(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum()
 }

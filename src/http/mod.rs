@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
+pub mod server;
 mod subscriptions;
 mod upgrades;
 mod webhooks;
@@ -126,6 +127,7 @@ pub fn router(state: AppState, limits: &HttpLimits) -> Router {
             limits.request_timeout,
         ))
         .layer(axum::middleware::from_fn(middleware::problem_safety_net))
+        .layer(axum::middleware::from_fn(middleware::limit_head))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(middleware::observe))
         // Every answer may carry customer data or a problem about it: never sniffed, never cached.

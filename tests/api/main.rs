@@ -5,6 +5,7 @@ mod add_ons;
 mod auth;
 mod catalog;
 mod clients;
+mod connections;
 mod customers;
 mod demo;
 mod docs;
