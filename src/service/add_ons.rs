@@ -54,58 +54,54 @@ pub async fn purchase(
     render: impl FnOnce(&AddOnOutcome) -> Result<Vec<u8>, Error>,
 ) -> Result<(StoredAnswer, bool), Error> {
     let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
-    let mut tx = pool.begin().await?;
-    if let Some(scope) = &request.idempotency
-        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
-    {
-        return Ok((stored, true));
-    }
-    let (customer, base) = lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
-    let active: Vec<String> = db::add_ons::active(&mut tx, customer_id, subscription_id)
-        .await?
-        .into_iter()
-        .map(|a| a.offer_id)
-        .collect();
-    let offer = add_on::check_purchase(
-        catalog,
-        &base_of(&customer, &base)?,
-        &request.offer_id,
-        request.quantity,
-        &active,
-    )
-    .map_err(rule_error)?;
-    let billing = seat_billing(
-        catalog,
-        &customer,
-        &base,
-        offer.monthly_price_in(&customer.market_code),
-        0,
-        request.quantity,
-    )?;
-    let quantity = i32::try_from(request.quantity).map_err(Error::internal)?;
-    let row = db::add_ons::create(&mut tx, customer_id, subscription_id, &offer.id, quantity)
-        .await
-        .map_err(|e| match db::violated_constraint(&e) {
-            Some("subscription_add_ons_one_active_per_offer") => {
-                rule_error(AddOnError::AlreadyActive(offer.name.clone()))
-            }
-            _ => e.into(),
-        })?;
-    let outcome = AddOnOutcome {
-        add_on: row,
-        billing,
-    };
-    record(&mut tx, actor, "add_on_purchase", None, &outcome).await?;
-    let answer = StoredAnswer {
-        status: 201,
-        body: render(&outcome)?,
-        location: Some(format!(
-            "/v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons/{}",
-            outcome.add_on.id
-        )),
-        etag: None,
-    };
-    idempotency::store_and_commit(tx, request.idempotency.as_ref(), answer).await
+    idempotency::run_keyed(pool, request.idempotency.as_ref(), async |conn| {
+        let (customer, base) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+        let active: Vec<String> = db::add_ons::active(conn, customer_id, subscription_id)
+            .await?
+            .into_iter()
+            .map(|a| a.offer_id)
+            .collect();
+        let offer = add_on::check_purchase(
+            catalog,
+            &base_of(&customer, &base)?,
+            &request.offer_id,
+            request.quantity,
+            &active,
+        )
+        .map_err(rule_error)?;
+        let billing = seat_billing(
+            catalog,
+            &customer,
+            &base,
+            offer.monthly_price_in(&customer.market_code),
+            0,
+            request.quantity,
+        )?;
+        let quantity = i32::try_from(request.quantity).map_err(Error::internal)?;
+        let row = db::add_ons::create(conn, customer_id, subscription_id, &offer.id, quantity)
+            .await
+            .map_err(|e| match db::violated_constraint(&e) {
+                Some("subscription_add_ons_one_active_per_offer") => {
+                    rule_error(AddOnError::AlreadyActive(offer.name.clone()))
+                }
+                _ => e.into(),
+            })?;
+        let outcome = AddOnOutcome {
+            add_on: row,
+            billing,
+        };
+        record(conn, actor, "add_on_purchase", None, &outcome).await?;
+        Ok(StoredAnswer {
+            status: 201,
+            body: render(&outcome)?,
+            location: Some(format!(
+                "/v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons/{}",
+                outcome.add_on.id
+            )),
+            etag: None,
+        })
+    })
+    .await
 }
 
 /// Changes the add-on's quantity or cancels it (200), or answers the stored answer of an earlier
@@ -118,71 +114,62 @@ pub async fn change(
     render: impl FnOnce(&AddOnOutcome) -> Result<Vec<u8>, Error>,
 ) -> Result<(StoredAnswer, bool), Error> {
     let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
-    let mut tx = pool.begin().await?;
-    if let Some(scope) = &request.idempotency
-        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
-    {
-        return Ok((stored, true));
-    }
-    let (customer, base) = lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
-    let before = db::add_ons::lock(&mut tx, customer_id, subscription_id, request.add_on_id)
-        .await?
-        .ok_or_else(|| add_on_not_found(request.add_on_id))?;
-    let status = stored(AddOnStatus::parse(&before.status), &before.status)?;
-    add_on::check_change(&base_of(&customer, &base)?, status, request.change)
-        .map_err(rule_error)?;
-    let (quantity, new_status) = match request.change {
-        AddOnChange::Quantity(quantity) => (quantity, status),
-        AddOnChange::Status(to) => (i64::from(before.quantity), to),
-    };
-    let new_quantity = if new_status == AddOnStatus::Cancelled {
-        0
-    } else {
-        quantity
-    };
-    let old_quantity = if status == AddOnStatus::Cancelled {
-        0
-    } else {
-        i64::from(before.quantity)
-    };
-    let mut outcome = AddOnOutcome {
-        add_on: before.clone(),
-        billing: None,
-    };
-    if new_quantity != old_quantity || new_status != status {
-        let unit_price = catalog
-            .offer(&before.offer_id)
-            .and_then(|o| o.monthly_price_in(&customer.market_code));
-        outcome.billing = seat_billing(
-            catalog,
-            &customer,
-            &base,
-            unit_price,
-            old_quantity,
-            new_quantity,
-        )?;
-        let quantity = i32::try_from(quantity).map_err(Error::internal)?;
-        outcome.add_on = db::add_ons::update(
-            &mut tx,
-            customer_id,
-            before.id,
-            quantity,
-            new_status.as_str(),
-        )
-        .await?;
-        let kind = match request.change {
-            AddOnChange::Quantity(_) => "add_on_quantity_change",
-            AddOnChange::Status(_) => "add_on_cancel",
+    idempotency::run_keyed(pool, request.idempotency.as_ref(), async |conn| {
+        let (customer, base) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+        let before = db::add_ons::lock(conn, customer_id, subscription_id, request.add_on_id)
+            .await?
+            .ok_or_else(|| add_on_not_found(request.add_on_id))?;
+        let status = stored(AddOnStatus::parse(&before.status), &before.status)?;
+        add_on::check_change(&base_of(&customer, &base)?, status, request.change)
+            .map_err(rule_error)?;
+        let (quantity, new_status) = match request.change {
+            AddOnChange::Quantity(quantity) => (quantity, status),
+            AddOnChange::Status(to) => (i64::from(before.quantity), to),
         };
-        record(&mut tx, actor, kind, Some(&before), &outcome).await?;
-    }
-    let answer = StoredAnswer {
-        status: 200,
-        body: render(&outcome)?,
-        location: None,
-        etag: None,
-    };
-    idempotency::store_and_commit(tx, request.idempotency.as_ref(), answer).await
+        let new_quantity = if new_status == AddOnStatus::Cancelled {
+            0
+        } else {
+            quantity
+        };
+        let old_quantity = if status == AddOnStatus::Cancelled {
+            0
+        } else {
+            i64::from(before.quantity)
+        };
+        let mut outcome = AddOnOutcome {
+            add_on: before.clone(),
+            billing: None,
+        };
+        if new_quantity != old_quantity || new_status != status {
+            let unit_price = catalog
+                .offer(&before.offer_id)
+                .and_then(|o| o.monthly_price_in(&customer.market_code));
+            outcome.billing = seat_billing(
+                catalog,
+                &customer,
+                &base,
+                unit_price,
+                old_quantity,
+                new_quantity,
+            )?;
+            let quantity = i32::try_from(quantity).map_err(Error::internal)?;
+            outcome.add_on =
+                db::add_ons::update(conn, customer_id, before.id, quantity, new_status.as_str())
+                    .await?;
+            let kind = match request.change {
+                AddOnChange::Quantity(_) => "add_on_quantity_change",
+                AddOnChange::Status(_) => "add_on_cancel",
+            };
+            record(conn, actor, kind, Some(&before), &outcome).await?;
+        }
+        Ok(StoredAnswer {
+            status: 200,
+            body: render(&outcome)?,
+            location: None,
+            etag: None,
+        })
+    })
+    .await
 }
 
 /// The add-on, if the subscription is one this partner sold to this (visible) customer.

@@ -4,7 +4,7 @@
 //! into an immediate 409 instead of a second attempt.
 
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db;
@@ -154,18 +154,49 @@ pub async fn store(
     Ok(())
 }
 
-/// Stores the answer under the key (when there is one) and commits the change with it; answers
-/// it as not replayed.
-pub async fn store_and_commit(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+/// Runs a change under an optional key, in one transaction: claims the key (a stored answer is
+/// replayed, `true`, and nothing runs), runs `change`, stores its answer with it and commits.
+pub async fn run_keyed(
+    pool: &PgPool,
     scope: Option<&Scope>,
-    answer: StoredAnswer,
+    change: impl AsyncFnOnce(&mut PgConnection) -> Result<StoredAnswer, Error>,
 ) -> Result<(StoredAnswer, bool), Error> {
-    if let Some(scope) = scope {
-        store(&mut tx, scope, &answer).await?;
+    in_transaction(pool, async |conn| {
+        if let Some(scope) = scope
+            && let Some(stored) = claim(conn, scope).await?
+        {
+            return Ok((stored, true));
+        }
+        let answer = change(conn).await?;
+        if let Some(scope) = scope {
+            store(conn, scope, &answer).await?;
+        }
+        Ok((answer, false))
+    })
+    .await
+}
+
+/// Runs `change` in a transaction: commits what it wrote when it succeeds, and otherwise rolls
+/// back before returning. Dropping a transaction would also roll it back, but only once its
+/// connection is next used, after the answer is sent: its row locks and the key's advisory lock
+/// would outlive the request, and a retry arriving at once would find the key still in use.
+pub async fn in_transaction<T>(
+    pool: &PgPool,
+    change: impl AsyncFnOnce(&mut PgConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut tx = pool.begin().await?;
+    match change(&mut tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rolling back a refused change failed");
+            }
+            Err(error)
+        }
     }
-    tx.commit().await?;
-    Ok((answer, false))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::idempotency::in_transaction;
 use super::subscription_not_found;
 use crate::db;
 use crate::db::licenses::AssignmentRow;
@@ -21,68 +22,69 @@ pub async fn assign(
     disabled_services: Vec<String>,
 ) -> Result<AssignmentRow, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
-    let mut tx = pool.begin().await?;
-    let subscription =
-        db::subscriptions::lock_for_partner(&mut tx, customer_id, partner_id, subscription_id)
-            .await?
-            .ok_or_else(|| subscription_not_found(subscription_id))?;
-    if subscription.status != "active" {
-        return Err(Error::conflict(
-            "subscription_not_active",
-            format!(
-                "Licenses can only be assigned from an active subscription; this one is {}.",
-                subscription.status
-            ),
-        ));
-    }
-    let offer = catalog.offer(&subscription.offer_id).ok_or_else(|| {
-        Error::internal(format!(
-            "subscription offer {} missing from catalog",
-            subscription.offer_id
-        ))
-    })?;
-    let scope = format!("a service of {}", offer.name);
-    input::service_list(
-        &disabled_services,
-        |code| offer.services.contains(code),
-        &scope,
-    )
-    .map_err(|detail| Error::bad_request("invalid_disabled_services", detail))?;
-    if !db::users::exists(&mut tx, customer_id, user_id).await? {
-        return Err(Error::unprocessable(
-            "user_not_found",
-            format!("The customer has no user {user_id}."),
-        ));
-    }
-    let assigned = db::licenses::count(&mut tx, customer_id, subscription_id).await?;
-    if assigned >= i64::from(subscription.quantity) {
-        return Err(Error::conflict(
-            "no_seats_available",
-            format!(
-                "All {} seats of the subscription are assigned; add seats first.",
-                subscription.quantity
-            ),
-        ));
-    }
-    let row = match db::licenses::create(
-        &mut tx,
-        customer_id,
-        subscription_id,
-        user_id,
-        &disabled_services,
-    )
-    .await
-    {
-        Err(e) if db::violated_constraint(&e) == Some("license_assignments_pkey") => {
+    in_transaction(pool, async |conn| {
+        let subscription =
+            db::subscriptions::lock_for_partner(conn, customer_id, partner_id, subscription_id)
+                .await?
+                .ok_or_else(|| subscription_not_found(subscription_id))?;
+        if subscription.status != "active" {
             return Err(Error::conflict(
-                "license_already_assigned",
-                format!("User {user_id} already holds a license from this subscription."),
+                "subscription_not_active",
+                format!(
+                    "Licenses can only be assigned from an active subscription; this one is {}.",
+                    subscription.status
+                ),
             ));
         }
-        other => other?,
-    };
-    tx.commit().await?;
-    Ok(row)
+        let offer = catalog.offer(&subscription.offer_id).ok_or_else(|| {
+            Error::internal(format!(
+                "subscription offer {} missing from catalog",
+                subscription.offer_id
+            ))
+        })?;
+        let scope = format!("a service of {}", offer.name);
+        input::service_list(
+            &disabled_services,
+            |code| offer.services.contains(code),
+            &scope,
+        )
+        .map_err(|detail| Error::bad_request("invalid_disabled_services", detail))?;
+        if !db::users::exists(conn, customer_id, user_id).await? {
+            return Err(Error::unprocessable(
+                "user_not_found",
+                format!("The customer has no user {user_id}."),
+            ));
+        }
+        let assigned = db::licenses::count(conn, customer_id, subscription_id).await?;
+        if assigned >= i64::from(subscription.quantity) {
+            return Err(Error::conflict(
+                "no_seats_available",
+                format!(
+                    "All {} seats of the subscription are assigned; add seats first.",
+                    subscription.quantity
+                ),
+            ));
+        }
+        let row = match db::licenses::create(
+            conn,
+            customer_id,
+            subscription_id,
+            user_id,
+            &disabled_services,
+        )
+        .await
+        {
+            Err(e) if db::violated_constraint(&e) == Some("license_assignments_pkey") => {
+                return Err(Error::conflict(
+                    "license_already_assigned",
+                    format!("User {user_id} already holds a license from this subscription."),
+                ));
+            }
+            other => other?,
+        };
+        Ok(row)
+    })
+    .await
 }
 
 /// A page of the licenses assigned from one of the partner's subscriptions.

@@ -60,35 +60,31 @@ pub async fn apply(
 ) -> Result<(StoredAnswer, bool), Error> {
     let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
     let (change, idempotency) = (request.change, request.idempotency.as_ref());
-    let mut tx = pool.begin().await?;
-    if let Some(scope) = idempotency
-        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
-    {
-        return Ok((stored, true));
-    }
-    let (customer, before) =
-        lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
-    check_precondition(request.precondition.as_ref(), &before)?;
-    let outcome = match change {
-        Change::Quantity(quantity) => {
-            change_quantity(&mut tx, catalog, &customer, &before, quantity).await?
-        }
-        Change::Status(status) => change_status(&mut tx, &before, status).await?,
-    };
-    if outcome.subscription.version != before.version {
-        let kind = match change {
-            Change::Quantity(_) => "quantity_change",
-            Change::Status(_) => "status_change",
+    idempotency::run_keyed(pool, idempotency, async |conn| {
+        let (customer, before) =
+            lock_subscription(conn, actor, customer_id, subscription_id).await?;
+        check_precondition(request.precondition.as_ref(), &before)?;
+        let outcome = match change {
+            Change::Quantity(quantity) => {
+                change_quantity(conn, catalog, &customer, &before, quantity).await?
+            }
+            Change::Status(status) => change_status(conn, &before, status).await?,
         };
-        record(&mut tx, actor, kind, &before, &outcome).await?;
-    }
-    let answer = StoredAnswer {
-        status: 200,
-        body: render(&outcome)?,
-        location: None,
-        etag: Some(etag(&outcome.subscription)),
-    };
-    idempotency::store_and_commit(tx, idempotency, answer).await
+        if outcome.subscription.version != before.version {
+            let kind = match change {
+                Change::Quantity(_) => "quantity_change",
+                Change::Status(_) => "status_change",
+            };
+            record(conn, actor, kind, &before, &outcome).await?;
+        }
+        Ok(StoredAnswer {
+            status: 200,
+            body: render(&outcome)?,
+            location: None,
+            etag: Some(etag(&outcome.subscription)),
+        })
+    })
+    .await
 }
 
 async fn change_quantity(

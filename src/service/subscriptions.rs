@@ -4,6 +4,7 @@ use chrono::{NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::idempotency::in_transaction;
 use super::{Actor, customer_not_found, state};
 use crate::db;
 use crate::db::history::HistoryRow;
@@ -44,46 +45,47 @@ pub async fn create(
     )
     .map_err(rule_error)?;
 
-    let mut tx = pool.begin().await?;
-    let customer = db::customers::lock_for_partner(&mut tx, actor.partner_id, customer_id)
-        .await?
-        .ok_or_else(|| customer_not_found(customer_id))?;
-    let family = catalog
-        .offer(&request.offer_id)
-        .and_then(|o| o.family_id.as_deref());
-    let held = match family {
-        Some(family) => db::subscriptions::family_seats(&mut tx, customer_id, family).await?,
-        None => 0,
-    };
-    subscription::check_new(
-        catalog,
-        &customer.market_code,
-        &request.offer_id,
-        request.quantity,
-        held,
-    )
-    .map_err(rule_error)?;
-    let quantity = i32::try_from(request.quantity)
-        .map_err(|_| rule_error(NewSubscriptionError::InvalidQuantity))?;
-    let new = NewSubscription {
-        customer_id,
-        offer_id: &request.offer_id,
-        channel: request.channel.as_str(),
-        partner_id: (request.channel == Channel::Partner).then_some(actor.partner_id),
-        quantity,
-        status: request.status.as_str(),
-        billing_cycle: request.billing_cycle.as_str(),
-        term_start: dates.term_start,
-        term_end: dates.term_end,
-        current_period_start: dates.current_period_start,
-        current_period_end: dates.current_period_end,
-        upgraded_from_id: None,
-    };
-    let row = db::subscriptions::create(&mut tx, &new).await?;
-    let entry = actor.history(customer_id, row.id, "created", None, Some(state(&row)));
-    db::history::record(&mut tx, &entry).await?;
-    tx.commit().await?;
-    Ok(row)
+    in_transaction(pool, async |conn| {
+        let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
+            .await?
+            .ok_or_else(|| customer_not_found(customer_id))?;
+        let family = catalog
+            .offer(&request.offer_id)
+            .and_then(|o| o.family_id.as_deref());
+        let held = match family {
+            Some(family) => db::subscriptions::family_seats(conn, customer_id, family).await?,
+            None => 0,
+        };
+        subscription::check_new(
+            catalog,
+            &customer.market_code,
+            &request.offer_id,
+            request.quantity,
+            held,
+        )
+        .map_err(rule_error)?;
+        let quantity = i32::try_from(request.quantity)
+            .map_err(|_| rule_error(NewSubscriptionError::InvalidQuantity))?;
+        let new = NewSubscription {
+            customer_id,
+            offer_id: &request.offer_id,
+            channel: request.channel.as_str(),
+            partner_id: (request.channel == Channel::Partner).then_some(actor.partner_id),
+            quantity,
+            status: request.status.as_str(),
+            billing_cycle: request.billing_cycle.as_str(),
+            term_start: dates.term_start,
+            term_end: dates.term_end,
+            current_period_start: dates.current_period_start,
+            current_period_end: dates.current_period_end,
+            upgraded_from_id: None,
+        };
+        let row = db::subscriptions::create(conn, &new).await?;
+        let entry = actor.history(customer_id, row.id, "created", None, Some(state(&row)));
+        db::history::record(conn, &entry).await?;
+        Ok(row)
+    })
+    .await
 }
 
 fn rule_error(error: NewSubscriptionError) -> Error {

@@ -89,42 +89,37 @@ pub async fn perform(
     request: &UpgradeRequest,
     idempotency: Option<&Scope>,
 ) -> Result<(StoredAnswer, bool), Error> {
-    let mut tx = pool.begin().await?;
-    if let Some(scope) = idempotency.filter(|_| !request.dry_run)
-        && let Some(stored) = idempotency::claim(&mut tx, scope).await?
-    {
-        return Ok((stored, true));
-    }
-    let (_, source) = lock_subscription(&mut tx, actor, customer_id, subscription_id).await?;
-    check_precondition(request.precondition.as_ref(), &source)?;
-    if let Some(target) = source.upgraded_to_id {
-        return Err(Error::conflict(
-            "subscription_already_upgraded",
-            format!("The subscription has already been upgraded, to subscription {target}."),
-        ));
-    }
-    let facts = Facts::load(&mut tx, actor.partner_id, &source).await?;
-    let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
-    let evaluation = upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity);
-    if !evaluation.eligible() {
-        return Err(Error::NotEligible(evaluation.failures));
-    }
-    let mut result = result_of(&source, &evaluation)?;
-    result.dry_run = request.dry_run;
-    if request.dry_run {
-        let body = serde_json::to_vec(&result).map_err(Error::internal)?;
-        return Ok((
-            StoredAnswer {
+    let scope = idempotency.filter(|_| !request.dry_run);
+    idempotency::run_keyed(pool, scope, async |conn| {
+        let (_, source) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+        check_precondition(request.precondition.as_ref(), &source)?;
+        if let Some(target) = source.upgraded_to_id {
+            return Err(Error::conflict(
+                "subscription_already_upgraded",
+                format!("The subscription has already been upgraded, to subscription {target}."),
+            ));
+        }
+        let facts = Facts::load(conn, actor.partner_id, &source).await?;
+        let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
+        let evaluation =
+            upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity);
+        if !evaluation.eligible() {
+            return Err(Error::NotEligible(evaluation.failures));
+        }
+        let mut result = result_of(&source, &evaluation)?;
+        result.dry_run = request.dry_run;
+        if request.dry_run {
+            let body = serde_json::to_vec(&result).map_err(Error::internal)?;
+            return Ok(StoredAnswer {
                 status: 200,
                 body,
                 location: None,
                 etag: None,
-            },
-            false,
-        ));
-    }
-    let answer = write(&mut tx, actor, &source, &evaluation, &mut result).await?;
-    idempotency::store_and_commit(tx, idempotency, answer).await
+            });
+        }
+        write(conn, actor, &source, &evaluation, &mut result).await
+    })
+    .await
 }
 
 fn result_of(source: &SubscriptionRow, evaluation: &Evaluation) -> Result<UpgradeResult, Error> {

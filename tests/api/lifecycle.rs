@@ -286,3 +286,35 @@ async fn a_change_waiting_too_long_for_a_locked_customer_is_a_503_and_changes_no
     let retried = json_ok(change(&admin, &f.path(), json!({"quantity": 8})).await).await;
     assert_eq!(retried["quantity"], 8);
 }
+
+#[tokio::test]
+async fn a_key_is_free_again_as_soon_as_its_answer_arrives() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let f = Fixture::new(&admin).await;
+    let stored = [("idempotency-key", "seats-to-8")];
+    let first = admin
+        .patch_with(&f.path(), &json!({"quantity": 8}), &stored)
+        .await;
+    assert_eq!(first.status(), StatusCode::OK);
+
+    // A refused request and a replay both end their transaction before answering, so a retry
+    // sent the moment the answer arrives never finds the key still held (409).
+    for round in 0..300 {
+        let key = format!("retry-{round}");
+        let key = [("idempotency-key", key.as_str())];
+        let refused = admin
+            .patch_with(&f.path(), &json!({"quantity": 1}), &key)
+            .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "round {round}");
+        let corrected = admin
+            .patch_with(&f.path(), &json!({"quantity": 8}), &key)
+            .await;
+        assert_eq!(corrected.status(), StatusCode::OK, "round {round}");
+        let replay = admin
+            .patch_with(&f.path(), &json!({"quantity": 8}), &stored)
+            .await;
+        assert_eq!(replay.status(), StatusCode::OK, "round {round}");
+        assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    }
+}
