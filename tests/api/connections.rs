@@ -4,10 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{CustomerLock, TestApp, spawn_app, spawn_app_with, wait_for_rows};
 
 /// A service that closes a connection after one second without a request head, or two idle.
 async fn spawn_strict_app(max_connections: u64) -> TestApp {
@@ -233,4 +234,34 @@ async fn made_up_methods_are_counted_as_other_and_never_become_label_values() {
         "a raw path became a label"
     );
     assert!(metrics.contains(r#"method="other""#));
+}
+
+#[tokio::test]
+async fn a_request_answered_for_longer_than_both_timeouts_is_not_cut() {
+    let app = spawn_strict_app(64).await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let subscription = admin
+        .subscription(&customer, "m365-business-basic", 5)
+        .await;
+    let path = format!("/v1/customers/{customer}/subscriptions/{subscription}");
+    let held = CustomerLock::hold(app.database_url(), &customer).await;
+
+    let body = json!({"quantity": 6});
+    let change = admin.patch_with(&path, &body, &[]);
+    let release = async {
+        wait_for_rows(
+            app.database_url(),
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            "the change never waited on the customer's lock",
+        )
+        .await;
+        // Longer than the header (1 s) and idle (2 s) timeouts together.
+        tokio::time::sleep(Duration::from_millis(3200)).await;
+        held.release().await;
+    };
+    let (response, ()) = tokio::join!(change, release);
+
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
 }

@@ -306,7 +306,11 @@ async fn a_key_is_free_again_as_soon_as_its_answer_arrives() {
         let refused = admin
             .patch_with(&f.path(), &json!({"quantity": 1}), &key)
             .await;
-        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "round {round}");
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "round {round}"
+        );
         let corrected = admin
             .patch_with(&f.path(), &json!({"quantity": 8}), &key)
             .await;
