@@ -103,78 +103,119 @@ pub struct UpgradeFacts<'a> {
 }
 
 /// Every condition that keeps `source` from being upgraded to `target_offer_id` with `quantity`
-/// seats; empty when the upgrade is eligible.
+/// seats, in the order of the article; empty when the upgrade is eligible. Conditions about the
+/// target are checked only when the catalog has it.
 pub fn check(facts: &UpgradeFacts<'_>, target_offer_id: &str, quantity: i64) -> Vec<Failure> {
-    let catalog = facts.catalog;
-    let mut failures = Vec::new();
-    let mut fail = |code, message: String, remedy: &str| {
-        failures.push(Failure {
-            code,
-            message,
-            remedy: remedy.to_owned(),
-        })
-    };
-    let source = facts.source;
-    if source.status != SubscriptionStatus::Active {
-        fail(
-            FailureCode::SubscriptionNotActive,
-            format!(
-                "The subscription is {}, not active.",
-                source.status.as_str()
-            ),
-            "Reactivate the subscription first; cancelled and upgraded subscriptions cannot be upgraded.",
+    let mut failures: Vec<Failure> = [
+        subscription_not_active(facts),
+        no_upgrade_paths(facts),
+        target_offer_not_allowed(facts, target_offer_id),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(target) = facts.catalog.offer(target_offer_id) {
+        failures.extend(
+            [
+                delegated_admin_missing(facts, target),
+                conflicting_services(facts, target),
+                target_already_owned(facts, target),
+                add_ons_present(facts),
+                seat_limit_exceeded(facts, target, quantity),
+            ]
+            .into_iter()
+            .flatten(),
         );
     }
-    if catalog.paths_from(&source.offer_id).next().is_none() {
-        fail(
+    failures
+}
+
+fn failure(code: FailureCode, message: String, remedy: &str) -> Failure {
+    Failure {
+        code,
+        message,
+        remedy: remedy.to_owned(),
+    }
+}
+
+/// Only an active subscription can be upgraded.
+fn subscription_not_active(facts: &UpgradeFacts<'_>) -> Option<Failure> {
+    let status = facts.source.status;
+    (status != SubscriptionStatus::Active).then(|| {
+        failure(
+            FailureCode::SubscriptionNotActive,
+            format!("The subscription is {}, not active.", status.as_str()),
+            "Reactivate the subscription first; cancelled and upgraded subscriptions cannot be upgraded.",
+        )
+    })
+}
+
+/// The source's offer must have at least one upgrade path.
+fn no_upgrade_paths(facts: &UpgradeFacts<'_>) -> Option<Failure> {
+    let source = &facts.source.offer_id;
+    facts.catalog.paths_from(source).next().is_none().then(|| {
+        failure(
             FailureCode::NoUpgradePaths,
             format!(
                 "{} has no upgrade paths.",
-                offer_name(catalog, &source.offer_id)
+                offer_name(facts.catalog, source)
             ),
             "Buy the richer offer as a new subscription instead.",
-        );
-    }
-    let target = catalog.offer(target_offer_id);
-    let allowed = catalog.path(&source.offer_id, target_offer_id).is_some()
-        && target.is_some_and(|t| t.is_sold_in(facts.market));
-    if !allowed {
-        fail(
+        )
+    })
+}
+
+/// The target must be one of the source's paths and sold in the customer's market.
+fn target_offer_not_allowed(facts: &UpgradeFacts<'_>, target_offer_id: &str) -> Option<Failure> {
+    let catalog = facts.catalog;
+    let source = &facts.source.offer_id;
+    let allowed = catalog.path(source, target_offer_id).is_some()
+        && catalog
+            .offer(target_offer_id)
+            .is_some_and(|t| t.is_sold_in(facts.market));
+    (!allowed).then(|| {
+        failure(
             FailureCode::TargetOfferNotAllowed,
             format!(
                 "{} cannot be upgraded to {target_offer_id} for a customer in {}.",
-                offer_name(catalog, &source.offer_id),
+                offer_name(catalog, source),
                 facts.market
             ),
             "Choose one of the targets listed for this subscription.",
-        );
-    }
-    let Some(target) = target else {
-        return failures;
-    };
-    if !facts
+        )
+    })
+}
+
+/// The partner needs delegated admin rights, in effect now, over every service of the target.
+fn delegated_admin_missing(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Failure> {
+    let covered = facts
         .admin_rights
         .iter()
-        .any(|r| r.covers(target, facts.now))
-    {
-        fail(
+        .any(|r| r.covers(target, facts.now));
+    (!covered).then(|| {
+        failure(
             FailureCode::DelegatedAdminMissing,
             format!(
                 "You hold no active delegated admin relationship covering the services of {}.",
                 target.name
             ),
             "Request delegated admin privileges for the customer and these services.",
-        );
-    }
-    let live_others = || facts.others.iter().filter(|s| s.is_live());
-    let source_services = catalog.offer(&source.offer_id).map(|o| &o.services);
+        )
+    })
+}
+
+/// A service the target adds must not already be in another live subscription of the customer,
+/// of any channel.
+fn conflicting_services(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Failure> {
+    let catalog = facts.catalog;
+    let source_services = catalog.offer(&facts.source.offer_id).map(|o| &o.services);
     let added: BTreeSet<&String> = target
         .services
         .iter()
         .filter(|s| source_services.is_none_or(|src| !src.contains(*s)))
         .collect();
     let mut overlap: Vec<(&String, Channel)> = Vec::new();
-    for other in live_others() {
+    for other in facts.others.iter().filter(|s| s.is_live()) {
         let Some(offer) = catalog.offer(&other.offer_id) else {
             continue;
         };
@@ -186,53 +227,67 @@ pub fn check(facts: &UpgradeFacts<'_>, target_offer_id: &str, quantity: i64) -> 
                 .map(|s| (s, other.channel)),
         );
     }
-    if !overlap.is_empty() {
-        let services: BTreeSet<&str> = overlap.iter().map(|(s, _)| s.as_str()).collect();
-        let elsewhere = overlap.iter().any(|(_, c)| *c == Channel::Other);
-        fail(
-            FailureCode::ConflictingServices,
-            format!(
-                "The customer already has {} in another subscription{}.",
-                services.into_iter().collect::<Vec<_>>().join(", "),
-                if elsewhere {
-                    ", bought through another channel"
-                } else {
-                    ""
-                }
-            ),
-            "Cancel the subscription that includes these services first.",
-        );
+    if overlap.is_empty() {
+        return None;
     }
-    if let Some(owned) = live_others().find(|s| s.offer_id == target.id) {
-        let through = if owned.channel == Channel::Other {
-            " through another partner or channel"
-        } else {
-            ""
-        };
-        fail(
-            FailureCode::TargetAlreadyOwned,
-            format!("The customer already has {}{through}.", target.name),
-            "Cancel the existing subscription first, or add licenses to it instead.",
-        );
-    }
-    if facts.active_add_ons > 0 {
-        fail(
+    let services: BTreeSet<&str> = overlap.iter().map(|(s, _)| s.as_str()).collect();
+    let elsewhere = overlap.iter().any(|(_, c)| *c == Channel::Other);
+    Some(failure(
+        FailureCode::ConflictingServices,
+        format!(
+            "The customer already has {} in another subscription{}.",
+            services.into_iter().collect::<Vec<_>>().join(", "),
+            if elsewhere {
+                ", bought through another channel"
+            } else {
+                ""
+            }
+        ),
+        "Cancel the subscription that includes these services first.",
+    ))
+}
+
+/// The customer must not already hold the target, through any partner or channel.
+fn target_already_owned(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Failure> {
+    let owned = facts
+        .others
+        .iter()
+        .find(|s| s.is_live() && s.offer_id == target.id)?;
+    let through = if owned.channel == Channel::Other {
+        " through another partner or channel"
+    } else {
+        ""
+    };
+    Some(failure(
+        FailureCode::TargetAlreadyOwned,
+        format!("The customer already has {}{through}.", target.name),
+        "Cancel the existing subscription first, or add licenses to it instead.",
+    ))
+}
+
+/// A subscription with active add-ons cannot be upgraded.
+fn add_ons_present(facts: &UpgradeFacts<'_>) -> Option<Failure> {
+    (facts.active_add_ons > 0).then(|| {
+        failure(
             FailureCode::AddOnsPresent,
             format!(
                 "The subscription has {} active add-on(s).",
                 facts.active_add_ons
             ),
             "Cancel the add-ons, upgrade, then buy them again for the new subscription.",
-        );
-    }
-    if let Some(reason) = seat_limit(facts, target, quantity) {
-        fail(
+        )
+    })
+}
+
+/// The quantity must fit the target's own cap and its family's cap per customer.
+fn seat_limit_exceeded(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) -> Option<Failure> {
+    seat_limit(facts, target, quantity).map(|reason| {
+        failure(
             FailureCode::SeatLimitExceeded,
             reason,
             "Choose a quantity within the target's seat cap.",
-        );
-    }
-    failures
+        )
+    })
 }
 
 fn seat_limit(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) -> Option<String> {

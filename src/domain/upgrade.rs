@@ -50,6 +50,38 @@ impl Evaluation {
     pub fn eligible(&self) -> bool {
         self.failures.is_empty()
     }
+
+    /// The upgrade to perform when it may go ahead; otherwise every failing condition. An
+    /// eligible target is on one of the source's paths (`target_offer_not_allowed` says so
+    /// otherwise), so it has a type and a license plan.
+    pub fn into_eligible(self) -> Result<EligibleUpgrade, Vec<Failure>> {
+        match (
+            self.failures.is_empty(),
+            self.upgrade_type,
+            self.reassignment,
+        ) {
+            (true, Some(upgrade_type), Some(plan)) => Ok(EligibleUpgrade {
+                target_offer_id: self.target_offer_id,
+                upgrade_type,
+                quantity: self.quantity,
+                billing: self.billing,
+                plan,
+            }),
+            _ => Err(self.failures),
+        }
+    }
+}
+
+/// An upgrade every condition allows, with what performing it involves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EligibleUpgrade {
+    pub target_offer_id: String,
+    pub upgrade_type: UpgradeType,
+    pub quantity: i64,
+    /// `None` when either offer has no price in the customer's market.
+    pub billing: Option<Billing>,
+    /// Whose licenses move, and who must be reassigned by hand.
+    pub plan: ReassignmentPlan,
 }
 
 /// Evaluates upgrading the case's source to `target_offer_id` with `quantity` seats.

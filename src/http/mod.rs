@@ -24,7 +24,7 @@ mod upgrades;
 mod webhooks;
 
 use std::any::Any;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -50,7 +50,8 @@ use rate_limit::{Quota, RateLimiter};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    catalog: Arc<RwLock<Arc<Catalog>>>,
+    /// Read once at start-up; a catalog change needs a restart.
+    catalog: Arc<Catalog>,
     metrics: PrometheusHandle,
     openapi: Arc<String>,
     verifier: Arc<TokenVerifier>,
@@ -69,7 +70,7 @@ impl AppState {
     ) -> Self {
         AppState {
             pool,
-            catalog: Arc::new(RwLock::new(Arc::new(catalog))),
+            catalog: Arc::new(catalog),
             metrics: metrics::handle(),
             openapi: Arc::new(openapi::document_json()),
             verifier: Arc::new(verifier),
@@ -77,13 +78,9 @@ impl AppState {
         }
     }
 
-    /// The catalog as last loaded.
+    /// The catalog loaded at start-up.
     pub fn catalog(&self) -> Arc<Catalog> {
-        // A poisoned lock still holds a whole catalog: replacing it is a single assignment.
-        match self.catalog.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        Arc::clone(&self.catalog)
     }
 }
 

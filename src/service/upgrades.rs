@@ -16,7 +16,7 @@ use crate::domain::billing::{self, Billing};
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
-use crate::domain::upgrade::{self, Evaluation, SourceTerms, UpgradeCase};
+use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation, SourceTerms, UpgradeCase};
 use crate::domain::{Catalog, UpgradeType};
 use crate::error::Error;
 
@@ -101,12 +101,10 @@ pub async fn perform(
         }
         let facts = Facts::load(conn, actor.partner_id, &source).await?;
         let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
-        let evaluation =
-            upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity);
-        if !evaluation.eligible() {
-            return Err(Error::NotEligible(evaluation.failures));
-        }
-        let mut result = result_of(&source, &evaluation)?;
+        let upgrade = upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity)
+            .into_eligible()
+            .map_err(Error::NotEligible)?;
+        let mut result = result_of(&source, &upgrade);
         result.dry_run = request.dry_run;
         if request.dry_run {
             let body = serde_json::to_vec(&result).map_err(Error::internal)?;
@@ -117,29 +115,25 @@ pub async fn perform(
                 etag: None,
             });
         }
-        write(conn, actor, &source, &evaluation, &mut result).await
+        write(conn, actor, &source, &upgrade, &mut result).await
     })
     .await
 }
 
-fn result_of(source: &SubscriptionRow, evaluation: &Evaluation) -> Result<UpgradeResult, Error> {
-    let (Some(upgrade_type), Some(plan)) = (evaluation.upgrade_type, &evaluation.reassignment)
-    else {
-        return Err(Error::internal("an eligible upgrade has a path and a plan"));
-    };
-    Ok(UpgradeResult {
+fn result_of(source: &SubscriptionRow, upgrade: &EligibleUpgrade) -> UpgradeResult {
+    UpgradeResult {
         upgrade_id: None,
         source_subscription_id: source.id,
         target_subscription_id: None,
         source_offer_id: source.offer_id.clone(),
-        target_offer_id: evaluation.target_offer_id.clone(),
-        upgrade_type,
-        quantity: evaluation.quantity,
-        transferred_users: plan.transfers.len(),
-        accounts_requiring_reassignment: plan.accounts.clone(),
-        billing: evaluation.billing.clone(),
+        target_offer_id: upgrade.target_offer_id.clone(),
+        upgrade_type: upgrade.upgrade_type,
+        quantity: upgrade.quantity,
+        transferred_users: upgrade.plan.transfers.len(),
+        accounts_requiring_reassignment: upgrade.plan.accounts.clone(),
+        billing: upgrade.billing.clone(),
         dry_run: false,
-    })
+    }
 }
 
 /// Creates the co-terminous target, retires the source, moves the licenses and records it all.
@@ -147,12 +141,12 @@ async fn write(
     conn: &mut PgConnection,
     actor: &Actor,
     source: &SubscriptionRow,
-    evaluation: &Evaluation,
+    upgrade: &EligibleUpgrade,
     result: &mut UpgradeResult,
 ) -> Result<StoredAnswer, Error> {
     let customer_id = source.customer_id;
-    let quantity = i32::try_from(evaluation.quantity).map_err(Error::internal)?;
-    let starts = evaluation
+    let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
+    let starts = upgrade
         .billing
         .as_ref()
         .map_or_else(|| effective_date(source), |b| b.effective_date);
@@ -160,7 +154,7 @@ async fn write(
         conn,
         &NewSubscription {
             customer_id,
-            offer_id: &evaluation.target_offer_id,
+            offer_id: &upgrade.target_offer_id,
             channel: Channel::Partner.as_str(),
             partner_id: Some(actor.partner_id),
             quantity,
@@ -178,10 +172,10 @@ async fn write(
     let retired = db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id)
         .await
         .map_err(already_upgraded)?;
-    let transfers: Vec<serde_json::Value> = evaluation
-        .reassignment
+    let transfers: Vec<serde_json::Value> = upgrade
+        .plan
+        .transfers
         .iter()
-        .flat_map(|plan| &plan.transfers)
         .map(|t| serde_json::json!({"userId": t.user_id, "disabledServices": t.disabled_services}))
         .collect();
     db::licenses::transfer(conn, customer_id, source.id, target.id, &transfers.into()).await?;

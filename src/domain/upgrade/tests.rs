@@ -234,6 +234,7 @@ proptest! {
         if evaluation.eligible() {
             prop_assert!(evaluation.billing.is_some() && evaluation.reassignment.is_some());
         }
+        prop_assert_eq!(evaluation.clone().into_eligible().is_ok(), evaluation.eligible());
     }
 
     #[test]
