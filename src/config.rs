@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::auth::KeySettings;
@@ -14,6 +14,7 @@ use crate::db::PoolSettings;
 use crate::http::rate_limit::Quota;
 use crate::http::server::ConnectionLimits;
 use crate::service::webhooks::WorkerSettings;
+use crate::telemetry::LogFormat;
 
 /// The default `DATABASE_URL`: the local Postgres, trust authentication.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/subscription_upgrades";
@@ -108,15 +109,6 @@ fn parse_ttl(value: &str) -> Result<Duration, String> {
         return Err("the lifetime must be between 1 second and 366 days".to_owned());
     }
     Ok(Duration::from_secs(seconds))
-}
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// One JSON object per line, for log collectors.
-    Json,
-    /// Human-readable lines, for a terminal.
-    Pretty,
 }
 
 /// Settings shared by every command.

@@ -1,119 +1,11 @@
-//! Prometheus metrics: request counts and latency histograms by method, route and status;
-//! upgrades by outcome; eligibility failures by code; the database pool's connections.
-
-use std::sync::OnceLock;
-use std::time::Duration;
+//! `/metrics`: the Prometheus exposition of what every layer recorded (`telemetry::metrics`).
 
 use axum::extract::State;
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::response::IntoResponse;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
-
-const REQUEST_DURATION: &str = "http_request_duration_seconds";
-const REQUESTS: &str = "http_requests_total";
-const UPGRADES: &str = "upgrades_total";
-const ELIGIBILITY_FAILURES: &str = "eligibility_failures_total";
-const POOL_CONNECTIONS: &str = "db_pool_connections";
-const POOL_MAX: &str = "db_pool_max_connections";
-const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
-
-/// Latency buckets in seconds, finer where this service's answers fall (1–50 ms).
-const BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// The process-wide recorder handle. A metrics recorder can be installed once per process, so
-/// every app built in the same process (tests start many) shares it.
-pub fn handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.to_owned()), BUCKETS)
-                .expect("bucket list is not empty")
-                .build_recorder();
-            let handle = recorder.handle();
-            // Fails only if another recorder is installed; this one then still renders nothing.
-            let _ = metrics::set_global_recorder(recorder);
-            metrics::describe_counter!(
-                REQUESTS,
-                "HTTP requests answered, by method, route and status"
-            );
-            metrics::describe_histogram!(
-                REQUEST_DURATION,
-                metrics::Unit::Seconds,
-                "Time to answer an HTTP request, by method, route and status"
-            );
-            metrics::describe_counter!(
-                UPGRADES,
-                "Upgrade requests by outcome: performed, dry_run, replayed, not_eligible, conflict, \
-                 precondition_failed, not_found, unavailable, error"
-            );
-            metrics::describe_counter!(
-                ELIGIBILITY_FAILURES,
-                "Failing eligibility conditions reported (options listed and upgrades refused), by code"
-            );
-            metrics::describe_gauge!(
-                POOL_CONNECTIONS,
-                "Open database connections, by state (in_use, idle)"
-            );
-            metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
-            metrics::describe_counter!(
-                WEBHOOK_DELIVERIES,
-                "Webhook delivery attempts by result (delivered, failed)"
-            );
-            handle
-        })
-        .clone()
-}
-
-/// Counts one answered request. `route` is the matched route's template (or `unmatched`), never
-/// the raw path, and methods outside the standard set count as `other`: a client cannot add
-/// label values.
-pub fn record_request(method: &Method, route: &str, status: u16, elapsed: Duration) {
-    let labels = [
-        ("method", method_label(method).to_owned()),
-        ("route", route.to_owned()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!(REQUESTS, &labels).increment(1);
-    metrics::histogram!(REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
-}
-
-/// The `method` label: the method's name when it is one of HTTP's standard methods, else `other`.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "other",
-    }
-}
-
-/// Counts one upgrade request by its outcome.
-pub fn record_upgrade(outcome: &'static str) {
-    metrics::counter!(UPGRADES, "outcome" => outcome).increment(1);
-}
-
-/// Counts each failing eligibility condition reported.
-pub fn record_eligibility_failures<'a>(codes: impl IntoIterator<Item = &'a str>) {
-    for code in codes {
-        metrics::counter!(ELIGIBILITY_FAILURES, "code" => code.to_owned()).increment(1);
-    }
-}
-
-/// Counts one webhook delivery attempt by its result.
-pub fn record_webhook_delivery(result: &'static str) {
-    metrics::counter!(WEBHOOK_DELIVERIES, "result" => result).increment(1);
-}
+use crate::telemetry;
 
 /// Prometheus text exposition of every metric.
 #[utoipa::path(
@@ -123,11 +15,12 @@ pub fn record_webhook_delivery(result: &'static str) {
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let open = f64::from(state.pool.size());
-    let idle = state.pool.num_idle() as f64;
-    metrics::gauge!(POOL_CONNECTIONS, "state" => "in_use").set((open - idle).max(0.0));
-    metrics::gauge!(POOL_CONNECTIONS, "state" => "idle").set(idle);
-    metrics::gauge!(POOL_MAX).set(f64::from(state.pool.options().get_max_connections()));
+    let pool = &state.pool;
+    telemetry::metrics::record_pool(
+        pool.size(),
+        pool.num_idle(),
+        pool.options().get_max_connections(),
+    );
     (
         [(
             header::CONTENT_TYPE,
@@ -135,25 +28,4 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn standard_methods_keep_their_name_and_any_other_is_other() {
-        for (method, label) in [
-            (Method::GET, "GET"),
-            (Method::POST, "POST"),
-            (Method::PATCH, "PATCH"),
-            (Method::DELETE, "DELETE"),
-            (Method::OPTIONS, "OPTIONS"),
-            (Method::from_bytes(b"PROPFIND").unwrap(), "other"),
-            (Method::from_bytes(b"X7F3Q").unwrap(), "other"),
-            (Method::from_bytes(b"get").unwrap(), "other"),
-        ] {
-            assert_eq!(method_label(&method), label, "{method}");
-        }
-    }
 }

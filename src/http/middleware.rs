@@ -40,7 +40,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
             "answered"
         );
     });
-    super::metrics::record_request(&method, &route, status.as_u16(), elapsed);
+    crate::telemetry::metrics::record_request(&method, &route, status.as_u16(), elapsed);
 
     if let Ok(value) = HeaderValue::from_str(&id) {
         if echo_correlation {

@@ -71,7 +71,7 @@ impl AppState {
         AppState {
             pool,
             catalog: Arc::new(catalog),
-            metrics: metrics::handle(),
+            metrics: crate::telemetry::metrics::handle(),
             openapi: Arc::new(openapi::document_json()),
             verifier: Arc::new(verifier),
             rate_limiter: quota.map(|quota| Arc::new(RateLimiter::new(quota))),

@@ -14,7 +14,6 @@ use super::AppState;
 use super::caller::Caller;
 use super::conditional;
 use super::extract::{Json, Path, Query};
-use super::metrics;
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::upgrades::UpgradeRow;
@@ -25,6 +24,7 @@ use crate::domain::upgrade::Evaluation;
 use crate::domain::{Operation, UpgradeType};
 use crate::error::Error;
 use crate::service::upgrades::{self, UpgradeRequest, UpgradeResult};
+use crate::telemetry;
 
 /// The upgrade routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -100,7 +100,7 @@ async fn list_upgrade_options(
         subscription_id,
     )
     .await?;
-    metrics::record_eligibility_failures(
+    telemetry::metrics::record_eligibility_failures(
         options
             .iter()
             .flat_map(|option| &option.failures)
@@ -183,9 +183,9 @@ async fn perform_upgrade(
         scope.as_ref(),
     )
     .await;
-    metrics::record_upgrade(outcome(&performed, dry_run));
+    telemetry::metrics::record_upgrade(outcome(&performed, dry_run));
     if let Err(Error::NotEligible(failures)) = &performed {
-        metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
+        telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
     }
     let (answer, replayed) = performed?;
     Ok(conditional::respond(answer, replayed))

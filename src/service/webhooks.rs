@@ -150,7 +150,7 @@ async fn deliver_batch(
         // A send that panicked is left pending, untouched, for the next round.
         let Some(attempt) = attempt else { continue };
         db::webhooks::record_attempt(&mut tx, delivery, attempt).await?;
-        crate::http::metrics::record_webhook_delivery(if attempt.delivered {
+        crate::telemetry::metrics::record_webhook_delivery(if attempt.delivered {
             "delivered"
         } else {
             "failed"

@@ -1,10 +1,20 @@
-//! Logging set-up: JSON or human-readable lines, filtered by `RUST_LOG`.
+//! What the service tells its operators, from every layer: log lines (JSON or human-readable,
+//! filtered by `RUST_LOG`) and Prometheus metrics.
+
+pub mod metrics;
 
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable lines, for a terminal.
+    Pretty,
+}
 
 /// Installs the global subscriber. The default filter logs this service at `info` and libraries
 /// at `warn`; `RUST_LOG` overrides it.
