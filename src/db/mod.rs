@@ -3,6 +3,7 @@
 pub mod add_ons;
 pub mod catalog;
 pub mod customers;
+mod errors;
 pub mod history;
 pub mod idempotency;
 pub mod licenses;
@@ -12,6 +13,8 @@ pub mod subscriptions;
 pub mod upgrades;
 pub mod users;
 pub mod webhooks;
+
+pub use errors::violated_constraint;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -177,14 +180,6 @@ pub async fn open_pool(
 /// Whether the database answers a trivial query now.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
-}
-
-/// The name of the constraint a database error violated, if any.
-pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
-    match error {
-        sqlx::Error::Database(e) => e.constraint(),
-        _ => None,
-    }
 }
 
 /// The demo partners' tenant ids (see `seed_demo.sql`).

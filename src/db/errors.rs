@@ -1,0 +1,44 @@
+//! How Postgres errors become the service's errors: which SQLSTATEs mean "unreachable, retry"
+//! and which a lost lock wait, and which named constraint a write violated.
+
+use crate::error::Error;
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        if is_unavailable(&error) {
+            Error::DatabaseUnavailable(error)
+        } else if is_lock_conflict(&error) {
+            Error::LockTimeout(error)
+        } else {
+            Error::Internal(Box::new(error))
+        }
+    }
+}
+
+/// Whether the statement gave up waiting for a lock (55P03) or lost a deadlock (40P01).
+fn is_lock_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.code().is_some_and(|code| matches!(code.as_ref(), "55P03" | "40P01")))
+}
+
+/// Whether a database error means "Postgres is not reachable now" rather than a bug: pool
+/// exhaustion or a closed pool, I/O and TLS failures, and the server refusing or shutting down.
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01..57P03: admin/crash shutdown, cannot connect now.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+/// The name of the constraint a database error violated, if any.
+pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::Database(e) => e.constraint(),
+        _ => None,
+    }
+}
