@@ -9,6 +9,9 @@ COPY Cargo.toml Cargo.lock clippy.toml ./
 COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY migrations migrations
+# Cargo.toml declares the benchmarks: cargo reads their sources to load the manifest even though a
+# release build never compiles them.
+COPY benches benches
 COPY src src
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \

@@ -1,5 +1,5 @@
-//! Bearer tokens (SPEC section 10): verification with HS256, RS256 or ES256, and minting of
-//! development tokens for the `token` command.
+//! Bearer tokens (README, "Authentication and roles"): verification with HS256, RS256 or ES256, and
+//! minting of development tokens for the `token` command.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,5 +1,5 @@
-//! Command line and environment (SPEC section 10). Every setting is a flag with an environment
-//! variable behind it and a default that works on a developer's machine.
+//! Command line and environment (README, "Configuration"). Every setting is a flag with an
+//! environment variable behind it and a default that works on a developer's machine.
 
 use std::net::SocketAddr;
 use std::time::Duration;

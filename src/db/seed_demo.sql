@@ -1,6 +1,6 @@
 -- Demo data for `subscription-upgrades seed-demo`: two partners, customers in US, IT and IN,
 -- subscriptions on every offer, users and license assignments, and the relationships that make
--- every eligibility outcome of SPEC section 5 and every reassignment reason of section 6 visible.
+-- every eligibility outcome and every reassignment reason of the README's "Upgrades" visible.
 -- Fixed ids (so the README's curl walk-through works verbatim); every insert skips rows that
 -- exist, so running it again changes nothing. Billing periods are the current calendar month of a
 -- term that began two months ago.

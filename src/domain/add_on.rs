@@ -1,5 +1,5 @@
-//! Add-ons on a base subscription (SPEC section 7): which add-on attaches to which base offer,
-//! how many of it, and how an add-on changes once bought.
+//! Add-ons on a base subscription (README, "Seats, status and add-ons"): which add-on attaches to
+//! which base offer, how many of it, and how an add-on changes once bought.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

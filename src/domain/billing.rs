@@ -1,6 +1,6 @@
-//! What an upgrade does to the bill (SPEC section 6). The article bills an upgrade as cancelling
-//! the source and buying the target, so the source's current period is credited and the target is
-//! charged over the same remaining days.
+//! What an upgrade does to the bill (README, "Upgrades"). The article bills an upgrade as
+//! cancelling the source and buying the target, so the source's current period is credited and the
+//! target is charged over the same remaining days.
 //!
 //! The rules, after Partner Center's published scenarios:
 //! - the upgrade takes effect on `today`, clamped into the source's current period (synced data

@@ -1,5 +1,5 @@
-//! The catalog of SPEC section 2: offers, the services they include, where they are sold and at
-//! what price, and the upgrade matrix. Loaded from Postgres; the rules only ever see this model,
+//! The catalog (README, "The catalog"): offers, the services they include, where they are sold and
+//! at what price, and the upgrade matrix. Loaded from Postgres; the rules only ever see this model,
 //! so a test can build any catalog it likes.
 
 use std::collections::{BTreeMap, BTreeSet};

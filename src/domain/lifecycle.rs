@@ -1,5 +1,5 @@
-//! Changing a subscription after purchase (SPEC section 7): its status as a state machine, its
-//! seats within the caps, and what a seat change does to the bill.
+//! Changing a subscription after purchase (README, "Seats, status and add-ons"): its status as a
+//! state machine, its seats within the caps, and what a seat change does to the bill.
 
 use super::billing::{Billing, Remaining, remaining, round_half_even};
 use super::catalog::{Catalog, Offer};

@@ -1,4 +1,5 @@
-//! Who may do what: the roles of SPEC section 4 and the one table that maps them to operations.
+//! Who may do what: the roles (README, "Authentication and roles") and the one table that maps them
+//! to operations.
 
 use serde::Serialize;
 use utoipa::ToSchema;

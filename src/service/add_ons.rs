@@ -1,5 +1,6 @@
-//! Buying, changing, cancelling and reading a subscription's add-ons (SPEC section 7), under the
-//! same locks and `Idempotency-Key` as the other changes, each change in the history.
+//! Buying, changing, cancelling and reading a subscription's add-ons (README, "Seats, status and
+//! add-ons"), under the same locks and `Idempotency-Key` as the other changes, each change in the
+//! history.
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;

@@ -1,5 +1,6 @@
-//! Changing a subscription after purchase: its seats or its status (SPEC section 7), under the
-//! same locks, `If-Match` and `Idempotency-Key` as upgrades, each change in the history.
+//! Changing a subscription after purchase: its seats or its status (README, "Seats, status and
+//! add-ons"), under the same locks, `If-Match` and `Idempotency-Key` as upgrades, each change in
+//! the history.
 
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool};

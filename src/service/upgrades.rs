@@ -1,4 +1,4 @@
-//! Upgrades (SPEC sections 5 and 6): listing a subscription's options, performing one, and
+//! Upgrades (README, "Upgrades"): listing a subscription's options, performing one, and
 //! reading them back. Every answer comes from `domain::upgrade::evaluate` over facts loaded here.
 
 use chrono::{NaiveDate, Utc};
@@ -31,7 +31,7 @@ pub struct UpgradeRequest {
     pub precondition: Option<Precondition>,
 }
 
-/// The result of SPEC section 6, as answered and as stored.
+/// The result of an upgrade, as answered and as stored.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeResult {

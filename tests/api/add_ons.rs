@@ -1,5 +1,6 @@
-//! Add-ons over HTTP (SPEC section 7): buying within the catalog's rules, listing, changing and
-//! cancelling them, what they do to seat changes, cancellations and upgrades, and retries.
+//! Add-ons over HTTP (README, "Seats, status and add-ons"): buying within the catalog's rules,
+//! listing, changing and cancelling them, what they do to seat changes, cancellations and upgrades,
+//! and retries.
 
 use futures::future::join_all;
 use reqwest::StatusCode;

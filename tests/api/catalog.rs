@@ -1,4 +1,4 @@
-//! The catalog over HTTP: the seeded offers and the whole upgrade matrix of SPEC section 2.
+//! The catalog over HTTP: the seeded offers and the whole upgrade matrix (README, "The catalog").
 
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -96,7 +96,7 @@ async fn start(settings: &Settings) -> (String, tokio::sync::oneshot::Sender<()>
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(error) => panic!(
-            "the integration tests need Postgres: {error}. Start it (README, 'Running the tests') \
+            "the integration tests need Postgres: {error}. Start it (README, 'Run it, test it') \
              or set DATABASE_URL to a server where this user may create databases."
         ),
     };

@@ -1,5 +1,5 @@
-//! Changing seats and status over HTTP (SPEC section 7): the rules, the state machine, what
-//! happens to licenses, billing previews, history, If-Match and Idempotency-Key.
+//! Changing seats and status over HTTP (README, "Seats, status and add-ons"): the rules, the state
+//! machine, what happens to licenses, billing previews, history, If-Match and Idempotency-Key.
 
 use futures::future::join_all;
 use reqwest::StatusCode;

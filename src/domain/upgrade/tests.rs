@@ -206,8 +206,8 @@ prop_compose! {
 }
 
 proptest! {
-    /// An independent reading of SPEC section 5: when the evaluation says eligible, each
-    /// condition holds on its own.
+    /// An independent reading of the eligibility conditions (README, "Upgrades"): when the
+    /// evaluation says eligible, each condition holds on its own.
     #[test]
     fn an_eligible_upgrade_has_no_failing_condition(
         source in any_subscription(),
