@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod clients;
 mod customers;
+mod dates;
 mod demo;
 mod docs;
 mod errors;
