@@ -177,11 +177,11 @@ impl RelationshipStatus {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRelationship {
     status: RelationshipStatus,
-    /// From 1970-01-01T00:00:00Z through 2999-12-31T23:59:59Z (RFC 3339; other offsets are
-    /// converted to UTC); otherwise 400 `invalid_timestamp`.
+    /// RFC 3339, from 1970-01-01T00:00:00Z through 2999-12-31T23:59:59Z (other offsets than `Z`
+    /// are converted to UTC); anything else is 400 `invalid_timestamp`.
     #[schema(value_type = String, format = DateTime)]
     starts_at: DateField,
-    /// After `startsAt`, within the same range.
+    /// After `startsAt`; RFC 3339, from 1970-01-01T00:00:00Z through 2999-12-31T23:59:59Z.
     #[schema(value_type = String, format = DateTime)]
     ends_at: DateField,
     /// Service codes the relationship grants admin rights for, or `["*"]` for all.

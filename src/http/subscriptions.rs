@@ -101,13 +101,15 @@ pub struct CreateSubscription {
     #[schema(minimum = 1)]
     quantity: i64,
     billing_cycle: BillingCycle,
-    /// Start of the one-year term; today when absent. Dates here run from 1970-01-01 through
-    /// 2999-12-31 (otherwise 400 `invalid_date`); the term ends 12 months after it starts.
+    /// Start of the one-year term (it ends 12 months later); today when absent. Every date here
+    /// is `YYYY-MM-DD` from 1970-01-01 through 2999-12-31; anything else is 400 `invalid_date`.
     #[schema(value_type = Option<String>, format = Date)]
     term_start: Option<DateField>,
-    /// With `currentPeriodEnd`: the current billing period, within the term.
+    /// With `currentPeriodEnd`: the current billing period, within the term; from 1970-01-01
+    /// through 2999-12-31.
     #[schema(value_type = Option<String>, format = Date)]
     current_period_start: Option<DateField>,
+    /// The end of the current billing period (exclusive); from 1970-01-01 through 2999-12-31.
     #[schema(value_type = Option<String>, format = Date)]
     current_period_end: Option<DateField>,
     /// Platform role only (synced data); `active` otherwise.
