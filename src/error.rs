@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use crate::domain::eligibility::Failure;
+use crate::domain::input::InvalidDate;
 
 /// Everything a request can fail with, below the HTTP layer.
 #[derive(Debug, thiserror::Error)]
@@ -95,5 +96,11 @@ impl Error {
     /// A 500 from anything unexpected.
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Internal(cause.into())
+    }
+}
+
+impl From<InvalidDate> for Error {
+    fn from(error: InvalidDate) -> Self {
+        Error::bad_request(error.code(), error.to_string())
     }
 }

@@ -112,11 +112,15 @@ pub async fn list_for_partner(
     .await
 }
 
-/// A delegated admin relationship as the eligibility rules read it.
+/// A delegated admin relationship as the eligibility rules read it. Its times come as
+/// microseconds since the epoch, which decode whatever the year (Postgres writes years outside
+/// 1..=9999 in JSON in forms no RFC 3339 reader reads back).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct RightsRow {
     pub status: String,
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub starts_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub ends_at: DateTime<Utc>,
     pub all_services: bool,
     pub services: Vec<String>,
@@ -157,7 +161,9 @@ pub async fn facts(
                               'quantity', s.quantity, 'channel', s.channel) ORDER BY s.id), '[]')
                    FROM subscriptions s WHERE s.customer_id = c.id) AS "subscriptions!: Json<Vec<SubscriptionFactsRow>>",
                   (SELECT coalesce(json_agg(json_build_object(
-                              'status', d.status, 'starts_at', d.starts_at, 'ends_at', d.ends_at,
+                              'status', d.status,
+                              'starts_at', (extract(epoch FROM d.starts_at) * 1000000)::bigint,
+                              'ends_at', (extract(epoch FROM d.ends_at) * 1000000)::bigint,
                               'all_services', d.all_services,
                               'services', ARRAY(SELECT ds.service_code
                                                 FROM delegated_admin_relationship_services ds

@@ -1,4 +1,12 @@
-//! Checks on free-text fields that the API stores: names and e-mail addresses.
+//! Checks on the fields a client sends that the API stores: names, e-mail addresses, service
+//! lists, and (in [`dates`]) dates and timestamps.
+
+mod dates;
+
+pub use dates::{
+    EARLIEST_DATE, EARLIEST_TIMESTAMP, Expected, InvalidDate, LATEST_DATE, LATEST_TIMESTAMP, date,
+    timestamp,
+};
 
 /// A text field that is not acceptable, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
-use super::extract::{Json, Path, Query};
+use super::extract::{DateField, Json, Path, Query};
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::customers::CustomerRow;
@@ -177,8 +177,13 @@ impl RelationshipStatus {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRelationship {
     status: RelationshipStatus,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
+    /// RFC 3339, from 1970-01-01T00:00:00Z through 2999-12-31T23:59:59Z (other offsets than `Z`
+    /// are converted to UTC); anything else is 400 `invalid_timestamp`.
+    #[schema(value_type = String, format = DateTime)]
+    starts_at: DateField,
+    /// After `startsAt`; RFC 3339, from 1970-01-01T00:00:00Z through 2999-12-31T23:59:59Z.
+    #[schema(value_type = String, format = DateTime)]
+    ends_at: DateField,
     /// Service codes the relationship grants admin rights for, or `["*"]` for all.
     services: Vec<String>,
 }
@@ -243,8 +248,8 @@ async fn create_relationship(
     caller.require(Operation::ManageDelegatedAdmin)?;
     let request = RelationshipRequest {
         status: body.status.as_str().to_owned(),
-        starts_at: body.starts_at,
-        ends_at: body.ends_at,
+        starts_at: body.starts_at.timestamp("startsAt")?,
+        ends_at: body.ends_at.timestamp("endsAt")?,
         services: body.services,
     };
     let row = service::customers::create_relationship(

@@ -7,10 +7,13 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::problem::Problem;
+use crate::domain::input::{self, Expected, InvalidDate};
 
 /// A JSON request body or response.
 #[derive(Debug, Clone, Copy, Default)]
@@ -100,5 +103,46 @@ where
                     rejection.body_text(),
                 )
             })
+    }
+}
+
+/// A date or timestamp field of a request body, as sent. It takes any JSON value and is checked
+/// by [`input::date`] or [`input::timestamp`] once the body is read, so that every wrong value (a
+/// number, a malformed string, a year out of range) gets the field's own code and message.
+/// Declare it with `#[schema(value_type = String, format = Date)]` (or `DateTime`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DateField(Value);
+
+impl DateField {
+    /// The field as a date (`YYYY-MM-DD`) within the accepted range.
+    pub fn date(&self, field: &'static str) -> Result<NaiveDate, InvalidDate> {
+        self.parse(field, Expected::Date, input::date)
+    }
+
+    /// The field as an RFC 3339 timestamp within the accepted range, in UTC.
+    pub fn timestamp(&self, field: &'static str) -> Result<DateTime<Utc>, InvalidDate> {
+        self.parse(field, Expected::Timestamp, input::timestamp)
+    }
+
+    fn parse<T>(
+        &self,
+        field: &'static str,
+        expected: Expected,
+        parse: fn(&'static str, &str) -> Result<T, InvalidDate>,
+    ) -> Result<T, InvalidDate> {
+        let got = match &self.0 {
+            Value::String(text) => return parse(field, text),
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        Err(InvalidDate {
+            field,
+            expected,
+            got: got.to_owned(),
+        })
     }
 }

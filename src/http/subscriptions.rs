@@ -15,7 +15,7 @@ use super::add_ons::AddOnView;
 use super::caller::Caller;
 use super::conditional;
 use super::customers::{Created, created};
-use super::extract::{Json, Path, Query};
+use super::extract::{DateField, Json, Path, Query};
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::history::HistoryRow;
@@ -101,11 +101,17 @@ pub struct CreateSubscription {
     #[schema(minimum = 1)]
     quantity: i64,
     billing_cycle: BillingCycle,
-    /// Start of the one-year term; today when absent.
-    term_start: Option<NaiveDate>,
-    /// With `currentPeriodEnd`: the current billing period, within the term.
-    current_period_start: Option<NaiveDate>,
-    current_period_end: Option<NaiveDate>,
+    /// Start of the one-year term (it ends 12 months later); today when absent. Every date here
+    /// is `YYYY-MM-DD` from 1970-01-01 through 2999-12-31; anything else is 400 `invalid_date`.
+    #[schema(value_type = Option<String>, format = Date)]
+    term_start: Option<DateField>,
+    /// With `currentPeriodEnd`: the current billing period, within the term; from 1970-01-01
+    /// through 2999-12-31.
+    #[schema(value_type = Option<String>, format = Date)]
+    current_period_start: Option<DateField>,
+    /// The end of the current billing period (exclusive); from 1970-01-01 through 2999-12-31.
+    #[schema(value_type = Option<String>, format = Date)]
+    current_period_end: Option<DateField>,
     /// Platform role only (synced data); `active` otherwise.
     status: Option<SubscriptionStatus>,
     /// `other` (another partner or direct purchase) is for the platform role only.
@@ -130,7 +136,11 @@ impl CreateSubscription {
                 "A subscription becomes upgraded only by an upgrade; record it as active, suspended or cancelled.",
             ));
         }
-        let current_period = match (self.current_period_start, self.current_period_end) {
+        let date = |value: Option<DateField>, field| value.map(|v| v.date(field)).transpose();
+        let term_start = date(self.term_start, "termStart")?;
+        let current_period_start = date(self.current_period_start, "currentPeriodStart")?;
+        let current_period_end = date(self.current_period_end, "currentPeriodEnd")?;
+        let current_period = match (current_period_start, current_period_end) {
             (Some(start), Some(end)) => Some((start, end)),
             (None, None) => None,
             _ => {
@@ -144,7 +154,7 @@ impl CreateSubscription {
             offer_id: self.offer_id,
             quantity: self.quantity,
             billing_cycle: self.billing_cycle,
-            term_start: self.term_start,
+            term_start,
             current_period,
             status: self.status.unwrap_or(SubscriptionStatus::Active),
             channel: self.channel.unwrap_or(Channel::Partner),

@@ -179,7 +179,10 @@ async fn invalid_relationships_are_refused() {
             "invalid_services",
         ),
         (body("pending", a, b, json!(["*"])), "invalid_body"),
-        (body("active", "yesterday", b, json!(["*"])), "invalid_body"),
+        (
+            body("active", "yesterday", b, json!(["*"])),
+            "invalid_timestamp",
+        ),
     ];
     for (request, code) in cases {
         assert_problem(

@@ -78,6 +78,20 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+/// Starts the service on a database the test created (and perhaps filled) itself; like
+/// [`spawn_app`]'s, it is dropped afterwards.
+pub async fn spawn_app_on(database_url: String) -> TestApp {
+    let (address, stop) = start(&test_settings(database_url.clone())).await;
+    TestApp {
+        address,
+        stop: Some(stop),
+        client: reqwest::Client::new(),
+        partner: Uuid::new_v4(),
+        database_url,
+        owns_database: true,
+    }
+}
+
 /// Starts the service on its own new database loaded with the demo data.
 pub async fn spawn_demo_app() -> TestApp {
     let app = spawn_app().await;

@@ -1,7 +1,9 @@
 //! Sweeps driven by the OpenAPI document, so that a new operation is covered the day it is
 //! added: every operation but the probes, metrics and the document refuses a missing token (401),
 //! a token without roles (403) and, under a customer, another partner (404); every operation with
-//! a body refuses each kind of bad input with its specific 4xx problem; and none of it writes.
+//! a body refuses each kind of bad input with its specific 4xx problem; every date and timestamp
+//! field refuses every kind of bad date and accepts the edges of the range; and none of the
+//! refused requests writes.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -111,6 +113,38 @@ impl Ids {
     }
 }
 
+impl Ids {
+    /// Bodies the operation accepts with its dates at the edges of the accepted range; every
+    /// operation with a date field needs them here.
+    fn edge_bodies(&self, operation: &str) -> Vec<Value> {
+        let path = operation.split_once(' ').unwrap().1;
+        let edges = match path.rsplit('/').next().unwrap() {
+            "delegated-admin-relationships" => vec![
+                json!({"startsAt": "1970-01-01T00:00:00Z", "endsAt": "2999-12-31T23:59:59Z"}),
+                json!({"startsAt": "1970-01-01T01:00:00+01:00", "endsAt": "1970-01-01T00:00:01Z"}),
+                json!({"startsAt": "2999-12-31T23:59:58Z", "endsAt": "3000-01-01T00:59:59+01:00"}),
+            ],
+            "subscriptions" => vec![
+                json!({"termStart": "1970-01-01", "currentPeriodStart": "1970-01-01",
+                       "currentPeriodEnd": "1970-02-01"}),
+                json!({"termStart": "2999-12-31"}),
+                json!({"termStart": "2999-01-01", "currentPeriodStart": "2999-12-01",
+                       "currentPeriodEnd": "2999-12-31"}),
+            ],
+            _ => panic!("{operation}: add bodies with its dates at the edges of the range"),
+        };
+        edges
+            .into_iter()
+            .map(|edge| {
+                let mut body = self.valid_body(operation);
+                let fields = body.as_object_mut().unwrap();
+                fields.extend(edge.as_object().unwrap().clone());
+                body
+            })
+            .collect()
+    }
+}
+
 /// An operation of the served document.
 struct Operation {
     /// `METHOD /template`.
@@ -118,6 +152,52 @@ struct Operation {
     has_body: bool,
     /// Whether it pages (takes `limit`).
     pages: bool,
+    /// The fields of its body whose schema has format `date` or `date-time`.
+    date_fields: Vec<DateField>,
+}
+
+/// A body field that holds a date or a timestamp.
+struct DateField {
+    name: String,
+    /// `date` or `date-time`.
+    format: String,
+    required: bool,
+}
+
+impl DateField {
+    /// The code every bad value of the field gets.
+    fn code(&self) -> &'static str {
+        if self.format == "date" {
+            "invalid_date"
+        } else {
+            "invalid_timestamp"
+        }
+    }
+}
+
+/// The date and timestamp fields of an operation's JSON body.
+fn date_fields(document: &Value, operation: &Value) -> Vec<DateField> {
+    let mut schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        schema = &document["components"]["schemas"][name];
+    }
+    let required = schema["required"].as_array().cloned().unwrap_or_default();
+    let properties = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    properties
+        .into_iter()
+        .filter_map(|(name, property)| {
+            let format = property["format"].as_str()?;
+            matches!(format, "date" | "date-time").then(|| DateField {
+                required: required.contains(&json!(name)),
+                name,
+                format: format.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// Every operation of the served document.
@@ -134,6 +214,7 @@ async fn operations(app: &TestApp) -> Vec<Operation> {
                 name: format!("{} {template}", method.to_uppercase()),
                 has_body: operation.get("requestBody").is_some(),
                 pages: parameters.iter().any(|p| p["name"] == "limit"),
+                date_fields: date_fields(&document, operation),
             });
         }
     }
@@ -246,7 +327,7 @@ fn json_body(
 }
 
 /// Every kind of bad body derived from a valid one.
-fn bad_bodies(valid: &Value) -> Vec<BadBody> {
+fn bad_bodies(valid: &Value, date_fields: &[DateField]) -> Vec<BadBody> {
     let valid_bytes = serde_json::to_vec(valid).unwrap();
     let mut bodies = vec![
         BadBody {
@@ -312,10 +393,15 @@ fn bad_bodies(valid: &Value) -> Vec<BadBody> {
             body[field] = replacement;
             bodies.push(json_body(format!("{field}: {what}"), &body, code, detail));
         };
+        // A date field takes any JSON value and names what it got (date_fields_… below).
+        let wrong_type_code = date_fields
+            .iter()
+            .find(|date| date.name == *field)
+            .map_or("invalid_body", DateField::code);
         with(
             "wrong type",
             json!({"nested": true}),
-            Some("invalid_body"),
+            Some(wrong_type_code),
             Some(field.clone()),
         );
         match value {
@@ -359,13 +445,14 @@ async fn every_kind_of_bad_body_gets_its_specific_4xx_and_writes_nothing() {
     for Operation {
         name: operation,
         has_body,
+        date_fields,
         ..
     } in operations(&app).await
     {
         if !has_body {
             continue;
         }
-        for bad in bad_bodies(&ids.valid_body(&operation)) {
+        for bad in bad_bodies(&ids.valid_body(&operation), &date_fields) {
             let mut sent = request(&app, &operation, &ids, Some(&admin_token)).body(bad.bytes);
             if let Some(content_type) = bad.content_type {
                 sent = sent.header("content-type", content_type);
@@ -397,6 +484,133 @@ async fn every_kind_of_bad_body_gets_its_specific_4xx_and_writes_nothing() {
     }
 
     assert_eq!(snapshot(&app).await, before, "refused bodies wrote nothing");
+}
+
+/// Values no date or timestamp field accepts, with a text the problem's detail must contain:
+/// out of the range (before 1970, after 2999, signed or five-digit years), not a day of the
+/// calendar, the other kind of value, not a date at all, and JSON that is not a string.
+fn bad_dates(field: &DateField) -> Vec<(Value, &'static str)> {
+    let strings = [
+        "0000-01-01",
+        "+10000-01-01",
+        "-5000-01-01",
+        "1969-12-31",
+        "3000-01-01",
+        "2026-02-30",
+        "2026-13-01",
+        "0000-01-01T00:00:00Z",
+        "+12345-01-01T00:00:00Z",
+        "-4714-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "3000-01-01T00:00:00Z",
+        "2999-12-31T23:59:59.5Z",
+        "2026-02-30T00:00:00Z",
+        "2026-01-01T25:00:00Z",
+        "2026-01-01T00:00:00",
+        "",
+        "   ",
+        "yesterday",
+        "2026/01/01",
+        "01/02/2026",
+        "20260101",
+        "2026-01-01\u{0}",
+        "\u{202e}2026-01-01",
+    ];
+    let mut values: Vec<(Value, &str)> = strings.into_iter().map(|s| (json!(s), "")).collect();
+    values.extend([
+        (json!(20260101), "got a number"),
+        (json!(-1), "got a number"),
+        (json!(1.5), "got a number"),
+        (json!(true), "got a boolean"),
+        (json!([]), "got an array"),
+        (json!({}), "got an object"),
+    ]);
+    if field.required {
+        values.push((Value::Null, "got null"));
+    }
+    values.push(if field.format == "date" {
+        (
+            json!("2026-01-01T00:00:00Z"),
+            "expected a date (YYYY-MM-DD), got a timestamp",
+        )
+    } else {
+        (
+            json!("2026-01-01"),
+            "expected a timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z), got a date",
+        )
+    });
+    values
+}
+
+#[tokio::test]
+async fn every_date_field_refuses_every_bad_date_naming_the_field_and_accepts_the_edges() {
+    let app = spawn_app().await;
+    let ids = Ids::create(&app.admin()).await;
+    let admin_token = token(app.partner, &["global_admin"]);
+    let operations: Vec<Operation> = operations(&app)
+        .await
+        .into_iter()
+        .filter(|operation| !operation.date_fields.is_empty())
+        .collect();
+    let fields: usize = operations.iter().map(|o| o.date_fields.len()).sum();
+    assert!(
+        fields >= 5,
+        "the relationship and subscription dates are found"
+    );
+    let before = snapshot(&app).await;
+
+    for operation in &operations {
+        for field in &operation.date_fields {
+            for (value, text) in bad_dates(field) {
+                let mut body = ids.valid_body(&operation.name);
+                body[&field.name] = value.clone();
+                let sent = request(&app, &operation.name, &ids, Some(&admin_token)).json(&body);
+                let response = sent.send().await.unwrap();
+                let status = response.status();
+                let problem: Value = response.json().await.unwrap_or_default();
+                let context = format!(
+                    "{}, {} = {value}: {status} {problem}",
+                    operation.name, field.name
+                );
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{context}");
+                assert_eq!(problem["code"], field.code(), "{context}");
+                let detail = problem["detail"].as_str().unwrap_or_default();
+                assert!(
+                    detail.starts_with(&format!("{}: expected ", field.name)),
+                    "{context}"
+                );
+                assert!(
+                    detail.contains(text) && detail.contains("through 2999-12-31"),
+                    "{context}"
+                );
+            }
+        }
+    }
+    assert_eq!(snapshot(&app).await, before, "refused dates wrote nothing");
+
+    for operation in &operations {
+        let edges = ids.edge_bodies(&operation.name);
+        for field in &operation.date_fields {
+            let given = edges.iter().any(|body| body.get(&field.name).is_some());
+            assert!(
+                given,
+                "{}: {} at an edge of the range",
+                operation.name, field.name
+            );
+        }
+        for body in edges {
+            let sent = request(&app, &operation.name, &ids, Some(&admin_token)).json(&body);
+            let response = sent.send().await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert_eq!(
+                status,
+                StatusCode::CREATED,
+                "{}, {body}: {text}",
+                operation.name
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -144,6 +144,51 @@ fn round_half_even_table() {
 }
 
 #[test]
+fn periods_at_the_edges_of_the_accepted_dates_prorate_like_any_other() {
+    // (term start, period start, period end, today) → (effective date, remaining, period days,
+    // full credit): a period long past is billed as on its last day, one far ahead as on its
+    // first; both fall within their term's first month.
+    let cases = [
+        (
+            ("1970-01-01", "1970-01-01", "1970-02-01", "2026-11-24"),
+            ("1970-01-31", 1, 31, true),
+        ),
+        (
+            ("2999-12-31", "2999-12-31", "3000-01-31", "2026-11-24"),
+            ("2999-12-31", 31, 31, true),
+        ),
+        (
+            ("2999-12-31", "2999-12-31", "3000-12-31", "2026-11-24"),
+            ("2999-12-31", 365, 365, true),
+        ),
+    ];
+    for ((term_start, start, end, today), (effective, remaining, days, full)) in cases {
+        let input = Proration {
+            term_start: day(term_start),
+            period_start: day(start),
+            period_end: day(end),
+            ..basic_to_standard(today)
+        };
+        let billing = prorate(&input);
+        let got = (
+            billing.effective_date,
+            billing.remaining_days,
+            billing.period_days,
+            billing.full_credit,
+        );
+        assert_eq!(
+            got,
+            (day(effective), remaining, days, full),
+            "{start}..{end}"
+        );
+        assert!(
+            billing.charge <= 12_500 && billing.credit <= 6_000,
+            "{billing:?}"
+        );
+    }
+}
+
+#[test]
 fn a_smaller_target_quantity_is_charged_for_its_own_seats() {
     let mut input = basic_to_standard("2026-11-24");
     input.target_quantity = 4;

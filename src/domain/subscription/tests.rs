@@ -108,6 +108,26 @@ fn default_period_is_the_one_containing_today() {
             "2026-11-24",
             ("2026-03-01", "2027-03-01"),
         ),
+        // The edges of the accepted dates: a term that ended long ago keeps its last period; a
+        // term starting on the last accepted day ends a year later.
+        (
+            BillingCycle::Monthly,
+            "1970-01-01",
+            "2026-11-24",
+            ("1970-12-01", "1971-01-01"),
+        ),
+        (
+            BillingCycle::Monthly,
+            "2999-12-31",
+            "2026-11-24",
+            ("2999-12-31", "3000-01-31"),
+        ),
+        (
+            BillingCycle::Annual,
+            "2999-12-31",
+            "2026-11-24",
+            ("2999-12-31", "3000-12-31"),
+        ),
     ];
     for (cycle, term_start, today, (start, end)) in cases {
         let dates = billing_dates(cycle, date(term_start), date(today), None).unwrap();
