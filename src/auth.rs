@@ -9,6 +9,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::ErrorCode;
+
 /// The secret used when no key is configured. Public by design: development mode only runs on a
 /// loopback address, and says so loudly at start-up.
 pub const DEVELOPMENT_SECRET: &str = "subscription-upgrades-development-secret-not-for-production";
@@ -68,17 +70,17 @@ pub enum TokenError {
 
 impl TokenError {
     /// The stable problem code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            TokenError::Missing => "token_missing",
-            TokenError::Malformed => "token_malformed",
-            TokenError::Expired => "token_expired",
-            TokenError::NotYetValid => "token_not_yet_valid",
-            TokenError::BadSignature => "token_signature_invalid",
-            TokenError::WrongAudience => "token_audience_invalid",
-            TokenError::WrongIssuer => "token_issuer_invalid",
-            TokenError::AlgorithmNotAllowed => "token_algorithm_not_allowed",
-            TokenError::InvalidClaims(_) => "token_claims_invalid",
+            TokenError::Missing => ErrorCode::TokenMissing,
+            TokenError::Malformed => ErrorCode::TokenMalformed,
+            TokenError::Expired => ErrorCode::TokenExpired,
+            TokenError::NotYetValid => ErrorCode::TokenNotYetValid,
+            TokenError::BadSignature => ErrorCode::TokenSignatureInvalid,
+            TokenError::WrongAudience => ErrorCode::TokenAudienceInvalid,
+            TokenError::WrongIssuer => ErrorCode::TokenIssuerInvalid,
+            TokenError::AlgorithmNotAllowed => ErrorCode::TokenAlgorithmNotAllowed,
+            TokenError::InvalidClaims(_) => ErrorCode::TokenClaimsInvalid,
         }
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ErrorCode;
 use super::catalog::{Catalog, Offer, OfferKind};
 use super::subscription::{MAX_QUANTITY, SubscriptionStatus};
 
@@ -65,17 +66,17 @@ pub enum AddOnError {
 
 impl AddOnError {
     /// The stable problem code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AddOnError::UnknownOffer(_) => "unknown_offer",
-            AddOnError::InvalidQuantity => "invalid_quantity",
-            AddOnError::NotAnAddOn(_) => "offer_not_add_on",
-            AddOnError::BaseNotActive(_) => "subscription_not_active",
-            AddOnError::NotSoldInMarket { .. } => "offer_not_sold_in_market",
-            AddOnError::NotAttachable { .. } => "add_on_not_attachable",
-            AddOnError::ExceedsBase { .. } => "add_on_quantity_exceeds_base",
-            AddOnError::AlreadyActive(_) => "add_on_already_active",
-            AddOnError::NotActive => "add_on_not_active",
+            AddOnError::UnknownOffer(_) => ErrorCode::UnknownOffer,
+            AddOnError::InvalidQuantity => ErrorCode::InvalidQuantity,
+            AddOnError::NotAnAddOn(_) => ErrorCode::OfferNotAddOn,
+            AddOnError::BaseNotActive(_) => ErrorCode::SubscriptionNotActive,
+            AddOnError::NotSoldInMarket { .. } => ErrorCode::OfferNotSoldInMarket,
+            AddOnError::NotAttachable { .. } => ErrorCode::AddOnNotAttachable,
+            AddOnError::ExceedsBase { .. } => ErrorCode::AddOnQuantityExceedsBase,
+            AddOnError::AlreadyActive(_) => ErrorCode::AddOnAlreadyActive,
+            AddOnError::NotActive => ErrorCode::AddOnNotActive,
         }
     }
 }

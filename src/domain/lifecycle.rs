@@ -1,6 +1,7 @@
 //! Changing a subscription after purchase (README, "Seats, status and add-ons"): its status as a
 //! state machine, its seats within the caps, and what a seat change does to the bill.
 
+use super::ErrorCode;
 use super::billing::{Billing, Remaining, remaining, round_half_even};
 use super::catalog::{Catalog, Offer};
 use super::subscription::{BillingCycle, MAX_QUANTITY, SubscriptionStatus};
@@ -52,13 +53,13 @@ pub enum QuantityError {
 
 impl QuantityError {
     /// The stable problem code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            QuantityError::NotActive(_) => "subscription_not_active",
-            QuantityError::OutOfRange => "invalid_quantity",
-            QuantityError::SeatLimitExceeded(_) => "seat_limit_exceeded",
-            QuantityError::BelowAssigned { .. } => "quantity_below_assigned_licenses",
-            QuantityError::BelowAddOn { .. } => "quantity_below_add_on_quantity",
+            QuantityError::NotActive(_) => ErrorCode::SubscriptionNotActive,
+            QuantityError::OutOfRange => ErrorCode::InvalidQuantity,
+            QuantityError::SeatLimitExceeded(_) => ErrorCode::SeatLimitExceeded,
+            QuantityError::BelowAssigned { .. } => ErrorCode::QuantityBelowAssignedLicenses,
+            QuantityError::BelowAddOn { .. } => ErrorCode::QuantityBelowAddOnQuantity,
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod add_on;
 pub mod billing;
 pub mod catalog;
+pub mod codes;
 pub mod eligibility;
 pub mod input;
 pub mod lifecycle;
@@ -13,4 +14,5 @@ pub mod upgrade;
 pub mod webhook;
 
 pub use catalog::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
+pub use codes::ErrorCode;
 pub use policy::{Operation, Role};

@@ -4,6 +4,7 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ErrorCode;
 use super::catalog::{Catalog, OfferKind};
 
 /// Where a subscription is in its life.
@@ -137,14 +138,14 @@ pub enum NewSubscriptionError {
 
 impl NewSubscriptionError {
     /// The stable problem code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            NewSubscriptionError::UnknownOffer(_) => "unknown_offer",
-            NewSubscriptionError::OfferIsAddOn(_) => "offer_is_add_on",
-            NewSubscriptionError::NotSoldInMarket { .. } => "offer_not_sold_in_market",
-            NewSubscriptionError::InvalidQuantity => "invalid_quantity",
-            NewSubscriptionError::SeatLimitExceeded(_) => "seat_limit_exceeded",
-            NewSubscriptionError::InvalidBillingPeriod(_) => "invalid_billing_period",
+            NewSubscriptionError::UnknownOffer(_) => ErrorCode::UnknownOffer,
+            NewSubscriptionError::OfferIsAddOn(_) => ErrorCode::OfferIsAddOn,
+            NewSubscriptionError::NotSoldInMarket { .. } => ErrorCode::OfferNotSoldInMarket,
+            NewSubscriptionError::InvalidQuantity => ErrorCode::InvalidQuantity,
+            NewSubscriptionError::SeatLimitExceeded(_) => ErrorCode::SeatLimitExceeded,
+            NewSubscriptionError::InvalidBillingPeriod(_) => ErrorCode::InvalidBillingPeriod,
         }
     }
 }

@@ -4,12 +4,13 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use uuid::Uuid;
 
 use super::AppState;
 use super::problem::Problem;
 use crate::auth::{self, TokenError};
+use crate::domain::ErrorCode;
 use crate::domain::policy::{self, Operation, Role};
 use crate::error::Error;
 use crate::service::Actor;
@@ -36,8 +37,8 @@ impl Caller {
         } else {
             self.role_names.join(", ")
         };
-        Err(Error::Forbidden {
-            code: "role_not_allowed",
+        Err(Error::Refused {
+            code: ErrorCode::RoleNotAllowed,
             detail: format!("Your roles ({held}) do not allow this operation.").into(),
         })
     }
@@ -101,8 +102,7 @@ fn rate_limited(wait: Duration) -> Problem {
     let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let seconds = u32::try_from(whole.max(1)).unwrap_or(u32::MAX);
     Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        ErrorCode::RateLimited,
         format!("Your partner's request quota for this instance is spent; retry in {seconds} s."),
     )
     .with_retry_after(seconds)
@@ -114,10 +114,10 @@ fn unauthorized(error: TokenError) -> Problem {
         TokenError::Missing => r#"Bearer realm="subscription-upgrades""#.to_owned(),
         other => format!(
             r#"Bearer realm="subscription-upgrades", error="invalid_token", error_description="{}""#,
-            other.code()
+            other.code().as_str()
         ),
     };
-    let problem = Problem::new(StatusCode::UNAUTHORIZED, error.code(), error.to_string());
+    let problem = Problem::new(error.code(), error.to_string());
     match HeaderValue::from_str(&challenge) {
         Ok(value) => problem.with_header(header::WWW_AUTHENTICATE, value),
         Err(_) => problem,

@@ -11,6 +11,7 @@ use super::caller::Caller;
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageRequest};
 use super::problem::{AuthProblems, Problem};
+use crate::domain::ErrorCode;
 use crate::domain::{Catalog, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
 use crate::error::Error;
 
@@ -152,7 +153,10 @@ async fn get_offer(
     caller.require(Operation::ReadCatalog)?;
     let catalog = state.catalog();
     let offer = catalog.offer(&offer_id).ok_or_else(|| {
-        Error::not_found("offer_not_found", format!("No offer has id {offer_id:?}."))
+        Error::new(
+            ErrorCode::OfferNotFound,
+            format!("No offer has id {offer_id:?}."),
+        )
     })?;
     Ok(Json(offer_view(&catalog, offer)))
 }
@@ -182,8 +186,8 @@ async fn list_upgrade_paths(
     if let Some(source) = query.source_offer_id.as_deref()
         && catalog.offer(source).is_none()
     {
-        return Err(Error::bad_request(
-            "unknown_offer",
+        return Err(Error::new(
+            ErrorCode::UnknownOffer,
             format!("sourceOfferId {source:?} is not an offer in the catalog"),
         ));
     }
@@ -207,8 +211,8 @@ fn known_market<'a>(catalog: &Catalog, market: Option<&'a str>) -> Result<Option
     match market {
         Some(code) if catalog.market(code).is_none() => {
             let known: Vec<_> = catalog.markets().iter().map(|m| m.code.as_str()).collect();
-            Err(Error::bad_request(
-                "unknown_market",
+            Err(Error::new(
+                ErrorCode::UnknownMarket,
                 format!("market {code:?} is not one of {}", known.join(", ")),
             ))
         }

@@ -3,6 +3,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::ErrorCode;
 use crate::error::Error;
 use serde::Serialize;
 use uuid::Uuid;
@@ -43,8 +44,8 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<Precondition>, Error> {
     let mut tags = Vec::new();
     for value in headers.get_all(header::IF_MATCH) {
         let invalid = || {
-            Error::bad_request(
-                "invalid_if_match",
+            Error::new(
+                ErrorCode::InvalidIfMatch,
                 "If-Match must be * or a list of entity tags, as given in ETag.",
             )
         };

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::problem::Problem;
+use crate::domain::ErrorCode;
 use crate::domain::input::{self, Expected, InvalidDate};
 
 /// A JSON request body or response.
@@ -35,19 +36,15 @@ where
 }
 
 fn json_problem(rejection: &JsonRejection) -> Problem {
-    let (status, code) = match rejection {
+    let code = match rejection {
         // Unknown fields, missing fields and wrong types: serde names the field and position.
-        JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
-        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-        JsonRejection::MissingJsonContentType(_) => {
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-        }
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
-        }
-        _ => (StatusCode::BAD_REQUEST, "unreadable_body"),
+        JsonRejection::JsonDataError(_) => ErrorCode::InvalidBody,
+        JsonRejection::JsonSyntaxError(_) => ErrorCode::MalformedJson,
+        JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType,
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        _ => ErrorCode::UnreadableBody,
     };
-    Problem::new(status, code, rejection.body_text())
+    Problem::new(code, rejection.body_text())
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -72,11 +69,7 @@ where
             .await
             .map(|axum::extract::Path(value)| Path(value))
             .map_err(|rejection: PathRejection| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_path_parameter",
-                    rejection.body_text(),
-                )
+                Problem::new(ErrorCode::InvalidPathParameter, rejection.body_text())
             })
     }
 }
@@ -97,11 +90,7 @@ where
             .await
             .map(|axum::extract::Query(value)| Query(value))
             .map_err(|rejection: QueryRejection| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_query_parameter",
-                    rejection.body_text(),
-                )
+                Problem::new(ErrorCode::InvalidQueryParameter, rejection.body_text())
             })
     }
 }

@@ -1,7 +1,6 @@
 //! Liveness and readiness probes.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,6 +8,7 @@ use super::AppState;
 use super::extract::Json;
 use super::problem::Problem;
 use crate::db;
+use crate::domain::ErrorCode;
 
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,8 +44,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Probl
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
             Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
+                ErrorCode::NotReady,
                 "The database is unreachable; this instance cannot serve requests.",
             )
             .with_retry_after(2))

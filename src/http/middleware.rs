@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::problem::{PROBLEM_JSON, Problem};
 use super::request_id::{self, MS_CORRELATION_ID, X_REQUEST_ID};
+use crate::domain::ErrorCode;
 
 /// Gives the request its id and span, logs it once when answered, and counts it.
 pub async fn observe(request: Request, next: Next) -> Response {
@@ -94,8 +95,7 @@ pub async fn limit_head(request: Request, next: Next) -> Response {
         .map_or(0, |target| target.as_str().len());
     if target > MAX_URI_BYTES {
         return Problem::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            ErrorCode::UriTooLong,
             format!(
                 "The request target is {target} bytes long; at most {MAX_URI_BYTES} are accepted."
             ),
@@ -106,8 +106,7 @@ pub async fn limit_head(request: Request, next: Next) -> Response {
     let size = header_section_size(headers);
     if headers.len() > MAX_HEADERS || size > MAX_HEADER_BYTES {
         return Problem::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
+            ErrorCode::HeadersTooLarge,
             format!(
                 "The request has {} header lines of {size} bytes; at most {MAX_HEADERS} lines and \
                  {MAX_HEADER_BYTES} bytes are accepted.",

@@ -43,6 +43,7 @@ use utoipa_axum::routes;
 
 use crate::auth::TokenVerifier;
 use crate::domain::Catalog;
+use crate::domain::ErrorCode;
 use problem::Problem;
 use rate_limit::{Quota, RateLimiter};
 
@@ -166,7 +167,7 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 }
 
 async fn route_not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
+    Problem::new(ErrorCode::RouteNotFound, "No such route.")
 }
 
 async fn method_not_allowed() -> Problem {

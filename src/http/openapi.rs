@@ -112,3 +112,28 @@ pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
         state.openapi.as_str().to_owned(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ErrorCode;
+
+    /// Every problem's `code` is documented as the closed list of `ErrorCode`, no more, no less.
+    #[test]
+    fn the_document_lists_exactly_the_error_codes() {
+        let document: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        assert_eq!(
+            schemas["Problem"]["properties"]["code"]["$ref"],
+            "#/components/schemas/ErrorCode"
+        );
+        let listed: Vec<&str> = schemas["ErrorCode"]["enum"]
+            .as_array()
+            .expect("ErrorCode is an enum")
+            .iter()
+            .filter_map(|code| code.as_str())
+            .collect();
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, codes);
+    }
+}

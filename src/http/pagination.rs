@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::ErrorCode;
 use crate::error::Error;
 
 /// Items per page when the caller gives no limit.
@@ -65,8 +66,8 @@ impl PageRequest {
     pub fn parse(limit: Option<u32>, token: Option<&str>) -> Result<Self, Error> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Error::bad_request(
-                "invalid_limit",
+            return Err(Error::new(
+                ErrorCode::InvalidLimit,
                 format!("limit must be between 1 and {MAX_LIMIT}"),
             ));
         }
@@ -136,8 +137,8 @@ fn decode_token(token: &str) -> Result<String, Error> {
 }
 
 fn invalid_token() -> Error {
-    Error::bad_request(
-        "invalid_continuation_token",
+    Error::new(
+        ErrorCode::InvalidContinuationToken,
         "continuationToken is not one this list returned",
     )
 }
@@ -183,7 +184,7 @@ mod tests {
         ];
         for (limit, token, expected) in cases {
             match PageRequest::parse(limit, token) {
-                Err(Error::BadRequest { code, .. }) => assert_eq!(code, expected),
+                Err(Error::Refused { code, .. }) => assert_eq!(code.as_str(), expected),
                 other => panic!("{limit:?} {token:?}: {other:?}"),
             }
         }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::{IntoResponses, ToSchema};
 
 use super::request_id;
+use crate::domain::ErrorCode;
 use crate::domain::eligibility::Failure;
 use crate::error::Error;
 
@@ -29,7 +30,7 @@ pub struct Problem {
     /// What went wrong, for a human.
     pub detail: String,
     /// Stable machine-readable code; clients branch on this, never on `detail`.
-    pub code: String,
+    pub code: ErrorCode,
     /// The request id (also in the `X-Request-Id` header and every log line of the request).
     pub request_id: String,
     /// For `upgrade_not_eligible`: every failing condition.
@@ -40,14 +41,15 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem with a status, a stable code and a message.
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    /// A problem with a stable code (which fixes its status) and a message.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);
         Problem {
-            type_uri: format!("urn:problem:subscription-upgrades:{code}"),
+            type_uri: format!("urn:problem:subscription-upgrades:{}", code.as_str()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
-            code: code.to_owned(),
+            code,
             request_id: request_id::current(),
             failures: None,
             headers: Vec::new(),
@@ -66,37 +68,39 @@ impl Problem {
     }
 
     /// The generic problem for a bare status (what the safety-net middleware sends when
-    /// something below produced an error response without a problem body).
+    /// something below produced an error response without a problem body); the status is kept.
     pub fn for_status(status: StatusCode) -> Self {
         let (code, detail) = match status {
-            StatusCode::NOT_FOUND => ("route_not_found", "No such route."),
+            StatusCode::NOT_FOUND => (ErrorCode::RouteNotFound, "No such route."),
             StatusCode::METHOD_NOT_ALLOWED => (
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "This route does not accept that method.",
             ),
             StatusCode::PAYLOAD_TOO_LARGE => (
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 "The request body is larger than allowed.",
             ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "Send the body as application/json.",
             ),
-            StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => {
-                return Problem::new(
-                    status,
-                    "service_unavailable",
-                    "The service could not answer in time; retry shortly.",
-                )
-                .with_retry_after(RETRY_AFTER_SECS);
-            }
+            StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => (
+                ErrorCode::ServiceUnavailable,
+                "The service could not answer in time; retry shortly.",
+            ),
             s if s.is_server_error() => (
-                "internal_error",
+                ErrorCode::InternalError,
                 "An unexpected error occurred; it has been logged.",
             ),
-            _ => ("bad_request", "The request could not be processed."),
+            _ => (ErrorCode::BadRequest, "The request could not be processed."),
         };
-        Problem::new(status, code, detail)
+        let mut problem = Problem::new(code, detail);
+        problem.status = status.as_u16();
+        problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
+        if code == ErrorCode::ServiceUnavailable {
+            problem = problem.with_retry_after(RETRY_AFTER_SECS);
+        }
+        problem
     }
 }
 
@@ -145,20 +149,11 @@ impl IntoResponse for Problem {
 impl From<Error> for Problem {
     fn from(error: Error) -> Self {
         match error {
-            Error::NotFound { code, detail } => Problem::new(StatusCode::NOT_FOUND, code, detail),
-            Error::BadRequest { code, detail } => {
-                Problem::new(StatusCode::BAD_REQUEST, code, detail)
-            }
-            Error::Forbidden { code, detail } => Problem::new(StatusCode::FORBIDDEN, code, detail),
-            Error::Conflict { code, detail } => Problem::new(StatusCode::CONFLICT, code, detail),
-            Error::PreconditionFailed { code, detail } => {
-                Problem::new(StatusCode::PRECONDITION_FAILED, code, detail)
-            }
+            Error::Refused { code, detail } => Problem::new(code, detail),
             Error::NotEligible(failures) => {
                 let codes: Vec<&str> = failures.iter().map(|f| f.code.as_str()).collect();
                 let mut problem = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "upgrade_not_eligible",
+                    ErrorCode::UpgradeNotEligible,
                     format!(
                         "The upgrade is not eligible: {}. See failures.",
                         codes.join(", ")
@@ -167,14 +162,10 @@ impl From<Error> for Problem {
                 problem.failures = Some(failures);
                 problem
             }
-            Error::Unprocessable { code, detail } => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
-            }
             Error::DatabaseUnavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
+                    ErrorCode::DatabaseUnavailable,
                     "The database is unavailable; retry shortly.",
                 )
                 .with_retry_after(RETRY_AFTER_SECS)
@@ -182,8 +173,7 @@ impl From<Error> for Problem {
             Error::LockTimeout(cause) => {
                 tracing::warn!(error = %cause, "gave up waiting for a row lock");
                 Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "lock_timeout",
+                    ErrorCode::LockTimeout,
                     "Another change to this customer is still in progress; retry shortly.",
                 )
                 .with_retry_after(RETRY_AFTER_SECS)

@@ -21,6 +21,7 @@ use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::history::HistoryRow;
 use crate::db::licenses::AssignmentRow;
 use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use crate::domain::{Catalog, Operation, Role};
@@ -123,16 +124,16 @@ impl CreateSubscription {
         let synced = self.status.is_some_and(|s| s != SubscriptionStatus::Active)
             || self.channel == Some(Channel::Other);
         if synced && !caller.has(Role::Platform) {
-            return Err(Error::Forbidden {
-                code: "role_not_allowed",
+            return Err(Error::Refused {
+                code: ErrorCode::RoleNotAllowed,
                 detail:
                     "Only the platform role may record a status or another channel's subscription."
                         .into(),
             });
         }
         if self.status == Some(SubscriptionStatus::Upgraded) {
-            return Err(Error::bad_request(
-                "invalid_status",
+            return Err(Error::new(
+                ErrorCode::InvalidStatus,
                 "A subscription becomes upgraded only by an upgrade; record it as active, suspended or cancelled.",
             ));
         }
@@ -144,8 +145,8 @@ impl CreateSubscription {
             (Some(start), Some(end)) => Some((start, end)),
             (None, None) => None,
             _ => {
-                return Err(Error::bad_request(
-                    "invalid_billing_period",
+                return Err(Error::new(
+                    ErrorCode::InvalidBillingPeriod,
                     "Give both currentPeriodStart and currentPeriodEnd, or neither.",
                 ));
             }
@@ -284,8 +285,8 @@ pub(super) fn quantity_or_status<S, C>(
     match (quantity, status) {
         (Some(quantity), None) => Ok(by_quantity(quantity)),
         (None, Some(status)) => Ok(by_status(status)),
-        _ => Err(Error::bad_request(
-            "invalid_change",
+        _ => Err(Error::new(
+            ErrorCode::InvalidChange,
             "Send exactly one of quantity or status.",
         )),
     }

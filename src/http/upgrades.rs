@@ -198,11 +198,13 @@ fn outcome<T>(performed: &Result<(T, bool), Error>, dry_run: bool) -> &'static s
         Ok(_) if dry_run => "dry_run",
         Ok(_) => "performed",
         Err(Error::NotEligible(_)) => "not_eligible",
-        Err(Error::Conflict { .. }) => "conflict",
-        Err(Error::PreconditionFailed { .. }) => "precondition_failed",
-        Err(Error::NotFound { .. }) => "not_found",
         Err(Error::LockTimeout(_) | Error::DatabaseUnavailable(_)) => "unavailable",
-        Err(_) => "error",
+        Err(error) => match error.code().status() {
+            409 => "conflict",
+            412 => "precondition_failed",
+            404 => "not_found",
+            _ => "error",
+        },
     }
 }
 

@@ -17,6 +17,7 @@ use super::pagination::Page;
 use super::problem::{AuthProblems, Problem};
 use crate::db;
 use crate::db::webhooks::EndpointRow;
+use crate::domain::ErrorCode;
 use crate::domain::Operation;
 use crate::error::Error;
 use crate::service::webhooks::{self, Registration};
@@ -163,5 +164,8 @@ async fn delete_webhook(
 }
 
 fn not_found() -> Error {
-    Error::not_found("webhook_not_found", "No such webhook endpoint of yours.")
+    Error::new(
+        ErrorCode::WebhookNotFound,
+        "No such webhook endpoint of yours.",
+    )
 }

@@ -13,6 +13,7 @@ use crate::db::add_ons::AddOnRow;
 use crate::db::customers::CustomerRow;
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::Catalog;
+use crate::domain::ErrorCode;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
 use crate::domain::subscription::SubscriptionStatus;
@@ -235,8 +236,8 @@ async fn record(
 }
 
 fn add_on_not_found(id: Uuid) -> Error {
-    Error::not_found(
-        "add_on_not_found",
+    Error::new(
+        ErrorCode::AddOnNotFound,
         format!("The subscription has no add-on {id}."),
     )
 }
@@ -245,14 +246,14 @@ fn rule_error(error: AddOnError) -> Error {
     let detail = error.to_string();
     match error {
         AddOnError::UnknownOffer(_) | AddOnError::InvalidQuantity => {
-            Error::bad_request(error.code(), detail)
+            Error::new(error.code(), detail)
         }
         AddOnError::BaseNotActive(_) | AddOnError::AlreadyActive(_) | AddOnError::NotActive => {
-            Error::conflict(error.code(), detail)
+            Error::new(error.code(), detail)
         }
         AddOnError::NotAnAddOn(_)
         | AddOnError::NotSoldInMarket { .. }
         | AddOnError::NotAttachable { .. }
-        | AddOnError::ExceedsBase { .. } => Error::unprocessable(error.code(), detail),
+        | AddOnError::ExceedsBase { .. } => Error::new(error.code(), detail),
     }
 }

@@ -9,6 +9,7 @@ use crate::db;
 use crate::db::customers::CustomerRow;
 use crate::db::relationships::{NewRelationship, RelationshipRow};
 use crate::db::users::UserRow;
+use crate::domain::ErrorCode;
 use crate::domain::{Catalog, input};
 use crate::error::Error;
 
@@ -21,11 +22,11 @@ pub async fn create(
     market: &str,
 ) -> Result<CustomerRow, Error> {
     let name = input::name("name", name, 200)
-        .map_err(|e| Error::bad_request("invalid_customer_name", e.to_string()))?;
+        .map_err(|e| Error::new(ErrorCode::InvalidCustomerName, e.to_string()))?;
     if catalog.market(market).is_none() {
         let known: Vec<_> = catalog.markets().iter().map(|m| m.code.as_str()).collect();
-        return Err(Error::bad_request(
-            "unknown_market",
+        return Err(Error::new(
+            ErrorCode::UnknownMarket,
             format!("market {market:?} is not one of {}", known.join(", ")),
         ));
     }
@@ -54,8 +55,8 @@ pub async fn create_relationship(
 ) -> Result<RelationshipRow, Error> {
     visible_customer(pool, partner_id, customer_id).await?;
     if request.ends_at <= request.starts_at {
-        return Err(Error::bad_request(
-            "invalid_relationship_period",
+        return Err(Error::new(
+            ErrorCode::InvalidRelationshipPeriod,
             "endsAt must be after startsAt",
         ));
     }
@@ -82,7 +83,7 @@ pub async fn create_relationship(
 }
 
 fn check_services(catalog: &Catalog, services: &[String]) -> Result<(), Error> {
-    let invalid = |detail: String| Error::bad_request("invalid_services", detail);
+    let invalid = |detail: String| Error::new(ErrorCode::InvalidServices, detail);
     if services.is_empty() {
         return Err(invalid(
             "services must list at least one service code, or be [\"*\"] for all".into(),
@@ -111,15 +112,15 @@ pub async fn create_user(
     email: &str,
 ) -> Result<UserRow, Error> {
     let display_name = input::name("displayName", display_name, 256)
-        .map_err(|e| Error::bad_request("invalid_display_name", e.to_string()))?;
+        .map_err(|e| Error::new(ErrorCode::InvalidDisplayName, e.to_string()))?;
     let email =
-        input::email(email).map_err(|e| Error::bad_request("invalid_email", e.to_string()))?;
+        input::email(email).map_err(|e| Error::new(ErrorCode::InvalidEmail, e.to_string()))?;
     visible_customer(pool, partner_id, customer_id).await?;
     let mut tx = pool.begin().await?;
     let user = match db::users::create(&mut tx, customer_id, &display_name, &email).await {
         Err(e) if db::violated_constraint(&e) == Some("users_email_key") => {
-            return Err(Error::conflict(
-                "user_email_taken",
+            return Err(Error::new(
+                ErrorCode::UserEmailTaken,
                 format!("The customer already has a user with e-mail {email}."),
             ));
         }

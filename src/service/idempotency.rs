@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::idempotency::NewIdempotencyRecord;
+use crate::domain::ErrorCode;
 use crate::error::Error;
 
 /// How long a stored answer is replayed: a day, then the key may be used afresh.
@@ -29,8 +30,8 @@ impl IdempotencyKey {
         if valid {
             Ok(IdempotencyKey(raw.to_owned()))
         } else {
-            Err(Error::bad_request(
-                "invalid_idempotency_key",
+            Err(Error::new(
+                ErrorCode::InvalidIdempotencyKey,
                 format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters."),
             ))
         }
@@ -89,8 +90,8 @@ pub struct StoredAnswer {
 /// another request.
 pub async fn claim(conn: &mut PgConnection, scope: &Scope) -> Result<Option<StoredAnswer>, Error> {
     if !db::idempotency::try_lock(conn, scope.lock_key()).await? {
-        return Err(Error::conflict(
-            "idempotency_key_in_use",
+        return Err(Error::new(
+            ErrorCode::IdempotencyKeyInUse,
             "A request with this Idempotency-Key is still being processed; retry when it has finished.",
         ));
     }
@@ -105,8 +106,8 @@ pub async fn claim(conn: &mut PgConnection, scope: &Scope) -> Result<Option<Stor
         return Ok(None);
     };
     if row.request_hash != scope.request_hash {
-        return Err(Error::unprocessable(
-            "idempotency_key_reused",
+        return Err(Error::new(
+            ErrorCode::IdempotencyKeyReused,
             "This Idempotency-Key was used for a different request; use a new key.",
         ));
     }

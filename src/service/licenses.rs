@@ -7,6 +7,7 @@ use super::idempotency::in_transaction;
 use super::subscription_not_found;
 use crate::db;
 use crate::db::licenses::AssignmentRow;
+use crate::domain::ErrorCode;
 use crate::domain::{Catalog, input};
 use crate::error::Error;
 
@@ -28,8 +29,8 @@ pub async fn assign(
                 .await?
                 .ok_or_else(|| subscription_not_found(subscription_id))?;
         if subscription.status != "active" {
-            return Err(Error::conflict(
-                "subscription_not_active",
+            return Err(Error::new(
+                ErrorCode::SubscriptionNotActive,
                 format!(
                     "Licenses can only be assigned from an active subscription; this one is {}.",
                     subscription.status
@@ -48,17 +49,17 @@ pub async fn assign(
             |code| offer.services.contains(code),
             &scope,
         )
-        .map_err(|detail| Error::bad_request("invalid_disabled_services", detail))?;
+        .map_err(|detail| Error::new(ErrorCode::InvalidDisabledServices, detail))?;
         if !db::users::exists(conn, customer_id, user_id).await? {
-            return Err(Error::unprocessable(
-                "user_not_found",
+            return Err(Error::new(
+                ErrorCode::UserNotFound,
                 format!("The customer has no user {user_id}."),
             ));
         }
         let assigned = db::licenses::count(conn, customer_id, subscription_id).await?;
         if assigned >= i64::from(subscription.quantity) {
-            return Err(Error::conflict(
-                "no_seats_available",
+            return Err(Error::new(
+                ErrorCode::NoSeatsAvailable,
                 format!(
                     "All {} seats of the subscription are assigned; add seats first.",
                     subscription.quantity
@@ -75,8 +76,8 @@ pub async fn assign(
         .await
         {
             Err(e) if db::violated_constraint(&e) == Some("license_assignments_pkey") => {
-                return Err(Error::conflict(
-                    "license_already_assigned",
+                return Err(Error::new(
+                    ErrorCode::LicenseAlreadyAssigned,
                     format!("User {user_id} already holds a license from this subscription."),
                 ));
             }

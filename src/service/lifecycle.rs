@@ -15,6 +15,7 @@ use crate::db::customers::CustomerRow;
 use crate::db::licenses::AssignmentRow;
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::Catalog;
+use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
 use crate::domain::lifecycle::{self, QuantityError, SeatChange, SeatProration};
 use crate::domain::subscription::{BillingCycle, SubscriptionStatus};
@@ -187,8 +188,8 @@ async fn change_status(
 ) -> Result<ChangeOutcome, Error> {
     let from = stored(SubscriptionStatus::parse(&before.status), &before.status)?;
     lifecycle::transition(from, status).map_err(|e| {
-        Error::conflict(
-            "invalid_status_transition",
+        Error::new(
+            ErrorCode::InvalidStatusTransition,
             format!(
                 "The subscription is {}; it cannot become {}: {e}.",
                 from.as_str(),
@@ -257,10 +258,10 @@ async fn record(
 fn quantity_error(error: QuantityError) -> Error {
     let detail = error.to_string();
     match error {
-        QuantityError::NotActive(_) => Error::conflict(error.code(), detail),
-        QuantityError::OutOfRange => Error::bad_request(error.code(), detail),
+        QuantityError::NotActive(_) => Error::new(error.code(), detail),
+        QuantityError::OutOfRange => Error::new(error.code(), detail),
         QuantityError::SeatLimitExceeded(_)
         | QuantityError::BelowAssigned { .. }
-        | QuantityError::BelowAddOn { .. } => Error::unprocessable(error.code(), detail),
+        | QuantityError::BelowAddOn { .. } => Error::new(error.code(), detail),
     }
 }

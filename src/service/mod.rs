@@ -16,6 +16,7 @@ use crate::db;
 use crate::db::customers::CustomerRow;
 use crate::db::history::NewHistoryEntry;
 use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::ErrorCode;
 use crate::error::Error;
 
 /// Who performs a change, for the history.
@@ -69,16 +70,16 @@ fn state(row: &SubscriptionRow) -> serde_json::Value {
 /// The 404 for a customer the partner does not have, or that does not exist: the two are
 /// indistinguishable on purpose.
 pub fn customer_not_found(customer_id: Uuid) -> Error {
-    Error::not_found(
-        "customer_not_found",
+    Error::new(
+        ErrorCode::CustomerNotFound,
         format!("No customer {customer_id} is yours."),
     )
 }
 
 /// The 404 for a subscription this partner did not sell, or that does not exist.
 pub fn subscription_not_found(subscription_id: Uuid) -> Error {
-    Error::not_found(
-        "subscription_not_found",
+    Error::new(
+        ErrorCode::SubscriptionNotFound,
         format!("No subscription {subscription_id} of this customer is yours."),
     )
 }

@@ -10,6 +10,7 @@ use crate::db;
 use crate::db::history::HistoryRow;
 use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
 use crate::domain::Catalog;
+use crate::domain::ErrorCode;
 use crate::domain::subscription::{
     self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
 };
@@ -93,10 +94,10 @@ fn rule_error(error: NewSubscriptionError) -> Error {
     match error {
         NewSubscriptionError::UnknownOffer(_)
         | NewSubscriptionError::InvalidQuantity
-        | NewSubscriptionError::InvalidBillingPeriod(_) => Error::bad_request(error.code(), detail),
+        | NewSubscriptionError::InvalidBillingPeriod(_) => Error::new(error.code(), detail),
         NewSubscriptionError::OfferIsAddOn(_)
         | NewSubscriptionError::NotSoldInMarket { .. }
-        | NewSubscriptionError::SeatLimitExceeded(_) => Error::unprocessable(error.code(), detail),
+        | NewSubscriptionError::SeatLimitExceeded(_) => Error::new(error.code(), detail),
     }
 }
 
@@ -168,8 +169,8 @@ pub fn check_precondition(
     row: &SubscriptionRow,
 ) -> Result<(), Error> {
     match precondition {
-        Some(precondition) if !precondition.holds(row) => Err(Error::PreconditionFailed {
-            code: "etag_mismatch",
+        Some(precondition) if !precondition.holds(row) => Err(Error::Refused {
+            code: ErrorCode::EtagMismatch,
             detail: format!(
                 "The subscription has changed since you read it; its ETag is now {}.",
                 etag(row)

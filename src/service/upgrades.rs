@@ -12,6 +12,7 @@ use super::{Actor, customer_not_found, lock_subscription, state, stored, subscri
 use crate::db;
 use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
 use crate::db::upgrades::{FactsRow, NewUpgrade, UpgradeRow};
+use crate::domain::ErrorCode;
 use crate::domain::billing::{self, Billing};
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
@@ -94,8 +95,8 @@ pub async fn perform(
         let (_, source) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
         check_precondition(request.precondition.as_ref(), &source)?;
         if let Some(target) = source.upgraded_to_id {
-            return Err(Error::conflict(
-                "subscription_already_upgraded",
+            return Err(Error::new(
+                ErrorCode::SubscriptionAlreadyUpgraded,
                 format!("The subscription has already been upgraded, to subscription {target}."),
             ));
         }
@@ -260,8 +261,8 @@ fn already_upgraded(error: sqlx::Error) -> Error {
             "subscriptions_upgraded_from_key"
             | "subscriptions_upgraded_to_key"
             | "upgrades_source_key",
-        ) => Error::conflict(
-            "subscription_already_upgraded",
+        ) => Error::new(
+            ErrorCode::SubscriptionAlreadyUpgraded,
             "The subscription has already been upgraded.",
         ),
         _ => error.into(),
@@ -279,8 +280,8 @@ pub async fn find(
     db::upgrades::find_for_partner(pool, customer_id, partner_id, upgrade_id)
         .await?
         .ok_or_else(|| {
-            Error::not_found(
-                "upgrade_not_found",
+            Error::new(
+                ErrorCode::UpgradeNotFound,
                 format!("No upgrade {upgrade_id} of this customer is yours."),
             )
         })

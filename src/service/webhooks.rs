@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::webhooks::{Attempt, DueDelivery, EndpointRow};
+use crate::domain::ErrorCode;
 use crate::domain::webhook::{self, EVENT_TYPES};
 use crate::error::Error;
 
@@ -40,16 +41,16 @@ pub async fn register(
         || url.len() > 2048
         || url.chars().any(|c| c.is_whitespace() || c.is_control())
     {
-        return Err(Error::bad_request(
-            "invalid_webhook_url",
+        return Err(Error::new(
+            ErrorCode::InvalidWebhookUrl,
             "url must be an http:// or https:// URL with a host, at most 2048 characters.",
         ));
     }
     let events = event_types(&registration.events)?;
     let secret = &registration.secret;
     if !(16..=256).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::bad_request(
-            "invalid_webhook_secret",
+        return Err(Error::new(
+            ErrorCode::InvalidWebhookSecret,
             "secret must be 16 to 256 visible ASCII characters.",
         ));
     }
@@ -62,15 +63,15 @@ fn event_types(asked: &[String]) -> Result<Vec<String>, Error> {
         return Ok(EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect());
     }
     if asked.is_empty() {
-        return Err(Error::bad_request(
-            "invalid_webhook_events",
+        return Err(Error::new(
+            ErrorCode::InvalidWebhookEvents,
             "events must list at least one event type, or be [\"*\"].",
         ));
     }
     for (i, event) in asked.iter().enumerate() {
         if !EVENT_TYPES.contains(&event.as_str()) || asked[..i].contains(event) {
-            return Err(Error::bad_request(
-                "invalid_webhook_events",
+            return Err(Error::new(
+                ErrorCode::InvalidWebhookEvents,
                 format!(
                     "{event:?} is not an event type or is listed twice; the types are {}.",
                     EVENT_TYPES.join(", ")

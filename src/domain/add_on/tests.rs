@@ -52,7 +52,7 @@ fn purchase(base: &Base<'_>, add_on: &str, quantity: i64, active: &[&str]) -> Op
     let active: Vec<String> = active.iter().map(|a| (*a).to_owned()).collect();
     check_purchase(&catalog(), base, add_on, quantity, &active)
         .err()
-        .map(|e| e.code())
+        .map(|e| e.code().as_str())
 }
 
 #[test]
@@ -133,7 +133,9 @@ fn a_subscription_holds_one_active_add_on_per_offer() {
 }
 
 fn change(base: &Base<'_>, status: AddOnStatus, change: AddOnChange) -> Option<&'static str> {
-    check_change(base, status, change).err().map(|e| e.code())
+    check_change(base, status, change)
+        .err()
+        .map(|e| e.code().as_str())
 }
 
 #[test]

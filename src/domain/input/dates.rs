@@ -5,6 +5,7 @@
 //! every value has a four-digit year: Postgres writes other years in JSON as `+12345-…` or
 //! `…-01-01 BC`, which no RFC 3339 reader reads back, and it refuses years before 4713 BC.
 
+use crate::domain::ErrorCode;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, SubsecRound, Utc};
@@ -34,10 +35,10 @@ pub enum Expected {
 
 impl Expected {
     /// The stable problem code of a refused value.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            Expected::Date => "invalid_date",
-            Expected::Timestamp => "invalid_timestamp",
+            Expected::Date => ErrorCode::InvalidDate,
+            Expected::Timestamp => ErrorCode::InvalidTimestamp,
         }
     }
 
@@ -68,7 +69,7 @@ pub struct InvalidDate {
 
 impl InvalidDate {
     /// The stable problem code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.expected.code()
     }
 }

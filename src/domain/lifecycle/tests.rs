@@ -92,7 +92,7 @@ fn change_with(
 }
 
 fn code(result: Result<(), QuantityError>) -> Option<&'static str> {
-    result.err().map(|e| e.code())
+    result.err().map(|e| e.code().as_str())
 }
 
 #[test]

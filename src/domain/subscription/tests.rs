@@ -64,7 +64,7 @@ fn new_subscription_rules_each_have_their_code() {
     for (offer, quantity, held, expected) in cases {
         let got = check_new(&catalog, "US", offer, quantity, held)
             .err()
-            .map(|e| e.code());
+            .map(|e| e.code().as_str());
         assert_eq!(got, expected, "{offer} x {quantity} with {held} held");
     }
 }
@@ -169,7 +169,7 @@ fn requested_period_must_lie_within_the_term() {
             Some((date(from), date(to))),
         );
         assert_eq!(
-            result.unwrap_err().code(),
+            result.unwrap_err().code().as_str(),
             "invalid_billing_period",
             "{from}..{to}"
         );

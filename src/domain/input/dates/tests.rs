@@ -153,14 +153,14 @@ fn timestamps_outside_the_range_or_the_format_say_what_was_sent() {
 #[test]
 fn the_message_names_the_field_the_format_and_the_range() {
     let error = date("currentPeriodEnd", "2026-01-01T00:00:00Z").unwrap_err();
-    assert_eq!(error.code(), "invalid_date");
+    assert_eq!(error.code().as_str(), "invalid_date");
     assert_eq!(
         error.to_string(),
         "currentPeriodEnd: expected a date (YYYY-MM-DD), got a timestamp; \
          accepted: 1970-01-01 through 2999-12-31"
     );
     let error = timestamp("endsAt", "2027-01-01").unwrap_err();
-    assert_eq!(error.code(), "invalid_timestamp");
+    assert_eq!(error.code().as_str(), "invalid_timestamp");
     assert_eq!(
         error.to_string(),
         "endsAt: expected a timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z), got a date; \
