@@ -340,4 +340,22 @@ mod tests {
         );
         assert!(parse(&["--cors-allowed-origins", "https://a.example,*"]).is_err());
     }
+
+    #[test]
+    fn webhook_networks_are_comma_separated_cidrs_and_none_by_default() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(
+                std::iter::once("subscription-upgrades").chain(args.iter().copied()),
+            )
+            .map(|cli| cli.settings.webhook_allowed_networks)
+        };
+        assert_eq!(parse(&[]).unwrap(), Vec::<IpNet>::new());
+        let allowed = parse(&[
+            "--webhook-allowed-networks",
+            "127.0.0.0/8,fd00::/8,10.0.0.7",
+        ]);
+        let allowed: Vec<String> = allowed.unwrap().iter().map(ToString::to_string).collect();
+        assert_eq!(allowed, ["127.0.0.0/8", "fd00::/8", "10.0.0.7/32"]);
+        assert!(parse(&["--webhook-allowed-networks", "10.0.0.0/8,everything"]).is_err());
+    }
 }
