@@ -1,5 +1,6 @@
 //! A receiver that never answers holds up only its own deliveries: another partner's events
-//! still arrive at once, no row lock is held while it hangs, and its endpoint can be removed.
+//! still arrive at once, no row lock is held while it hangs, and its endpoint can be removed. A
+//! sender that outlived its lease cannot record over the delivery's new claim.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,6 +10,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
+
+use subscription_upgrades::db::webhooks::{self, Attempt, Claim};
+use subscription_upgrades::domain::webhook::Outcome;
 
 use super::{Receiver, register, subscription};
 use crate::helpers::{TestApp, spawn_app_with};
@@ -166,5 +170,56 @@ async fn while_a_receiver_hangs_no_row_is_locked_and_its_endpoint_is_removed_at_
         .await
         .unwrap();
     assert_eq!(left, 0);
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_sender_whose_lease_ended_and_was_claimed_again_records_nothing() {
+    // This instance's worker looks for due deliveries at start-up, then not for a minute: the
+    // delivery is claimed here instead, as two workers would claim it.
+    let app = spawn_app_with(|settings| settings.webhook_poll_ms = 60_000).await;
+    let admin = app.admin();
+    let endpoint = register(&admin, "https://hooks.contoso.example/csp", json!(["*"])).await;
+    let path = format!("/v1/webhooks/{}", endpoint["id"].as_str().unwrap());
+    let status = |status: &str| json!({ "status": status });
+    admin.patch_with(&path, &status("disabled"), &[]).await;
+    subscription(&admin).await;
+    admin.patch_with(&path, &status("enabled"), &[]).await;
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    let claim = Claim {
+        limit: 10,
+        per_endpoint: 2,
+        lease: Duration::from_millis(1),
+    };
+    let first = webhooks::claim(&pool, claim).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let second = loop {
+        let again = webhooks::claim(&pool, claim).await.unwrap();
+        if !again.is_empty() {
+            break again;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_ne!(first[0].lease, second[0].lease);
+
+    let answered = Attempt {
+        status_code: Some(200),
+        error: None,
+        duration_ms: 5,
+    };
+    let late = webhooks::record_attempt(&pool, &first[0], &answered, Outcome::Delivered, "")
+        .await
+        .unwrap();
+    let current = webhooks::record_attempt(&pool, &second[0], &answered, Outcome::Delivered, "")
+        .await
+        .unwrap();
+
+    assert!(!late, "the late sender records nothing");
+    assert!(current, "the current claim records");
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "one attempt, recorded once");
     pool.close().await;
 }
