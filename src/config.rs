@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 use clap::{Parser, Subcommand};
+use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::auth::KeySettings;
+use crate::domain::webhook::address::parse_network;
 
 use crate::db::PoolSettings;
 use crate::http::rate_limit::Quota;
 use crate::http::server::ConnectionLimits;
+use crate::service::retention::RetentionSettings;
 use crate::service::webhooks::WorkerSettings;
 use crate::telemetry::LogFormat;
 
@@ -178,6 +181,27 @@ pub struct Settings {
     /// Seconds a webhook receiver gets to answer before the attempt counts as failed.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     pub webhook_timeout_secs: u64,
+    /// Seconds a webhook delivery may keep failing before it is given up and its endpoint
+    /// disabled (3 days by default).
+    #[arg(long, env = "WEBHOOK_RETRY_FOR_SECS", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=366 * 86_400), global = true)]
+    pub webhook_retry_for_secs: u64,
+    /// Webhook deliveries this instance sends at once.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
+    pub webhook_concurrency: u16,
+    /// Webhook deliveries of one endpoint in flight at once, across instances.
+    #[arg(long, env = "WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    pub webhook_endpoint_concurrency: u16,
+    /// Networks webhooks may be sent to although they are not public, comma-separated CIDRs or
+    /// addresses (e.g. `10.20.0.0/16`); none by default, so loopback, private, link-local,
+    /// unique-local and metadata addresses are refused.
+    #[arg(long, env = "WEBHOOK_ALLOWED_NETWORKS", value_delimiter = ',', value_parser = parse_network, global = true)]
+    pub webhook_allowed_networks: Vec<IpNet>,
+    /// Seconds between runs of the retention job (the first at start-up).
+    #[arg(long, env = "RETENTION_INTERVAL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub retention_interval_secs: u64,
+    /// Hours delivered and given-up webhook deliveries, their attempts and events are kept.
+    #[arg(long, env = "OUTBOX_RETENTION_HOURS", default_value_t = 720, value_parser = clap::value_parser!(u64).range(1..=87_600), global = true)]
+    pub outbox_retention_hours: u64,
     /// Browser origins allowed to call the API cross-origin, comma-separated (e.g.
     /// `https://portal.example.com`); none by default, and then no CORS grant is ever given.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
@@ -230,6 +254,18 @@ impl Settings {
             poll: Duration::from_millis(self.webhook_poll_ms),
             retry_base: Duration::from_millis(self.webhook_retry_base_ms),
             timeout: Duration::from_secs(self.webhook_timeout_secs),
+            retry_for: Duration::from_secs(self.webhook_retry_for_secs),
+            concurrency: usize::from(self.webhook_concurrency),
+            endpoint_concurrency: usize::from(self.webhook_endpoint_concurrency),
+            allowed_networks: self.webhook_allowed_networks.clone(),
+        }
+    }
+
+    /// The retention job's settings.
+    pub fn retention(&self) -> RetentionSettings {
+        RetentionSettings {
+            interval: Duration::from_secs(self.retention_interval_secs),
+            keep_outbox: Duration::from_secs(self.outbox_retention_hours * 3600),
         }
     }
 
@@ -315,5 +351,23 @@ mod tests {
             ]
         );
         assert!(parse(&["--cors-allowed-origins", "https://a.example,*"]).is_err());
+    }
+
+    #[test]
+    fn webhook_networks_are_comma_separated_cidrs_and_none_by_default() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(
+                std::iter::once("subscription-upgrades").chain(args.iter().copied()),
+            )
+            .map(|cli| cli.settings.webhook_allowed_networks)
+        };
+        assert_eq!(parse(&[]).unwrap(), Vec::<IpNet>::new());
+        let allowed = parse(&[
+            "--webhook-allowed-networks",
+            "127.0.0.0/8,fd00::/8,10.0.0.7",
+        ]);
+        let allowed: Vec<String> = allowed.unwrap().iter().map(ToString::to_string).collect();
+        assert_eq!(allowed, ["127.0.0.0/8", "fd00::/8", "10.0.0.7/32"]);
+        assert!(parse(&["--webhook-allowed-networks", "10.0.0.0/8,everything"]).is_err());
     }
 }

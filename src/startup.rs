@@ -16,6 +16,7 @@ use crate::db::{self, SetupError};
 use crate::error::Error;
 use crate::http::server::{self, ConnectionLimits};
 use crate::http::{self, AppState, HttpLimits};
+use crate::service::retention::{self, RetentionSettings};
 use crate::service::webhooks::{self, WorkerSettings};
 
 /// Why the service could not start; each displays as one readable line.
@@ -53,6 +54,7 @@ pub struct Application {
     connections: ConnectionLimits,
     pool: PgPool,
     webhooks: WorkerSettings,
+    retention: RetentionSettings,
 }
 
 impl Application {
@@ -79,7 +81,8 @@ impl Application {
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
         };
         let router = http::router(
-            AppState::new(pool.clone(), catalog, verifier, settings.rate_limit()),
+            AppState::new(pool.clone(), catalog, verifier, settings.rate_limit())
+                .with_webhook_networks(settings.webhook_allowed_networks.clone()),
             &limits,
         );
         let listener = TcpListener::bind(settings.bind_addr)
@@ -95,6 +98,7 @@ impl Application {
             connections: settings.connection_limits(),
             pool,
             webhooks: settings.webhook_worker(),
+            retention: settings.retention(),
         })
     }
 
@@ -105,13 +109,21 @@ impl Application {
 
     /// Serves, and delivers webhooks, until `shutdown` completes; then stops accepting
     /// connections and delivering, and gives in-flight requests the grace period to finish.
-    /// Deliveries in flight are rolled back and sent again later (at least once).
+    /// Deliveries in flight are abandoned and their leases handed back: sent again (at least once).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let (worker_stop_tx, mut worker_stop_rx) = tokio::sync::watch::channel(false);
+        let mut retention_stop_rx = worker_stop_tx.subscribe();
+        let retention = tokio::spawn(retention::run(
+            self.pool.clone(),
+            self.retention,
+            async move {
+                let _ = retention_stop_rx.wait_for(|stop| *stop).await;
+            },
+        ));
         let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, async move {
             let _ = worker_stop_rx.wait_for(|stop| *stop).await;
         }));
@@ -129,18 +141,23 @@ impl Application {
                 std::future::pending::<()>().await;
             }
         };
-        let _worker = AbortOnDrop(worker);
-        tokio::select! {
+        let _retention = AbortOnDrop(retention);
+        let mut worker = AbortOnDrop(worker);
+        let finished = tokio::select! {
             () = server => Ok(()),
             () = deadline => {
                 tracing::warn!(grace_secs = grace.as_secs(), "grace period over; exiting with requests in flight");
                 Ok(())
             }
-        }
+        };
+        // The worker hands back the leases of deliveries in flight, so they are sent again at once.
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut worker.0).await;
+        finished
     }
 }
 
-/// Aborts the webhook worker when the server is done, however it ended.
+/// Aborts a background task (webhook worker, retention job) when the server is done, however it
+/// ended.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {

@@ -8,6 +8,7 @@ pub mod history;
 pub mod idempotency;
 pub mod licenses;
 pub mod relationships;
+pub mod retention;
 pub mod scale;
 pub mod subscriptions;
 pub mod upgrades;

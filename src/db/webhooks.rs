@@ -1,8 +1,14 @@
 //! Webhook endpoints, and the outbox's deliveries and attempts (written by `history::record`).
+//! Deliveries are claimed with a lease in one short statement and recorded in another; no
+//! transaction or row lock is held while a delivery is being sent.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::domain::webhook::Outcome;
 
 /// A registered endpoint (its secret stays in the database).
 #[derive(Debug, Clone)]
@@ -11,6 +17,10 @@ pub struct EndpointRow {
     pub url: String,
     pub events: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// `enabled` or `disabled`.
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// Registers an endpoint.
@@ -25,7 +35,7 @@ pub async fn create_endpoint(
         EndpointRow,
         "INSERT INTO webhook_endpoints (partner_id, id, url, events, secret)
          VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, url, events, created_at",
+         RETURNING id, url, events, created_at, status, disabled_reason, disabled_at",
         partner_id,
         Uuid::now_v7(),
         url,
@@ -43,7 +53,8 @@ pub async fn list_endpoints(
 ) -> Result<Vec<EndpointRow>, sqlx::Error> {
     sqlx::query_as!(
         EndpointRow,
-        "SELECT id, url, events, created_at FROM webhook_endpoints
+        "SELECT id, url, events, created_at, status, disabled_reason, disabled_at
+           FROM webhook_endpoints
           WHERE partner_id = $1 ORDER BY id",
         partner_id
     )
@@ -59,7 +70,8 @@ pub async fn find_endpoint(
 ) -> Result<Option<EndpointRow>, sqlx::Error> {
     sqlx::query_as!(
         EndpointRow,
-        "SELECT id, url, events, created_at FROM webhook_endpoints
+        "SELECT id, url, events, created_at, status, disabled_reason, disabled_at
+           FROM webhook_endpoints
           WHERE partner_id = $1 AND id = $2",
         partner_id,
         id
@@ -68,7 +80,8 @@ pub async fn find_endpoint(
     .await
 }
 
-/// Removes an endpoint and its pending deliveries; whether it existed.
+/// Removes an endpoint and its deliveries; whether it existed. A delivery being sent meanwhile
+/// holds no lock, so this never waits for a receiver.
 pub async fn delete_endpoint(
     pool: &PgPool,
     partner_id: Uuid,
@@ -84,12 +97,106 @@ pub async fn delete_endpoint(
     Ok(deleted.rows_affected() == 1)
 }
 
-/// A delivery due now, with what sending it needs.
+/// Disables an endpoint at the partner's request (a disabled one keeps its first reason).
+pub async fn disable_endpoint(
+    pool: &PgPool,
+    partner_id: Uuid,
+    id: Uuid,
+) -> Result<Option<EndpointRow>, sqlx::Error> {
+    sqlx::query_as!(
+        EndpointRow,
+        "UPDATE webhook_endpoints
+            SET status = 'disabled',
+                disabled_reason = coalesce(disabled_reason, 'disabled by the partner'),
+                disabled_at = coalesce(disabled_at, now())
+          WHERE partner_id = $1 AND id = $2
+         RETURNING id, url, events, created_at, status, disabled_reason, disabled_at",
+        partner_id,
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Enables an endpoint. If it was disabled, what queued meanwhile is due at once and its retry
+/// window starts again.
+pub async fn enable_endpoint(
+    pool: &PgPool,
+    partner_id: Uuid,
+    id: Uuid,
+) -> Result<Option<EndpointRow>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let was = sqlx::query_scalar!(
+        "SELECT status FROM webhook_endpoints WHERE partner_id = $1 AND id = $2 FOR UPDATE",
+        partner_id,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if was.as_deref() == Some("disabled") {
+        sqlx::query!(
+            "UPDATE webhook_deliveries SET failing_since = NULL, next_attempt_at = now()
+              WHERE partner_id = $1 AND endpoint_id = $2 AND status = 'pending'",
+            partner_id,
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let row = sqlx::query_as!(
+        EndpointRow,
+        "UPDATE webhook_endpoints
+            SET status = 'enabled', disabled_reason = NULL, disabled_at = NULL
+          WHERE partner_id = $1 AND id = $2
+         RETURNING id, url, events, created_at, status, disabled_reason, disabled_at",
+        partner_id,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Puts the endpoint's given-up deliveries back in the queue, with a new retry window; how many,
+/// or `None` when the partner has no such endpoint.
+pub async fn requeue_failed(
+    pool: &PgPool,
+    partner_id: Uuid,
+    id: Uuid,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH endpoint AS (
+               SELECT id FROM webhook_endpoints WHERE partner_id = $1 AND id = $2
+           ), requeued AS (
+               UPDATE webhook_deliveries d
+                  SET status = 'pending', failed_at = NULL, failing_since = NULL,
+                      next_attempt_at = now()
+                 FROM endpoint
+                WHERE d.partner_id = $1 AND d.endpoint_id = endpoint.id AND d.status = 'failed'
+               RETURNING 1
+           )
+           SELECT EXISTS (SELECT 1 FROM endpoint) AS "found!",
+                  (SELECT count(*) FROM requeued) AS "requeued!""#,
+        partner_id,
+        id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(row.found.then_some(row.requeued))
+}
+
+/// A delivery claimed for sending, with what sending it needs.
 #[derive(Debug, Clone)]
-pub struct DueDelivery {
+pub struct Claimed {
     pub endpoint_id: Uuid,
     pub event_seq: i64,
+    /// Attempts made before this one.
     pub attempts: i32,
+    /// The claim's token; recording the attempt needs it.
+    pub lease: Uuid,
+    /// How long the delivery had been failing when claimed (`None`: it was not).
+    pub failing_for_ms: Option<i64>,
     pub url: String,
     pub secret: String,
     pub event_id: Uuid,
@@ -97,33 +204,79 @@ pub struct DueDelivery {
     pub payload: serde_json::Value,
 }
 
-/// Locks up to `limit` due deliveries that no other worker holds, oldest first, leaving out any
-/// whose subscription has an earlier delivery to the same endpoint still pending (so that a
-/// receiver never gets a subscription's events out of order).
-pub async fn claim_due(
-    conn: &mut PgConnection,
-    limit: i64,
-) -> Result<Vec<DueDelivery>, sqlx::Error> {
-    sqlx::query_as!(
-        DueDelivery,
-        "SELECT d.endpoint_id, d.event_seq, d.attempts, w.url, w.secret, e.id AS event_id,
-                e.event_type, e.payload
-           FROM webhook_deliveries d
-           JOIN webhook_endpoints w ON w.partner_id = d.partner_id AND w.id = d.endpoint_id
-           JOIN webhook_events e ON e.seq = d.event_seq
-          WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-            AND NOT EXISTS (
-                SELECT 1 FROM webhook_deliveries earlier
-                 WHERE earlier.endpoint_id = d.endpoint_id
-                   AND earlier.subscription_id = d.subscription_id
-                   AND earlier.status = 'pending' AND earlier.event_seq < d.event_seq)
-          ORDER BY d.next_attempt_at, d.event_seq
-          LIMIT $1
-          FOR UPDATE OF d SKIP LOCKED",
-        limit
+/// How many deliveries to claim, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    /// At most this many deliveries.
+    pub limit: i64,
+    /// At most this many deliveries of one endpoint in flight, counting those already leased.
+    pub per_endpoint: i64,
+    /// How long the claim lasts before another worker may take the delivery again.
+    pub lease: Duration,
+}
+
+/// Leases due deliveries of enabled endpoints in one short transaction and returns them. Fair:
+/// every endpoint's first due delivery comes before any endpoint's second, and no endpoint gets
+/// more than `per_endpoint` in flight, so a slow receiver cannot take every sender. Ordered: a
+/// delivery waits while its subscription has an earlier one pending for the same endpoint.
+/// Claims are serialised across instances by a transaction-scoped advisory lock (held for the
+/// statement only), so the per-endpoint limit holds whatever the number of instances.
+pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Error> {
+    let lease_ms = i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX);
+    let mut tx = pool.begin().await?;
+    // The key is arbitrary; it only has to be the same in every instance.
+    sqlx::query!("SELECT pg_advisory_xact_lock(7140014001)")
+        .execute(&mut *tx)
+        .await?;
+    let claimed = sqlx::query_as!(
+        Claimed,
+        r#"WITH due AS (
+               SELECT d.endpoint_id, d.event_seq,
+                      row_number() OVER (PARTITION BY d.endpoint_id
+                                         ORDER BY d.next_attempt_at, d.event_seq) AS turn
+                 FROM webhook_deliveries d
+                 JOIN webhook_endpoints w ON w.partner_id = d.partner_id AND w.id = d.endpoint_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                  AND (d.leased_until IS NULL OR d.leased_until < now())
+                  AND w.status = 'enabled'
+                  AND NOT EXISTS (
+                      SELECT 1 FROM webhook_deliveries earlier
+                       WHERE earlier.endpoint_id = d.endpoint_id
+                         AND earlier.subscription_id = d.subscription_id
+                         AND earlier.status = 'pending' AND earlier.event_seq < d.event_seq)
+           ), in_flight AS (
+               SELECT endpoint_id, count(*) AS leased FROM webhook_deliveries
+                WHERE lease IS NOT NULL AND leased_until >= now()
+                GROUP BY endpoint_id
+           ), chosen AS (
+               SELECT due.endpoint_id, due.event_seq
+                 FROM due LEFT JOIN in_flight USING (endpoint_id)
+                WHERE due.turn + coalesce(in_flight.leased, 0) <= $2
+                ORDER BY due.turn, due.event_seq
+                LIMIT $1
+           ), locked AS (
+               SELECT d.endpoint_id, d.event_seq
+                 FROM webhook_deliveries d JOIN chosen USING (endpoint_id, event_seq)
+                WHERE d.status = 'pending' AND (d.leased_until IS NULL OR d.leased_until < now())
+                  FOR UPDATE OF d SKIP LOCKED
+           )
+           UPDATE webhook_deliveries d
+              SET lease = gen_random_uuid(),
+                  leased_until = now() + $3::bigint * interval '1 millisecond'
+             FROM locked, webhook_endpoints w, webhook_events e
+            WHERE d.endpoint_id = locked.endpoint_id AND d.event_seq = locked.event_seq
+              AND w.partner_id = d.partner_id AND w.id = d.endpoint_id AND e.seq = d.event_seq
+           RETURNING d.endpoint_id, d.event_seq, d.attempts, d.lease AS "lease!",
+                     (extract(epoch FROM now() - d.failing_since) * 1000)::bigint AS failing_for_ms,
+                     w.url, w.secret, e.id AS event_id, e.event_type, e.payload"#,
+        claim.limit,
+        claim.per_endpoint,
+        lease_ms
     )
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(claimed)
 }
 
 /// How one attempt went.
@@ -132,39 +285,71 @@ pub struct Attempt {
     pub status_code: Option<i32>,
     pub error: Option<String>,
     pub duration_ms: i32,
-    pub delivered: bool,
-    /// When to try again if not delivered.
-    pub retry_in_ms: i64,
 }
 
-/// Records an attempt and marks the delivery delivered or schedules the next attempt.
+/// Records an attempt and its outcome: delivered, due again later, or given up (which disables
+/// the endpoint with `reason`). Only the holder of the delivery's current lease records; returns
+/// false when the lease was lost (it expired and another worker claimed the delivery, or the
+/// endpoint was removed), and then nothing is written.
 pub async fn record_attempt(
-    conn: &mut PgConnection,
-    delivery: &DueDelivery,
+    pool: &PgPool,
+    delivery: &Claimed,
     attempt: &Attempt,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "WITH attempt AS (
-             INSERT INTO webhook_attempts
-                 (endpoint_id, event_seq, attempt, status_code, error, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6)
-         )
-         UPDATE webhook_deliveries
-            SET attempts = $3,
-                status = CASE WHEN $7 THEN 'delivered' ELSE 'pending' END,
-                delivered_at = CASE WHEN $7 THEN now() END,
-                next_attempt_at = now() + make_interval(secs => $8::bigint / 1000.0)
-          WHERE endpoint_id = $1 AND event_seq = $2",
+    outcome: Outcome,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let (status, retry_in) = match outcome {
+        Outcome::Delivered => ("delivered", Duration::ZERO),
+        Outcome::RetryIn(wait) => ("pending", wait),
+        Outcome::GiveUp => ("failed", Duration::ZERO),
+    };
+    let recorded = sqlx::query_scalar!(
+        r#"WITH recorded AS (
+               UPDATE webhook_deliveries
+                  SET attempts = attempts + 1,
+                      status = $4,
+                      delivered_at = CASE WHEN $4 = 'delivered' THEN now() END,
+                      failed_at = CASE WHEN $4 = 'failed' THEN now() END,
+                      failing_since = CASE WHEN $4 = 'pending' THEN coalesce(failing_since, now()) END,
+                      next_attempt_at = now() + $5::bigint * interval '1 millisecond',
+                      lease = NULL, leased_until = NULL
+                WHERE endpoint_id = $1 AND event_seq = $2 AND lease = $3
+               RETURNING partner_id, endpoint_id, event_seq, attempts
+           ), attempt AS (
+               INSERT INTO webhook_attempts
+                   (endpoint_id, event_seq, attempt, status_code, error, duration_ms)
+               SELECT endpoint_id, event_seq, attempts, $6, $7, $8 FROM recorded
+           ), disabled AS (
+               UPDATE webhook_endpoints w
+                  SET status = 'disabled', disabled_reason = $9, disabled_at = now()
+                 FROM recorded r
+                WHERE $4 = 'failed' AND w.partner_id = r.partner_id AND w.id = r.endpoint_id
+                  AND w.status = 'enabled'
+           )
+           SELECT count(*) AS "recorded!" FROM recorded"#,
         delivery.endpoint_id,
         delivery.event_seq,
-        delivery.attempts + 1,
+        delivery.lease,
+        status,
+        i64::try_from(retry_in.as_millis()).unwrap_or(i64::MAX),
         attempt.status_code,
         attempt.error,
         attempt.duration_ms,
-        attempt.delivered,
-        attempt.retry_in_ms
+        reason,
     )
-    .execute(conn)
+    .fetch_one(pool)
+    .await?;
+    Ok(recorded == 1)
+}
+
+/// Gives up leases without recording an attempt (the worker is stopping with these in flight),
+/// so that another instance sends them at once instead of when the leases expire.
+pub async fn release(pool: &PgPool, leases: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE webhook_deliveries SET lease = NULL, leased_until = NULL WHERE lease = ANY($1)",
+        leases
+    )
+    .execute(pool)
     .await?;
     Ok(())
 }

@@ -88,8 +88,11 @@ error_codes! {
     InvalidWebhookUrl = "invalid_webhook_url", 400;
     /// A webhook's event list is empty, unknown or repeats a type.
     InvalidWebhookEvents = "invalid_webhook_events", 400;
-    /// A webhook secret that is not acceptable.
+    /// A webhook secret that is not `whsec_` and the base64 of 24–64 bytes.
     InvalidWebhookSecret = "invalid_webhook_secret", 400;
+    /// A webhook URL whose host is, or resolves to, a loopback, private, link-local, unique-local
+    /// or metadata address (unless `WEBHOOK_ALLOWED_NETWORKS` allows it).
+    WebhookUrlNotAllowed = "webhook_url_not_allowed", 400;
     /// No bearer token.
     TokenMissing = "token_missing", 401;
     /// The bearer token is not a JWT.

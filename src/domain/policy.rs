@@ -67,7 +67,7 @@ pub enum Operation {
     RecordSyncedSubscription,
     /// Upgrade a subscription, change its seats, add-ons or status (the article's operation).
     ChangeSubscription,
-    /// Register, list and remove the partner's webhook endpoints.
+    /// Register, list, enable, disable, recover and remove the partner's webhook endpoints.
     ManageWebhooks,
 }
 

@@ -1,9 +1,39 @@
-//! Webhook rules: which event a change is, how a delivery is signed, when a failed one is retried.
+//! Webhook rules: which event a change is, when a failed delivery is retried and when it is given
+//! up; how a delivery is signed (`signature`) and where it may be sent (`address`).
+
+pub mod address;
+pub mod signature;
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Whether an endpoint is sent its events. A disabled one still collects them, to be sent once
+/// it is enabled again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    Enabled,
+    Disabled,
+}
+
+impl EndpointStatus {
+    /// The database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointStatus::Enabled => "enabled",
+            EndpointStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Parses the database name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Enabled, Self::Disabled]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
 
 /// Every event type a partner can subscribe to.
 pub const EVENT_TYPES: [&str; 7] = [
@@ -30,21 +60,8 @@ pub fn event_type(change_kind: &str) -> Option<&'static str> {
     })
 }
 
-/// The `Webhook-Signature` value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, so a
-/// receiver can check the body came from us and refuse old replays.
-pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
-}
-
 /// The wait before the next attempt after `attempts` failed ones: `first`, doubling up to an
-/// hour, forever (a delivery is never dropped).
+/// hour.
 pub fn backoff(attempts: u32, first: Duration) -> Duration {
     const MAX: Duration = Duration::from_secs(3600);
     first
@@ -53,6 +70,41 @@ pub fn backoff(attempts: u32, first: Duration) -> Duration {
                 .unwrap_or(u32::MAX),
         )
         .map_or(MAX, |wait| wait.min(MAX))
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The receiver answered 2xx: done.
+    Delivered,
+    /// Failed: try again after this wait.
+    RetryIn(Duration),
+    /// Failed, and it has been failing for the whole retry window: stop, and disable the
+    /// endpoint (as Stripe and Svix do after days of failures) until the partner enables it.
+    GiveUp,
+}
+
+/// How failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first retry's wait; it doubles after each failure, up to an hour.
+    pub first_wait: Duration,
+    /// How long a delivery may keep failing before it is given up.
+    pub give_up_after: Duration,
+}
+
+impl RetryPolicy {
+    /// The outcome of an attempt that was the `attempts`-th (counting from 1), given how long the
+    /// delivery had been failing before it (zero if this is its first failure).
+    pub fn outcome(&self, delivered: bool, attempts: u32, failing_for: Duration) -> Outcome {
+        if delivered {
+            Outcome::Delivered
+        } else if failing_for >= self.give_up_after {
+            Outcome::GiveUp
+        } else {
+            Outcome::RetryIn(backoff(attempts, self.first_wait))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -76,17 +128,6 @@ mod tests {
     }
 
     #[test]
-    fn the_signature_is_hmac_sha256_of_timestamp_dot_body() {
-        // Computed independently:
-        // printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'whsec_test_secret_0001'
-        assert_eq!(
-            signature("whsec_test_secret_0001", 1_700_000_000, br#"{"a":1}"#),
-            "t=1700000000,v1=".to_owned()
-                + "d72004e54ee49c45c689a8f382207df55ea68689e30b4461db3af3021b8a176e"
-        );
-    }
-
-    #[test]
     fn retries_back_off_from_a_second_doubling_to_an_hour() {
         let waits: Vec<u64> = [1, 2, 3, 4, 10, 12, 13, 40, u32::MAX]
             .into_iter()
@@ -98,5 +139,30 @@ mod tests {
             backoff(3, Duration::from_millis(100)),
             Duration::from_millis(400)
         );
+    }
+
+    #[test]
+    fn a_failure_is_retried_until_it_has_failed_for_the_whole_window() {
+        let base = Duration::from_secs(1);
+        let policy = RetryPolicy {
+            first_wait: base,
+            give_up_after: Duration::from_secs(3 * 86_400),
+        };
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        for (delivered, attempts, failing_for, expected) in [
+            (true, 1, Duration::ZERO, Outcome::Delivered),
+            (true, 30, hours(100), Outcome::Delivered),
+            (false, 1, Duration::ZERO, Outcome::RetryIn(base)),
+            (false, 3, hours(1), Outcome::RetryIn(Duration::from_secs(4))),
+            (false, 80, hours(71), Outcome::RetryIn(hours(1))),
+            (false, 81, hours(72), Outcome::GiveUp),
+            (false, 90, hours(80), Outcome::GiveUp),
+        ] {
+            assert_eq!(
+                policy.outcome(delivered, attempts, failing_for),
+                expected,
+                "{delivered} {attempts} {failing_for:?}"
+            );
+        }
     }
 }

@@ -31,6 +31,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -58,6 +59,8 @@ pub struct AppState {
     verifier: Arc<TokenVerifier>,
     /// Per-partner request quota; `None` when rate limiting is off.
     rate_limiter: Option<Arc<RateLimiter>>,
+    /// Networks webhook endpoints may be in although they are not public.
+    webhook_networks: Arc<[IpNet]>,
 }
 
 impl AppState {
@@ -76,7 +79,14 @@ impl AppState {
             openapi: Arc::new(openapi::document_json()),
             verifier: Arc::new(verifier),
             rate_limiter: quota.map(|quota| Arc::new(RateLimiter::new(quota))),
+            webhook_networks: Arc::new([]),
         }
+    }
+
+    /// Allows webhook endpoints in these networks although they are not public.
+    pub fn with_webhook_networks(mut self, networks: Vec<IpNet>) -> Self {
+        self.webhook_networks = networks.into();
+        self
     }
 
     /// The catalog loaded at start-up.

@@ -19,30 +19,34 @@ use crate::db;
 use crate::db::webhooks::EndpointRow;
 use crate::domain::ErrorCode;
 use crate::domain::Operation;
+use crate::domain::webhook::EndpointStatus;
 use crate::error::Error;
 use crate::service::webhooks::{self, Registration};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register_webhook, list_webhooks))
-        .routes(routes!(get_webhook, delete_webhook))
+        .routes(routes!(get_webhook, update_webhook, delete_webhook))
+        .routes(routes!(recover_webhook))
 }
 
 /// An endpoint to send events to.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterWebhook {
-    /// `https://` (or `http://`) URL that receives each event as a JSON POST.
+    /// `https://` (or `http://`) URL that receives each event as a JSON POST. Its host must be,
+    /// and resolve to, public internet addresses (`webhook_url_not_allowed` otherwise).
     #[schema(min_length = 8, max_length = 2048)]
     url: String,
     /// Event types to send (`subscription.created`, `subscription.upgraded`,
     /// `subscription.quantity_changed`, `subscription.status_changed`, `add_on.purchased`,
     /// `add_on.quantity_changed`, `add_on.cancelled`), or `["*"]` for all.
     events: Vec<String>,
-    /// 16–256 visible ASCII characters: the key of each delivery's `Webhook-Signature`
-    /// (`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`). Never shown again.
-    #[schema(min_length = 16, max_length = 256)]
-    secret: String,
+    /// The signing secret, as the Standard Webhooks specification has it: `whsec_` followed by
+    /// the base64 of 24 to 64 random bytes. Leave it out and the service generates one. Either
+    /// way it is in the registration's answer and never shown again.
+    #[schema(min_length = 38, max_length = 94)]
+    secret: Option<String>,
 }
 
 /// A registered endpoint (its secret is never shown).
@@ -52,6 +56,13 @@ pub struct WebhookView {
     id: Uuid,
     url: String,
     events: Vec<String>,
+    /// `disabled` after a delivery failed for the whole retry window (see `disabledReason`) or
+    /// at the partner's request; its events still queue and are sent once it is enabled again.
+    status: EndpointStatus,
+    /// Why it is disabled.
+    disabled_reason: Option<String>,
+    /// Since when it is disabled.
+    disabled_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
@@ -61,20 +72,37 @@ impl From<EndpointRow> for WebhookView {
             id: row.id,
             url: row.url,
             events: row.events,
+            // The table's check constraint admits only the two statuses.
+            status: EndpointStatus::parse(&row.status).unwrap_or(EndpointStatus::Disabled),
+            disabled_reason: row.disabled_reason,
+            disabled_at: row.disabled_at,
             created_at: row.created_at,
         }
     }
 }
 
+/// A newly registered endpoint, with its secret: the only time it is shown.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredWebhook {
+    #[serde(flatten)]
+    webhook: WebhookView,
+    /// `whsec_…`: the key of each delivery's `webhook-signature`. Keep it; it is never shown again.
+    secret: String,
+}
+
 /// Registers an endpoint: from now on every change of the partner's subscriptions of the listed
-/// types is POSTed to it, signed, at least once, in order per subscription, retried with backoff
-/// until it answers 2xx. Each delivery carries `Webhook-Id` (the event id, for de-duplication).
+/// types is POSTed to it, at least once, in order per subscription, signed as the Standard
+/// Webhooks specification says (`webhook-id`: the event id, the same on every retry;
+/// `webhook-timestamp`; `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`),
+/// and retried with backoff until it answers 2xx or has failed for the retry window (3 days by
+/// default); then the endpoint is disabled.
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks", request_body = RegisterWebhook,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Registered", body = WebhookView, headers(("Location" = String))),
-        (status = 400, description = "Invalid URL, event list or secret", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Registered; the answer carries the secret, shown this once", body = RegisteredWebhook, headers(("Location" = String))),
+        (status = 400, description = "Invalid URL, event list or secret, or a URL whose host is not a public internet address", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
     )
 )]
@@ -82,15 +110,26 @@ async fn register_webhook(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<RegisterWebhook>,
-) -> Result<Created<WebhookView>, Error> {
+) -> Result<Created<RegisteredWebhook>, Error> {
     caller.require(Operation::ManageWebhooks)?;
     let registration = Registration {
         url: body.url,
         events: body.events,
         secret: body.secret,
     };
-    let row = webhooks::register(&state.pool, caller.partner_id, &registration).await?;
-    Ok(created(format!("/v1/webhooks/{}", row.id), row.into()))
+    let registered = webhooks::register(
+        &state.pool,
+        caller.partner_id,
+        &registration,
+        &state.webhook_networks,
+    )
+    .await?;
+    let location = format!("/v1/webhooks/{}", registered.endpoint.id);
+    let answer = RegisteredWebhook {
+        webhook: registered.endpoint.into(),
+        secret: registered.secret,
+    };
+    Ok(created(location, answer))
 }
 
 /// The partner's endpoints, oldest first (one page: a partner has few).
@@ -135,6 +174,75 @@ async fn get_webhook(
     db::webhooks::find_endpoint(&state.pool, caller.partner_id, id)
         .await?
         .map(|row| Json(row.into()))
+        .ok_or_else(not_found)
+}
+
+/// What to change on an endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateWebhook {
+    /// `enabled` sends it its events again, starting with those queued while it was disabled
+    /// (with a new retry window); `disabled` stops sending until it is enabled.
+    status: EndpointStatus,
+}
+
+/// Enables or disables an endpoint. To have given-up deliveries sent again too, and still in
+/// order per subscription, recover them (`POST /v1/webhooks/{webhookId}/recover`) before enabling.
+#[utoipa::path(
+    patch, path = "/v1/webhooks/{webhookId}", tag = "webhooks", request_body = UpdateWebhook,
+    params(("webhookId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The endpoint as it is now", body = WebhookView),
+        (status = 400, description = "Malformed id or body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+    )
+)]
+async fn update_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(body): Json<UpdateWebhook>,
+) -> Result<Json<WebhookView>, Error> {
+    caller.require(Operation::ManageWebhooks)?;
+    let enabled = body.status == EndpointStatus::Enabled;
+    webhooks::set_enabled(&state.pool, caller.partner_id, id, enabled)
+        .await?
+        .map(|row| Json(row.into()))
+        .ok_or_else(not_found)
+}
+
+/// How many given-up deliveries were queued again.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveredDeliveries {
+    requeued: i64,
+}
+
+/// Queues the endpoint's given-up deliveries again (those not yet removed by retention, 30 days
+/// by default), each with a new retry window: they are sent, in order per subscription, once the
+/// endpoint is enabled. Recovering twice requeues nothing more.
+#[utoipa::path(
+    post, path = "/v1/webhooks/{webhookId}/recover", tag = "webhooks",
+    params(("webhookId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many deliveries were queued again", body = RecoveredDeliveries),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint of yours", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+    )
+)]
+async fn recover_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<RecoveredDeliveries>, Error> {
+    caller.require(Operation::ManageWebhooks)?;
+    webhooks::recover(&state.pool, caller.partner_id, id)
+        .await?
+        .map(|requeued| Json(RecoveredDeliveries { requeued }))
         .ok_or_else(not_found)
 }
 

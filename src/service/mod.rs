@@ -6,6 +6,7 @@ pub mod customers;
 pub mod idempotency;
 pub mod licenses;
 pub mod lifecycle;
+pub mod retention;
 pub mod subscriptions;
 pub mod upgrades;
 pub mod webhooks;

@@ -58,7 +58,7 @@ pub fn handle() -> PrometheusHandle {
             metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
             metrics::describe_counter!(
                 WEBHOOK_DELIVERIES,
-                "Webhook delivery attempts by result (delivered, failed)"
+                "Webhook delivery attempts by result (delivered, failed, gave_up)"
             );
             handle
         })

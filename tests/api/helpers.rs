@@ -54,6 +54,10 @@ pub fn test_settings(database_url: String) -> Settings {
     settings.rate_limit_per_second = 0;
     settings.webhook_poll_ms = 100;
     settings.webhook_retry_base_ms = 100;
+    // The test receivers listen on loopback, which webhooks may not reach by default.
+    settings.webhook_allowed_networks = vec![
+        subscription_upgrades::domain::webhook::address::parse_network("127.0.0.0/8").unwrap(),
+    ];
     settings
 }
 

@@ -61,8 +61,7 @@ impl Ids {
         let webhook = admin
             .create(
                 "/v1/webhooks",
-                json!({"url": "https://hooks.contoso.example/csp", "events": ["*"],
-                       "secret": "a-secret-of-sixteen-or-more"}),
+                json!({"url": "https://hooks.contoso.example/csp", "events": ["*"]}),
             )
             .await["id"]
             .as_str()
@@ -101,13 +100,13 @@ impl Ids {
                 json!({"offerId": "m365-business-basic", "quantity": 1, "billingCycle": "monthly"})
             }
             "{subscriptionId}" | "{addOnId}" => json!({"quantity": 2}),
+            "{webhookId}" => json!({"status": "enabled"}),
             "add-ons" => json!({"offerId": "exchange-online-archiving", "quantity": 1}),
             "license-assignments" => json!({"userId": self.user, "disabledServices": []}),
             "upgrades" => json!({"targetOfferId": "m365-business-standard", "dryRun": true}),
             "users" => json!({"displayName": "Sweep", "email": "other@contoso.com"}),
             "webhooks" => json!({"url": "https://hooks.contoso.example/other",
-                                 "events": ["subscription.upgraded"],
-                                 "secret": "another-secret-of-sixteen"}),
+                                 "events": ["subscription.upgraded"]}),
             _ => panic!("{operation}: add a valid body to the sweep"),
         }
     }

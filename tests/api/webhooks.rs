@@ -1,6 +1,14 @@
-//! Webhooks against a local receiver: registration, signed at-least-once delivery of every change
+//! Webhooks against local receivers: registration, signed at-least-once delivery of every change
 //! in order per subscription, retries after failures with every attempt recorded, and no event
-//! lost across a restart.
+//! lost across a restart. The submodules cover one partner's receiver never holding up another's
+//! (`isolation`), where webhooks may not be sent (`targets`), giving up and recovering
+//! (`give_up`), verification with the Standard Webhooks library (`standard`) and retention.
+
+mod give_up;
+mod isolation;
+mod retention;
+mod standard;
+mod targets;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -11,10 +19,12 @@ use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use subscription_upgrades::domain::webhook;
+use subscription_upgrades::domain::webhook::signature;
 
 use crate::helpers::{Api, TestApp, assert_problem, json_ok, spawn_app, wait_for_rows};
 
-const SECRET: &str = "whsec_integration_tests_0001";
+/// A Standard Webhooks secret: `whsec_` and the base64 of a 32-byte key.
+const SECRET: &str = "whsec_aW50ZWdyYXRpb24tdGVzdHMtd2ViaG9vay1rZXktMDE=";
 
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
@@ -61,6 +71,16 @@ impl Receiver {
 
     async fn start(fail_first: usize) -> Receiver {
         Receiver::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), fail_first).await
+    }
+
+    /// From now on, answer 500 to this many requests before answering 200 again.
+    fn fail_next(&self, count: usize) {
+        *self.inbox.failures_left.lock().unwrap() = count;
+    }
+
+    /// Every POST received so far, answered or not.
+    fn received(&self) -> Vec<Received> {
+        self.inbox.received.lock().unwrap().clone()
     }
 
     fn url(&self) -> String {
@@ -121,17 +141,18 @@ async fn receive(
     answered
 }
 
-/// The event's JSON, after checking its signature and id headers.
+/// The event's JSON, after checking its Standard Webhooks headers and signature.
 fn verified(received: &Received) -> Value {
-    let signature = received.headers["webhook-signature"].to_str().unwrap();
-    let timestamp: i64 = signature
-        .strip_prefix("t=")
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|t| t.parse().ok())
-        .expect("t=<unix seconds>");
+    let header = |name: &str| received.headers[name].to_str().unwrap();
+    let timestamp: i64 = header("webhook-timestamp").parse().expect("unix seconds");
+    assert!(
+        (chrono::Utc::now().timestamp() - timestamp).abs() < 60,
+        "a current timestamp"
+    );
+    let key = signature::key(SECRET).unwrap();
     assert_eq!(
-        signature,
-        webhook::signature(SECRET, timestamp, &received.body),
+        header("webhook-signature"),
+        signature::signature(&key, header("webhook-id"), timestamp, &received.body),
         "signed with the endpoint's secret"
     );
     let event: Value = serde_json::from_slice(&received.body).unwrap();
@@ -184,15 +205,53 @@ async fn endpoints_are_registered_listed_and_removed_and_bad_ones_refused() {
         endpoint["events"].as_array().unwrap().len(),
         webhook::EVENT_TYPES.len()
     );
-    assert!(
-        endpoint.get("secret").is_none(),
-        "the secret is never shown"
+    assert_eq!(
+        endpoint["secret"], SECRET,
+        "shown in the registration's answer"
     );
+    assert_eq!(endpoint["status"], "enabled");
+    let generated = admin
+        .create(
+            "/v1/webhooks",
+            json!({"url": "https://hooks.contoso.example/other", "events": ["*"]}),
+        )
+        .await;
+    let generated_secret = generated["secret"].as_str().unwrap();
+    assert_eq!(
+        signature::check_new_secret(generated_secret),
+        Ok(()),
+        "a generated secret is whsec_ and 24 to 64 bytes: {generated_secret}"
+    );
+    assert_ne!(generated_secret, SECRET);
     let listed = json_ok(admin.get("/v1/webhooks").await).await;
     assert_eq!(listed["items"][0]["id"], id);
+    let shown = json_ok(admin.get(&format!("/v1/webhooks/{id}")).await).await;
+    assert!(
+        listed.to_string().find("whsec_").is_none() && shown.get("secret").is_none(),
+        "the secret is never shown again"
+    );
     let other_partner = app.api(uuid::Uuid::new_v4(), &["global_admin"]);
     assert_problem(
         other_partner.get(&format!("/v1/webhooks/{id}")).await,
+        StatusCode::NOT_FOUND,
+        "webhook_not_found",
+    )
+    .await;
+    let path = format!("/v1/webhooks/{id}");
+    assert_problem(
+        other_partner
+            .patch_with(&path, &json!({"status": "disabled"}), &[])
+            .await,
+        StatusCode::NOT_FOUND,
+        "webhook_not_found",
+    )
+    .await;
+    assert_problem(
+        other_partner
+            .request(reqwest::Method::POST, &format!("{path}/recover"))
+            .send()
+            .await
+            .unwrap(),
         StatusCode::NOT_FOUND,
         "webhook_not_found",
     )
@@ -223,6 +282,22 @@ async fn endpoints_are_registered_listed_and_removed_and_bad_ones_refused() {
             json!({"url": "https://x.example/h", "events": ["*"], "secret": "short"}),
             "invalid_webhook_secret",
         ),
+        (
+            json!({"url": "https://x.example/h", "events": ["*"],
+                   "secret": "a-secret-of-sixteen-or-more"}),
+            "invalid_webhook_secret",
+        ),
+        (
+            // whsec_ and the base64 of 16 bytes: too short a key.
+            json!({"url": "https://x.example/h", "events": ["*"],
+                   "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZg=="}),
+            "invalid_webhook_secret",
+        ),
+        (
+            json!({"url": "https://x.example/h", "events": ["*"],
+                   "secret": "whsec_not*base64*at*all*but*long*enough"}),
+            "invalid_webhook_secret",
+        ),
     ] {
         assert_problem(
             admin.post("/v1/webhooks", &body).await,
@@ -238,10 +313,9 @@ async fn endpoints_are_registered_listed_and_removed_and_bad_ones_refused() {
         .await
         .unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        json_ok(admin.get("/v1/webhooks").await).await["items"],
-        json!([])
-    );
+    let left = json_ok(admin.get("/v1/webhooks").await).await;
+    assert_eq!(left["items"].as_array().unwrap().len(), 1);
+    assert_eq!(left["items"][0]["id"], generated["id"]);
 }
 
 #[tokio::test]
