@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use crate::domain::ErrorCode;
+use crate::domain::codes::Refusal;
 use crate::domain::eligibility::Failure;
-use crate::domain::input::InvalidDate;
 
 /// Everything a request can fail with, below the HTTP layer.
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +60,8 @@ impl Error {
     }
 }
 
-impl From<InvalidDate> for Error {
-    fn from(error: InvalidDate) -> Self {
-        Error::new(error.code(), error.to_string())
+impl<R: Refusal> From<R> for Error {
+    fn from(refusal: R) -> Self {
+        Error::new(refusal.code(), refusal.to_string())
     }
 }

@@ -1,22 +1,14 @@
 //! Add-ons bought for a base subscription. Callers reach them through a subscription they have
 //! already found (or locked) for the partner.
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// An add-on as stored.
-#[derive(Debug, Clone)]
-pub struct AddOnRow {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub subscription_id: Uuid,
-    pub offer_id: String,
-    pub quantity: i32,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub cancelled_at: Option<DateTime<Utc>>,
-}
+use crate::domain::add_on::AddOnStatus;
+use crate::domain::records::AddOn;
+
+/// The add-on, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::AddOn as AddOnRow;
 
 /// Inserts an active add-on.
 pub async fn create(
@@ -25,12 +17,13 @@ pub async fn create(
     subscription_id: Uuid,
     offer_id: &str,
     quantity: i32,
-) -> Result<AddOnRow, sqlx::Error> {
+) -> Result<AddOn, sqlx::Error> {
     sqlx::query_as!(
-        AddOnRow,
-        "INSERT INTO subscription_add_ons (customer_id, id, subscription_id, offer_id, quantity, status)
+        AddOn,
+        r#"INSERT INTO subscription_add_ons (customer_id, id, subscription_id, offer_id, quantity, status)
          VALUES ($1, $2, $3, $4, $5, 'active')
-         RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at",
+         RETURNING id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+                cancelled_at"#,
         customer_id,
         Uuid::now_v7(),
         subscription_id,
@@ -47,13 +40,14 @@ pub async fn lock(
     customer_id: Uuid,
     subscription_id: Uuid,
     id: Uuid,
-) -> Result<Option<AddOnRow>, sqlx::Error> {
+) -> Result<Option<AddOn>, sqlx::Error> {
     sqlx::query_as!(
-        AddOnRow,
-        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+        AddOn,
+        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+                cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND id = $3
-         FOR UPDATE",
+         FOR UPDATE"#,
         customer_id,
         subscription_id,
         id
@@ -68,12 +62,13 @@ pub async fn find(
     customer_id: Uuid,
     subscription_id: Uuid,
     id: Uuid,
-) -> Result<Option<AddOnRow>, sqlx::Error> {
+) -> Result<Option<AddOn>, sqlx::Error> {
     sqlx::query_as!(
-        AddOnRow,
-        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+        AddOn,
+        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+                cancelled_at
          FROM subscription_add_ons
-         WHERE customer_id = $1 AND subscription_id = $2 AND id = $3",
+         WHERE customer_id = $1 AND subscription_id = $2 AND id = $3"#,
         customer_id,
         subscription_id,
         id
@@ -89,13 +84,14 @@ pub async fn list(
     subscription_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<AddOnRow>, sqlx::Error> {
+) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
-        AddOnRow,
-        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+        AddOn,
+        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+                cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND ($3::uuid IS NULL OR id > $3)
-         ORDER BY id LIMIT $4",
+         ORDER BY id LIMIT $4"#,
         customer_id,
         subscription_id,
         after,
@@ -110,13 +106,14 @@ pub async fn active(
     conn: &mut PgConnection,
     customer_id: Uuid,
     subscription_id: Uuid,
-) -> Result<Vec<AddOnRow>, sqlx::Error> {
+) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
-        AddOnRow,
-        "SELECT id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at
+        AddOn,
+        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+                cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
-         ORDER BY id",
+         ORDER BY id"#,
         customer_id,
         subscription_id
     )
@@ -131,14 +128,15 @@ pub async fn update(
     id: Uuid,
     quantity: i32,
     status: &str,
-) -> Result<AddOnRow, sqlx::Error> {
+) -> Result<AddOn, sqlx::Error> {
     sqlx::query_as!(
-        AddOnRow,
-        "UPDATE subscription_add_ons
+        AddOn,
+        r#"UPDATE subscription_add_ons
          SET quantity = $3, status = $4,
              cancelled_at = CASE WHEN $4 = 'cancelled' THEN coalesce(cancelled_at, now()) END
          WHERE customer_id = $1 AND id = $2
-         RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at, cancelled_at",
+         RETURNING id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+                cancelled_at"#,
         customer_id,
         id,
         quantity,
@@ -153,16 +151,16 @@ pub async fn cancel_all(
     conn: &mut PgConnection,
     customer_id: Uuid,
     subscription_id: Uuid,
-) -> Result<Vec<AddOnRow>, sqlx::Error> {
+) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
-        AddOnRow,
+        AddOn,
         r#"WITH cancelled AS (
              UPDATE subscription_add_ons SET status = 'cancelled', cancelled_at = now()
              WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
              RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at,
                        cancelled_at)
          SELECT id AS "id!", customer_id AS "customer_id!", subscription_id AS "subscription_id!",
-                offer_id AS "offer_id!", quantity AS "quantity!", status AS "status!",
+                offer_id AS "offer_id!", quantity AS "quantity!", status AS "status!: AddOnStatus",
                 created_at AS "created_at!", cancelled_at
          FROM cancelled ORDER BY id"#,
         customer_id,

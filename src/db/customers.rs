@@ -1,17 +1,12 @@
 //! Partners, customers and the reseller relationship that makes a customer visible to a partner.
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// A customer as stored.
-#[derive(Debug, Clone)]
-pub struct CustomerRow {
-    pub id: Uuid,
-    pub name: String,
-    pub market_code: String,
-    pub created_at: DateTime<Utc>,
-}
+use crate::domain::records::Customer;
+
+/// The customer, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::Customer as CustomerRow;
 
 /// Creates the customer and the caller's reseller relationship with it (and the partner's row on
 /// its first write).
@@ -20,7 +15,7 @@ pub async fn create(
     partner_id: Uuid,
     name: &str,
     market_code: &str,
-) -> Result<CustomerRow, sqlx::Error> {
+) -> Result<Customer, sqlx::Error> {
     sqlx::query!(
         "INSERT INTO partners (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
         partner_id
@@ -28,7 +23,7 @@ pub async fn create(
     .execute(&mut *conn)
     .await?;
     let customer = sqlx::query_as!(
-        CustomerRow,
+        Customer,
         "INSERT INTO customers (id, name, market_code) VALUES ($1, $2, $3)
          RETURNING id, name, market_code, created_at",
         Uuid::now_v7(),
@@ -52,9 +47,9 @@ pub async fn find_for_partner(
     pool: &PgPool,
     partner_id: Uuid,
     customer_id: Uuid,
-) -> Result<Option<CustomerRow>, sqlx::Error> {
+) -> Result<Option<Customer>, sqlx::Error> {
     sqlx::query_as!(
-        CustomerRow,
+        Customer,
         "SELECT c.id, c.name, c.market_code, c.created_at
          FROM customers c
          JOIN reseller_relationships r ON r.customer_id = c.id AND r.partner_id = $1
@@ -73,9 +68,9 @@ pub async fn lock_for_partner(
     conn: &mut PgConnection,
     partner_id: Uuid,
     customer_id: Uuid,
-) -> Result<Option<CustomerRow>, sqlx::Error> {
+) -> Result<Option<Customer>, sqlx::Error> {
     sqlx::query_as!(
-        CustomerRow,
+        Customer,
         "SELECT c.id, c.name, c.market_code, c.created_at
          FROM customers c
          WHERE c.id = $2
@@ -95,9 +90,9 @@ pub async fn list_for_partner(
     partner_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<CustomerRow>, sqlx::Error> {
+) -> Result<Vec<Customer>, sqlx::Error> {
     sqlx::query_as!(
-        CustomerRow,
+        Customer,
         "SELECT c.id, c.name, c.market_code, c.created_at
          FROM reseller_relationships r
          JOIN customers c ON c.id = r.customer_id

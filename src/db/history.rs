@@ -1,10 +1,13 @@
 //! The audit trail of subscription changes.
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::webhook;
+use crate::domain::records::{ChangeKind, HistoryEntry};
+use crate::domain::webhook::Event;
+
+/// The entry, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::HistoryEntry as HistoryRow;
 
 /// One change to record.
 #[derive(Debug, Clone)]
@@ -12,9 +15,7 @@ pub struct NewHistoryEntry<'a> {
     pub customer_id: Uuid,
     pub subscription_id: Uuid,
     pub partner_id: Uuid,
-    /// `created`, `upgrade`, `quantity_change`, `status_change`, `add_on_purchase`,
-    /// `add_on_quantity_change`, `add_on_cancel`.
-    pub change_kind: &'a str,
+    pub change_kind: ChangeKind,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub actor_user_id: &'a str,
@@ -27,22 +28,8 @@ pub struct NewHistoryEntry<'a> {
 pub async fn record(
     conn: &mut PgConnection,
     entry: &NewHistoryEntry<'_>,
+    event: &Event,
 ) -> Result<(), sqlx::Error> {
-    let event_type = webhook::event_type(entry.change_kind);
-    let event_id = Uuid::now_v7();
-    let occurred_at = Utc::now();
-    let payload = event_type.map(|event_type| {
-        serde_json::json!({
-            "id": event_id,
-            "type": event_type,
-            "occurredAt": occurred_at,
-            "partnerId": entry.partner_id,
-            "customerId": entry.customer_id,
-            "subscriptionId": entry.subscription_id,
-            "requestId": entry.request_id,
-            "data": {"before": entry.before, "after": entry.after},
-        })
-    });
     sqlx::query!(
         "WITH history AS (
              INSERT INTO subscription_history
@@ -65,34 +52,20 @@ pub async fn record(
         Uuid::now_v7(),
         entry.subscription_id,
         entry.partner_id,
-        entry.change_kind,
+        entry.change_kind.as_str(),
         entry.before,
         entry.after,
         entry.actor_user_id,
         entry.actor_roles,
         entry.request_id,
-        occurred_at,
-        event_id,
-        event_type,
-        payload,
+        event.occurred_at,
+        event.id,
+        event.event_type,
+        event.payload,
     )
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// A recorded change.
-#[derive(Debug, Clone)]
-pub struct HistoryRow {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
-    pub change_kind: String,
-    pub before_state: Option<serde_json::Value>,
-    pub after_state: Option<serde_json::Value>,
-    pub actor_user_id: String,
-    pub actor_roles: Vec<String>,
-    pub request_id: String,
-    pub occurred_at: DateTime<Utc>,
 }
 
 /// A page of the subscription's changes, oldest first (ids are time-ordered), after `after`.
@@ -102,14 +75,14 @@ pub async fn list(
     subscription_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<HistoryRow>, sqlx::Error> {
+) -> Result<Vec<HistoryEntry>, sqlx::Error> {
     sqlx::query_as!(
-        HistoryRow,
-        "SELECT id, subscription_id, change_kind, before_state, after_state, actor_user_id,
-                actor_roles, request_id, occurred_at
-         FROM subscription_history
-         WHERE customer_id = $1 AND subscription_id = $2 AND ($3::uuid IS NULL OR id > $3)
-         ORDER BY id LIMIT $4",
+        HistoryEntry,
+        r#"SELECT id, subscription_id, change_kind AS "change_kind: ChangeKind", before_state,
+                  after_state, actor_user_id, actor_roles, request_id, occurred_at
+           FROM subscription_history
+           WHERE customer_id = $1 AND subscription_id = $2 AND ($3::uuid IS NULL OR id > $3)
+           ORDER BY id LIMIT $4"#,
         customer_id,
         subscription_id,
         after,

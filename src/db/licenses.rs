@@ -4,16 +4,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// An assignment as stored, with the user's name and address for display.
-#[derive(Debug, Clone)]
-pub struct AssignmentRow {
-    pub subscription_id: Uuid,
-    pub user_id: Uuid,
-    pub display_name: String,
-    pub email: String,
-    pub disabled_services: Vec<String>,
-    pub assigned_at: DateTime<Utc>,
-}
+use crate::domain::records::LicenseAssignment;
+
+/// The assignment, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::LicenseAssignment as AssignmentRow;
 
 /// Licenses assigned from the subscription.
 pub async fn count(
@@ -39,9 +33,9 @@ pub async fn create(
     subscription_id: Uuid,
     user_id: Uuid,
     disabled_services: &[String],
-) -> Result<AssignmentRow, sqlx::Error> {
+) -> Result<LicenseAssignment, sqlx::Error> {
     sqlx::query_as!(
-        AssignmentRow,
+        LicenseAssignment,
         "WITH inserted AS (
              INSERT INTO license_assignments (customer_id, subscription_id, user_id, disabled_services)
              VALUES ($1, $2, $3, $4)
@@ -64,9 +58,9 @@ pub async fn list(
     subscription_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+) -> Result<Vec<LicenseAssignment>, sqlx::Error> {
     sqlx::query_as!(
-        AssignmentRow,
+        LicenseAssignment,
         "SELECT a.subscription_id, a.user_id, u.display_name, u.email, a.disabled_services, a.assigned_at
          FROM license_assignments a
          JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
@@ -122,9 +116,9 @@ pub async fn release_all(
     conn: &mut PgConnection,
     customer_id: Uuid,
     subscription_id: Uuid,
-) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+) -> Result<Vec<LicenseAssignment>, sqlx::Error> {
     sqlx::query_as!(
-        AssignmentRow,
+        LicenseAssignment,
         "WITH released AS (
              DELETE FROM license_assignments WHERE customer_id = $1 AND subscription_id = $2
              RETURNING customer_id, subscription_id, user_id, disabled_services, assigned_at)

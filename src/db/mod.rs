@@ -11,6 +11,7 @@ pub mod relationships;
 pub mod retention;
 pub mod scale;
 pub mod subscriptions;
+mod types;
 pub mod upgrades;
 pub mod users;
 pub mod webhooks;

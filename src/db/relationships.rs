@@ -4,24 +4,15 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// A relationship as stored; `services` is empty when `all_services`.
-#[derive(Debug, Clone)]
-pub struct RelationshipRow {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub partner_id: Uuid,
-    pub status: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub all_services: bool,
-    pub services: Vec<String>,
-    pub created_at: DateTime<Utc>,
-}
+use crate::domain::records::{DelegatedAdminRelationship, RelationshipStatus};
+
+/// The relationship, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::DelegatedAdminRelationship as RelationshipRow;
 
 /// What a new relationship says.
 #[derive(Debug, Clone)]
 pub struct NewRelationship<'a> {
-    pub status: &'a str,
+    pub status: RelationshipStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub all_services: bool,
@@ -34,7 +25,7 @@ pub async fn create(
     customer_id: Uuid,
     partner_id: Uuid,
     new: &NewRelationship<'_>,
-) -> Result<RelationshipRow, sqlx::Error> {
+) -> Result<DelegatedAdminRelationship, sqlx::Error> {
     let id = Uuid::now_v7();
     let created_at = sqlx::query_scalar!(
         "INSERT INTO delegated_admin_relationships
@@ -44,7 +35,7 @@ pub async fn create(
         customer_id,
         id,
         partner_id,
-        new.status,
+        new.status.as_str(),
         new.starts_at,
         new.ends_at,
         new.all_services
@@ -60,11 +51,11 @@ pub async fn create(
     )
     .execute(&mut *conn)
     .await?;
-    Ok(RelationshipRow {
+    Ok(DelegatedAdminRelationship {
         id,
         customer_id,
         partner_id,
-        status: new.status.to_owned(),
+        status: new.status,
         starts_at: new.starts_at,
         ends_at: new.ends_at,
         all_services: new.all_services,
@@ -80,10 +71,10 @@ pub async fn list(
     partner_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<RelationshipRow>, sqlx::Error> {
+) -> Result<Vec<DelegatedAdminRelationship>, sqlx::Error> {
     sqlx::query_as!(
-        RelationshipRow,
-        r#"SELECT d.id, d.customer_id, d.partner_id, d.status, d.starts_at, d.ends_at, d.all_services,
+        DelegatedAdminRelationship,
+        r#"SELECT d.id, d.customer_id, d.partner_id, d.status AS "status: RelationshipStatus", d.starts_at, d.ends_at, d.all_services,
                   ARRAY(SELECT s.service_code FROM delegated_admin_relationship_services s
                         WHERE s.customer_id = d.customer_id AND s.relationship_id = d.id
                         ORDER BY s.service_code) AS "services!",

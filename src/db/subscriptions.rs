@@ -1,42 +1,26 @@
 //! Subscriptions. A partner reads and changes only those it sold (`channel = 'partner'` and its
 //! own `partner_id`); the rules still see every subscription of the customer.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// A subscription as stored.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct SubscriptionRow {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub offer_id: String,
-    pub channel: String,
-    pub partner_id: Option<Uuid>,
-    pub quantity: i32,
-    pub status: String,
-    pub billing_cycle: String,
-    pub term_start: NaiveDate,
-    pub term_end: NaiveDate,
-    pub current_period_start: NaiveDate,
-    pub current_period_end: NaiveDate,
-    pub upgraded_to_id: Option<Uuid>,
-    pub upgraded_from_id: Option<Uuid>,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
+use crate::domain::records::Subscription;
+use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+
+/// The subscription, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::Subscription as SubscriptionRow;
 
 /// What a new subscription says.
 #[derive(Debug, Clone)]
 pub struct NewSubscription<'a> {
     pub customer_id: Uuid,
     pub offer_id: &'a str,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub partner_id: Option<Uuid>,
     pub quantity: i32,
-    pub status: &'a str,
-    pub billing_cycle: &'a str,
+    pub status: SubscriptionStatus,
+    pub billing_cycle: BillingCycle,
     pub term_start: NaiveDate,
     pub term_end: NaiveDate,
     pub current_period_start: NaiveDate,
@@ -49,24 +33,25 @@ pub struct NewSubscription<'a> {
 pub async fn create(
     conn: &mut PgConnection,
     new: &NewSubscription<'_>,
-) -> Result<SubscriptionRow, sqlx::Error> {
+) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
-        SubscriptionRow,
-        "INSERT INTO subscriptions
+        Subscription,
+        r#"INSERT INTO subscriptions
              (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
               term_start, term_end, current_period_start, current_period_end, upgraded_from_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         RETURNING id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+         RETURNING id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
-                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at",
+                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at"#,
         new.customer_id,
         Uuid::now_v7(),
         new.offer_id,
-        new.channel,
+        new.channel.as_str(),
         new.partner_id,
         new.quantity,
-        new.status,
-        new.billing_cycle,
+        new.status.as_str(),
+        new.billing_cycle.as_str(),
         new.term_start,
         new.term_end,
         new.current_period_start,
@@ -83,14 +68,15 @@ pub async fn find_for_partner(
     customer_id: Uuid,
     partner_id: Uuid,
     id: Uuid,
-) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+) -> Result<Option<Subscription>, sqlx::Error> {
     sqlx::query_as!(
-        SubscriptionRow,
-        "SELECT id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+        Subscription,
+        r#"SELECT id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+                status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id, upgraded_from_id, version, created_at, updated_at
          FROM subscriptions
-         WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2",
+         WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2"#,
         customer_id,
         partner_id,
         id
@@ -105,15 +91,16 @@ pub async fn lock_for_partner(
     customer_id: Uuid,
     partner_id: Uuid,
     id: Uuid,
-) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+) -> Result<Option<Subscription>, sqlx::Error> {
     sqlx::query_as!(
-        SubscriptionRow,
-        "SELECT id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+        Subscription,
+        r#"SELECT id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+                status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id, upgraded_from_id, version, created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2
-         FOR UPDATE",
+         FOR UPDATE"#,
         customer_id,
         partner_id,
         id
@@ -129,16 +116,17 @@ pub async fn list_for_partner(
     partner_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<SubscriptionRow>, sqlx::Error> {
+) -> Result<Vec<Subscription>, sqlx::Error> {
     sqlx::query_as!(
-        SubscriptionRow,
-        "SELECT id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+        Subscription,
+        r#"SELECT id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+                status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id, upgraded_from_id, version, created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND channel = 'partner' AND partner_id = $2
            AND ($3::uuid IS NULL OR id > $3)
-         ORDER BY id LIMIT $4",
+         ORDER BY id LIMIT $4"#,
         customer_id,
         partner_id,
         after,
@@ -171,15 +159,16 @@ pub async fn mark_upgraded(
     customer_id: Uuid,
     id: Uuid,
     target_id: Uuid,
-) -> Result<SubscriptionRow, sqlx::Error> {
+) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
-        SubscriptionRow,
-        "UPDATE subscriptions
+        Subscription,
+        r#"UPDATE subscriptions
          SET status = 'upgraded', upgraded_to_id = $3, version = version + 1, updated_at = now()
          WHERE customer_id = $1 AND id = $2
-         RETURNING id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+         RETURNING id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
-                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at",
+                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at"#,
         customer_id,
         id,
         target_id
@@ -193,9 +182,9 @@ pub async fn mark_upgraded(
 pub struct SubscriptionFactsRow {
     pub id: Uuid,
     pub offer_id: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub quantity: i32,
-    pub channel: String,
+    pub channel: Channel,
 }
 
 /// Sets the quantity and/or status, bumping the version.
@@ -204,20 +193,21 @@ pub async fn update(
     customer_id: Uuid,
     id: Uuid,
     quantity: i32,
-    status: &str,
-) -> Result<SubscriptionRow, sqlx::Error> {
+    status: SubscriptionStatus,
+) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
-        SubscriptionRow,
-        "UPDATE subscriptions
+        Subscription,
+        r#"UPDATE subscriptions
          SET quantity = $3, status = $4, version = version + 1, updated_at = now()
          WHERE customer_id = $1 AND id = $2
-         RETURNING id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+         RETURNING id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
-                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at",
+                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at"#,
         customer_id,
         id,
         quantity,
-        status
+        status.as_str()
     )
     .fetch_one(conn)
     .await

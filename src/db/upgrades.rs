@@ -6,22 +6,11 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::licenses::HolderRow;
-use super::subscriptions::{SubscriptionFactsRow, SubscriptionRow};
+use super::subscriptions::SubscriptionFactsRow;
+use crate::domain::records::{PerformedUpgrade, RelationshipStatus, Subscription};
 
-/// An upgrade as stored.
-#[derive(Debug, Clone)]
-pub struct UpgradeRow {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub partner_id: Uuid,
-    pub source_subscription_id: Uuid,
-    pub target_subscription_id: Uuid,
-    pub result: serde_json::Value,
-    pub actor_user_id: String,
-    pub actor_roles: Vec<String>,
-    pub request_id: String,
-    pub performed_at: DateTime<Utc>,
-}
+/// The upgrade, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::PerformedUpgrade as UpgradeRow;
 
 /// What a new upgrade record says.
 #[derive(Debug, Clone)]
@@ -74,9 +63,9 @@ pub async fn find_for_partner(
     customer_id: Uuid,
     partner_id: Uuid,
     id: Uuid,
-) -> Result<Option<UpgradeRow>, sqlx::Error> {
+) -> Result<Option<PerformedUpgrade>, sqlx::Error> {
     sqlx::query_as!(
-        UpgradeRow,
+        PerformedUpgrade,
         "SELECT id, customer_id, partner_id, source_subscription_id, target_subscription_id,
                 result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades WHERE customer_id = $1 AND partner_id = $2 AND id = $3",
@@ -95,9 +84,9 @@ pub async fn list_for_partner(
     partner_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<UpgradeRow>, sqlx::Error> {
+) -> Result<Vec<PerformedUpgrade>, sqlx::Error> {
     sqlx::query_as!(
-        UpgradeRow,
+        PerformedUpgrade,
         "SELECT id, customer_id, partner_id, source_subscription_id, target_subscription_id,
                 result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades
@@ -117,7 +106,7 @@ pub async fn list_for_partner(
 /// 1..=9999 in JSON in forms no RFC 3339 reader reads back).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct RightsRow {
-    pub status: String,
+    pub status: RelationshipStatus,
     #[serde(with = "chrono::serde::ts_microseconds")]
     pub starts_at: DateTime<Utc>,
     #[serde(with = "chrono::serde::ts_microseconds")]
@@ -131,7 +120,7 @@ pub struct RightsRow {
 pub struct FactsRow {
     pub market_code: String,
     /// The source, when this partner sold it to the customer.
-    pub source: Option<Json<SubscriptionRow>>,
+    pub source: Option<Json<Subscription>>,
     /// Every subscription of the customer, every channel and status, the source included.
     pub subscriptions: Json<Vec<SubscriptionFactsRow>>,
     /// The partner's delegated admin relationships with the customer.
@@ -155,7 +144,7 @@ pub async fn facts(
         r#"SELECT c.market_code,
                   (SELECT to_json(s) FROM subscriptions s
                    WHERE s.customer_id = c.id AND s.id = $3
-                     AND s.channel = 'partner' AND s.partner_id = $2) AS "source: Json<SubscriptionRow>",
+                     AND s.channel = 'partner' AND s.partner_id = $2) AS "source: Json<Subscription>",
                   (SELECT coalesce(json_agg(json_build_object(
                               'id', s.id, 'offer_id', s.offer_id, 'status', s.status,
                               'quantity', s.quantity, 'channel', s.channel) ORDER BY s.id), '[]')

@@ -1,18 +1,12 @@
 //! User accounts in a customer's directory.
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// A user as stored.
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub display_name: String,
-    pub email: String,
-    pub created_at: DateTime<Utc>,
-}
+use crate::domain::records::User;
+
+/// The user, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::User as UserRow;
 
 /// Inserts a user; the e-mail is unique per customer, case-insensitively (`users_email_key`).
 pub async fn create(
@@ -20,9 +14,9 @@ pub async fn create(
     customer_id: Uuid,
     display_name: &str,
     email: &str,
-) -> Result<UserRow, sqlx::Error> {
+) -> Result<User, sqlx::Error> {
     sqlx::query_as!(
-        UserRow,
+        User,
         "INSERT INTO users (customer_id, id, display_name, email) VALUES ($1, $2, $3, $4)
          RETURNING id, customer_id, display_name, email, created_at",
         customer_id,
@@ -55,9 +49,9 @@ pub async fn list(
     customer_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<UserRow>, sqlx::Error> {
+) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query_as!(
-        UserRow,
+        User,
         "SELECT id, customer_id, display_name, email, created_at FROM users
          WHERE customer_id = $1 AND ($2::uuid IS NULL OR id > $2)
          ORDER BY id LIMIT $3",

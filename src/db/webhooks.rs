@@ -4,24 +4,16 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::webhook::Outcome;
+use crate::domain::records::WebhookEndpoint;
+use crate::domain::webhook::EndpointStatus;
 
-/// A registered endpoint (its secret stays in the database).
-#[derive(Debug, Clone)]
-pub struct EndpointRow {
-    pub id: Uuid,
-    pub url: String,
-    pub events: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    /// `enabled` or `disabled`.
-    pub status: String,
-    pub disabled_reason: Option<String>,
-    pub disabled_at: Option<DateTime<Utc>>,
-}
+/// The endpoint, as the HTTP layer names it until it reads `domain::records`.
+pub use crate::domain::records::WebhookEndpoint as EndpointRow;
+
+use crate::domain::webhook::Outcome;
 
 /// Registers an endpoint.
 pub async fn create_endpoint(
@@ -30,12 +22,13 @@ pub async fn create_endpoint(
     url: &str,
     events: &[String],
     secret: &str,
-) -> Result<EndpointRow, sqlx::Error> {
+) -> Result<WebhookEndpoint, sqlx::Error> {
     sqlx::query_as!(
-        EndpointRow,
-        "INSERT INTO webhook_endpoints (partner_id, id, url, events, secret)
+        WebhookEndpoint,
+        r#"INSERT INTO webhook_endpoints (partner_id, id, url, events, secret)
          VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, url, events, created_at, status, disabled_reason, disabled_at",
+         RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+                   disabled_at"#,
         partner_id,
         Uuid::now_v7(),
         url,
@@ -50,12 +43,13 @@ pub async fn create_endpoint(
 pub async fn list_endpoints(
     pool: &PgPool,
     partner_id: Uuid,
-) -> Result<Vec<EndpointRow>, sqlx::Error> {
+) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
-        EndpointRow,
-        "SELECT id, url, events, created_at, status, disabled_reason, disabled_at
+        WebhookEndpoint,
+        r#"SELECT id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+                   disabled_at
            FROM webhook_endpoints
-          WHERE partner_id = $1 ORDER BY id",
+          WHERE partner_id = $1 ORDER BY id"#,
         partner_id
     )
     .fetch_all(pool)
@@ -67,12 +61,13 @@ pub async fn find_endpoint(
     pool: &PgPool,
     partner_id: Uuid,
     id: Uuid,
-) -> Result<Option<EndpointRow>, sqlx::Error> {
+) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
-        EndpointRow,
-        "SELECT id, url, events, created_at, status, disabled_reason, disabled_at
+        WebhookEndpoint,
+        r#"SELECT id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+                   disabled_at
            FROM webhook_endpoints
-          WHERE partner_id = $1 AND id = $2",
+          WHERE partner_id = $1 AND id = $2"#,
         partner_id,
         id
     )
@@ -102,15 +97,16 @@ pub async fn disable_endpoint(
     pool: &PgPool,
     partner_id: Uuid,
     id: Uuid,
-) -> Result<Option<EndpointRow>, sqlx::Error> {
+) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
-        EndpointRow,
-        "UPDATE webhook_endpoints
+        WebhookEndpoint,
+        r#"UPDATE webhook_endpoints
             SET status = 'disabled',
                 disabled_reason = coalesce(disabled_reason, 'disabled by the partner'),
                 disabled_at = coalesce(disabled_at, now())
           WHERE partner_id = $1 AND id = $2
-         RETURNING id, url, events, created_at, status, disabled_reason, disabled_at",
+         RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+                   disabled_at"#,
         partner_id,
         id
     )
@@ -124,7 +120,7 @@ pub async fn enable_endpoint(
     pool: &PgPool,
     partner_id: Uuid,
     id: Uuid,
-) -> Result<Option<EndpointRow>, sqlx::Error> {
+) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let was = sqlx::query_scalar!(
         "SELECT status FROM webhook_endpoints WHERE partner_id = $1 AND id = $2 FOR UPDATE",
@@ -144,11 +140,12 @@ pub async fn enable_endpoint(
         .await?;
     }
     let row = sqlx::query_as!(
-        EndpointRow,
-        "UPDATE webhook_endpoints
+        WebhookEndpoint,
+        r#"UPDATE webhook_endpoints
             SET status = 'enabled', disabled_reason = NULL, disabled_at = NULL
           WHERE partner_id = $1 AND id = $2
-         RETURNING id, url, events, created_at, status, disabled_reason, disabled_at",
+         RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+                   disabled_at"#,
         partner_id,
         id
     )

@@ -193,6 +193,30 @@ error_codes! {
     NotReady = "not_ready", 503;
 }
 
+/// A rule's refusal: its stable code, and (as `Display`) what a person reads.
+pub trait Refusal: std::fmt::Display {
+    /// The stable code.
+    fn code(&self) -> ErrorCode;
+}
+
+/// Refusals whose inherent `code()` gives their code.
+macro_rules! refusals {
+    ($($refusal:ty),* $(,)?) => {$(
+        impl Refusal for $refusal {
+            fn code(&self) -> ErrorCode {
+                <$refusal>::code(self)
+            }
+        }
+    )*};
+}
+
+refusals!(
+    super::subscription::NewSubscriptionError,
+    super::lifecycle::QuantityError,
+    super::add_on::AddOnError,
+    super::input::InvalidDate,
+);
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

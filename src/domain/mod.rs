@@ -9,6 +9,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod policy;
 pub mod reassignment;
+pub mod records;
 pub mod subscription;
 pub mod upgrade;
 pub mod webhook;

@@ -6,8 +6,13 @@ pub mod signature;
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::records::ChangeKind;
 
 /// Whether an endpoint is sent its events. A disabled one still collects them, to be sent once
 /// it is enabled again.
@@ -46,18 +51,60 @@ pub const EVENT_TYPES: [&str; 7] = [
     "add_on.cancelled",
 ];
 
-/// The event a recorded change (its history kind) is announced as.
-pub fn event_type(change_kind: &str) -> Option<&'static str> {
-    Some(match change_kind {
-        "created" => "subscription.created",
-        "upgrade" => "subscription.upgraded",
-        "quantity_change" => "subscription.quantity_changed",
-        "status_change" => "subscription.status_changed",
-        "add_on_purchase" => "add_on.purchased",
-        "add_on_quantity_change" => "add_on.quantity_changed",
-        "add_on_cancel" => "add_on.cancelled",
-        _ => return None,
-    })
+/// The event a recorded change is announced as.
+pub fn event_type(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Created => "subscription.created",
+        ChangeKind::Upgrade => "subscription.upgraded",
+        ChangeKind::QuantityChange => "subscription.quantity_changed",
+        ChangeKind::StatusChange => "subscription.status_changed",
+        ChangeKind::AddOnPurchase => "add_on.purchased",
+        ChangeKind::AddOnQuantityChange => "add_on.quantity_changed",
+        ChangeKind::AddOnCancel => "add_on.cancelled",
+    }
+}
+
+/// A recorded change of a subscription, as its event tells it.
+#[derive(Debug, Clone)]
+pub struct ChangeNotice<'a> {
+    pub kind: ChangeKind,
+    pub partner_id: Uuid,
+    pub customer_id: Uuid,
+    pub subscription_id: Uuid,
+    pub request_id: &'a str,
+    pub before: Option<&'a serde_json::Value>,
+    pub after: Option<&'a serde_json::Value>,
+}
+
+/// The event announcing a change: what receivers get, identified by `id` on every retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    pub event_type: &'static str,
+    pub occurred_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+}
+
+impl Event {
+    /// The event of `change`, with its id and time.
+    pub fn announce(change: &ChangeNotice<'_>, id: Uuid, occurred_at: DateTime<Utc>) -> Self {
+        let event_type = event_type(change.kind);
+        Event {
+            id,
+            event_type,
+            occurred_at,
+            payload: serde_json::json!({
+                "id": id,
+                "type": event_type,
+                "occurredAt": occurred_at,
+                "partnerId": change.partner_id,
+                "customerId": change.customer_id,
+                "subscriptionId": change.subscription_id,
+                "requestId": change.request_id,
+                "data": {"before": change.before, "after": change.after},
+            }),
+        }
+    }
 }
 
 /// The wait before the next attempt after `attempts` failed ones: `first`, doubling up to an
@@ -113,18 +160,30 @@ mod tests {
 
     #[test]
     fn every_recorded_change_is_an_event_and_every_event_is_listed() {
-        let kinds = [
-            "created",
-            "upgrade",
-            "quantity_change",
-            "status_change",
-            "add_on_purchase",
-            "add_on_quantity_change",
-            "add_on_cancel",
-        ];
-        let types: Vec<&str> = kinds.iter().map(|k| event_type(k).unwrap()).collect();
+        let types: Vec<&str> = ChangeKind::ALL.into_iter().map(event_type).collect();
         assert_eq!(types, EVENT_TYPES);
-        assert_eq!(event_type("something_else"), None);
+    }
+
+    #[test]
+    fn an_event_carries_its_id_type_time_and_the_change() {
+        let after = serde_json::json!({"quantity": 8});
+        let notice = ChangeNotice {
+            kind: ChangeKind::QuantityChange,
+            partner_id: Uuid::from_u128(1),
+            customer_id: Uuid::from_u128(2),
+            subscription_id: Uuid::from_u128(3),
+            request_id: "req-1",
+            before: None,
+            after: Some(&after),
+        };
+        let at = "2026-11-26T10:00:00Z".parse().unwrap();
+        let event = Event::announce(&notice, Uuid::from_u128(9), at);
+        assert_eq!(event.event_type, "subscription.quantity_changed");
+        assert_eq!(event.payload["type"], "subscription.quantity_changed");
+        assert_eq!(event.payload["id"], Uuid::from_u128(9).to_string());
+        assert_eq!(event.payload["requestId"], "req-1");
+        assert_eq!(event.payload["data"]["after"]["quantity"], 8);
+        assert!(event.payload["data"]["before"].is_null());
     }
 
     #[test]

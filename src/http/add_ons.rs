@@ -86,8 +86,7 @@ pub struct AddOnView {
 impl AddOnView {
     /// The view of a stored add-on, named from the catalog.
     pub fn new(row: AddOnRow, catalog: &Catalog) -> Result<Self, Error> {
-        let status = AddOnStatus::parse(&row.status)
-            .ok_or_else(|| Error::internal(format!("unexpected add-on status {}", row.status)))?;
+        let status = row.status;
         Ok(AddOnView {
             offer_name: catalog
                 .offer(&row.offer_id)

@@ -18,6 +18,7 @@ use crate::db::customers::CustomerRow;
 use crate::db::relationships::RelationshipRow;
 use crate::db::users::UserRow;
 use crate::domain::Operation;
+use crate::domain::records::RelationshipStatus;
 use crate::error::Error;
 use crate::service::{self, customers::RelationshipRequest};
 
@@ -153,25 +154,6 @@ async fn get_customer(
     Ok(Json(row.into()))
 }
 
-/// The recorded status of a delegated admin relationship.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RelationshipStatus {
-    Active,
-    Expired,
-    Terminated,
-}
-
-impl RelationshipStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            RelationshipStatus::Active => "active",
-            RelationshipStatus::Expired => "expired",
-            RelationshipStatus::Terminated => "terminated",
-        }
-    }
-}
-
 /// A new delegated admin relationship of the caller's partner with the customer.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -213,8 +195,10 @@ impl From<RelationshipRow> for RelationshipView {
             id: row.id,
             customer_id: row.customer_id,
             partner_id: row.partner_id,
-            effective: row.status == "active" && row.starts_at <= now && now < row.ends_at,
-            status: row.status,
+            effective: row.status == RelationshipStatus::Active
+                && row.starts_at <= now
+                && now < row.ends_at,
+            status: row.status.as_str().to_owned(),
             starts_at: row.starts_at,
             ends_at: row.ends_at,
             services: if row.all_services {
@@ -247,7 +231,7 @@ async fn create_relationship(
 ) -> Result<Created<RelationshipView>, Error> {
     caller.require(Operation::ManageDelegatedAdmin)?;
     let request = RelationshipRequest {
-        status: body.status.as_str().to_owned(),
+        status: body.status,
         starts_at: body.starts_at.timestamp("startsAt")?,
         ends_at: body.ends_at.timestamp("endsAt")?,
         services: body.services,

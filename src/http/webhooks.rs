@@ -72,8 +72,7 @@ impl From<EndpointRow> for WebhookView {
             id: row.id,
             url: row.url,
             events: row.events,
-            // The table's check constraint admits only the two statuses.
-            status: EndpointStatus::parse(&row.status).unwrap_or(EndpointStatus::Disabled),
+            status: row.status,
             disabled_reason: row.disabled_reason,
             disabled_at: row.disabled_at,
             created_at: row.created_at,

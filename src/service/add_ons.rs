@@ -7,22 +7,20 @@ use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
 use super::lifecycle::seat_billing;
-use super::{Actor, lock_subscription, stored};
+use super::{Actor, lock_subscription};
 use crate::db;
-use crate::db::add_ons::AddOnRow;
-use crate::db::customers::CustomerRow;
-use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::Catalog;
 use crate::domain::ErrorCode;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
-use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::records::ChangeKind;
+use crate::domain::records::{AddOn, Customer, Subscription};
 use crate::error::Error;
 
 /// An add-on after a purchase or change, with what it does to the current period's bill.
 #[derive(Debug, Clone)]
 pub struct AddOnOutcome {
-    pub add_on: AddOnRow,
+    pub add_on: AddOn,
     pub billing: Option<Billing>,
 }
 
@@ -69,8 +67,7 @@ pub async fn purchase(
             &request.offer_id,
             request.quantity,
             &active,
-        )
-        .map_err(rule_error)?;
+        )?;
         let billing = seat_billing(
             catalog,
             &customer,
@@ -84,7 +81,7 @@ pub async fn purchase(
             .await
             .map_err(|e| match db::violated_constraint(&e) {
                 Some("subscription_add_ons_one_active_per_offer") => {
-                    rule_error(AddOnError::AlreadyActive(offer.name.clone()))
+                    Error::from(AddOnError::AlreadyActive(offer.name.clone()))
                 }
                 _ => e.into(),
             })?;
@@ -92,7 +89,7 @@ pub async fn purchase(
             add_on: row,
             billing,
         };
-        record(conn, actor, "add_on_purchase", None, &outcome).await?;
+        record(conn, actor, ChangeKind::AddOnPurchase, None, &outcome).await?;
         Ok(StoredAnswer {
             status: 201,
             body: render(&outcome)?,
@@ -121,9 +118,8 @@ pub async fn change(
         let before = db::add_ons::lock(conn, customer_id, subscription_id, request.add_on_id)
             .await?
             .ok_or_else(|| add_on_not_found(request.add_on_id))?;
-        let status = stored(AddOnStatus::parse(&before.status), &before.status)?;
-        add_on::check_change(&base_of(&customer, &base)?, status, request.change)
-            .map_err(rule_error)?;
+        let status = before.status;
+        add_on::check_change(&base_of(&customer, &base)?, status, request.change)?;
         let (quantity, new_status) = match request.change {
             AddOnChange::Quantity(quantity) => (quantity, status),
             AddOnChange::Status(to) => (i64::from(before.quantity), to),
@@ -159,8 +155,8 @@ pub async fn change(
                 db::add_ons::update(conn, customer_id, before.id, quantity, new_status.as_str())
                     .await?;
             let kind = match request.change {
-                AddOnChange::Quantity(_) => "add_on_quantity_change",
-                AddOnChange::Status(_) => "add_on_cancel",
+                AddOnChange::Quantity(_) => ChangeKind::AddOnQuantityChange,
+                AddOnChange::Status(_) => ChangeKind::AddOnCancel,
             };
             record(conn, actor, kind, Some(&before), &outcome).await?;
         }
@@ -181,7 +177,7 @@ pub async fn find(
     customer_id: Uuid,
     subscription_id: Uuid,
     id: Uuid,
-) -> Result<AddOnRow, Error> {
+) -> Result<AddOn, Error> {
     super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
     db::add_ons::find(pool, customer_id, subscription_id, id)
         .await?
@@ -196,15 +192,15 @@ pub async fn list(
     subscription_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<AddOnRow>, Error> {
+) -> Result<Vec<AddOn>, Error> {
     super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
     Ok(db::add_ons::list(pool, customer_id, subscription_id, after, limit).await?)
 }
 
-fn base_of<'a>(customer: &'a CustomerRow, base: &'a SubscriptionRow) -> Result<Base<'a>, Error> {
+fn base_of<'a>(customer: &'a Customer, base: &'a Subscription) -> Result<Base<'a>, Error> {
     Ok(Base {
         offer_id: &base.offer_id,
-        status: stored(SubscriptionStatus::parse(&base.status), &base.status)?,
+        status: base.status,
         quantity: i64::from(base.quantity),
         market: &customer.market_code,
     })
@@ -213,26 +209,27 @@ fn base_of<'a>(customer: &'a CustomerRow, base: &'a SubscriptionRow) -> Result<B
 async fn record(
     conn: &mut PgConnection,
     actor: &Actor,
-    kind: &str,
-    before: Option<&AddOnRow>,
+    kind: ChangeKind,
+    before: Option<&AddOn>,
     outcome: &AddOnOutcome,
 ) -> Result<(), Error> {
-    let state = |row: &AddOnRow| {
+    let snapshot = |row: &AddOn| {
         serde_json::json!({
             "addOnId": row.id, "offerId": row.offer_id, "quantity": row.quantity, "status": row.status
         })
     };
-    let mut after = state(&outcome.add_on);
+    let mut after = snapshot(&outcome.add_on);
     after["billing"] = serde_json::to_value(&outcome.billing).map_err(Error::internal)?;
-    let entry = actor.history(
-        outcome.add_on.customer_id,
-        outcome.add_on.subscription_id,
-        kind,
-        before.map(state),
-        Some(after),
-    );
-    db::history::record(conn, &entry).await?;
-    Ok(())
+    let add_on = &outcome.add_on;
+    actor
+        .record_change(
+            conn,
+            (add_on.customer_id, add_on.subscription_id),
+            kind,
+            before.map(snapshot),
+            Some(after),
+        )
+        .await
 }
 
 fn add_on_not_found(id: Uuid) -> Error {
@@ -240,20 +237,4 @@ fn add_on_not_found(id: Uuid) -> Error {
         ErrorCode::AddOnNotFound,
         format!("The subscription has no add-on {id}."),
     )
-}
-
-fn rule_error(error: AddOnError) -> Error {
-    let detail = error.to_string();
-    match error {
-        AddOnError::UnknownOffer(_) | AddOnError::InvalidQuantity => {
-            Error::new(error.code(), detail)
-        }
-        AddOnError::BaseNotActive(_) | AddOnError::AlreadyActive(_) | AddOnError::NotActive => {
-            Error::new(error.code(), detail)
-        }
-        AddOnError::NotAnAddOn(_)
-        | AddOnError::NotSoldInMarket { .. }
-        | AddOnError::NotAttachable { .. }
-        | AddOnError::ExceedsBase { .. } => Error::new(error.code(), detail),
-    }
 }

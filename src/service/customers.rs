@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use super::visible_customer;
 use crate::db;
-use crate::db::customers::CustomerRow;
-use crate::db::relationships::{NewRelationship, RelationshipRow};
-use crate::db::users::UserRow;
+use crate::db::relationships::NewRelationship;
 use crate::domain::ErrorCode;
+use crate::domain::records::RelationshipStatus;
+use crate::domain::records::{Customer, DelegatedAdminRelationship, User};
 use crate::domain::{Catalog, input};
 use crate::error::Error;
 
@@ -20,7 +20,7 @@ pub async fn create(
     partner_id: Uuid,
     name: &str,
     market: &str,
-) -> Result<CustomerRow, Error> {
+) -> Result<Customer, Error> {
     let name = input::name("name", name, 200)
         .map_err(|e| Error::new(ErrorCode::InvalidCustomerName, e.to_string()))?;
     if catalog.market(market).is_none() {
@@ -39,7 +39,7 @@ pub async fn create(
 /// What the caller asks a relationship to grant.
 #[derive(Debug, Clone)]
 pub struct RelationshipRequest {
-    pub status: String,
+    pub status: RelationshipStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub services: Vec<String>,
@@ -52,7 +52,7 @@ pub async fn create_relationship(
     partner_id: Uuid,
     customer_id: Uuid,
     request: RelationshipRequest,
-) -> Result<RelationshipRow, Error> {
+) -> Result<DelegatedAdminRelationship, Error> {
     visible_customer(pool, partner_id, customer_id).await?;
     if request.ends_at <= request.starts_at {
         return Err(Error::new(
@@ -70,7 +70,7 @@ pub async fn create_relationship(
         request.services
     };
     let new = NewRelationship {
-        status: &request.status,
+        status: request.status,
         starts_at: request.starts_at,
         ends_at: request.ends_at,
         all_services,
@@ -110,7 +110,7 @@ pub async fn create_user(
     customer_id: Uuid,
     display_name: &str,
     email: &str,
-) -> Result<UserRow, Error> {
+) -> Result<User, Error> {
     let display_name = input::name("displayName", display_name, 256)
         .map_err(|e| Error::new(ErrorCode::InvalidDisplayName, e.to_string()))?;
     let email =
@@ -136,7 +136,7 @@ pub async fn list(
     partner_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<CustomerRow>, Error> {
+) -> Result<Vec<Customer>, Error> {
     Ok(db::customers::list_for_partner(pool, partner_id, after, limit).await?)
 }
 
@@ -147,7 +147,7 @@ pub async fn list_relationships(
     customer_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<RelationshipRow>, Error> {
+) -> Result<Vec<DelegatedAdminRelationship>, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     Ok(db::relationships::list(pool, customer_id, partner_id, after, limit).await?)
 }
@@ -159,7 +159,7 @@ pub async fn list_users(
     customer_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<UserRow>, Error> {
+) -> Result<Vec<User>, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     Ok(db::users::list(pool, customer_id, after, limit).await?)
 }

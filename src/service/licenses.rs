@@ -6,8 +6,9 @@ use uuid::Uuid;
 use super::idempotency::in_transaction;
 use super::subscription_not_found;
 use crate::db;
-use crate::db::licenses::AssignmentRow;
 use crate::domain::ErrorCode;
+use crate::domain::records::LicenseAssignment;
+use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::{Catalog, input};
 use crate::error::Error;
 
@@ -21,19 +22,19 @@ pub async fn assign(
     subscription_id: Uuid,
     user_id: Uuid,
     disabled_services: Vec<String>,
-) -> Result<AssignmentRow, Error> {
+) -> Result<LicenseAssignment, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     in_transaction(pool, async |conn| {
         let subscription =
             db::subscriptions::lock_for_partner(conn, customer_id, partner_id, subscription_id)
                 .await?
                 .ok_or_else(|| subscription_not_found(subscription_id))?;
-        if subscription.status != "active" {
+        if subscription.status != SubscriptionStatus::Active {
             return Err(Error::new(
                 ErrorCode::SubscriptionNotActive,
                 format!(
                     "Licenses can only be assigned from an active subscription; this one is {}.",
-                    subscription.status
+                    subscription.status.as_str()
                 ),
             ));
         }
@@ -96,7 +97,7 @@ pub async fn list(
     subscription_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<AssignmentRow>, Error> {
+) -> Result<Vec<LicenseAssignment>, Error> {
     super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
     Ok(db::licenses::list(pool, customer_id, subscription_id, after, limit).await?)
 }

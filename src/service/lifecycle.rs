@@ -8,17 +8,15 @@ use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
 use super::subscriptions::{Precondition, check_precondition, etag};
-use super::{Actor, lock_subscription, state, stored};
+use super::{Actor, lock_subscription, snapshot};
 use crate::db;
-use crate::db::add_ons::AddOnRow;
-use crate::db::customers::CustomerRow;
-use crate::db::licenses::AssignmentRow;
-use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::Catalog;
 use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
-use crate::domain::lifecycle::{self, QuantityError, SeatChange, SeatProration};
-use crate::domain::subscription::{BillingCycle, SubscriptionStatus};
+use crate::domain::lifecycle::{self, SeatChange, SeatProration};
+use crate::domain::records::ChangeKind;
+use crate::domain::records::{AddOn, Customer, LicenseAssignment, Subscription};
+use crate::domain::subscription::SubscriptionStatus;
 use crate::error::Error;
 
 /// One change to a subscription.
@@ -31,13 +29,13 @@ pub enum Change {
 /// What changed.
 #[derive(Debug, Clone)]
 pub struct ChangeOutcome {
-    pub subscription: SubscriptionRow,
+    pub subscription: Subscription,
     /// For a seat change: what it does to the current period's bill.
     pub billing: Option<Billing>,
     /// For a cancellation: the licenses it removed from users.
-    pub released_licenses: Vec<AssignmentRow>,
+    pub released_licenses: Vec<LicenseAssignment>,
     /// For a cancellation: the active add-ons it cancelled.
-    pub cancelled_add_ons: Vec<AddOnRow>,
+    pub cancelled_add_ons: Vec<AddOn>,
 }
 
 /// A change, the subscription it applies to, and its conditions.
@@ -74,8 +72,8 @@ pub async fn apply(
         };
         if outcome.subscription.version != before.version {
             let kind = match change {
-                Change::Quantity(_) => "quantity_change",
-                Change::Status(_) => "status_change",
+                Change::Quantity(_) => ChangeKind::QuantityChange,
+                Change::Status(_) => ChangeKind::StatusChange,
             };
             record(conn, actor, kind, &before, &outcome).await?;
         }
@@ -92,14 +90,14 @@ pub async fn apply(
 async fn change_quantity(
     conn: &mut PgConnection,
     catalog: &Catalog,
-    customer: &CustomerRow,
-    before: &SubscriptionRow,
+    customer: &Customer,
+    before: &Subscription,
     quantity: i64,
 ) -> Result<ChangeOutcome, Error> {
     let offer = catalog
         .offer(&before.offer_id)
         .ok_or_else(|| Error::internal(format!("offer {} not in catalog", before.offer_id)))?;
-    let status = stored(SubscriptionStatus::parse(&before.status), &before.status)?;
+    let status = before.status;
     let family_seats = match &offer.family_id {
         Some(family) => db::subscriptions::family_seats(conn, customer.id, family).await?,
         None => 0,
@@ -126,7 +124,7 @@ async fn change_quantity(
             .max()
             .unwrap_or(0),
     };
-    lifecycle::check_quantity(catalog, &change).map_err(quantity_error)?;
+    lifecycle::check_quantity(catalog, &change)?;
     let billing = seat_billing(
         catalog,
         customer,
@@ -139,8 +137,7 @@ async fn change_quantity(
     let subscription = if new_quantity == before.quantity {
         before.clone()
     } else {
-        db::subscriptions::update(conn, customer.id, before.id, new_quantity, &before.status)
-            .await?
+        db::subscriptions::update(conn, customer.id, before.id, new_quantity, before.status).await?
     };
     Ok(ChangeOutcome {
         subscription,
@@ -154,8 +151,8 @@ async fn change_quantity(
 /// period; `None` when the customer's market or the price is unknown.
 pub(super) fn seat_billing(
     catalog: &Catalog,
-    customer: &CustomerRow,
-    base: &SubscriptionRow,
+    customer: &Customer,
+    base: &Subscription,
     unit_price: Option<i64>,
     old: i64,
     new: i64,
@@ -166,10 +163,7 @@ pub(super) fn seat_billing(
     };
     Ok(Some(lifecycle::prorate_seats(&SeatProration {
         currency: market.currency.clone(),
-        cycle: stored(
-            BillingCycle::parse(&base.billing_cycle),
-            &base.billing_cycle,
-        )?,
+        cycle: base.billing_cycle,
         period_start: base.current_period_start,
         period_end: base.current_period_end,
         monthly_unit_price: unit_price,
@@ -183,10 +177,10 @@ pub(super) fn seat_billing(
 /// back on reactivation); cancellation removes them, and cancels the active add-ons, and says so.
 async fn change_status(
     conn: &mut PgConnection,
-    before: &SubscriptionRow,
+    before: &Subscription,
     status: SubscriptionStatus,
 ) -> Result<ChangeOutcome, Error> {
-    let from = stored(SubscriptionStatus::parse(&before.status), &before.status)?;
+    let from = before.status;
     lifecycle::transition(from, status).map_err(|e| {
         Error::new(
             ErrorCode::InvalidStatusTransition,
@@ -212,25 +206,20 @@ async fn change_status(
         outcome.cancelled_add_ons =
             db::add_ons::cancel_all(conn, before.customer_id, before.id).await?;
     }
-    outcome.subscription = db::subscriptions::update(
-        conn,
-        before.customer_id,
-        before.id,
-        before.quantity,
-        status.as_str(),
-    )
-    .await?;
+    outcome.subscription =
+        db::subscriptions::update(conn, before.customer_id, before.id, before.quantity, status)
+            .await?;
     Ok(outcome)
 }
 
 async fn record(
     conn: &mut PgConnection,
     actor: &Actor,
-    kind: &str,
-    before: &SubscriptionRow,
+    kind: ChangeKind,
+    before: &Subscription,
     outcome: &ChangeOutcome,
 ) -> Result<(), Error> {
-    let mut after = state(&outcome.subscription);
+    let mut after = snapshot(&outcome.subscription);
     after["billing"] = serde_json::to_value(&outcome.billing).map_err(Error::internal)?;
     after["releasedLicenses"] = outcome
         .released_licenses
@@ -244,24 +233,13 @@ async fn record(
             |a| serde_json::json!({"addOnId": a.id, "offerId": a.offer_id, "quantity": a.quantity}),
         )
         .collect();
-    let entry = actor.history(
-        before.customer_id,
-        before.id,
-        kind,
-        Some(state(before)),
-        Some(after),
-    );
-    db::history::record(conn, &entry).await?;
-    Ok(())
-}
-
-fn quantity_error(error: QuantityError) -> Error {
-    let detail = error.to_string();
-    match error {
-        QuantityError::NotActive(_) => Error::new(error.code(), detail),
-        QuantityError::OutOfRange => Error::new(error.code(), detail),
-        QuantityError::SeatLimitExceeded(_)
-        | QuantityError::BelowAssigned { .. }
-        | QuantityError::BelowAddOn { .. } => Error::new(error.code(), detail),
-    }
+    actor
+        .record_change(
+            conn,
+            (before.customer_id, before.id),
+            kind,
+            Some(snapshot(before)),
+            Some(after),
+        )
+        .await
 }

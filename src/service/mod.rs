@@ -11,13 +11,14 @@ pub mod subscriptions;
 pub mod upgrades;
 pub mod webhooks;
 
+use chrono::Utc;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::customers::CustomerRow;
 use crate::db::history::NewHistoryEntry;
-use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::ErrorCode;
+use crate::domain::records::{ChangeKind, Customer, Subscription};
+use crate::domain::webhook::{ChangeNotice, Event};
 use crate::error::Error;
 
 /// Who performs a change, for the history.
@@ -30,31 +31,44 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The history entry of a change this actor made.
-    fn history<'a>(
-        &'a self,
-        customer_id: Uuid,
-        subscription_id: Uuid,
-        change_kind: &'a str,
+    /// Records a change this actor made to a subscription, with the webhook event announcing it,
+    /// in the caller's transaction.
+    async fn record_change(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        subscription: (Uuid, Uuid),
+        kind: ChangeKind,
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
-    ) -> NewHistoryEntry<'a> {
-        NewHistoryEntry {
+    ) -> Result<(), Error> {
+        let (customer_id, subscription_id) = subscription;
+        let notice = ChangeNotice {
+            kind,
+            partner_id: self.partner_id,
+            customer_id,
+            subscription_id,
+            request_id: &self.request_id,
+            before: before.as_ref(),
+            after: after.as_ref(),
+        };
+        let event = Event::announce(&notice, Uuid::now_v7(), Utc::now());
+        let entry = NewHistoryEntry {
             customer_id,
             subscription_id,
             partner_id: self.partner_id,
-            change_kind,
-            before,
-            after,
+            change_kind: kind,
+            before: before.clone(),
+            after: after.clone(),
             actor_user_id: &self.user_id,
             actor_roles: &self.roles,
             request_id: &self.request_id,
-        }
+        };
+        Ok(db::history::record(conn, &entry, &event).await?)
     }
 }
 
-/// A subscription's state for the history.
-fn state(row: &SubscriptionRow) -> serde_json::Value {
+/// A subscription as its history entries and events show it.
+fn snapshot(row: &Subscription) -> serde_json::Value {
     serde_json::json!({
         "offerId": row.offer_id,
         "quantity": row.quantity,
@@ -90,7 +104,7 @@ pub async fn visible_customer(
     pool: &sqlx::PgPool,
     partner_id: Uuid,
     customer_id: Uuid,
-) -> Result<CustomerRow, Error> {
+) -> Result<Customer, Error> {
     db::customers::find_for_partner(pool, partner_id, customer_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))
@@ -104,7 +118,7 @@ pub async fn lock_subscription(
     actor: &Actor,
     customer_id: Uuid,
     subscription_id: Uuid,
-) -> Result<(CustomerRow, SubscriptionRow), Error> {
+) -> Result<(Customer, Subscription), Error> {
     let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
@@ -113,9 +127,4 @@ pub async fn lock_subscription(
             .await?
             .ok_or_else(|| subscription_not_found(subscription_id))?;
     Ok((customer, subscription))
-}
-
-/// A value read back from the database that must parse; anything else is a bug (500).
-fn stored<T>(value: Option<T>, raw: &str) -> Result<T, Error> {
-    value.ok_or_else(|| Error::internal(format!("unexpected stored value {raw:?}")))
 }

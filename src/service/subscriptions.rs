@@ -5,12 +5,13 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::idempotency::in_transaction;
-use super::{Actor, customer_not_found, state};
+use super::{Actor, customer_not_found, snapshot};
 use crate::db;
-use crate::db::history::HistoryRow;
-use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
+use crate::db::subscriptions::NewSubscription;
 use crate::domain::Catalog;
 use crate::domain::ErrorCode;
+use crate::domain::records::ChangeKind;
+use crate::domain::records::{HistoryEntry, Subscription};
 use crate::domain::subscription::{
     self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
 };
@@ -36,15 +37,14 @@ pub async fn create(
     actor: &Actor,
     customer_id: Uuid,
     request: SubscriptionRequest,
-) -> Result<SubscriptionRow, Error> {
+) -> Result<Subscription, Error> {
     let today = Utc::now().date_naive();
     let dates = subscription::billing_dates(
         request.billing_cycle,
         request.term_start.unwrap_or(today),
         today,
         request.current_period,
-    )
-    .map_err(rule_error)?;
+    )?;
 
     in_transaction(pool, async |conn| {
         let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
@@ -63,18 +63,17 @@ pub async fn create(
             &request.offer_id,
             request.quantity,
             held,
-        )
-        .map_err(rule_error)?;
+        )?;
         let quantity = i32::try_from(request.quantity)
-            .map_err(|_| rule_error(NewSubscriptionError::InvalidQuantity))?;
+            .map_err(|_| Error::from(NewSubscriptionError::InvalidQuantity))?;
         let new = NewSubscription {
             customer_id,
             offer_id: &request.offer_id,
-            channel: request.channel.as_str(),
+            channel: request.channel,
             partner_id: (request.channel == Channel::Partner).then_some(actor.partner_id),
             quantity,
-            status: request.status.as_str(),
-            billing_cycle: request.billing_cycle.as_str(),
+            status: request.status,
+            billing_cycle: request.billing_cycle,
             term_start: dates.term_start,
             term_end: dates.term_end,
             current_period_start: dates.current_period_start,
@@ -82,23 +81,18 @@ pub async fn create(
             upgraded_from_id: None,
         };
         let row = db::subscriptions::create(conn, &new).await?;
-        let entry = actor.history(customer_id, row.id, "created", None, Some(state(&row)));
-        db::history::record(conn, &entry).await?;
+        actor
+            .record_change(
+                conn,
+                (customer_id, row.id),
+                ChangeKind::Created,
+                None,
+                Some(snapshot(&row)),
+            )
+            .await?;
         Ok(row)
     })
     .await
-}
-
-fn rule_error(error: NewSubscriptionError) -> Error {
-    let detail = error.to_string();
-    match error {
-        NewSubscriptionError::UnknownOffer(_)
-        | NewSubscriptionError::InvalidQuantity
-        | NewSubscriptionError::InvalidBillingPeriod(_) => Error::new(error.code(), detail),
-        NewSubscriptionError::OfferIsAddOn(_)
-        | NewSubscriptionError::NotSoldInMarket { .. }
-        | NewSubscriptionError::SeatLimitExceeded(_) => Error::new(error.code(), detail),
-    }
 }
 
 /// The subscription, if this partner sold it to this (visible) customer.
@@ -107,7 +101,7 @@ pub async fn find(
     partner_id: Uuid,
     customer_id: Uuid,
     id: Uuid,
-) -> Result<SubscriptionRow, Error> {
+) -> Result<Subscription, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     db::subscriptions::find_for_partner(pool, customer_id, partner_id, id)
         .await?
@@ -121,7 +115,7 @@ pub async fn list(
     customer_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<SubscriptionRow>, Error> {
+) -> Result<Vec<Subscription>, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     Ok(db::subscriptions::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
 }
@@ -134,13 +128,13 @@ pub async fn history(
     id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<HistoryRow>, Error> {
+) -> Result<Vec<HistoryEntry>, Error> {
     find(pool, partner_id, customer_id, id).await?;
     Ok(db::history::list(pool, customer_id, id, after, limit).await?)
 }
 
 /// The subscription's entity tag: changes with every write to it.
-pub fn etag(row: &SubscriptionRow) -> String {
+pub fn etag(row: &Subscription) -> String {
     format!("\"{}-{}\"", row.id.simple(), row.version)
 }
 
@@ -155,7 +149,7 @@ pub enum Precondition {
 
 impl Precondition {
     /// Whether the subscription, as it is now, satisfies the condition.
-    pub fn holds(&self, row: &SubscriptionRow) -> bool {
+    pub fn holds(&self, row: &Subscription) -> bool {
         match self {
             Precondition::Any => true,
             Precondition::Tags(tags) => tags.contains(&etag(row)),
@@ -166,7 +160,7 @@ impl Precondition {
 /// 412 `etag_mismatch` unless the subscription satisfies the caller's `If-Match`.
 pub fn check_precondition(
     precondition: Option<&Precondition>,
-    row: &SubscriptionRow,
+    row: &Subscription,
 ) -> Result<(), Error> {
     match precondition {
         Some(precondition) if !precondition.holds(row) => Err(Error::Refused {

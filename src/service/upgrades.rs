@@ -8,15 +8,17 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
-use super::{Actor, customer_not_found, lock_subscription, state, stored, subscription_not_found};
+use super::{Actor, customer_not_found, lock_subscription, snapshot, subscription_not_found};
 use crate::db;
-use crate::db::subscriptions::{NewSubscription, SubscriptionRow};
-use crate::db::upgrades::{FactsRow, NewUpgrade, UpgradeRow};
+use crate::db::subscriptions::NewSubscription;
+use crate::db::upgrades::{FactsRow, NewUpgrade};
 use crate::domain::ErrorCode;
 use crate::domain::billing::{self, Billing};
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
-use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use crate::domain::records::ChangeKind;
+use crate::domain::records::{PerformedUpgrade, RelationshipStatus, Subscription};
+use crate::domain::subscription::{Channel, SubscriptionStatus};
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation, SourceTerms, UpgradeCase};
 use crate::domain::{Catalog, UpgradeType};
 use crate::error::Error;
@@ -121,7 +123,7 @@ pub async fn perform(
     .await
 }
 
-fn result_of(source: &SubscriptionRow, upgrade: &EligibleUpgrade) -> UpgradeResult {
+fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult {
     UpgradeResult {
         upgrade_id: None,
         source_subscription_id: source.id,
@@ -141,7 +143,7 @@ fn result_of(source: &SubscriptionRow, upgrade: &EligibleUpgrade) -> UpgradeResu
 async fn write(
     conn: &mut PgConnection,
     actor: &Actor,
-    source: &SubscriptionRow,
+    source: &Subscription,
     upgrade: &EligibleUpgrade,
     result: &mut UpgradeResult,
 ) -> Result<StoredAnswer, Error> {
@@ -156,11 +158,11 @@ async fn write(
         &NewSubscription {
             customer_id,
             offer_id: &upgrade.target_offer_id,
-            channel: Channel::Partner.as_str(),
+            channel: Channel::Partner,
             partner_id: Some(actor.partner_id),
             quantity,
-            status: SubscriptionStatus::Active.as_str(),
-            billing_cycle: &source.billing_cycle,
+            status: SubscriptionStatus::Active,
+            billing_cycle: source.billing_cycle,
             term_start: starts,
             term_end: source.term_end,
             current_period_start: starts,
@@ -205,30 +207,29 @@ async fn write(
     )
     .await
     .map_err(already_upgraded)?;
-    let history = |subscription_id, change_kind, before, after| {
-        actor.history(customer_id, subscription_id, change_kind, before, after)
+    let upgraded = |row: &Subscription| {
+        let mut after = snapshot(row);
+        after["upgradeId"] = serde_json::json!(upgrade_id);
+        after
     };
-    let upgrade_note = serde_json::json!({"upgradeId": upgrade_id});
-    db::history::record(
-        conn,
-        &history(
-            source.id,
-            "upgrade",
-            Some(state(source)),
-            Some(with(state(&retired), &upgrade_note)),
-        ),
-    )
-    .await?;
-    db::history::record(
-        conn,
-        &history(
-            target.id,
-            "created",
+    actor
+        .record_change(
+            conn,
+            (customer_id, source.id),
+            ChangeKind::Upgrade,
+            Some(snapshot(source)),
+            Some(upgraded(&retired)),
+        )
+        .await?;
+    actor
+        .record_change(
+            conn,
+            (customer_id, target.id),
+            ChangeKind::Created,
             None,
-            Some(with(state(&target), &upgrade_note)),
-        ),
-    )
-    .await?;
+            Some(upgraded(&target)),
+        )
+        .await?;
     Ok(StoredAnswer {
         status: 201,
         body: serde_json::to_vec(&*result).map_err(Error::internal)?,
@@ -238,20 +239,13 @@ async fn write(
 }
 
 /// The day an upgrade without billing data takes effect: today, within the current period.
-fn effective_date(source: &SubscriptionRow) -> NaiveDate {
+fn effective_date(source: &Subscription) -> NaiveDate {
     billing::remaining(
         source.current_period_start,
         source.current_period_end,
         Utc::now().date_naive(),
     )
     .effective_date
-}
-
-fn with(mut state: serde_json::Value, extra: &serde_json::Value) -> serde_json::Value {
-    if let (Some(state), Some(extra)) = (state.as_object_mut(), extra.as_object()) {
-        state.extend(extra.clone());
-    }
-    state
 }
 
 /// The database's own guard against a double upgrade, should the locks ever be bypassed.
@@ -275,7 +269,7 @@ pub async fn find(
     partner_id: Uuid,
     customer_id: Uuid,
     upgrade_id: Uuid,
-) -> Result<UpgradeRow, Error> {
+) -> Result<PerformedUpgrade, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     db::upgrades::find_for_partner(pool, customer_id, partner_id, upgrade_id)
         .await?
@@ -294,7 +288,7 @@ pub async fn list(
     customer_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<UpgradeRow>, Error> {
+) -> Result<Vec<PerformedUpgrade>, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     Ok(db::upgrades::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
 }
@@ -315,7 +309,7 @@ impl Facts {
     async fn load(
         conn: &mut PgConnection,
         partner_id: Uuid,
-        source: &SubscriptionRow,
+        source: &Subscription,
     ) -> Result<Self, Error> {
         let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)
             .await?
@@ -323,13 +317,13 @@ impl Facts {
         Facts::new(row, source)
     }
 
-    fn new(row: FactsRow, source: &SubscriptionRow) -> Result<Self, Error> {
+    fn new(row: FactsRow, source: &Subscription) -> Result<Self, Error> {
         let mut others = Vec::new();
         let mut own = None;
         for row in row.subscriptions.0 {
             let facts = SubscriptionFacts {
-                status: stored(SubscriptionStatus::parse(&row.status), &row.status)?,
-                channel: stored(Channel::parse(&row.channel), &row.channel)?,
+                status: row.status,
+                channel: row.channel,
                 quantity: i64::from(row.quantity),
                 offer_id: row.offer_id,
             };
@@ -345,7 +339,7 @@ impl Facts {
             .0
             .into_iter()
             .map(|r| AdminRights {
-                active: r.status == "active",
+                active: r.status == RelationshipStatus::Active,
                 starts_at: r.starts_at,
                 ends_at: r.ends_at,
                 services: (!r.all_services).then(|| r.services.into_iter().collect()),
@@ -364,10 +358,7 @@ impl Facts {
                 other_services: h.other_services.into_iter().collect(),
             })
             .collect();
-        let cycle = stored(
-            BillingCycle::parse(&source.billing_cycle),
-            &source.billing_cycle,
-        )?;
+        let cycle = source.billing_cycle;
         Ok(Facts {
             market: row.market_code,
             source: source_facts,

@@ -13,8 +13,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::webhooks::EndpointRow;
 use crate::domain::ErrorCode;
+use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EVENT_TYPES;
 use crate::domain::webhook::signature::{self, GENERATED_KEY_BYTES};
 use crate::error::Error;
@@ -32,7 +32,7 @@ pub struct Registration {
 /// A registered endpoint and its secret (shown this once).
 #[derive(Debug, Clone)]
 pub struct Registered {
-    pub endpoint: EndpointRow,
+    pub endpoint: WebhookEndpoint,
     pub secret: String,
 }
 
@@ -80,7 +80,7 @@ pub async fn set_enabled(
     partner_id: Uuid,
     id: Uuid,
     enabled: bool,
-) -> Result<Option<EndpointRow>, Error> {
+) -> Result<Option<WebhookEndpoint>, Error> {
     Ok(if enabled {
         db::webhooks::enable_endpoint(pool, partner_id, id).await?
     } else {

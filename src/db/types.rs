@@ -1,0 +1,52 @@
+//! The domain's closed sets of names (statuses, channels, cycles, change kinds) as Postgres
+//! `text` columns, which named CHECK constraints keep to those names: decoding an unknown name
+//! is an error, never a silent default.
+
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+use sqlx::{Decode, Encode, Postgres, Type};
+
+use crate::domain::add_on::AddOnStatus;
+use crate::domain::records::{ChangeKind, RelationshipStatus};
+use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use crate::domain::webhook::EndpointStatus;
+
+macro_rules! text_column {
+    ($($name:ty),* $(,)?) => {$(
+        impl Type<Postgres> for $name {
+            fn type_info() -> PgTypeInfo {
+                <&str as Type<Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <&str as Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl Encode<'_, Postgres> for $name {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                <&str as Encode<Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $name {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let name = <&str as Decode<Postgres>>::decode(value)?;
+                <$name>::parse(name).ok_or_else(|| {
+                    format!("{name:?} is not a {}", stringify!($name)).into()
+                })
+            }
+        }
+    )*};
+}
+
+text_column!(
+    SubscriptionStatus,
+    Channel,
+    BillingCycle,
+    AddOnStatus,
+    RelationshipStatus,
+    ChangeKind,
+    EndpointStatus,
+);

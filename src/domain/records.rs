@@ -1,0 +1,227 @@
+//! What is known about a customer and what it bought, as persistence stores it and the services
+//! hand it on: the read models every layer shares. Plain data; the rules live beside them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::add_on::AddOnStatus;
+use super::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use super::webhook::EndpointStatus;
+
+/// A customer of a partner.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: Uuid,
+    pub name: String,
+    pub market_code: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The recorded status of a delegated admin relationship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationshipStatus {
+    Active,
+    Expired,
+    Terminated,
+}
+
+impl RelationshipStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationshipStatus::Active => "active",
+            RelationshipStatus::Expired => "expired",
+            RelationshipStatus::Terminated => "terminated",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Active, Self::Expired, Self::Terminated]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// A delegated admin relationship (GDAP-like) of a partner with a customer.
+#[derive(Debug, Clone)]
+pub struct DelegatedAdminRelationship {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub partner_id: Uuid,
+    pub status: RelationshipStatus,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Grants every service; `services` is then empty.
+    pub all_services: bool,
+    pub services: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user account in a customer's directory.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A subscription of a customer, of any channel.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub offer_id: String,
+    pub channel: Channel,
+    /// The partner that sold it (channel `partner` only).
+    pub partner_id: Option<Uuid>,
+    pub quantity: i32,
+    pub status: SubscriptionStatus,
+    pub billing_cycle: BillingCycle,
+    pub term_start: NaiveDate,
+    pub term_end: NaiveDate,
+    pub current_period_start: NaiveDate,
+    pub current_period_end: NaiveDate,
+    pub upgraded_to_id: Option<Uuid>,
+    pub upgraded_from_id: Option<Uuid>,
+    /// Bumped by every change; the `ETag` is made of it.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user's license from a subscription.
+#[derive(Debug, Clone)]
+pub struct LicenseAssignment {
+    pub subscription_id: Uuid,
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub disabled_services: Vec<String>,
+    pub assigned_at: DateTime<Utc>,
+}
+
+/// An add-on bought on a subscription.
+#[derive(Debug, Clone)]
+pub struct AddOn {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub subscription_id: Uuid,
+    pub offer_id: String,
+    pub quantity: i32,
+    pub status: AddOnStatus,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// What kind of change a history entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A purchase, a synced subscription, or an upgrade's target.
+    Created,
+    Upgrade,
+    QuantityChange,
+    StatusChange,
+    AddOnPurchase,
+    AddOnQuantityChange,
+    AddOnCancel,
+}
+
+impl ChangeKind {
+    /// Every kind.
+    pub const ALL: [ChangeKind; 7] = [
+        ChangeKind::Created,
+        ChangeKind::Upgrade,
+        ChangeKind::QuantityChange,
+        ChangeKind::StatusChange,
+        ChangeKind::AddOnPurchase,
+        ChangeKind::AddOnQuantityChange,
+        ChangeKind::AddOnCancel,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Upgrade => "upgrade",
+            ChangeKind::QuantityChange => "quantity_change",
+            ChangeKind::StatusChange => "status_change",
+            ChangeKind::AddOnPurchase => "add_on_purchase",
+            ChangeKind::AddOnQuantityChange => "add_on_quantity_change",
+            ChangeKind::AddOnCancel => "add_on_cancel",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// One recorded change to a subscription.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub change_kind: ChangeKind,
+    pub before_state: Option<serde_json::Value>,
+    pub after_state: Option<serde_json::Value>,
+    pub actor_user_id: String,
+    pub actor_roles: Vec<String>,
+    pub request_id: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A performed upgrade, with the answer given to the caller.
+#[derive(Debug, Clone)]
+pub struct PerformedUpgrade {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub partner_id: Uuid,
+    pub source_subscription_id: Uuid,
+    pub target_subscription_id: Uuid,
+    pub result: serde_json::Value,
+    pub actor_user_id: String,
+    pub actor_roles: Vec<String>,
+    pub request_id: String,
+    pub performed_at: DateTime<Utc>,
+}
+
+/// A partner's webhook endpoint (its secret stays in the database).
+#[derive(Debug, Clone)]
+pub struct WebhookEndpoint {
+    pub id: Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub status: EndpointStatus,
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_parse_back() {
+        for kind in ChangeKind::ALL {
+            assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for status in [
+            RelationshipStatus::Active,
+            RelationshipStatus::Expired,
+            RelationshipStatus::Terminated,
+        ] {
+            assert_eq!(RelationshipStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(ChangeKind::parse("renamed"), None);
+    }
+}
