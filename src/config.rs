@@ -12,11 +12,6 @@ use uuid::Uuid;
 use crate::auth::KeySettings;
 use crate::domain::webhook::address::parse_network;
 
-use crate::db::PoolSettings;
-use crate::http::rate_limit::Quota;
-use crate::http::server::ConnectionLimits;
-use crate::service::retention::RetentionSettings;
-use crate::service::webhooks::WorkerSettings;
 use crate::telemetry::LogFormat;
 
 /// The default `DATABASE_URL`: the local Postgres, trust authentication.
@@ -231,53 +226,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Pool settings from the flags.
-    pub fn pool(&self) -> PoolSettings {
-        PoolSettings {
-            max_connections: self.db_max_connections,
-            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
-            lock_timeout: Duration::from_millis(self.db_lock_timeout_ms),
-        }
-    }
-
-    /// The per-partner quota, or `None` when rate limiting is off.
-    pub fn rate_limit(&self) -> Option<Quota> {
-        (self.rate_limit_per_second > 0).then(|| Quota {
-            per_second: f64::from(self.rate_limit_per_second),
-            burst: f64::from(self.rate_limit_burst),
-        })
-    }
-
-    /// The webhook delivery worker's settings.
-    pub fn webhook_worker(&self) -> WorkerSettings {
-        WorkerSettings {
-            poll: Duration::from_millis(self.webhook_poll_ms),
-            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
-            timeout: Duration::from_secs(self.webhook_timeout_secs),
-            retry_for: Duration::from_secs(self.webhook_retry_for_secs),
-            concurrency: usize::from(self.webhook_concurrency),
-            endpoint_concurrency: usize::from(self.webhook_endpoint_concurrency),
-            allowed_networks: self.webhook_allowed_networks.clone(),
-        }
-    }
-
-    /// The retention job's settings.
-    pub fn retention(&self) -> RetentionSettings {
-        RetentionSettings {
-            interval: Duration::from_secs(self.retention_interval_secs),
-            keep_outbox: Duration::from_secs(self.outbox_retention_hours * 3600),
-        }
-    }
-
-    /// Limits on open connections.
-    pub fn connection_limits(&self) -> ConnectionLimits {
-        ConnectionLimits {
-            max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
-            header_read_timeout: Duration::from_secs(self.http_header_read_timeout_secs),
-            idle_timeout: Duration::from_secs(self.http_idle_timeout_secs),
-        }
-    }
-
     /// Per-request time limit.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)

@@ -12,8 +12,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::auth::TokenVerifier;
 use crate::config::Settings;
-use crate::db::{self, SetupError};
+use crate::db::{self, PoolSettings, SetupError};
 use crate::error::Error;
+use crate::http::rate_limit::Quota;
 use crate::http::server::{self, ConnectionLimits};
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::retention::{self, RetentionSettings};
@@ -185,6 +186,57 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+/// How the parts this module assembles are set up, from the flags: the composition root maps
+/// settings to each layer's own types, so the configuration knows none of them.
+impl Settings {
+    /// Pool settings from the flags.
+    fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            lock_timeout: Duration::from_millis(self.db_lock_timeout_ms),
+        }
+    }
+
+    /// The per-partner quota, or `None` when rate limiting is off.
+    fn rate_limit(&self) -> Option<Quota> {
+        (self.rate_limit_per_second > 0).then(|| Quota {
+            per_second: f64::from(self.rate_limit_per_second),
+            burst: f64::from(self.rate_limit_burst),
+        })
+    }
+
+    /// The webhook delivery worker's settings.
+    fn webhook_worker(&self) -> WorkerSettings {
+        WorkerSettings {
+            poll: Duration::from_millis(self.webhook_poll_ms),
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            timeout: Duration::from_secs(self.webhook_timeout_secs),
+            retry_for: Duration::from_secs(self.webhook_retry_for_secs),
+            concurrency: usize::from(self.webhook_concurrency),
+            endpoint_concurrency: usize::from(self.webhook_endpoint_concurrency),
+            allowed_networks: self.webhook_allowed_networks.clone(),
+        }
+    }
+
+    /// The retention job's settings.
+    fn retention(&self) -> RetentionSettings {
+        RetentionSettings {
+            interval: Duration::from_secs(self.retention_interval_secs),
+            keep_outbox: Duration::from_secs(self.outbox_retention_hours * 3600),
+        }
+    }
+
+    /// Limits on open connections.
+    fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(self.http_header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.http_idle_timeout_secs),
+        }
     }
 }
 
