@@ -13,8 +13,7 @@ use crate::domain::Catalog;
 use crate::domain::ErrorCode;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
-use crate::domain::records::ChangeKind;
-use crate::domain::records::{AddOn, Customer, Subscription};
+use crate::domain::records::{AddOn, ChangeKind, Customer, Subscription};
 use crate::error::Error;
 
 /// An add-on after a purchase or change, with what it does to the current period's bill.

@@ -8,8 +8,7 @@ use super::visible_customer;
 use crate::db;
 use crate::db::relationships::NewRelationship;
 use crate::domain::ErrorCode;
-use crate::domain::records::RelationshipStatus;
-use crate::domain::records::{Customer, DelegatedAdminRelationship, User};
+use crate::domain::records::{Customer, DelegatedAdminRelationship, RelationshipStatus, User};
 use crate::domain::{Catalog, input};
 use crate::error::Error;
 

@@ -1,13 +1,13 @@
 //! Assigning licenses from a subscription to the customer's users.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::idempotency::in_transaction;
 use super::subscription_not_found;
 use crate::db;
 use crate::domain::ErrorCode;
-use crate::domain::records::LicenseAssignment;
+use crate::domain::records::{LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::{Catalog, input};
 use crate::error::Error;
@@ -29,64 +29,92 @@ pub async fn assign(
             db::subscriptions::lock_for_partner(conn, customer_id, partner_id, subscription_id)
                 .await?
                 .ok_or_else(|| subscription_not_found(subscription_id))?;
-        if subscription.status != SubscriptionStatus::Active {
-            return Err(Error::new(
-                ErrorCode::SubscriptionNotActive,
-                format!(
-                    "Licenses can only be assigned from an active subscription; this one is {}.",
-                    subscription.status.as_str()
-                ),
-            ));
-        }
-        let offer = catalog.offer(&subscription.offer_id).ok_or_else(|| {
-            Error::internal(format!(
-                "subscription offer {} missing from catalog",
-                subscription.offer_id
-            ))
-        })?;
-        let scope = format!("a service of {}", offer.name);
-        input::service_list(
-            &disabled_services,
-            |code| offer.services.contains(code),
-            &scope,
-        )
-        .map_err(|detail| Error::new(ErrorCode::InvalidDisabledServices, detail))?;
-        if !db::users::exists(conn, customer_id, user_id).await? {
-            return Err(Error::new(
-                ErrorCode::UserNotFound,
-                format!("The customer has no user {user_id}."),
-            ));
-        }
-        let assigned = db::licenses::count(conn, customer_id, subscription_id).await?;
-        if assigned >= i64::from(subscription.quantity) {
-            return Err(Error::new(
-                ErrorCode::NoSeatsAvailable,
-                format!(
-                    "All {} seats of the subscription are assigned; add seats first.",
-                    subscription.quantity
-                ),
-            ));
-        }
-        let row = match db::licenses::create(
-            conn,
-            customer_id,
-            subscription_id,
-            user_id,
-            &disabled_services,
-        )
-        .await
-        {
-            Err(e) if db::violated_constraint(&e) == Some("license_assignments_pkey") => {
-                return Err(Error::new(
-                    ErrorCode::LicenseAlreadyAssigned,
-                    format!("User {user_id} already holds a license from this subscription."),
-                ));
-            }
-            other => other?,
-        };
-        Ok(row)
+        check_assignable(catalog, &subscription, &disabled_services)?;
+        check_user_and_seat(conn, &subscription, user_id).await?;
+        insert(conn, &subscription, user_id, &disabled_services).await
     })
     .await
+}
+
+/// Licenses come only from an active subscription, and only its offer's services can be
+/// switched off.
+fn check_assignable(
+    catalog: &Catalog,
+    subscription: &Subscription,
+    disabled_services: &[String],
+) -> Result<(), Error> {
+    if subscription.status != SubscriptionStatus::Active {
+        return Err(Error::new(
+            ErrorCode::SubscriptionNotActive,
+            format!(
+                "Licenses can only be assigned from an active subscription; this one is {}.",
+                subscription.status.as_str()
+            ),
+        ));
+    }
+    let offer = catalog.offer(&subscription.offer_id).ok_or_else(|| {
+        Error::internal(format!(
+            "subscription offer {} missing from catalog",
+            subscription.offer_id
+        ))
+    })?;
+    let scope = format!("a service of {}", offer.name);
+    input::service_list(
+        disabled_services,
+        |code| offer.services.contains(code),
+        &scope,
+    )
+    .map_err(|detail| Error::new(ErrorCode::InvalidDisabledServices, detail))
+}
+
+/// The user belongs to the customer, and a seat is free (the subscription row is locked).
+async fn check_user_and_seat(
+    conn: &mut PgConnection,
+    subscription: &Subscription,
+    user_id: Uuid,
+) -> Result<(), Error> {
+    let customer_id = subscription.customer_id;
+    if !db::users::exists(conn, customer_id, user_id).await? {
+        return Err(Error::new(
+            ErrorCode::UserNotFound,
+            format!("The customer has no user {user_id}."),
+        ));
+    }
+    let assigned = db::licenses::count(conn, customer_id, subscription.id).await?;
+    if assigned >= i64::from(subscription.quantity) {
+        return Err(Error::new(
+            ErrorCode::NoSeatsAvailable,
+            format!(
+                "All {} seats of the subscription are assigned; add seats first.",
+                subscription.quantity
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    subscription: &Subscription,
+    user_id: Uuid,
+    disabled_services: &[String],
+) -> Result<LicenseAssignment, Error> {
+    let (customer_id, subscription_id) = (subscription.customer_id, subscription.id);
+    db::licenses::create(
+        conn,
+        customer_id,
+        subscription_id,
+        user_id,
+        disabled_services,
+    )
+    .await
+    .map_err(|e| match db::violated_constraint(&e) {
+        Some("license_assignments_pkey") => Error::new(
+            ErrorCode::LicenseAlreadyAssigned,
+            format!("User {user_id} already holds a license from this subscription."),
+        ),
+        _ => e.into(),
+    })
 }
 
 /// A page of the licenses assigned from one of the partner's subscriptions.

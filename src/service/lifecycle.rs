@@ -14,8 +14,7 @@ use crate::domain::Catalog;
 use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
 use crate::domain::lifecycle::{self, SeatChange, SeatProration};
-use crate::domain::records::ChangeKind;
-use crate::domain::records::{AddOn, Customer, LicenseAssignment, Subscription};
+use crate::domain::records::{AddOn, ChangeKind, Customer, LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
 use crate::error::Error;
 

@@ -1,7 +1,7 @@
 //! Buying (or recording a synced) subscription, and reading the partner's subscriptions.
 
 use chrono::{NaiveDate, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::idempotency::in_transaction;
@@ -10,8 +10,7 @@ use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::domain::Catalog;
 use crate::domain::ErrorCode;
-use crate::domain::records::ChangeKind;
-use crate::domain::records::{HistoryEntry, Subscription};
+use crate::domain::records::{ChangeKind, Customer, HistoryEntry, Subscription};
 use crate::domain::subscription::{
     self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
 };
@@ -50,20 +49,7 @@ pub async fn create(
         let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
             .await?
             .ok_or_else(|| customer_not_found(customer_id))?;
-        let family = catalog
-            .offer(&request.offer_id)
-            .and_then(|o| o.family_id.as_deref());
-        let held = match family {
-            Some(family) => db::subscriptions::family_seats(conn, customer_id, family).await?,
-            None => 0,
-        };
-        subscription::check_new(
-            catalog,
-            &customer.market_code,
-            &request.offer_id,
-            request.quantity,
-            held,
-        )?;
+        check_new(conn, catalog, &customer, &request).await?;
         let quantity = i32::try_from(request.quantity)
             .map_err(|_| Error::from(NewSubscriptionError::InvalidQuantity))?;
         let new = NewSubscription {
@@ -93,6 +79,30 @@ pub async fn create(
         Ok(row)
     })
     .await
+}
+
+/// The offer is sold in the customer's market, and the quantity fits its caps given the seats the
+/// customer (whose row is locked) already holds in its family.
+async fn check_new(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    customer: &Customer,
+    request: &SubscriptionRequest,
+) -> Result<(), Error> {
+    let family = catalog
+        .offer(&request.offer_id)
+        .and_then(|o| o.family_id.as_deref());
+    let held = match family {
+        Some(family) => db::subscriptions::family_seats(conn, customer.id, family).await?,
+        None => 0,
+    };
+    Ok(subscription::check_new(
+        catalog,
+        &customer.market_code,
+        &request.offer_id,
+        request.quantity,
+        held,
+    )?)
 }
 
 /// The subscription, if this partner sold it to this (visible) customer.
