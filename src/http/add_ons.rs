@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
+use super::change::quantity_or_status;
 use super::conditional;
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, PageQuery};
 use super::problem::{AuthProblems, NotYours, Problem};
-use super::subscriptions::quantity_or_status;
 use crate::db::add_ons::AddOnRow;
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
 use crate::domain::billing::Billing;

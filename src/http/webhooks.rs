@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
-use super::customers::{Created, created};
+use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::Page;
 use super::problem::{AuthProblems, Problem};
