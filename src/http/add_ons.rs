@@ -14,8 +14,8 @@ use super::AppState;
 use super::caller::Caller;
 use super::change::quantity_or_status;
 use super::conditional;
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::add_ons::AddOnRow;
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
@@ -195,30 +195,26 @@ async fn list_add_ons(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<AddOnView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::add_ons::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
-    )
-    .await?;
     let catalog = state.catalog();
-    let page = page.keyset_page(rows, |r| r.id.to_string());
-    let items = page
-        .items
-        .into_iter()
-        .map(|row| AddOnView::new(row, &catalog))
-        .collect::<Result<_, _>>()?;
-    Ok(Json(Page {
-        items,
-        continuation_token: page.continuation_token,
-    }))
+    page.try_keyset(
+        async |after, limit| {
+            service::add_ons::list(
+                &state.pool,
+                caller.partner_id,
+                customer_id,
+                subscription_id,
+                after,
+                limit,
+            )
+            .await
+        },
+        |row| row.id,
+        |row| AddOnView::new(row, &catalog),
+    )
+    .await
 }
 
 /// One add-on of the subscription.

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::customers::CustomerRow;
 use crate::domain::Operation;
@@ -99,20 +99,17 @@ async fn create_customer(
 async fn list_customers(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<CustomerView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::customers::list(
-        &state.pool,
-        caller.partner_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            service::customers::list(&state.pool, caller.partner_id, after, limit).await
+        },
+        |row| row.id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
+    .await
 }
 
 /// One customer.

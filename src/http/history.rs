@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::history::HistoryRow;
 use crate::domain::Operation;
@@ -79,20 +79,23 @@ async fn list_history(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<HistoryEntryView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::subscriptions::history(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            service::subscriptions::history(
+                &state.pool,
+                caller.partner_id,
+                customer_id,
+                subscription_id,
+                after,
+                limit,
+            )
+            .await
+        },
+        |row| row.id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
+    .await
 }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::licenses::AssignmentRow;
 use crate::domain::Operation;
@@ -113,21 +113,23 @@ async fn list_assignments(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<AssignmentView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::licenses::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            service::licenses::list(
+                &state.pool,
+                caller.partner_id,
+                customer_id,
+                subscription_id,
+                after,
+                limit,
+            )
+            .await
+        },
+        |row| row.user_id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.user_id.to_string())
-            .map(Into::into),
-    ))
+    .await
 }

@@ -16,9 +16,9 @@ use super::caller::Caller;
 use super::change::quantity_or_status;
 use super::conditional;
 use super::created::created;
-use super::extract::{DateField, Json, Path, Query};
+use super::extract::{DateField, Json, Path};
 use super::licenses::AssignmentView;
-use super::pagination::{Page, PageQuery};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::ErrorCode;
@@ -211,21 +211,18 @@ async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
     Path(customer_id): Path<Uuid>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<SubscriptionView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::subscriptions::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            service::subscriptions::list(&state.pool, caller.partner_id, customer_id, after, limit)
+                .await
+        },
+        |row| row.id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
+    .await
 }
 
 /// One subscription, with its `ETag`.

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::caller::Caller;
 use super::conditional;
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::upgrades::UpgradeRow;
 use crate::domain::billing::Billing;
@@ -264,21 +264,17 @@ async fn list_upgrades(
     State(state): State<AppState>,
     caller: Caller,
     Path(customer_id): Path<Uuid>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<UpgradeRecord>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = upgrades::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            upgrades::list(&state.pool, caller.partner_id, customer_id, after, limit).await
+        },
+        |row| row.id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
+    .await
 }
 
 /// One performed upgrade.

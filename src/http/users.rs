@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::users::UserRow;
 use crate::domain::Operation;
@@ -107,19 +107,22 @@ async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
     Path(customer_id): Path<Uuid>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<UserView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::customers::list_users(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            service::customers::list_users(
+                &state.pool,
+                caller.partner_id,
+                customer_id,
+                after,
+                limit,
+            )
+            .await
+        },
+        |row| row.id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
+    .await
 }
