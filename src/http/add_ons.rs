@@ -1,7 +1,6 @@
 //! A subscription's add-ons: buying, listing, reading, changing and cancelling them.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::caller::Caller;
 use super::change::quantity_or_status;
-use super::conditional;
+use super::conditional::{self, IdempotencyHeader};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
@@ -148,22 +147,14 @@ async fn buy_add_on(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    headers: HeaderMap,
+    key: IdempotencyHeader,
     Json(body): Json<BuyAddOn>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let request_line =
-        format!("POST /v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons");
     let request = PurchaseRequest {
         customer_id,
         subscription_id,
-        idempotency: conditional::idempotency_scope(
-            &headers,
-            caller.partner_id,
-            customer_id,
-            &request_line,
-            &body,
-        )?,
+        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
         offer_id: body.offer_id,
         quantity: body.quantity,
     };
@@ -269,25 +260,16 @@ async fn change_add_on(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id, add_on_id)): Path<(Uuid, Uuid, Uuid)>,
-    headers: HeaderMap,
+    key: IdempotencyHeader,
     Json(body): Json<ChangeAddOn>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let request_line = format!(
-        "PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons/{add_on_id}"
-    );
     let request = ChangeRequest {
         customer_id,
         subscription_id,
         add_on_id,
         change: body.change()?,
-        idempotency: conditional::idempotency_scope(
-            &headers,
-            caller.partner_id,
-            customer_id,
-            &request_line,
-            &body,
-        )?,
+        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
     };
     let catalog = state.catalog();
     let (answer, replayed) = service::add_ons::change(

@@ -1,7 +1,7 @@
 //! Subscriptions: buying one, listing, reading, and changing its seats or status.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use super::AppState;
 use super::add_ons::AddOnView;
 use super::caller::Caller;
 use super::change::quantity_or_status;
-use super::conditional;
+use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::created::created;
 use super::extract::{DateField, Json, Path};
 use super::licenses::AssignmentView;
@@ -329,26 +329,17 @@ async fn change_subscription(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    headers: HeaderMap,
+    if_match: IfMatch,
+    key: IdempotencyHeader,
     Json(body): Json<ChangeSubscription>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let change = body.change()?;
-    let precondition = conditional::if_match(&headers)?;
-    let request_line = format!("PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}");
-    let scope = conditional::idempotency_scope(
-        &headers,
-        caller.partner_id,
-        customer_id,
-        &request_line,
-        &body,
-    )?;
     let request = ChangeRequest {
         customer_id,
         subscription_id,
-        change,
-        precondition,
-        idempotency: scope,
+        change: body.change()?,
+        precondition: if_match.precondition()?,
+        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
     };
     let catalog = state.catalog();
     let render = |outcome: &ChangeOutcome| {

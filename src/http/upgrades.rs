@@ -1,7 +1,6 @@
 //! Upgrades: a subscription's options, performing one, and the customer's upgrade history.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +11,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
-use super::conditional;
+use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
@@ -153,24 +152,18 @@ async fn perform_upgrade(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    headers: HeaderMap,
+    if_match: IfMatch,
+    key: IdempotencyHeader,
     Json(body): Json<PerformUpgrade>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let path = format!("/v1/customers/{customer_id}/subscriptions/{subscription_id}/upgrades");
-    let scope = conditional::idempotency_scope(
-        &headers,
-        caller.partner_id,
-        customer_id,
-        &format!("POST {path}"),
-        &body,
-    )?;
+    let scope = key.scope(caller.partner_id, customer_id, &body)?;
     let dry_run = body.dry_run;
     let request = UpgradeRequest {
         target_offer_id: body.target_offer_id,
         quantity: body.quantity,
         dry_run,
-        precondition: conditional::if_match(&headers)?,
+        precondition: if_match.precondition()?,
     };
     let actor = caller.into_actor();
     let performed = upgrades::perform(
