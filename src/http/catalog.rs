@@ -203,23 +203,11 @@ async fn list_upgrade_paths(
     let page = query.bounds()?;
     let catalog = state.catalog();
     let market = known_market(&catalog, query.market.as_deref())?;
-    if let Some(source) = query.source_offer_id.as_deref()
-        && catalog.offer(source).is_none()
-    {
-        return Err(Error::new(
-            ErrorCode::UnknownOffer,
-            format!("sourceOfferId {source:?} is not an offer in the catalog"),
-        ));
-    }
+    let source = known_source(&catalog, query.source_offer_id.as_deref())?;
     let paths = catalog
         .paths()
         .iter()
-        .filter(|p| {
-            query
-                .source_offer_id
-                .as_deref()
-                .is_none_or(|s| p.source_offer_id == s)
-        })
+        .filter(|p| source.is_none_or(|s| p.source_offer_id == s))
         .map(|p| path_view(&catalog, p))
         .filter(|v| market.is_none_or(|m| v.markets.iter().any(|x| x == m)))
         .collect();
@@ -236,6 +224,16 @@ fn known_market<'a>(catalog: &Catalog, market: Option<&'a str>) -> Result<Option
                 format!("market {code:?} is not one of {}", known.join(", ")),
             ))
         }
+        other => Ok(other),
+    }
+}
+
+fn known_source<'a>(catalog: &Catalog, source: Option<&'a str>) -> Result<Option<&'a str>, Error> {
+    match source {
+        Some(id) if catalog.offer(id).is_none() => Err(Error::new(
+            ErrorCode::UnknownOffer,
+            format!("sourceOfferId {id:?} is not an offer in the catalog"),
+        )),
         other => Ok(other),
     }
 }

@@ -119,6 +119,27 @@ pub struct CreateSubscription {
 
 impl CreateSubscription {
     fn into_request(self, caller: &Caller) -> Result<SubscriptionRequest, Error> {
+        self.check_status_and_channel(caller)?;
+        let date = |value: Option<DateField>, field| value.map(|v| v.date(field)).transpose();
+        let term_start = date(self.term_start, "termStart")?;
+        let current_period = current_period(
+            date(self.current_period_start, "currentPeriodStart")?,
+            date(self.current_period_end, "currentPeriodEnd")?,
+        )?;
+        Ok(SubscriptionRequest {
+            offer_id: self.offer_id,
+            quantity: self.quantity,
+            billing_cycle: self.billing_cycle,
+            term_start,
+            current_period,
+            status: self.status.unwrap_or(SubscriptionStatus::Active),
+            channel: self.channel.unwrap_or(Channel::Partner),
+        })
+    }
+
+    /// Synced data (another status or channel) is the platform role's, and no subscription is
+    /// recorded as upgraded.
+    fn check_status_and_channel(&self, caller: &Caller) -> Result<(), Error> {
         let synced = self.status.is_some_and(|s| s != SubscriptionStatus::Active)
             || self.channel == Some(Channel::Other);
         if synced && !caller.has(Role::Platform) {
@@ -135,29 +156,22 @@ impl CreateSubscription {
                 "A subscription becomes upgraded only by an upgrade; record it as active, suspended or cancelled.",
             ));
         }
-        let date = |value: Option<DateField>, field| value.map(|v| v.date(field)).transpose();
-        let term_start = date(self.term_start, "termStart")?;
-        let current_period_start = date(self.current_period_start, "currentPeriodStart")?;
-        let current_period_end = date(self.current_period_end, "currentPeriodEnd")?;
-        let current_period = match (current_period_start, current_period_end) {
-            (Some(start), Some(end)) => Some((start, end)),
-            (None, None) => None,
-            _ => {
-                return Err(Error::new(
-                    ErrorCode::InvalidBillingPeriod,
-                    "Give both currentPeriodStart and currentPeriodEnd, or neither.",
-                ));
-            }
-        };
-        Ok(SubscriptionRequest {
-            offer_id: self.offer_id,
-            quantity: self.quantity,
-            billing_cycle: self.billing_cycle,
-            term_start,
-            current_period,
-            status: self.status.unwrap_or(SubscriptionStatus::Active),
-            channel: self.channel.unwrap_or(Channel::Partner),
-        })
+        Ok(())
+    }
+}
+
+/// The current billing period: both ends or neither.
+fn current_period(
+    start: Option<NaiveDate>,
+    end: Option<NaiveDate>,
+) -> Result<Option<(NaiveDate, NaiveDate)>, Error> {
+    match (start, end) {
+        (Some(start), Some(end)) => Ok(Some((start, end))),
+        (None, None) => Ok(None),
+        _ => Err(Error::new(
+            ErrorCode::InvalidBillingPeriod,
+            "Give both currentPeriodStart and currentPeriodEnd, or neither.",
+        )),
     }
 }
 
@@ -302,6 +316,11 @@ impl SubscriptionChangeView {
                 .collect::<Result<_, _>>()?,
         })
     }
+
+    /// The view of the outcome as the JSON body stored with an idempotent change.
+    fn render(outcome: &ChangeOutcome, catalog: &Catalog) -> Result<Vec<u8>, Error> {
+        serde_json::to_vec(&SubscriptionChangeView::new(outcome, catalog)?).map_err(Error::internal)
+    }
 }
 
 /// Changes the subscription's seats or status. Suspending keeps the users' license assignments;
@@ -342,16 +361,12 @@ async fn change_subscription(
         idempotency: key.scope(caller.partner_id, customer_id, &body)?,
     };
     let catalog = state.catalog();
-    let render = |outcome: &ChangeOutcome| {
-        serde_json::to_vec(&SubscriptionChangeView::new(outcome, &catalog)?)
-            .map_err(Error::internal)
-    };
     let (answer, replayed) = service::lifecycle::apply(
         &state.pool,
         &catalog,
         &caller.into_actor(),
         &request,
-        render,
+        |outcome| SubscriptionChangeView::render(outcome, &catalog),
     )
     .await?;
     Ok(conditional::respond(answer, replayed))

@@ -22,6 +22,7 @@ use crate::domain::reassignment::AccountToReassign;
 use crate::domain::upgrade::Evaluation;
 use crate::domain::{Operation, UpgradeType};
 use crate::error::Error;
+use crate::service::subscriptions::Precondition;
 use crate::service::upgrades::{self, UpgradeRequest, UpgradeResult};
 use crate::telemetry;
 
@@ -126,6 +127,17 @@ pub struct PerformUpgrade {
     dry_run: bool,
 }
 
+impl PerformUpgrade {
+    fn into_request(self, precondition: Option<Precondition>) -> UpgradeRequest {
+        UpgradeRequest {
+            target_offer_id: self.target_offer_id,
+            quantity: self.quantity,
+            dry_run: self.dry_run,
+            precondition,
+        }
+    }
+}
+
 /// Upgrades the subscription: in one transaction, re-checks eligibility, creates the
 /// co-terminous target, marks the source `upgraded`, moves the licenses and records the history.
 #[utoipa::path(
@@ -158,30 +170,28 @@ async fn perform_upgrade(
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
     let scope = key.scope(caller.partner_id, customer_id, &body)?;
-    let dry_run = body.dry_run;
-    let request = UpgradeRequest {
-        target_offer_id: body.target_offer_id,
-        quantity: body.quantity,
-        dry_run,
-        precondition: if_match.precondition()?,
-    };
-    let actor = caller.into_actor();
+    let request = body.into_request(if_match.precondition()?);
     let performed = upgrades::perform(
         &state.pool,
         &state.catalog(),
-        &actor,
+        &caller.into_actor(),
         customer_id,
         subscription_id,
         &request,
         scope.as_ref(),
     )
     .await;
-    telemetry::metrics::record_upgrade(outcome(&performed, dry_run));
-    if let Err(Error::NotEligible(failures)) = &performed {
-        telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
-    }
+    record_metrics(&performed, request.dry_run);
     let (answer, replayed) = performed?;
     Ok(conditional::respond(answer, replayed))
+}
+
+/// Counts the request in `upgrades_total` and, when it was not eligible, each failing condition.
+fn record_metrics<T>(performed: &Result<(T, bool), Error>, dry_run: bool) {
+    telemetry::metrics::record_upgrade(outcome(performed, dry_run));
+    if let Err(Error::NotEligible(failures)) = performed {
+        telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
+    }
 }
 
 /// An upgrade request's outcome, as the `upgrades_total` metric labels it.
