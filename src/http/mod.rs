@@ -110,7 +110,7 @@ pub struct HttpLimits {
     pub cors_allowed_origins: Vec<HeaderValue>,
 }
 
-/// Every documented route, with its OpenAPI description.
+/// Every documented route, with its OpenAPI description; the document lists them in this order.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))

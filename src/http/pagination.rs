@@ -270,4 +270,55 @@ mod tests {
         let unknown_key = PageBounds::parse(None, Some(&encode_token("zz"))).unwrap();
         assert!(unknown_key.apply(vec!["a"], |s| s.to_string()).is_err());
     }
+
+    /// A keyset list as the database gives it: the ids after a key, in order, at most `limit`.
+    async fn keyset_page_of(
+        ids: &[uuid::Uuid],
+        token: Option<String>,
+    ) -> Result<Page<String>, Error> {
+        let request = PageRequest {
+            query: PageQuery {
+                limit: Some(2),
+                continuation_token: token,
+            },
+        };
+        let load = async |after: Option<uuid::Uuid>, limit: i64| {
+            let rest = ids.iter().filter(|id| after.is_none_or(|a| **id > a));
+            Ok(rest
+                .take(usize::try_from(limit).unwrap())
+                .copied()
+                .collect())
+        };
+        let Json(page) = request.keyset(load, |id| *id, |id| id.to_string()).await?;
+        Ok(page)
+    }
+
+    #[tokio::test]
+    async fn keyset_pages_walk_the_whole_list_once() {
+        let mut ids: Vec<uuid::Uuid> = (0..5).map(|_| uuid::Uuid::new_v4()).collect();
+        ids.sort();
+        let mut seen = Vec::new();
+        let mut token = None;
+        loop {
+            let page = keyset_page_of(&ids, token).await.unwrap();
+            seen.extend(page.items);
+            token = page.continuation_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        let expected: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[tokio::test]
+    async fn a_keyset_token_whose_key_is_not_an_id_is_refused() {
+        let refused = keyset_page_of(&[], Some(encode_token("zz"))).await;
+        match refused {
+            Err(Error::Refused { code, .. }) => {
+                assert_eq!(code, ErrorCode::InvalidContinuationToken);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -23,6 +23,7 @@ use crate::domain::webhook::EndpointStatus;
 use crate::error::Error;
 use crate::service::webhooks::{self, Registration};
 
+/// The webhook endpoint routes.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register_webhook, list_webhooks))
