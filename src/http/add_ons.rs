@@ -1,7 +1,6 @@
 //! A subscription's add-ons: buying, listing, reading, changing and cancelling them.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,11 +11,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
-use super::conditional;
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::change::quantity_or_status;
+use super::conditional::{self, IdempotencyHeader};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use super::subscriptions::quantity_or_status;
 use crate::db::add_ons::AddOnRow;
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
 use crate::domain::billing::Billing;
@@ -147,22 +146,14 @@ async fn buy_add_on(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    headers: HeaderMap,
+    key: IdempotencyHeader,
     Json(body): Json<BuyAddOn>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let request_line =
-        format!("POST /v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons");
     let request = PurchaseRequest {
         customer_id,
         subscription_id,
-        idempotency: conditional::idempotency_scope(
-            &headers,
-            caller.partner_id,
-            customer_id,
-            &request_line,
-            &body,
-        )?,
+        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
         offer_id: body.offer_id,
         quantity: body.quantity,
     };
@@ -194,30 +185,26 @@ async fn list_add_ons(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<AddOnView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::add_ons::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
-    )
-    .await?;
     let catalog = state.catalog();
-    let page = page.keyset_page(rows, |r| r.id.to_string());
-    let items = page
-        .items
-        .into_iter()
-        .map(|row| AddOnView::new(row, &catalog))
-        .collect::<Result<_, _>>()?;
-    Ok(Json(Page {
-        items,
-        continuation_token: page.continuation_token,
-    }))
+    page.try_keyset(
+        async |after, limit| {
+            service::add_ons::list(
+                &state.pool,
+                caller.partner_id,
+                customer_id,
+                subscription_id,
+                after,
+                limit,
+            )
+            .await
+        },
+        |row| row.id,
+        |row| AddOnView::new(row, &catalog),
+    )
+    .await
 }
 
 /// One add-on of the subscription.
@@ -272,25 +259,16 @@ async fn change_add_on(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id, add_on_id)): Path<(Uuid, Uuid, Uuid)>,
-    headers: HeaderMap,
+    key: IdempotencyHeader,
     Json(body): Json<ChangeAddOn>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let request_line = format!(
-        "PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons/{add_on_id}"
-    );
     let request = ChangeRequest {
         customer_id,
         subscription_id,
         add_on_id,
         change: body.change()?,
-        idempotency: conditional::idempotency_scope(
-            &headers,
-            caller.partner_id,
-            customer_id,
-            &request_line,
-            &body,
-        )?,
+        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
     };
     let catalog = state.catalog();
     let (answer, replayed) = service::add_ons::change(

@@ -8,8 +8,8 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::caller::Caller;
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageRequest};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageRequest, Paging};
 use super::problem::{AuthProblems, Problem};
 use crate::domain::ErrorCode;
 use crate::domain::{Catalog, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
@@ -101,6 +101,26 @@ pub struct UpgradePathListQuery {
     continuation_token: Option<String>,
 }
 
+impl Paging for OfferListQuery {
+    fn limit(&self) -> Option<u32> {
+        self.limit
+    }
+
+    fn continuation_token(&self) -> Option<&str> {
+        self.continuation_token.as_deref()
+    }
+}
+
+impl Paging for UpgradePathListQuery {
+    fn limit(&self) -> Option<u32> {
+        self.limit
+    }
+
+    fn continuation_token(&self) -> Option<&str> {
+        self.continuation_token.as_deref()
+    }
+}
+
 /// Lists the offers, in catalog order.
 #[utoipa::path(
     get,
@@ -117,10 +137,10 @@ pub struct UpgradePathListQuery {
 async fn list_offers(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<OfferListQuery>,
+    PageRequest { query }: PageRequest<OfferListQuery>,
 ) -> Result<Json<Page<OfferView>>, Error> {
     caller.require(Operation::ReadCatalog)?;
-    let page = PageRequest::parse(query.limit, query.continuation_token.as_deref())?;
+    let page = query.bounds()?;
     let catalog = state.catalog();
     let market = known_market(&catalog, query.market.as_deref())?;
     let offers = catalog
@@ -177,29 +197,17 @@ async fn get_offer(
 async fn list_upgrade_paths(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<UpgradePathListQuery>,
+    PageRequest { query }: PageRequest<UpgradePathListQuery>,
 ) -> Result<Json<Page<UpgradePathView>>, Error> {
     caller.require(Operation::ReadCatalog)?;
-    let page = PageRequest::parse(query.limit, query.continuation_token.as_deref())?;
+    let page = query.bounds()?;
     let catalog = state.catalog();
     let market = known_market(&catalog, query.market.as_deref())?;
-    if let Some(source) = query.source_offer_id.as_deref()
-        && catalog.offer(source).is_none()
-    {
-        return Err(Error::new(
-            ErrorCode::UnknownOffer,
-            format!("sourceOfferId {source:?} is not an offer in the catalog"),
-        ));
-    }
+    let source = known_source(&catalog, query.source_offer_id.as_deref())?;
     let paths = catalog
         .paths()
         .iter()
-        .filter(|p| {
-            query
-                .source_offer_id
-                .as_deref()
-                .is_none_or(|s| p.source_offer_id == s)
-        })
+        .filter(|p| source.is_none_or(|s| p.source_offer_id == s))
         .map(|p| path_view(&catalog, p))
         .filter(|v| market.is_none_or(|m| v.markets.iter().any(|x| x == m)))
         .collect();
@@ -216,6 +224,16 @@ fn known_market<'a>(catalog: &Catalog, market: Option<&'a str>) -> Result<Option
                 format!("market {code:?} is not one of {}", known.join(", ")),
             ))
         }
+        other => Ok(other),
+    }
+}
+
+fn known_source<'a>(catalog: &Catalog, source: Option<&'a str>) -> Result<Option<&'a str>, Error> {
+    match source {
+        Some(id) if catalog.offer(id).is_none() => Err(Error::new(
+            ErrorCode::UnknownOffer,
+            format!("sourceOfferId {id:?} is not an offer in the catalog"),
+        )),
         other => Ok(other),
     }
 }

@@ -4,23 +4,29 @@
 pub mod add_ons;
 pub mod caller;
 mod catalog;
+mod change;
 mod conditional;
+mod created;
 mod customers;
 mod docs;
 pub mod extract;
 #[cfg(feature = "bench-floor")]
 mod floor;
 mod health;
+mod history;
+mod licenses;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
+mod relationships;
 pub mod request_id;
 pub mod server;
 mod subscriptions;
 mod upgrades;
+mod users;
 mod webhooks;
 
 use std::any::Any;
@@ -104,7 +110,7 @@ pub struct HttpLimits {
     pub cors_allowed_origins: Vec<HeaderValue>,
 }
 
-/// Every documented route, with its OpenAPI description.
+/// Every documented route, with its OpenAPI description; the document lists them in this order.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
@@ -113,7 +119,11 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::openapi_json))
         .merge(catalog::routes())
         .merge(customers::routes())
+        .merge(relationships::routes())
+        .merge(users::routes())
         .merge(subscriptions::routes())
+        .merge(licenses::routes())
+        .merge(history::routes())
         .merge(add_ons::routes())
         .merge(upgrades::routes())
         .merge(webhooks::routes())

@@ -1,10 +1,18 @@
 //! Lists: a `limit` and an opaque continuation token naming the last item already returned.
 
+use std::fmt::Display;
+use std::str::FromStr;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
+use super::extract::{Json, Query};
+use super::problem::Problem;
 use crate::domain::ErrorCode;
 use crate::error::Error;
 
@@ -27,10 +35,81 @@ pub struct PageQuery {
     pub continuation_token: Option<String>,
 }
 
-impl PageQuery {
-    /// Validates the values.
-    pub fn parse(&self) -> Result<PageRequest, Error> {
-        PageRequest::parse(self.limit, self.continuation_token.as_deref())
+/// The paging parameters of a list's query, beside the list's own filters.
+pub trait Paging {
+    /// `limit`, as sent.
+    fn limit(&self) -> Option<u32>;
+    /// `continuationToken`, as sent.
+    fn continuation_token(&self) -> Option<&str>;
+
+    /// The page asked for: 400 `invalid_limit` or `invalid_continuation_token` when it is not one.
+    fn bounds(&self) -> Result<PageBounds, Error> {
+        PageBounds::parse(self.limit(), self.continuation_token())
+    }
+}
+
+impl Paging for PageQuery {
+    fn limit(&self) -> Option<u32> {
+        self.limit
+    }
+
+    fn continuation_token(&self) -> Option<&str> {
+        self.continuation_token.as_deref()
+    }
+}
+
+/// A list request: its query string, read with our [`Query`] (400 `invalid_query_parameter` when
+/// it does not fit `Q`). The `limit` and token are checked when the page is asked for (400
+/// `invalid_limit` or `invalid_continuation_token`), so after the handler's role check.
+#[derive(Debug)]
+pub struct PageRequest<Q = PageQuery> {
+    /// The query, with the list's filters if it has any.
+    pub query: Q,
+}
+
+impl<Q, S> FromRequestParts<S> for PageRequest<Q>
+where
+    Q: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<Q>::from_request_parts(parts, state).await?;
+        Ok(PageRequest { query })
+    }
+}
+
+impl<Q: Paging> PageRequest<Q> {
+    /// One page of a list ordered by a unique key: `load` fetches the rows after a key (the
+    /// token's, if any), at most the limit it is given; `key` names a row's key and `view` turns
+    /// a row into what the answer shows.
+    pub async fn keyset<R, K, V>(
+        self,
+        load: impl AsyncFnOnce(Option<K>, i64) -> Result<Vec<R>, Error>,
+        key: impl Fn(&R) -> K,
+        mut view: impl FnMut(R) -> V,
+    ) -> Result<Json<Page<V>>, Error>
+    where
+        K: FromStr + Display,
+    {
+        self.try_keyset(load, key, |row| Ok(view(row))).await
+    }
+
+    /// [`Self::keyset`] with a view that can fail.
+    pub async fn try_keyset<R, K, V>(
+        self,
+        load: impl AsyncFnOnce(Option<K>, i64) -> Result<Vec<R>, Error>,
+        key: impl Fn(&R) -> K,
+        view: impl FnMut(R) -> Result<V, Error>,
+    ) -> Result<Json<Page<V>>, Error>
+    where
+        K: FromStr + Display,
+    {
+        let bounds = self.query.bounds()?;
+        let rows = load(bounds.after_key()?, bounds.fetch_limit()).await?;
+        let page = bounds.keyset_page(rows, |row| key(row).to_string());
+        Ok(Json(page.try_map(view)?))
     }
 }
 
@@ -44,24 +123,24 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// The same page with every item converted.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
+    /// The same page with every item converted, or the first conversion's error.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
             continuation_token: self.continuation_token,
-        }
+        })
     }
 }
 
 /// A validated `limit` and decoded continuation token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRequest {
+pub struct PageBounds {
     pub limit: u32,
     /// The key of the last item the caller already has.
     pub after: Option<String>,
 }
 
-impl PageRequest {
+impl PageBounds {
     /// Validates the raw query values.
     pub fn parse(limit: Option<u32>, token: Option<&str>) -> Result<Self, Error> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
@@ -72,14 +151,14 @@ impl PageRequest {
             ));
         }
         let after = token.map(decode_token).transpose()?;
-        Ok(PageRequest { limit, after })
+        Ok(PageBounds { limit, after })
     }
 
-    /// The continuation key as a UUID, for lists ordered by id.
-    pub fn after_uuid(&self) -> Result<Option<uuid::Uuid>, Error> {
+    /// The continuation key, parsed as the list's key.
+    pub fn after_key<K: FromStr>(&self) -> Result<Option<K>, Error> {
         self.after
             .as_deref()
-            .map(|key| uuid::Uuid::parse_str(key).map_err(|_| invalid_token()))
+            .map(|key| key.parse().map_err(|_| invalid_token()))
             .transpose()
     }
 
@@ -153,7 +232,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let request = PageRequest::parse(Some(2), token.as_deref()).unwrap();
+            let request = PageBounds::parse(Some(2), token.as_deref()).unwrap();
             let page = request.apply(items.clone(), |s| s.to_string()).unwrap();
             seen.extend(page.items);
             match page.continuation_token {
@@ -166,7 +245,7 @@ mod tests {
 
     #[test]
     fn an_exact_last_page_has_no_token() {
-        let page = PageRequest::parse(Some(3), None)
+        let page = PageBounds::parse(Some(3), None)
             .unwrap()
             .apply(vec!["a", "b", "c"], |s| s.to_string())
             .unwrap();
@@ -183,12 +262,63 @@ mod tests {
             (None, Some("aGVsbG8"), "invalid_continuation_token"),
         ];
         for (limit, token, expected) in cases {
-            match PageRequest::parse(limit, token) {
+            match PageBounds::parse(limit, token) {
                 Err(Error::Refused { code, .. }) => assert_eq!(code.as_str(), expected),
                 other => panic!("{limit:?} {token:?}: {other:?}"),
             }
         }
-        let unknown_key = PageRequest::parse(None, Some(&encode_token("zz"))).unwrap();
+        let unknown_key = PageBounds::parse(None, Some(&encode_token("zz"))).unwrap();
         assert!(unknown_key.apply(vec!["a"], |s| s.to_string()).is_err());
+    }
+
+    /// A keyset list as the database gives it: the ids after a key, in order, at most `limit`.
+    async fn keyset_page_of(
+        ids: &[uuid::Uuid],
+        token: Option<String>,
+    ) -> Result<Page<String>, Error> {
+        let request = PageRequest {
+            query: PageQuery {
+                limit: Some(2),
+                continuation_token: token,
+            },
+        };
+        let load = async |after: Option<uuid::Uuid>, limit: i64| {
+            let rest = ids.iter().filter(|id| after.is_none_or(|a| **id > a));
+            Ok(rest
+                .take(usize::try_from(limit).unwrap())
+                .copied()
+                .collect())
+        };
+        let Json(page) = request.keyset(load, |id| *id, |id| id.to_string()).await?;
+        Ok(page)
+    }
+
+    #[tokio::test]
+    async fn keyset_pages_walk_the_whole_list_once() {
+        let mut ids: Vec<uuid::Uuid> = (0..5).map(|_| uuid::Uuid::new_v4()).collect();
+        ids.sort();
+        let mut seen = Vec::new();
+        let mut token = None;
+        loop {
+            let page = keyset_page_of(&ids, token).await.unwrap();
+            seen.extend(page.items);
+            token = page.continuation_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        let expected: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[tokio::test]
+    async fn a_keyset_token_whose_key_is_not_an_id_is_refused() {
+        let refused = keyset_page_of(&[], Some(encode_token("zz"))).await;
+        match refused {
+            Err(Error::Refused { code, .. }) => {
+                assert_eq!(code, ErrorCode::InvalidContinuationToken);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

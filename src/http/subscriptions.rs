@@ -1,7 +1,7 @@
-//! Subscriptions and their license assignments.
+//! Subscriptions: buying one, listing, reading, and changing its seats or status.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,13 +13,13 @@ use uuid::Uuid;
 use super::AppState;
 use super::add_ons::AddOnView;
 use super::caller::Caller;
-use super::conditional;
-use super::customers::{Created, created};
-use super::extract::{DateField, Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::change::quantity_or_status;
+use super::conditional::{self, IdempotencyHeader, IfMatch};
+use super::created::created;
+use super::extract::{DateField, Json, Path};
+use super::licenses::AssignmentView;
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::history::HistoryRow;
-use crate::db::licenses::AssignmentRow;
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
@@ -35,8 +35,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_subscription, list_subscriptions))
         .routes(routes!(get_subscription, change_subscription))
-        .routes(routes!(assign_license, list_assignments))
-        .routes(routes!(list_history))
 }
 
 /// A subscription the calling partner sold.
@@ -121,6 +119,27 @@ pub struct CreateSubscription {
 
 impl CreateSubscription {
     fn into_request(self, caller: &Caller) -> Result<SubscriptionRequest, Error> {
+        self.check_status_and_channel(caller)?;
+        let date = |value: Option<DateField>, field| value.map(|v| v.date(field)).transpose();
+        let term_start = date(self.term_start, "termStart")?;
+        let current_period = current_period(
+            date(self.current_period_start, "currentPeriodStart")?,
+            date(self.current_period_end, "currentPeriodEnd")?,
+        )?;
+        Ok(SubscriptionRequest {
+            offer_id: self.offer_id,
+            quantity: self.quantity,
+            billing_cycle: self.billing_cycle,
+            term_start,
+            current_period,
+            status: self.status.unwrap_or(SubscriptionStatus::Active),
+            channel: self.channel.unwrap_or(Channel::Partner),
+        })
+    }
+
+    /// Synced data (another status or channel) is the platform role's, and no subscription is
+    /// recorded as upgraded.
+    fn check_status_and_channel(&self, caller: &Caller) -> Result<(), Error> {
         let synced = self.status.is_some_and(|s| s != SubscriptionStatus::Active)
             || self.channel == Some(Channel::Other);
         if synced && !caller.has(Role::Platform) {
@@ -137,29 +156,22 @@ impl CreateSubscription {
                 "A subscription becomes upgraded only by an upgrade; record it as active, suspended or cancelled.",
             ));
         }
-        let date = |value: Option<DateField>, field| value.map(|v| v.date(field)).transpose();
-        let term_start = date(self.term_start, "termStart")?;
-        let current_period_start = date(self.current_period_start, "currentPeriodStart")?;
-        let current_period_end = date(self.current_period_end, "currentPeriodEnd")?;
-        let current_period = match (current_period_start, current_period_end) {
-            (Some(start), Some(end)) => Some((start, end)),
-            (None, None) => None,
-            _ => {
-                return Err(Error::new(
-                    ErrorCode::InvalidBillingPeriod,
-                    "Give both currentPeriodStart and currentPeriodEnd, or neither.",
-                ));
-            }
-        };
-        Ok(SubscriptionRequest {
-            offer_id: self.offer_id,
-            quantity: self.quantity,
-            billing_cycle: self.billing_cycle,
-            term_start,
-            current_period,
-            status: self.status.unwrap_or(SubscriptionStatus::Active),
-            channel: self.channel.unwrap_or(Channel::Partner),
-        })
+        Ok(())
+    }
+}
+
+/// The current billing period: both ends or neither.
+fn current_period(
+    start: Option<NaiveDate>,
+    end: Option<NaiveDate>,
+) -> Result<Option<(NaiveDate, NaiveDate)>, Error> {
+    match (start, end) {
+        (Some(start), Some(end)) => Ok(Some((start, end))),
+        (None, None) => Ok(None),
+        _ => Err(Error::new(
+            ErrorCode::InvalidBillingPeriod,
+            "Give both currentPeriodStart and currentPeriodEnd, or neither.",
+        )),
     }
 }
 
@@ -213,21 +225,18 @@ async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
     Path(customer_id): Path<Uuid>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<SubscriptionView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::subscriptions::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            service::subscriptions::list(&state.pool, caller.partner_id, customer_id, after, limit)
+                .await
+        },
+        |row| row.id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
+    .await
 }
 
 /// One subscription, with its `ETag`.
@@ -274,24 +283,6 @@ impl ChangeSubscription {
     }
 }
 
-/// The one change a PATCH body asks for: a quantity or a status, never both or neither (400
-/// `invalid_change`).
-pub(super) fn quantity_or_status<S, C>(
-    quantity: Option<i64>,
-    status: Option<S>,
-    by_quantity: impl FnOnce(i64) -> C,
-    by_status: impl FnOnce(S) -> C,
-) -> Result<C, Error> {
-    match (quantity, status) {
-        (Some(quantity), None) => Ok(by_quantity(quantity)),
-        (None, Some(status)) => Ok(by_status(status)),
-        _ => Err(Error::new(
-            ErrorCode::InvalidChange,
-            "Send exactly one of quantity or status.",
-        )),
-    }
-}
-
 /// The subscription after a change, with what the change did.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -325,6 +316,11 @@ impl SubscriptionChangeView {
                 .collect::<Result<_, _>>()?,
         })
     }
+
+    /// The view of the outcome as the JSON body stored with an idempotent change.
+    fn render(outcome: &ChangeOutcome, catalog: &Catalog) -> Result<Vec<u8>, Error> {
+        serde_json::to_vec(&SubscriptionChangeView::new(outcome, catalog)?).map_err(Error::internal)
+    }
 }
 
 /// Changes the subscription's seats or status. Suspending keeps the users' license assignments;
@@ -352,221 +348,26 @@ async fn change_subscription(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    headers: HeaderMap,
+    if_match: IfMatch,
+    key: IdempotencyHeader,
     Json(body): Json<ChangeSubscription>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let change = body.change()?;
-    let precondition = conditional::if_match(&headers)?;
-    let request_line = format!("PATCH /v1/customers/{customer_id}/subscriptions/{subscription_id}");
-    let scope = conditional::idempotency_scope(
-        &headers,
-        caller.partner_id,
-        customer_id,
-        &request_line,
-        &body,
-    )?;
     let request = ChangeRequest {
         customer_id,
         subscription_id,
-        change,
-        precondition,
-        idempotency: scope,
+        change: body.change()?,
+        precondition: if_match.precondition()?,
+        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
     };
     let catalog = state.catalog();
-    let render = |outcome: &ChangeOutcome| {
-        serde_json::to_vec(&SubscriptionChangeView::new(outcome, &catalog)?)
-            .map_err(Error::internal)
-    };
     let (answer, replayed) = service::lifecycle::apply(
         &state.pool,
         &catalog,
         &caller.into_actor(),
         &request,
-        render,
+        |outcome| SubscriptionChangeView::render(outcome, &catalog),
     )
     .await?;
     Ok(conditional::respond(answer, replayed))
-}
-
-/// A license to assign.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateAssignment {
-    user_id: Uuid,
-    /// Services of the offer switched off for this user.
-    #[serde(default)]
-    disabled_services: Vec<String>,
-}
-
-/// A user's license from the subscription.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AssignmentView {
-    subscription_id: Uuid,
-    user_id: Uuid,
-    display_name: String,
-    email: String,
-    disabled_services: Vec<String>,
-    assigned_at: DateTime<Utc>,
-}
-
-impl From<AssignmentRow> for AssignmentView {
-    fn from(row: AssignmentRow) -> Self {
-        AssignmentView {
-            subscription_id: row.subscription_id,
-            user_id: row.user_id,
-            display_name: row.display_name,
-            email: row.email,
-            disabled_services: row.disabled_services,
-            assigned_at: row.assigned_at,
-        }
-    }
-}
-
-/// Assigns a license from the subscription to a user of the customer.
-#[utoipa::path(
-    post, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/license-assignments", tag = "subscriptions",
-    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path)), request_body = CreateAssignment,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, description = "Assigned", body = AssignmentView, headers(("Location" = String))),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        AuthProblems,
-        NotYours,
-        (status = 409, description = "Already assigned, no seat left, or subscription not active", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No such user in the customer", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-async fn assign_license(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    Json(body): Json<CreateAssignment>,
-) -> Result<Created<AssignmentView>, Error> {
-    caller.require(Operation::AssignLicenses)?;
-    let row = service::licenses::assign(
-        &state.pool,
-        &state.catalog(),
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        body.user_id,
-        body.disabled_services,
-    )
-    .await?;
-    let location = format!(
-        "/v1/customers/{customer_id}/subscriptions/{subscription_id}/license-assignments/{}",
-        row.user_id
-    );
-    Ok(created(location, row.into()))
-}
-
-/// The licenses assigned from the subscription.
-#[utoipa::path(
-    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/license-assignments", tag = "subscriptions",
-    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path), PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of assignments", body = Page<AssignmentView>),
-        (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
-        AuthProblems,
-        NotYours,
-    )
-)]
-async fn list_assignments(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<PageQuery>,
-) -> Result<Json<Page<AssignmentView>>, Error> {
-    caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::licenses::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
-    )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.user_id.to_string())
-            .map(Into::into),
-    ))
-}
-
-/// One recorded change to a subscription.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryEntryView {
-    id: Uuid,
-    subscription_id: Uuid,
-    /// `created`, `upgrade`, `quantity_change`, `status_change`, `add_on_purchase`,
-    /// `add_on_quantity_change` or `add_on_cancel`.
-    change_kind: String,
-    /// The state before the change (absent for `created` and `add_on_purchase`).
-    #[schema(value_type = Option<Object>)]
-    before: Option<serde_json::Value>,
-    /// The state after it, with what the change did (billing, released licenses, …).
-    #[schema(value_type = Option<Object>)]
-    after: Option<serde_json::Value>,
-    /// The `sub` of the caller's token.
-    actor_user_id: String,
-    actor_roles: Vec<String>,
-    /// The request's `X-Request-Id`, to find its log lines.
-    request_id: String,
-    occurred_at: DateTime<Utc>,
-}
-
-impl From<HistoryRow> for HistoryEntryView {
-    fn from(row: HistoryRow) -> Self {
-        HistoryEntryView {
-            id: row.id,
-            subscription_id: row.subscription_id,
-            change_kind: row.change_kind.as_str().to_owned(),
-            before: row.before_state,
-            after: row.after_state,
-            actor_user_id: row.actor_user_id,
-            actor_roles: row.actor_roles,
-            request_id: row.request_id,
-            occurred_at: row.occurred_at,
-        }
-    }
-}
-
-/// Every change made to the subscription, oldest first: its purchase, seat and status changes,
-/// add-ons and upgrade, with who made each and in which request.
-#[utoipa::path(
-    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/history", tag = "subscriptions",
-    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path), PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of changes", body = Page<HistoryEntryView>),
-        (status = 400, description = "Bad id, limit or token", body = Problem, content_type = "application/problem+json"),
-        AuthProblems,
-        NotYours,
-    )
-)]
-async fn list_history(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<PageQuery>,
-) -> Result<Json<Page<HistoryEntryView>>, Error> {
-    caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = service::subscriptions::history(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
-    )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
 }

@@ -1,7 +1,6 @@
 //! Upgrades: a subscription's options, performing one, and the customer's upgrade history.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,9 +11,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
-use super::conditional;
-use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::conditional::{self, IdempotencyHeader, IfMatch};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::upgrades::UpgradeRow;
 use crate::domain::billing::Billing;
@@ -23,6 +22,7 @@ use crate::domain::reassignment::AccountToReassign;
 use crate::domain::upgrade::Evaluation;
 use crate::domain::{Operation, UpgradeType};
 use crate::error::Error;
+use crate::service::subscriptions::Precondition;
 use crate::service::upgrades::{self, UpgradeRequest, UpgradeResult};
 use crate::telemetry;
 
@@ -127,6 +127,17 @@ pub struct PerformUpgrade {
     dry_run: bool,
 }
 
+impl PerformUpgrade {
+    fn into_request(self, precondition: Option<Precondition>) -> UpgradeRequest {
+        UpgradeRequest {
+            target_offer_id: self.target_offer_id,
+            quantity: self.quantity,
+            dry_run: self.dry_run,
+            precondition,
+        }
+    }
+}
+
 /// Upgrades the subscription: in one transaction, re-checks eligibility, creates the
 /// co-terminous target, marks the source `upgraded`, moves the licenses and records the history.
 #[utoipa::path(
@@ -153,42 +164,34 @@ async fn perform_upgrade(
     State(state): State<AppState>,
     caller: Caller,
     Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
-    headers: HeaderMap,
+    if_match: IfMatch,
+    key: IdempotencyHeader,
     Json(body): Json<PerformUpgrade>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let path = format!("/v1/customers/{customer_id}/subscriptions/{subscription_id}/upgrades");
-    let scope = conditional::idempotency_scope(
-        &headers,
-        caller.partner_id,
-        customer_id,
-        &format!("POST {path}"),
-        &body,
-    )?;
-    let dry_run = body.dry_run;
-    let request = UpgradeRequest {
-        target_offer_id: body.target_offer_id,
-        quantity: body.quantity,
-        dry_run,
-        precondition: conditional::if_match(&headers)?,
-    };
-    let actor = caller.into_actor();
+    let scope = key.scope(caller.partner_id, customer_id, &body)?;
+    let request = body.into_request(if_match.precondition()?);
     let performed = upgrades::perform(
         &state.pool,
         &state.catalog(),
-        &actor,
+        &caller.into_actor(),
         customer_id,
         subscription_id,
         &request,
         scope.as_ref(),
     )
     .await;
-    telemetry::metrics::record_upgrade(outcome(&performed, dry_run));
-    if let Err(Error::NotEligible(failures)) = &performed {
-        telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
-    }
+    record_metrics(&performed, request.dry_run);
     let (answer, replayed) = performed?;
     Ok(conditional::respond(answer, replayed))
+}
+
+/// Counts the request in `upgrades_total` and, when it was not eligible, each failing condition.
+fn record_metrics<T>(performed: &Result<(T, bool), Error>, dry_run: bool) {
+    telemetry::metrics::record_upgrade(outcome(performed, dry_run));
+    if let Err(Error::NotEligible(failures)) = performed {
+        telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
+    }
 }
 
 /// An upgrade request's outcome, as the `upgrades_total` metric labels it.
@@ -264,21 +267,17 @@ async fn list_upgrades(
     State(state): State<AppState>,
     caller: Caller,
     Path(customer_id): Path<Uuid>,
-    Query(query): Query<PageQuery>,
+    page: PageRequest,
 ) -> Result<Json<Page<UpgradeRecord>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let page = query.parse()?;
-    let rows = upgrades::list(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        page.after_uuid()?,
-        page.fetch_limit(),
+    page.keyset(
+        async |after, limit| {
+            upgrades::list(&state.pool, caller.partner_id, customer_id, after, limit).await
+        },
+        |row| row.id,
+        Into::into,
     )
-    .await?;
-    Ok(Json(
-        page.keyset_page(rows, |r| r.id.to_string()).map(Into::into),
-    ))
+    .await
 }
 
 /// One performed upgrade.

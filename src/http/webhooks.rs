@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
-use super::customers::{Created, created};
+use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::Page;
 use super::problem::{AuthProblems, Problem};
@@ -23,6 +23,7 @@ use crate::domain::webhook::EndpointStatus;
 use crate::error::Error;
 use crate::service::webhooks::{self, Registration};
 
+/// The webhook endpoint routes.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register_webhook, list_webhooks))
