@@ -4,6 +4,8 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::ids::{CustomerId, SubscriptionId};
+
 use crate::domain::add_on::AddOnStatus;
 use crate::domain::records::AddOn;
 
@@ -13,8 +15,8 @@ pub use crate::domain::records::AddOn as AddOnRow;
 /// Inserts an active add-on.
 pub async fn create(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     offer_id: &str,
     quantity: i32,
 ) -> Result<AddOn, sqlx::Error> {
@@ -22,11 +24,11 @@ pub async fn create(
         AddOn,
         r#"INSERT INTO subscription_add_ons (customer_id, id, subscription_id, offer_id, quantity, status)
          VALUES ($1, $2, $3, $4, $5, 'active')
-         RETURNING id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+         RETURNING id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at"#,
-        customer_id,
+        customer_id.as_uuid(),
         Uuid::now_v7(),
-        subscription_id,
+        subscription_id.as_uuid(),
         offer_id,
         quantity
     )
@@ -37,19 +39,19 @@ pub async fn create(
 /// The add-on of the subscription, locked for update.
 pub async fn lock(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     id: Uuid,
 ) -> Result<Option<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND id = $3
          FOR UPDATE"#,
-        customer_id,
-        subscription_id,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
         id
     )
     .fetch_optional(conn)
@@ -59,18 +61,18 @@ pub async fn lock(
 /// The add-on of the subscription.
 pub async fn find(
     pool: &PgPool,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     id: Uuid,
 ) -> Result<Option<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND id = $3"#,
-        customer_id,
-        subscription_id,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
         id
     )
     .fetch_optional(pool)
@@ -80,20 +82,20 @@ pub async fn find(
 /// A page of the subscription's add-ons, active and cancelled, in id order after `after`.
 pub async fn list(
     pool: &PgPool,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND ($3::uuid IS NULL OR id > $3)
          ORDER BY id LIMIT $4"#,
-        customer_id,
-        subscription_id,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
         after,
         limit
     )
@@ -104,18 +106,18 @@ pub async fn list(
 /// The subscription's active add-ons.
 pub async fn active(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
 ) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
          ORDER BY id"#,
-        customer_id,
-        subscription_id
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
     )
     .fetch_all(conn)
     .await
@@ -124,7 +126,7 @@ pub async fn active(
 /// Sets the add-on's quantity and status (`cancelled_at` follows the status).
 pub async fn update(
     conn: &mut PgConnection,
-    customer_id: Uuid,
+    customer_id: CustomerId,
     id: Uuid,
     quantity: i32,
     status: &str,
@@ -135,9 +137,9 @@ pub async fn update(
          SET quantity = $3, status = $4,
              cancelled_at = CASE WHEN $4 = 'cancelled' THEN coalesce(cancelled_at, now()) END
          WHERE customer_id = $1 AND id = $2
-         RETURNING id, customer_id, subscription_id, offer_id, quantity, status AS "status: AddOnStatus", created_at,
+         RETURNING id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at"#,
-        customer_id,
+        customer_id.as_uuid(),
         id,
         quantity,
         status
@@ -149,8 +151,8 @@ pub async fn update(
 /// Cancels the subscription's active add-ons; returns them as cancelled, in id order.
 pub async fn cancel_all(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
 ) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
@@ -163,8 +165,8 @@ pub async fn cancel_all(
                 offer_id AS "offer_id!", quantity AS "quantity!", status AS "status!: AddOnStatus",
                 created_at AS "created_at!", cancelled_at
          FROM cancelled ORDER BY id"#,
-        customer_id,
-        subscription_id
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
     )
     .fetch_all(conn)
     .await

@@ -3,6 +3,8 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+
 use crate::domain::records::{ChangeKind, HistoryEntry};
 use crate::domain::webhook::Event;
 
@@ -12,9 +14,9 @@ pub use crate::domain::records::HistoryEntry as HistoryRow;
 /// One change to record.
 #[derive(Debug, Clone)]
 pub struct NewHistoryEntry<'a> {
-    pub customer_id: Uuid,
-    pub subscription_id: Uuid,
-    pub partner_id: Uuid,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
+    pub partner_id: PartnerId,
     pub change_kind: ChangeKind,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -48,10 +50,10 @@ pub async fn record(
          INSERT INTO webhook_deliveries (partner_id, endpoint_id, event_seq, subscription_id)
          SELECT $4, w.id, event.seq, $3
            FROM event JOIN webhook_endpoints w ON w.partner_id = $4 AND $13 = ANY (w.events)",
-        entry.customer_id,
+        entry.customer_id.as_uuid(),
         Uuid::now_v7(),
-        entry.subscription_id,
-        entry.partner_id,
+        entry.subscription_id.as_uuid(),
+        entry.partner_id.as_uuid(),
         entry.change_kind.as_str(),
         entry.before,
         entry.after,
@@ -71,20 +73,20 @@ pub async fn record(
 /// A page of the subscription's changes, oldest first (ids are time-ordered), after `after`.
 pub async fn list(
     pool: &PgPool,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
     sqlx::query_as!(
         HistoryEntry,
-        r#"SELECT id, subscription_id, change_kind AS "change_kind: ChangeKind", before_state,
+        r#"SELECT id, subscription_id AS "subscription_id: SubscriptionId", change_kind AS "change_kind: ChangeKind", before_state,
                   after_state, actor_user_id, actor_roles, request_id, occurred_at
            FROM subscription_history
            WHERE customer_id = $1 AND subscription_id = $2 AND ($3::uuid IS NULL OR id > $3)
            ORDER BY id LIMIT $4"#,
-        customer_id,
-        subscription_id,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
         after,
         limit
     )

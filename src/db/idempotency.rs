@@ -1,7 +1,8 @@
 //! Idempotency-Key records: the stored answer of a state-changing request, per partner and key.
 
 use sqlx::PgConnection;
-use uuid::Uuid;
+
+use crate::domain::ids::{CustomerId, PartnerId};
 
 /// A stored answer.
 #[derive(Debug, Clone)]
@@ -26,8 +27,8 @@ pub async fn try_lock(conn: &mut PgConnection, lock_key: i64) -> Result<bool, sq
 /// The unexpired record for the key.
 pub async fn find(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    partner_id: Uuid,
+    customer_id: CustomerId,
+    partner_id: PartnerId,
     key: &str,
 ) -> Result<Option<IdempotencyRow>, sqlx::Error> {
     sqlx::query_as!(
@@ -35,8 +36,8 @@ pub async fn find(
         "SELECT request_hash, response_status, response_body, response_headers
          FROM idempotency_records
          WHERE customer_id = $1 AND partner_id = $2 AND idempotency_key = $3 AND expires_at > now()",
-        customer_id,
-        partner_id,
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
         key
     )
     .fetch_optional(conn)
@@ -46,8 +47,8 @@ pub async fn find(
 /// What to store.
 #[derive(Debug, Clone)]
 pub struct NewIdempotencyRecord<'a> {
-    pub customer_id: Uuid,
-    pub partner_id: Uuid,
+    pub customer_id: CustomerId,
+    pub partner_id: PartnerId,
     pub key: &'a str,
     pub request_hash: &'a [u8],
     pub status: i16,
@@ -71,8 +72,8 @@ pub async fn save(
              response_body = EXCLUDED.response_body, response_headers = EXCLUDED.response_headers,
              created_at = now(), expires_at = EXCLUDED.expires_at
          WHERE idempotency_records.expires_at <= now()",
-        new.customer_id,
-        new.partner_id,
+        new.customer_id.as_uuid(),
+        new.partner_id.as_uuid(),
         new.key,
         new.request_hash,
         new.status,
@@ -87,10 +88,13 @@ pub async fn save(
 
 /// Deletes the customer's expired records (kept small without a background job; every
 /// transaction stays within one customer).
-pub async fn purge_expired(conn: &mut PgConnection, customer_id: Uuid) -> Result<u64, sqlx::Error> {
+pub async fn purge_expired(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+) -> Result<u64, sqlx::Error> {
     let deleted = sqlx::query!(
         "DELETE FROM idempotency_records WHERE customer_id = $1 AND expires_at <= now()",
-        customer_id
+        customer_id.as_uuid()
     )
     .execute(conn)
     .await?;

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::ids::{CustomerId, SubscriptionId};
+
 use crate::domain::records::LicenseAssignment;
 
 /// The assignment, as the HTTP layer names it until it reads `domain::records`.
@@ -12,14 +14,14 @@ pub use crate::domain::records::LicenseAssignment as AssignmentRow;
 /// Licenses assigned from the subscription.
 pub async fn count(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM license_assignments
            WHERE customer_id = $1 AND subscription_id = $2"#,
-        customer_id,
-        subscription_id
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
     )
     .fetch_one(conn)
     .await
@@ -29,21 +31,21 @@ pub async fn count(
 /// `license_assignments_pkey`.
 pub async fn create(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     user_id: Uuid,
     disabled_services: &[String],
 ) -> Result<LicenseAssignment, sqlx::Error> {
     sqlx::query_as!(
         LicenseAssignment,
-        "WITH inserted AS (
+        r#"WITH inserted AS (
              INSERT INTO license_assignments (customer_id, subscription_id, user_id, disabled_services)
              VALUES ($1, $2, $3, $4)
              RETURNING customer_id, subscription_id, user_id, disabled_services, assigned_at)
-         SELECT i.subscription_id, i.user_id, u.display_name, u.email, i.disabled_services, i.assigned_at
-         FROM inserted i JOIN users u ON u.customer_id = i.customer_id AND u.id = i.user_id",
-        customer_id,
-        subscription_id,
+         SELECT i.subscription_id AS "subscription_id: SubscriptionId", i.user_id, u.display_name, u.email, i.disabled_services, i.assigned_at
+         FROM inserted i JOIN users u ON u.customer_id = i.customer_id AND u.id = i.user_id"#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
         user_id,
         disabled_services
     )
@@ -54,20 +56,20 @@ pub async fn create(
 /// A page of the subscription's assignments, in user id order after `after`.
 pub async fn list(
     pool: &PgPool,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<LicenseAssignment>, sqlx::Error> {
     sqlx::query_as!(
         LicenseAssignment,
-        "SELECT a.subscription_id, a.user_id, u.display_name, u.email, a.disabled_services, a.assigned_at
+        r#"SELECT a.subscription_id AS "subscription_id: SubscriptionId", a.user_id, u.display_name, u.email, a.disabled_services, a.assigned_at
          FROM license_assignments a
          JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
          WHERE a.customer_id = $1 AND a.subscription_id = $2 AND ($3::uuid IS NULL OR a.user_id > $3)
-         ORDER BY a.user_id LIMIT $4",
-        customer_id,
-        subscription_id,
+         ORDER BY a.user_id LIMIT $4"#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
         after,
         limit
     )
@@ -91,9 +93,9 @@ pub struct HolderRow {
 /// that stay switched off. `transfers` is a JSON array of `{"userId", "disabledServices"}`.
 pub async fn transfer(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    from_subscription_id: Uuid,
-    to_subscription_id: Uuid,
+    customer_id: CustomerId,
+    from_subscription_id: SubscriptionId,
+    to_subscription_id: SubscriptionId,
     transfers: &serde_json::Value,
 ) -> Result<u64, sqlx::Error> {
     let moved = sqlx::query!(
@@ -101,9 +103,9 @@ pub async fn transfer(
            SET subscription_id = $3, disabled_services = t."disabledServices"
            FROM jsonb_to_recordset($4::jsonb) AS t("userId" uuid, "disabledServices" text[])
            WHERE a.customer_id = $1 AND a.subscription_id = $2 AND a.user_id = t."userId""#,
-        customer_id,
-        from_subscription_id,
-        to_subscription_id,
+        customer_id.as_uuid(),
+        from_subscription_id.as_uuid(),
+        to_subscription_id.as_uuid(),
         transfers
     )
     .execute(conn)
@@ -114,19 +116,19 @@ pub async fn transfer(
 /// Removes every license assigned from the subscription; returns what was removed.
 pub async fn release_all(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
 ) -> Result<Vec<LicenseAssignment>, sqlx::Error> {
     sqlx::query_as!(
         LicenseAssignment,
-        "WITH released AS (
+        r#"WITH released AS (
              DELETE FROM license_assignments WHERE customer_id = $1 AND subscription_id = $2
              RETURNING customer_id, subscription_id, user_id, disabled_services, assigned_at)
-         SELECT r.subscription_id, r.user_id, u.display_name, u.email, r.disabled_services, r.assigned_at
+         SELECT r.subscription_id AS "subscription_id: SubscriptionId", r.user_id, u.display_name, u.email, r.disabled_services, r.assigned_at
          FROM released r JOIN users u ON u.customer_id = r.customer_id AND u.id = r.user_id
-         ORDER BY r.assigned_at, r.user_id",
-        customer_id,
-        subscription_id
+         ORDER BY r.assigned_at, r.user_id"#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
     )
     .fetch_all(conn)
     .await

@@ -5,6 +5,8 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+
 use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 
@@ -14,10 +16,10 @@ pub use crate::domain::records::Subscription as SubscriptionRow;
 /// What a new subscription says.
 #[derive(Debug, Clone)]
 pub struct NewSubscription<'a> {
-    pub customer_id: Uuid,
+    pub customer_id: CustomerId,
     pub offer_id: &'a str,
     pub channel: Channel,
-    pub partner_id: Option<Uuid>,
+    pub partner_id: Option<PartnerId>,
     pub quantity: i32,
     pub status: SubscriptionStatus,
     pub billing_cycle: BillingCycle,
@@ -26,7 +28,7 @@ pub struct NewSubscription<'a> {
     pub current_period_start: NaiveDate,
     pub current_period_end: NaiveDate,
     /// The subscription this one replaces (an upgrade's target).
-    pub upgraded_from_id: Option<Uuid>,
+    pub upgraded_from_id: Option<SubscriptionId>,
 }
 
 /// Inserts a subscription.
@@ -40,15 +42,17 @@ pub async fn create(
              (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
               term_start, term_end, current_period_start, current_period_end, upgraded_from_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         RETURNING id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+         RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
-                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at"#,
-        new.customer_id,
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at"#,
+        new.customer_id.as_uuid(),
         Uuid::now_v7(),
         new.offer_id,
         new.channel.as_str(),
-        new.partner_id,
+        new.partner_id.map(PartnerId::as_uuid),
         new.quantity,
         new.status.as_str(),
         new.billing_cycle.as_str(),
@@ -56,7 +60,7 @@ pub async fn create(
         new.term_end,
         new.current_period_start,
         new.current_period_end,
-        new.upgraded_from_id
+        new.upgraded_from_id.map(SubscriptionId::as_uuid)
     )
     .fetch_one(conn)
     .await
@@ -65,21 +69,23 @@ pub async fn create(
 /// The subscription, if this partner sold it.
 pub async fn find_for_partner(
     pool: &PgPool,
-    customer_id: Uuid,
-    partner_id: Uuid,
-    id: Uuid,
+    customer_id: CustomerId,
+    partner_id: PartnerId,
+    id: SubscriptionId,
 ) -> Result<Option<Subscription>, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
-        r#"SELECT id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+        r#"SELECT id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
                 status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
-                upgraded_to_id, upgraded_from_id, version, created_at, updated_at
+                upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2"#,
-        customer_id,
-        partner_id,
-        id
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
+        id.as_uuid()
     )
     .fetch_optional(pool)
     .await
@@ -88,22 +94,24 @@ pub async fn find_for_partner(
 /// Like [`find_for_partner`], locking the row for the rest of the transaction.
 pub async fn lock_for_partner(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    partner_id: Uuid,
-    id: Uuid,
+    customer_id: CustomerId,
+    partner_id: PartnerId,
+    id: SubscriptionId,
 ) -> Result<Option<Subscription>, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
-        r#"SELECT id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+        r#"SELECT id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
                 status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
-                upgraded_to_id, upgraded_from_id, version, created_at, updated_at
+                upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2
          FOR UPDATE"#,
-        customer_id,
-        partner_id,
-        id
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
+        id.as_uuid()
     )
     .fetch_optional(conn)
     .await
@@ -112,23 +120,25 @@ pub async fn lock_for_partner(
 /// A page of the subscriptions this partner sold to the customer, in id order after `after`.
 pub async fn list_for_partner(
     pool: &PgPool,
-    customer_id: Uuid,
-    partner_id: Uuid,
+    customer_id: CustomerId,
+    partner_id: PartnerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Subscription>, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
-        r#"SELECT id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+        r#"SELECT id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
                 status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
-                upgraded_to_id, upgraded_from_id, version, created_at, updated_at
+                upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND channel = 'partner' AND partner_id = $2
            AND ($3::uuid IS NULL OR id > $3)
          ORDER BY id LIMIT $4"#,
-        customer_id,
-        partner_id,
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
         after,
         limit
     )
@@ -139,14 +149,14 @@ pub async fn list_for_partner(
 /// Seats the customer holds in a family's live (active or suspended) subscriptions, every channel.
 pub async fn family_seats(
     conn: &mut PgConnection,
-    customer_id: Uuid,
+    customer_id: CustomerId,
     family_id: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT COALESCE(SUM(s.quantity), 0)::bigint AS "seats!"
            FROM subscriptions s JOIN offers o ON o.id = s.offer_id
            WHERE s.customer_id = $1 AND o.family_id = $2 AND s.status IN ('active', 'suspended')"#,
-        customer_id,
+        customer_id.as_uuid(),
         family_id
     )
     .fetch_one(conn)
@@ -156,22 +166,24 @@ pub async fn family_seats(
 /// Marks a subscription replaced by `target_id`, bumping its version.
 pub async fn mark_upgraded(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    id: Uuid,
-    target_id: Uuid,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    target_id: SubscriptionId,
 ) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
         r#"UPDATE subscriptions
          SET status = 'upgraded', upgraded_to_id = $3, version = version + 1, updated_at = now()
          WHERE customer_id = $1 AND id = $2
-         RETURNING id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+         RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
-                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at"#,
-        customer_id,
-        id,
-        target_id
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at"#,
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        target_id.as_uuid()
     )
     .fetch_one(conn)
     .await
@@ -180,7 +192,7 @@ pub async fn mark_upgraded(
 /// What the rules may know of a subscription of any channel.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct SubscriptionFactsRow {
-    pub id: Uuid,
+    pub id: SubscriptionId,
     pub offer_id: String,
     pub status: SubscriptionStatus,
     pub quantity: i32,
@@ -190,8 +202,8 @@ pub struct SubscriptionFactsRow {
 /// Sets the quantity and/or status, bumping the version.
 pub async fn update(
     conn: &mut PgConnection,
-    customer_id: Uuid,
-    id: Uuid,
+    customer_id: CustomerId,
+    id: SubscriptionId,
     quantity: i32,
     status: SubscriptionStatus,
 ) -> Result<Subscription, sqlx::Error> {
@@ -200,12 +212,14 @@ pub async fn update(
         r#"UPDATE subscriptions
          SET quantity = $3, status = $4, version = version + 1, updated_at = now()
          WHERE customer_id = $1 AND id = $2
-         RETURNING id, customer_id, offer_id, channel AS "channel: Channel", partner_id, quantity,
+         RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
-                   upgraded_to_id, upgraded_from_id, version, created_at, updated_at"#,
-        customer_id,
-        id,
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at"#,
+        customer_id.as_uuid(),
+        id.as_uuid(),
         quantity,
         status.as_str()
     )

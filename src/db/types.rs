@@ -7,7 +7,10 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Encode, Postgres, Type};
 
+use uuid::Uuid;
+
 use crate::domain::add_on::AddOnStatus;
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 use crate::domain::records::{ChangeKind, RelationshipStatus};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use crate::domain::webhook::EndpointStatus;
@@ -50,3 +53,28 @@ text_column!(
     ChangeKind,
     EndpointStatus,
 );
+
+/// The typed ids are UUID columns.
+macro_rules! uuid_column {
+    ($($name:ty),* $(,)?) => {$(
+        impl Type<Postgres> for $name {
+            fn type_info() -> PgTypeInfo {
+                <Uuid as Type<Postgres>>::type_info()
+            }
+        }
+
+        impl Encode<'_, Postgres> for $name {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                <Uuid as Encode<Postgres>>::encode_by_ref(&self.as_uuid(), buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $name {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                <Uuid as Decode<Postgres>>::decode(value).map(<$name>::from)
+            }
+        }
+    )*};
+}
+
+uuid_column!(PartnerId, CustomerId, SubscriptionId);

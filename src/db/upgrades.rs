@@ -5,6 +5,8 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+
 use super::licenses::HolderRow;
 use super::subscriptions::SubscriptionFactsRow;
 use crate::domain::records::{PerformedUpgrade, RelationshipStatus, Subscription};
@@ -16,10 +18,10 @@ pub use crate::domain::records::PerformedUpgrade as UpgradeRow;
 #[derive(Debug, Clone)]
 pub struct NewUpgrade<'a> {
     pub id: Uuid,
-    pub customer_id: Uuid,
-    pub partner_id: Uuid,
-    pub source_subscription_id: Uuid,
-    pub target_subscription_id: Uuid,
+    pub customer_id: CustomerId,
+    pub partner_id: PartnerId,
+    pub source_subscription_id: SubscriptionId,
+    pub target_subscription_id: SubscriptionId,
     pub source_offer_id: &'a str,
     pub target_offer_id: &'a str,
     pub upgrade_type: &'a str,
@@ -38,11 +40,11 @@ pub async fn create(conn: &mut PgConnection, new: &NewUpgrade<'_>) -> Result<(),
               source_offer_id, target_offer_id, upgrade_type, quantity, result,
               actor_user_id, actor_roles, request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        new.customer_id,
+        new.customer_id.as_uuid(),
         new.id,
-        new.partner_id,
-        new.source_subscription_id,
-        new.target_subscription_id,
+        new.partner_id.as_uuid(),
+        new.source_subscription_id.as_uuid(),
+        new.target_subscription_id.as_uuid(),
         new.source_offer_id,
         new.target_offer_id,
         new.upgrade_type,
@@ -60,17 +62,17 @@ pub async fn create(conn: &mut PgConnection, new: &NewUpgrade<'_>) -> Result<(),
 /// The upgrade, if this partner performed it.
 pub async fn find_for_partner(
     pool: &PgPool,
-    customer_id: Uuid,
-    partner_id: Uuid,
+    customer_id: CustomerId,
+    partner_id: PartnerId,
     id: Uuid,
 ) -> Result<Option<PerformedUpgrade>, sqlx::Error> {
     sqlx::query_as!(
         PerformedUpgrade,
-        "SELECT id, customer_id, partner_id, source_subscription_id, target_subscription_id,
+        r#"SELECT id, customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
                 result, actor_user_id, actor_roles, request_id, performed_at
-         FROM upgrades WHERE customer_id = $1 AND partner_id = $2 AND id = $3",
-        customer_id,
-        partner_id,
+         FROM upgrades WHERE customer_id = $1 AND partner_id = $2 AND id = $3"#,
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
         id
     )
     .fetch_optional(pool)
@@ -80,20 +82,20 @@ pub async fn find_for_partner(
 /// A page of the partner's upgrades for the customer, oldest first (ids are time-ordered).
 pub async fn list_for_partner(
     pool: &PgPool,
-    customer_id: Uuid,
-    partner_id: Uuid,
+    customer_id: CustomerId,
+    partner_id: PartnerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<PerformedUpgrade>, sqlx::Error> {
     sqlx::query_as!(
         PerformedUpgrade,
-        "SELECT id, customer_id, partner_id, source_subscription_id, target_subscription_id,
+        r#"SELECT id, customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
                 result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades
          WHERE customer_id = $1 AND partner_id = $2 AND ($3::uuid IS NULL OR id > $3)
-         ORDER BY id LIMIT $4",
-        customer_id,
-        partner_id,
+         ORDER BY id LIMIT $4"#,
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
         after,
         limit
     )
@@ -135,9 +137,9 @@ pub struct FactsRow {
 /// partner's. One statement: each round trip costs more than the rules themselves.
 pub async fn facts(
     conn: &mut PgConnection,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
 ) -> Result<Option<FactsRow>, sqlx::Error> {
     sqlx::query_as!(
         FactsRow,
@@ -183,9 +185,9 @@ pub async fn facts(
            FROM customers c
            JOIN reseller_relationships r ON r.customer_id = c.id AND r.partner_id = $2
            WHERE c.id = $1"#,
-        customer_id,
-        partner_id,
-        subscription_id
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
+        subscription_id.as_uuid()
     )
     .fetch_optional(conn)
     .await

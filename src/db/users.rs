@@ -3,6 +3,8 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::ids::CustomerId;
+
 use crate::domain::records::User;
 
 /// The user, as the HTTP layer names it until it reads `domain::records`.
@@ -11,15 +13,15 @@ pub use crate::domain::records::User as UserRow;
 /// Inserts a user; the e-mail is unique per customer, case-insensitively (`users_email_key`).
 pub async fn create(
     conn: &mut PgConnection,
-    customer_id: Uuid,
+    customer_id: CustomerId,
     display_name: &str,
     email: &str,
 ) -> Result<User, sqlx::Error> {
     sqlx::query_as!(
         User,
-        "INSERT INTO users (customer_id, id, display_name, email) VALUES ($1, $2, $3, $4)
-         RETURNING id, customer_id, display_name, email, created_at",
-        customer_id,
+        r#"INSERT INTO users (customer_id, id, display_name, email) VALUES ($1, $2, $3, $4)
+         RETURNING id, customer_id AS "customer_id: CustomerId", display_name, email, created_at"#,
+        customer_id.as_uuid(),
         Uuid::now_v7(),
         display_name,
         email
@@ -31,12 +33,12 @@ pub async fn create(
 /// Whether the customer has this user.
 pub async fn exists(
     conn: &mut PgConnection,
-    customer_id: Uuid,
+    customer_id: CustomerId,
     user_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM users WHERE customer_id = $1 AND id = $2) AS "exists!""#,
-        customer_id,
+        customer_id.as_uuid(),
         user_id
     )
     .fetch_one(conn)
@@ -46,16 +48,16 @@ pub async fn exists(
 /// A page of the customer's users, in id order after `after`.
 pub async fn list(
     pool: &PgPool,
-    customer_id: Uuid,
+    customer_id: CustomerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        "SELECT id, customer_id, display_name, email, created_at FROM users
+        r#"SELECT id, customer_id AS "customer_id: CustomerId", display_name, email, created_at FROM users
          WHERE customer_id = $1 AND ($2::uuid IS NULL OR id > $2)
-         ORDER BY id LIMIT $3",
-        customer_id,
+         ORDER BY id LIMIT $3"#,
+        customer_id.as_uuid(),
         after,
         limit
     )

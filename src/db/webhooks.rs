@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::domain::PartnerId;
 use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EndpointStatus;
 
@@ -18,7 +19,7 @@ use crate::domain::webhook::Outcome;
 /// Registers an endpoint.
 pub async fn create_endpoint(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     url: &str,
     events: &[String],
     secret: &str,
@@ -29,7 +30,7 @@ pub async fn create_endpoint(
          VALUES ($1, $2, $3, $4, $5)
          RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at"#,
-        partner_id,
+        partner_id.as_uuid(),
         Uuid::now_v7(),
         url,
         events,
@@ -42,7 +43,7 @@ pub async fn create_endpoint(
 /// The partner's endpoints, oldest first.
 pub async fn list_endpoints(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
 ) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
         WebhookEndpoint,
@@ -50,7 +51,7 @@ pub async fn list_endpoints(
                    disabled_at
            FROM webhook_endpoints
           WHERE partner_id = $1 ORDER BY id"#,
-        partner_id
+        partner_id.as_uuid()
     )
     .fetch_all(pool)
     .await
@@ -59,7 +60,7 @@ pub async fn list_endpoints(
 /// One of the partner's endpoints.
 pub async fn find_endpoint(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     id: Uuid,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
@@ -68,7 +69,7 @@ pub async fn find_endpoint(
                    disabled_at
            FROM webhook_endpoints
           WHERE partner_id = $1 AND id = $2"#,
-        partner_id,
+        partner_id.as_uuid(),
         id
     )
     .fetch_optional(pool)
@@ -79,12 +80,12 @@ pub async fn find_endpoint(
 /// holds no lock, so this never waits for a receiver.
 pub async fn delete_endpoint(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     id: Uuid,
 ) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query!(
         "DELETE FROM webhook_endpoints WHERE partner_id = $1 AND id = $2",
-        partner_id,
+        partner_id.as_uuid(),
         id
     )
     .execute(pool)
@@ -95,7 +96,7 @@ pub async fn delete_endpoint(
 /// Disables an endpoint at the partner's request (a disabled one keeps its first reason).
 pub async fn disable_endpoint(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     id: Uuid,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
@@ -107,7 +108,7 @@ pub async fn disable_endpoint(
           WHERE partner_id = $1 AND id = $2
          RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at"#,
-        partner_id,
+        partner_id.as_uuid(),
         id
     )
     .fetch_optional(pool)
@@ -118,13 +119,13 @@ pub async fn disable_endpoint(
 /// window starts again.
 pub async fn enable_endpoint(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     id: Uuid,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let was = sqlx::query_scalar!(
         "SELECT status FROM webhook_endpoints WHERE partner_id = $1 AND id = $2 FOR UPDATE",
-        partner_id,
+        partner_id.as_uuid(),
         id
     )
     .fetch_optional(&mut *tx)
@@ -133,7 +134,7 @@ pub async fn enable_endpoint(
         sqlx::query!(
             "UPDATE webhook_deliveries SET failing_since = NULL, next_attempt_at = now()
               WHERE partner_id = $1 AND endpoint_id = $2 AND status = 'pending'",
-            partner_id,
+            partner_id.as_uuid(),
             id
         )
         .execute(&mut *tx)
@@ -146,7 +147,7 @@ pub async fn enable_endpoint(
           WHERE partner_id = $1 AND id = $2
          RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at"#,
-        partner_id,
+        partner_id.as_uuid(),
         id
     )
     .fetch_optional(&mut *tx)
@@ -159,7 +160,7 @@ pub async fn enable_endpoint(
 /// or `None` when the partner has no such endpoint.
 pub async fn requeue_failed(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     id: Uuid,
 ) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query!(
@@ -175,7 +176,7 @@ pub async fn requeue_failed(
            )
            SELECT EXISTS (SELECT 1 FROM endpoint) AS "found!",
                   (SELECT count(*) FROM requeued) AS "requeued!""#,
-        partner_id,
+        partner_id.as_uuid(),
         id
     )
     .fetch_one(pool)

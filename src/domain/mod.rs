@@ -5,6 +5,7 @@ pub mod billing;
 pub mod catalog;
 pub mod codes;
 pub mod eligibility;
+pub mod ids;
 pub mod input;
 pub mod lifecycle;
 pub mod policy;
@@ -16,4 +17,5 @@ pub mod webhook;
 
 pub use catalog::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 pub use codes::ErrorCode;
+pub use ids::{CustomerId, PartnerId, SubscriptionId};
 pub use policy::{Operation, Role};

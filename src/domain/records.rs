@@ -7,13 +7,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
+use super::ids::{CustomerId, PartnerId, SubscriptionId};
 use super::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use super::webhook::EndpointStatus;
 
 /// A customer of a partner.
 #[derive(Debug, Clone)]
 pub struct Customer {
-    pub id: Uuid,
+    pub id: CustomerId,
     pub name: String,
     pub market_code: String,
     pub created_at: DateTime<Utc>,
@@ -50,8 +51,8 @@ impl RelationshipStatus {
 #[derive(Debug, Clone)]
 pub struct DelegatedAdminRelationship {
     pub id: Uuid,
-    pub customer_id: Uuid,
-    pub partner_id: Uuid,
+    pub customer_id: CustomerId,
+    pub partner_id: PartnerId,
     pub status: RelationshipStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -65,7 +66,7 @@ pub struct DelegatedAdminRelationship {
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
-    pub customer_id: Uuid,
+    pub customer_id: CustomerId,
     pub display_name: String,
     pub email: String,
     pub created_at: DateTime<Utc>,
@@ -74,12 +75,12 @@ pub struct User {
 /// A subscription of a customer, of any channel.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Subscription {
-    pub id: Uuid,
-    pub customer_id: Uuid,
+    pub id: SubscriptionId,
+    pub customer_id: CustomerId,
     pub offer_id: String,
     pub channel: Channel,
     /// The partner that sold it (channel `partner` only).
-    pub partner_id: Option<Uuid>,
+    pub partner_id: Option<PartnerId>,
     pub quantity: i32,
     pub status: SubscriptionStatus,
     pub billing_cycle: BillingCycle,
@@ -87,8 +88,8 @@ pub struct Subscription {
     pub term_end: NaiveDate,
     pub current_period_start: NaiveDate,
     pub current_period_end: NaiveDate,
-    pub upgraded_to_id: Option<Uuid>,
-    pub upgraded_from_id: Option<Uuid>,
+    pub upgraded_to_id: Option<SubscriptionId>,
+    pub upgraded_from_id: Option<SubscriptionId>,
     /// Bumped by every change; the `ETag` is made of it.
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -98,7 +99,7 @@ pub struct Subscription {
 /// A user's license from a subscription.
 #[derive(Debug, Clone)]
 pub struct LicenseAssignment {
-    pub subscription_id: Uuid,
+    pub subscription_id: SubscriptionId,
     pub user_id: Uuid,
     pub display_name: String,
     pub email: String,
@@ -110,8 +111,8 @@ pub struct LicenseAssignment {
 #[derive(Debug, Clone)]
 pub struct AddOn {
     pub id: Uuid,
-    pub customer_id: Uuid,
-    pub subscription_id: Uuid,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
     pub offer_id: String,
     pub quantity: i32,
     pub status: AddOnStatus,
@@ -168,7 +169,7 @@ impl ChangeKind {
 #[derive(Debug, Clone)]
 pub struct HistoryEntry {
     pub id: Uuid,
-    pub subscription_id: Uuid,
+    pub subscription_id: SubscriptionId,
     pub change_kind: ChangeKind,
     pub before_state: Option<serde_json::Value>,
     pub after_state: Option<serde_json::Value>,
@@ -182,10 +183,10 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone)]
 pub struct PerformedUpgrade {
     pub id: Uuid,
-    pub customer_id: Uuid,
-    pub partner_id: Uuid,
-    pub source_subscription_id: Uuid,
-    pub target_subscription_id: Uuid,
+    pub customer_id: CustomerId,
+    pub partner_id: PartnerId,
+    pub source_subscription_id: SubscriptionId,
+    pub target_subscription_id: SubscriptionId,
     pub result: serde_json::Value,
     pub actor_user_id: String,
     pub actor_roles: Vec<String>,

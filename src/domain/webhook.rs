@@ -12,6 +12,7 @@ use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ids::{CustomerId, PartnerId, SubscriptionId};
 use super::records::ChangeKind;
 
 /// Whether an endpoint is sent its events. A disabled one still collects them, to be sent once
@@ -68,9 +69,9 @@ pub fn event_type(kind: ChangeKind) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct ChangeNotice<'a> {
     pub kind: ChangeKind,
-    pub partner_id: Uuid,
-    pub customer_id: Uuid,
-    pub subscription_id: Uuid,
+    pub partner_id: PartnerId,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
     pub request_id: &'a str,
     pub before: Option<&'a serde_json::Value>,
     pub after: Option<&'a serde_json::Value>,
@@ -169,9 +170,9 @@ mod tests {
         let after = serde_json::json!({"quantity": 8});
         let notice = ChangeNotice {
             kind: ChangeKind::QuantityChange,
-            partner_id: Uuid::from_u128(1),
-            customer_id: Uuid::from_u128(2),
-            subscription_id: Uuid::from_u128(3),
+            partner_id: PartnerId(Uuid::from_u128(1)),
+            customer_id: CustomerId(Uuid::from_u128(2)),
+            subscription_id: SubscriptionId(Uuid::from_u128(3)),
             request_id: "req-1",
             before: None,
             after: Some(&after),

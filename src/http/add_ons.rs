@@ -20,6 +20,7 @@ use crate::db::add_ons::AddOnRow;
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
 use crate::domain::billing::Billing;
 use crate::domain::{Catalog, Operation};
+use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::service::add_ons::{AddOnOutcome, ChangeRequest, PurchaseRequest};
 use crate::service::{self};
@@ -91,7 +92,7 @@ impl AddOnView {
                 .offer(&row.offer_id)
                 .map_or_else(|| row.offer_id.clone(), |o| o.name.clone()),
             id: row.id,
-            subscription_id: row.subscription_id,
+            subscription_id: row.subscription_id.into(),
             offer_id: row.offer_id,
             quantity: row.quantity,
             status,
@@ -145,7 +146,7 @@ fn render(catalog: &Catalog, outcome: &AddOnOutcome) -> Result<Vec<u8>, Error> {
 async fn buy_add_on(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
     key: IdempotencyHeader,
     Json(body): Json<BuyAddOn>,
 ) -> Result<Response, Error> {
@@ -184,7 +185,7 @@ async fn buy_add_on(
 async fn list_add_ons(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
     page: PageRequest,
 ) -> Result<Json<Page<AddOnView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
@@ -222,7 +223,7 @@ async fn list_add_ons(
 async fn get_add_on(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id, add_on_id)): Path<(Uuid, Uuid, Uuid)>,
+    Path((customer_id, subscription_id, add_on_id)): Path<(CustomerId, SubscriptionId, Uuid)>,
 ) -> Result<Json<AddOnView>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let row = service::add_ons::find(
@@ -258,7 +259,7 @@ async fn get_add_on(
 async fn change_add_on(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id, add_on_id)): Path<(Uuid, Uuid, Uuid)>,
+    Path((customer_id, subscription_id, add_on_id)): Path<(CustomerId, SubscriptionId, Uuid)>,
     key: IdempotencyHeader,
     Json(body): Json<ChangeAddOn>,
 ) -> Result<Response, Error> {

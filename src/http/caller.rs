@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
-use uuid::Uuid;
 
 use super::AppState;
 use super::problem::Problem;
 use crate::auth::{self, TokenError};
 use crate::domain::ErrorCode;
+use crate::domain::PartnerId;
 use crate::domain::policy::{self, Operation, Role};
 use crate::error::Error;
 use crate::service::Actor;
@@ -18,7 +18,7 @@ use crate::service::Actor;
 /// Who is calling: partner tenant, user and roles, from a token that verified.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub partner_id: Uuid,
+    pub partner_id: PartnerId,
     pub user_id: String,
     /// The roles of ours the token carries.
     pub roles: Vec<Role>,
@@ -75,7 +75,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         let roles = auth::known_roles(&claims);
         Ok(Caller {
-            partner_id: claims.tid,
+            partner_id: PartnerId::from(claims.tid),
             user_id: claims.sub,
             roles,
             role_names: claims.roles,

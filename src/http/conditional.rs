@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::problem::Problem;
 use crate::domain::ErrorCode;
+use crate::domain::{CustomerId, PartnerId};
 use crate::error::Error;
 use crate::service::idempotency::{IdempotencyKey, Scope, StoredAnswer};
 use crate::service::subscriptions::Precondition;
@@ -54,8 +55,8 @@ impl IdempotencyHeader {
     /// and a digest of the request line with the body as JSON.
     pub fn scope(
         self,
-        partner_id: Uuid,
-        customer_id: Uuid,
+        partner_id: PartnerId,
+        customer_id: CustomerId,
         body: &impl Serialize,
     ) -> Result<Option<Scope>, Error> {
         Ok(self.key?.map(|key| {
@@ -222,7 +223,7 @@ mod tests {
             key: Ok(Some(IdempotencyKey::parse("k-1").unwrap())),
             request_line: "POST /v1/x".to_owned(),
         };
-        let (partner, customer) = (Uuid::new_v4(), Uuid::new_v4());
+        let (partner, customer) = (PartnerId(Uuid::new_v4()), CustomerId(Uuid::new_v4()));
         let body = serde_json::json!({"quantity": 3});
 
         let scope = key.scope(partner, customer, &body).unwrap().unwrap();

@@ -15,6 +15,7 @@ use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::customers::CustomerRow;
+use crate::domain::CustomerId;
 use crate::domain::Operation;
 use crate::error::Error;
 use crate::service;
@@ -40,7 +41,7 @@ pub struct CustomerView {
 impl From<CustomerRow> for CustomerView {
     fn from(row: CustomerRow) -> Self {
         CustomerView {
-            id: row.id,
+            id: row.id.into(),
             name: row.name,
             market: row.market_code,
             created_at: row.created_at,
@@ -106,7 +107,7 @@ async fn list_customers(
         async |after, limit| {
             service::customers::list(&state.pool, caller.partner_id, after, limit).await
         },
-        |row| row.id,
+        |row| row.id.as_uuid(),
         Into::into,
     )
     .await
@@ -127,7 +128,7 @@ async fn list_customers(
 async fn get_customer(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
 ) -> Result<Json<CustomerView>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let row = service::visible_customer(&state.pool, caller.partner_id, customer_id).await?;

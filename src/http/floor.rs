@@ -6,12 +6,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::AppState;
 use super::caller::Caller;
 use super::extract::{Json, Path};
 use crate::domain::Operation;
+use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 
 /// `GET /bench/floor/{customerId}/{subscriptionId}`.
@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 async fn floor(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Json<Value>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let quantity: Option<i32> =

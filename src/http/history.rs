@@ -15,6 +15,7 @@ use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::history::HistoryRow;
 use crate::domain::Operation;
+use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::service;
 
@@ -50,7 +51,7 @@ impl From<HistoryRow> for HistoryEntryView {
     fn from(row: HistoryRow) -> Self {
         HistoryEntryView {
             id: row.id,
-            subscription_id: row.subscription_id,
+            subscription_id: row.subscription_id.into(),
             change_kind: row.change_kind.as_str().to_owned(),
             before: row.before_state,
             after: row.after_state,
@@ -78,7 +79,7 @@ impl From<HistoryRow> for HistoryEntryView {
 async fn list_history(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
     page: PageRequest,
 ) -> Result<Json<Page<HistoryEntryView>>, Error> {
     caller.require(Operation::ReadCustomers)?;

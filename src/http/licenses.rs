@@ -16,6 +16,7 @@ use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::licenses::AssignmentRow;
 use crate::domain::Operation;
+use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::service;
 
@@ -49,7 +50,7 @@ pub struct AssignmentView {
 impl From<AssignmentRow> for AssignmentView {
     fn from(row: AssignmentRow) -> Self {
         AssignmentView {
-            subscription_id: row.subscription_id,
+            subscription_id: row.subscription_id.into(),
             user_id: row.user_id,
             display_name: row.display_name,
             email: row.email,
@@ -76,7 +77,7 @@ impl From<AssignmentRow> for AssignmentView {
 async fn assign_license(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
     Json(body): Json<CreateAssignment>,
 ) -> Result<Created<AssignmentView>, Error> {
     caller.require(Operation::AssignLicenses)?;
@@ -112,7 +113,7 @@ async fn assign_license(
 async fn list_assignments(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
     page: PageRequest,
 ) -> Result<Json<Page<AssignmentView>>, Error> {
     caller.require(Operation::ReadCustomers)?;

@@ -15,6 +15,7 @@ use super::extract::{DateField, Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::relationships::RelationshipRow;
+use crate::domain::CustomerId;
 use crate::domain::Operation;
 use crate::domain::records::RelationshipStatus;
 use crate::error::Error;
@@ -64,8 +65,8 @@ impl From<RelationshipRow> for RelationshipView {
         let now = Utc::now();
         RelationshipView {
             id: row.id,
-            customer_id: row.customer_id,
-            partner_id: row.partner_id,
+            customer_id: row.customer_id.into(),
+            partner_id: row.partner_id.into(),
             effective: row.status == RelationshipStatus::Active
                 && row.starts_at <= now
                 && now < row.ends_at,
@@ -97,7 +98,7 @@ impl From<RelationshipRow> for RelationshipView {
 async fn create_relationship(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
     Json(body): Json<CreateRelationship>,
 ) -> Result<Created<RelationshipView>, Error> {
     caller.require(Operation::ManageDelegatedAdmin)?;
@@ -137,7 +138,7 @@ async fn create_relationship(
 async fn list_relationships(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
     page: PageRequest,
 ) -> Result<Json<Page<RelationshipView>>, Error> {
     caller.require(Operation::ReadCustomers)?;

@@ -25,6 +25,7 @@ use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use crate::domain::{Catalog, Operation, Role};
+use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::service::lifecycle::{Change, ChangeOutcome, ChangeRequest};
 use crate::service::subscriptions::{SubscriptionRequest, etag};
@@ -63,8 +64,8 @@ pub struct SubscriptionView {
 impl From<SubscriptionRow> for SubscriptionView {
     fn from(row: SubscriptionRow) -> Self {
         SubscriptionView {
-            id: row.id,
-            customer_id: row.customer_id,
+            id: row.id.into(),
+            customer_id: row.customer_id.into(),
             offer_id: row.offer_id,
             quantity: row.quantity,
             status: row.status.as_str().to_owned(),
@@ -73,8 +74,8 @@ impl From<SubscriptionRow> for SubscriptionView {
             term_end: row.term_end,
             current_period_start: row.current_period_start,
             current_period_end: row.current_period_end,
-            upgraded_to: row.upgraded_to_id,
-            upgraded_from: row.upgraded_from_id,
+            upgraded_to: row.upgraded_to_id.map(Into::into),
+            upgraded_from: row.upgraded_from_id.map(Into::into),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -191,7 +192,7 @@ fn current_period(
 async fn create_subscription(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
     Json(body): Json<CreateSubscription>,
 ) -> Result<Response, Error> {
     caller.require(Operation::CreateSubscription)?;
@@ -224,7 +225,7 @@ async fn create_subscription(
 async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
     page: PageRequest,
 ) -> Result<Json<Page<SubscriptionView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
@@ -233,7 +234,7 @@ async fn list_subscriptions(
             service::subscriptions::list(&state.pool, caller.partner_id, customer_id, after, limit)
                 .await
         },
-        |row| row.id,
+        |row| row.id.as_uuid(),
         Into::into,
     )
     .await
@@ -254,7 +255,7 @@ async fn list_subscriptions(
 async fn get_subscription(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ReadCustomers)?;
     let row =
@@ -347,7 +348,7 @@ impl SubscriptionChangeView {
 async fn change_subscription(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
     if_match: IfMatch,
     key: IdempotencyHeader,
     Json(body): Json<ChangeSubscription>,

@@ -20,6 +20,7 @@ use crate::domain::billing::Billing;
 use crate::domain::eligibility::Failure;
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::upgrade::Evaluation;
+use crate::domain::{CustomerId, SubscriptionId};
 use crate::domain::{Operation, UpgradeType};
 use crate::error::Error;
 use crate::service::subscriptions::Precondition;
@@ -89,7 +90,7 @@ impl From<Evaluation> for UpgradeOption {
 async fn list_upgrade_options(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Json<Page<UpgradeOption>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let options = upgrades::options(
@@ -163,7 +164,7 @@ impl PerformUpgrade {
 async fn perform_upgrade(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
     if_match: IfMatch,
     key: IdempotencyHeader,
     Json(body): Json<PerformUpgrade>,
@@ -238,8 +239,8 @@ impl From<UpgradeRow> for UpgradeRecord {
     fn from(row: UpgradeRow) -> Self {
         UpgradeRecord {
             id: row.id,
-            source_subscription_id: row.source_subscription_id,
-            target_subscription_id: row.target_subscription_id,
+            source_subscription_id: row.source_subscription_id.into(),
+            target_subscription_id: row.target_subscription_id.into(),
             performed_at: row.performed_at,
             performed_by: PerformedBy {
                 user_id: row.actor_user_id,
@@ -266,7 +267,7 @@ impl From<UpgradeRow> for UpgradeRecord {
 async fn list_upgrades(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
     page: PageRequest,
 ) -> Result<Json<Page<UpgradeRecord>>, Error> {
     caller.require(Operation::ReadCustomers)?;
@@ -295,7 +296,7 @@ async fn list_upgrades(
 async fn get_upgrade(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, upgrade_id)): Path<(Uuid, Uuid)>,
+    Path((customer_id, upgrade_id)): Path<(CustomerId, Uuid)>,
 ) -> Result<Json<UpgradeRecord>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let row = upgrades::find(&state.pool, caller.partner_id, customer_id, upgrade_id).await?;

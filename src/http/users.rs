@@ -15,6 +15,7 @@ use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::db::users::UserRow;
+use crate::domain::CustomerId;
 use crate::domain::Operation;
 use crate::error::Error;
 use crate::service;
@@ -73,7 +74,7 @@ impl From<UserRow> for UserView {
 async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
     Json(body): Json<CreateUser>,
 ) -> Result<Created<UserView>, Error> {
     caller.require(Operation::ManageUsers)?;
@@ -106,7 +107,7 @@ async fn create_user(
 async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
-    Path(customer_id): Path<Uuid>,
+    Path(customer_id): Path<CustomerId>,
     page: PageRequest,
 ) -> Result<Json<Page<UserView>>, Error> {
     caller.require(Operation::ReadCustomers)?;

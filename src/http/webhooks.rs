@@ -15,9 +15,7 @@ use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::Page;
 use super::problem::{AuthProblems, Problem};
-use crate::db;
 use crate::db::webhooks::EndpointRow;
-use crate::domain::ErrorCode;
 use crate::domain::Operation;
 use crate::domain::webhook::EndpointStatus;
 use crate::error::Error;
@@ -146,7 +144,7 @@ async fn list_webhooks(
     caller: Caller,
 ) -> Result<Json<Page<WebhookView>>, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    let rows = db::webhooks::list_endpoints(&state.pool, caller.partner_id).await?;
+    let rows = webhooks::list(&state.pool, caller.partner_id).await?;
     Ok(Json(Page {
         items: rows.into_iter().map(Into::into).collect(),
         continuation_token: None,
@@ -171,10 +169,8 @@ async fn get_webhook(
     Path(id): Path<Uuid>,
 ) -> Result<Json<WebhookView>, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    db::webhooks::find_endpoint(&state.pool, caller.partner_id, id)
-        .await?
-        .map(|row| Json(row.into()))
-        .ok_or_else(not_found)
+    let row = webhooks::find(&state.pool, caller.partner_id, id).await?;
+    Ok(Json(row.into()))
 }
 
 /// What to change on an endpoint.
@@ -207,10 +203,8 @@ async fn update_webhook(
 ) -> Result<Json<WebhookView>, Error> {
     caller.require(Operation::ManageWebhooks)?;
     let enabled = body.status == EndpointStatus::Enabled;
-    webhooks::set_enabled(&state.pool, caller.partner_id, id, enabled)
-        .await?
-        .map(|row| Json(row.into()))
-        .ok_or_else(not_found)
+    let row = webhooks::set_enabled(&state.pool, caller.partner_id, id, enabled).await?;
+    Ok(Json(row.into()))
 }
 
 /// How many given-up deliveries were queued again.
@@ -240,10 +234,8 @@ async fn recover_webhook(
     Path(id): Path<Uuid>,
 ) -> Result<Json<RecoveredDeliveries>, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    webhooks::recover(&state.pool, caller.partner_id, id)
-        .await?
-        .map(|requeued| Json(RecoveredDeliveries { requeued }))
-        .ok_or_else(not_found)
+    let requeued = webhooks::recover(&state.pool, caller.partner_id, id).await?;
+    Ok(Json(RecoveredDeliveries { requeued }))
 }
 
 /// Removes an endpoint; its undelivered events are dropped with it.
@@ -264,16 +256,6 @@ async fn delete_webhook(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    if db::webhooks::delete_endpoint(&state.pool, caller.partner_id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_found())
-    }
-}
-
-fn not_found() -> Error {
-    Error::new(
-        ErrorCode::WebhookNotFound,
-        "No such webhook endpoint of yours.",
-    )
+    webhooks::delete(&state.pool, caller.partner_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,7 @@ use crate::domain::ErrorCode;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
 use crate::domain::records::{AddOn, ChangeKind, Customer, Subscription};
+use crate::domain::{CustomerId, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// An add-on after a purchase or change, with what it does to the current period's bill.
@@ -26,8 +27,8 @@ pub struct AddOnOutcome {
 /// A purchase: `quantity` seats of add-on offer `offer_id` for the subscription.
 #[derive(Debug, Clone)]
 pub struct PurchaseRequest {
-    pub customer_id: Uuid,
-    pub subscription_id: Uuid,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
     pub offer_id: String,
     pub quantity: i64,
     pub idempotency: Option<Scope>,
@@ -36,8 +37,8 @@ pub struct PurchaseRequest {
 /// A change to one add-on of the subscription.
 #[derive(Debug, Clone)]
 pub struct ChangeRequest {
-    pub customer_id: Uuid,
-    pub subscription_id: Uuid,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
     pub add_on_id: Uuid,
     pub change: AddOnChange,
     pub idempotency: Option<Scope>,
@@ -172,9 +173,9 @@ pub async fn change(
 /// The add-on, if the subscription is one this partner sold to this (visible) customer.
 pub async fn find(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     id: Uuid,
 ) -> Result<AddOn, Error> {
     super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
@@ -186,9 +187,9 @@ pub async fn find(
 /// A page of the add-ons of a subscription this partner sold to a visible customer.
 pub async fn list(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<AddOn>, Error> {

@@ -10,13 +10,14 @@ use crate::db::relationships::NewRelationship;
 use crate::domain::ErrorCode;
 use crate::domain::records::{Customer, DelegatedAdminRelationship, RelationshipStatus, User};
 use crate::domain::{Catalog, input};
+use crate::domain::{CustomerId, PartnerId};
 use crate::error::Error;
 
 /// Onboards a customer for the partner.
 pub async fn create(
     pool: &PgPool,
     catalog: &Catalog,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     name: &str,
     market: &str,
 ) -> Result<Customer, Error> {
@@ -48,8 +49,8 @@ pub struct RelationshipRequest {
 pub async fn create_relationship(
     pool: &PgPool,
     catalog: &Catalog,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
     request: RelationshipRequest,
 ) -> Result<DelegatedAdminRelationship, Error> {
     visible_customer(pool, partner_id, customer_id).await?;
@@ -105,8 +106,8 @@ fn check_services(catalog: &Catalog, services: &[String]) -> Result<(), Error> {
 /// Adds a user to the customer's directory.
 pub async fn create_user(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
     display_name: &str,
     email: &str,
 ) -> Result<User, Error> {
@@ -132,7 +133,7 @@ pub async fn create_user(
 /// A page of the partner's customers, in id order after `after`.
 pub async fn list(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Customer>, Error> {
@@ -142,8 +143,8 @@ pub async fn list(
 /// A page of the partner's delegated admin relationships with a visible customer.
 pub async fn list_relationships(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<DelegatedAdminRelationship>, Error> {
@@ -154,8 +155,8 @@ pub async fn list_relationships(
 /// A page of a visible customer's users.
 pub async fn list_users(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<User>, Error> {

@@ -5,11 +5,11 @@
 
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::db;
 use crate::db::idempotency::NewIdempotencyRecord;
 use crate::domain::ErrorCode;
+use crate::domain::{CustomerId, PartnerId};
 use crate::error::Error;
 
 /// How long a stored answer is replayed: a day, then the key may be used afresh.
@@ -46,8 +46,8 @@ impl IdempotencyKey {
 /// One request under a key: who sent it, where, and a digest of what it asked.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    pub customer_id: Uuid,
-    pub partner_id: Uuid,
+    pub customer_id: CustomerId,
+    pub partner_id: PartnerId,
     pub key: IdempotencyKey,
     pub request_hash: [u8; 32],
 }
@@ -55,7 +55,12 @@ pub struct Scope {
 impl Scope {
     /// Scopes `key` to the partner and customer; `request` identifies the request (method, path
     /// and canonical body), so that reusing the key for another request is refused.
-    pub fn new(customer_id: Uuid, partner_id: Uuid, key: IdempotencyKey, request: &[u8]) -> Self {
+    pub fn new(
+        customer_id: CustomerId,
+        partner_id: PartnerId,
+        key: IdempotencyKey,
+        request: &[u8],
+    ) -> Self {
         Scope {
             customer_id,
             partner_id,
@@ -66,8 +71,8 @@ impl Scope {
 
     fn lock_key(&self) -> i64 {
         let mut digest = Sha256::new();
-        digest.update(self.customer_id.as_bytes());
-        digest.update(self.partner_id.as_bytes());
+        digest.update(self.customer_id.as_uuid().as_bytes());
+        digest.update(self.partner_id.as_uuid().as_bytes());
         digest.update(self.key.as_str().as_bytes());
         let bytes: [u8; 32] = digest.finalize().into();
         let mut first = [0u8; 8];
@@ -203,6 +208,7 @@ pub async fn in_transaction<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn keys_are_one_to_255_visible_ascii_characters() {
@@ -223,12 +229,15 @@ mod tests {
     #[test]
     fn the_request_digest_tells_requests_apart_and_the_lock_key_is_per_partner() {
         let key = IdempotencyKey::parse("k").unwrap();
-        let (customer, partner) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (customer, partner) = (
+            CustomerId(Uuid::from_u128(1)),
+            PartnerId(Uuid::from_u128(2)),
+        );
         let a = Scope::new(customer, partner, key.clone(), b"POST /x {}");
         let b = Scope::new(customer, partner, key.clone(), b"POST /x {\"q\":1}");
         assert_ne!(a.request_hash, b.request_hash);
         assert_eq!(a.lock_key(), b.lock_key());
-        let other_partner = Scope::new(customer, Uuid::from_u128(3), key, b"POST /x {}");
+        let other_partner = Scope::new(customer, PartnerId(Uuid::from_u128(3)), key, b"POST /x {}");
         assert_ne!(a.lock_key(), other_partner.lock_key());
     }
 }

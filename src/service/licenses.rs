@@ -10,6 +10,7 @@ use crate::domain::ErrorCode;
 use crate::domain::records::{LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::{Catalog, input};
+use crate::domain::{CustomerId, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// Assigns a license. The subscription row is locked so that two assignments cannot both take
@@ -17,9 +18,9 @@ use crate::error::Error;
 pub async fn assign(
     pool: &PgPool,
     catalog: &Catalog,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     user_id: Uuid,
     disabled_services: Vec<String>,
 ) -> Result<LicenseAssignment, Error> {
@@ -120,9 +121,9 @@ async fn insert(
 /// A page of the licenses assigned from one of the partner's subscriptions.
 pub async fn list(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<LicenseAssignment>, Error> {

@@ -4,7 +4,6 @@
 
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::idempotency::{self, Scope, StoredAnswer};
 use super::subscriptions::{Precondition, check_precondition, etag};
@@ -16,6 +15,7 @@ use crate::domain::billing::Billing;
 use crate::domain::lifecycle::{self, SeatChange, SeatProration};
 use crate::domain::records::{AddOn, ChangeKind, Customer, LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 
 /// One change to a subscription.
@@ -40,8 +40,8 @@ pub struct ChangeOutcome {
 /// A change, the subscription it applies to, and its conditions.
 #[derive(Debug, Clone)]
 pub struct ChangeRequest {
-    pub customer_id: Uuid,
-    pub subscription_id: Uuid,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
     pub change: Change,
     pub precondition: Option<Precondition>,
     pub idempotency: Option<Scope>,

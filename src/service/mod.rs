@@ -19,12 +19,13 @@ use crate::db::history::NewHistoryEntry;
 use crate::domain::ErrorCode;
 use crate::domain::records::{ChangeKind, Customer, Subscription};
 use crate::domain::webhook::{ChangeNotice, Event};
+use crate::domain::{CustomerId, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// Who performs a change, for the history.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub partner_id: Uuid,
+    pub partner_id: PartnerId,
     pub user_id: String,
     pub roles: Vec<String>,
     pub request_id: String,
@@ -36,7 +37,7 @@ impl Actor {
     async fn record_change(
         &self,
         conn: &mut sqlx::PgConnection,
-        subscription: (Uuid, Uuid),
+        subscription: (CustomerId, SubscriptionId),
         kind: ChangeKind,
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
@@ -84,7 +85,7 @@ fn snapshot(row: &Subscription) -> serde_json::Value {
 
 /// The 404 for a customer the partner does not have, or that does not exist: the two are
 /// indistinguishable on purpose.
-pub fn customer_not_found(customer_id: Uuid) -> Error {
+pub fn customer_not_found(customer_id: CustomerId) -> Error {
     Error::new(
         ErrorCode::CustomerNotFound,
         format!("No customer {customer_id} is yours."),
@@ -92,7 +93,7 @@ pub fn customer_not_found(customer_id: Uuid) -> Error {
 }
 
 /// The 404 for a subscription this partner did not sell, or that does not exist.
-pub fn subscription_not_found(subscription_id: Uuid) -> Error {
+pub fn subscription_not_found(subscription_id: SubscriptionId) -> Error {
     Error::new(
         ErrorCode::SubscriptionNotFound,
         format!("No subscription {subscription_id} of this customer is yours."),
@@ -102,8 +103,8 @@ pub fn subscription_not_found(subscription_id: Uuid) -> Error {
 /// The customer, when the partner has a reseller relationship with it; 404 otherwise.
 pub async fn visible_customer(
     pool: &sqlx::PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
 ) -> Result<Customer, Error> {
     db::customers::find_for_partner(pool, partner_id, customer_id)
         .await?
@@ -116,8 +117,8 @@ pub async fn visible_customer(
 pub async fn lock_subscription(
     conn: &mut sqlx::PgConnection,
     actor: &Actor,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
 ) -> Result<(Customer, Subscription), Error> {
     let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
         .await?

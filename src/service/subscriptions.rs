@@ -14,6 +14,7 @@ use crate::domain::records::{ChangeKind, Customer, HistoryEntry, Subscription};
 use crate::domain::subscription::{
     self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
 };
+use crate::domain::{CustomerId, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// What the caller asks for.
@@ -34,7 +35,7 @@ pub async fn create(
     pool: &PgPool,
     catalog: &Catalog,
     actor: &Actor,
-    customer_id: Uuid,
+    customer_id: CustomerId,
     request: SubscriptionRequest,
 ) -> Result<Subscription, Error> {
     let today = Utc::now().date_naive();
@@ -108,9 +109,9 @@ async fn check_new(
 /// The subscription, if this partner sold it to this (visible) customer.
 pub async fn find(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    id: SubscriptionId,
 ) -> Result<Subscription, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     db::subscriptions::find_for_partner(pool, customer_id, partner_id, id)
@@ -121,8 +122,8 @@ pub async fn find(
 /// A page of the subscriptions this partner sold to a visible customer.
 pub async fn list(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Subscription>, Error> {
@@ -133,9 +134,9 @@ pub async fn list(
 /// A page of the changes recorded for a subscription this partner sold to a visible customer.
 pub async fn history(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    id: SubscriptionId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<HistoryEntry>, Error> {
@@ -145,7 +146,7 @@ pub async fn history(
 
 /// The subscription's entity tag: changes with every write to it.
 pub fn etag(row: &Subscription) -> String {
-    format!("\"{}-{}\"", row.id.simple(), row.version)
+    format!("\"{}-{}\"", row.id.as_uuid().simple(), row.version)
 }
 
 /// `If-Match`: the change goes ahead only while the subscription is as the caller last saw it.

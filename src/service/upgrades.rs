@@ -20,6 +20,7 @@ use crate::domain::records::{ChangeKind, PerformedUpgrade, RelationshipStatus, S
 use crate::domain::subscription::{Channel, SubscriptionStatus};
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation, SourceTerms, UpgradeCase};
 use crate::domain::{Catalog, UpgradeType};
+use crate::domain::{CustomerId, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 use super::subscriptions::{Precondition, check_precondition};
@@ -61,9 +62,9 @@ pub struct UpgradeResult {
 pub async fn options(
     pool: &PgPool,
     catalog: &Catalog,
-    partner_id: Uuid,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
 ) -> Result<Vec<Evaluation>, Error> {
     let mut conn = pool.acquire().await?;
     let mut row = db::upgrades::facts(&mut conn, partner_id, customer_id, subscription_id)
@@ -86,8 +87,8 @@ pub async fn perform(
     pool: &PgPool,
     catalog: &Catalog,
     actor: &Actor,
-    customer_id: Uuid,
-    subscription_id: Uuid,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
     request: &UpgradeRequest,
     idempotency: Option<&Scope>,
 ) -> Result<(StoredAnswer, bool), Error> {
@@ -125,7 +126,7 @@ pub async fn perform(
 fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult {
     UpgradeResult {
         upgrade_id: None,
-        source_subscription_id: source.id,
+        source_subscription_id: source.id.as_uuid(),
         target_subscription_id: None,
         source_offer_id: source.offer_id.clone(),
         target_offer_id: upgrade.target_offer_id.clone(),
@@ -184,7 +185,7 @@ async fn write(
 
     let upgrade_id = Uuid::now_v7();
     result.upgrade_id = Some(upgrade_id);
-    result.target_subscription_id = Some(target.id);
+    result.target_subscription_id = Some(target.id.as_uuid());
     let stored = serde_json::to_value(&*result).map_err(Error::internal)?;
     db::upgrades::create(
         conn,
@@ -265,8 +266,8 @@ fn already_upgraded(error: sqlx::Error) -> Error {
 /// A performed upgrade, if this partner performed it.
 pub async fn find(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
     upgrade_id: Uuid,
 ) -> Result<PerformedUpgrade, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
@@ -283,8 +284,8 @@ pub async fn find(
 /// A page of the partner's upgrades for the customer.
 pub async fn list(
     pool: &PgPool,
-    partner_id: Uuid,
-    customer_id: Uuid,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<PerformedUpgrade>, Error> {
@@ -307,7 +308,7 @@ impl Facts {
     /// Loads the facts of an upgrade of `source`, already found (and locked) for the partner.
     async fn load(
         conn: &mut PgConnection,
-        partner_id: Uuid,
+        partner_id: PartnerId,
         source: &Subscription,
     ) -> Result<Self, Error> {
         let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)

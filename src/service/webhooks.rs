@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::domain::ErrorCode;
+use crate::domain::PartnerId;
 use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EVENT_TYPES;
 use crate::domain::webhook::signature::{self, GENERATED_KEY_BYTES};
@@ -40,7 +41,7 @@ pub struct Registered {
 /// public internet is refused unless `allowed` covers it.
 pub async fn register(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     registration: &Registration,
     allowed: &[IpNet],
 ) -> Result<Registered, Error> {
@@ -74,24 +75,58 @@ fn generated_secret() -> Result<String, Error> {
     Ok(signature::secret_from_key(&key))
 }
 
+/// The partner's endpoints, oldest first.
+pub async fn list(pool: &PgPool, partner_id: PartnerId) -> Result<Vec<WebhookEndpoint>, Error> {
+    Ok(db::webhooks::list_endpoints(pool, partner_id).await?)
+}
+
+/// One of the partner's endpoints; another partner's is 404 exactly like a missing one.
+pub async fn find(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    id: Uuid,
+) -> Result<WebhookEndpoint, Error> {
+    db::webhooks::find_endpoint(pool, partner_id, id)
+        .await?
+        .ok_or_else(webhook_not_found)
+}
+
+/// Removes one of the partner's endpoints and its pending deliveries.
+pub async fn delete(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<(), Error> {
+    if db::webhooks::delete_endpoint(pool, partner_id, id).await? {
+        Ok(())
+    } else {
+        Err(webhook_not_found())
+    }
+}
+
 /// Enables or disables one of the partner's endpoints; enabling sends what queued meanwhile.
 pub async fn set_enabled(
     pool: &PgPool,
-    partner_id: Uuid,
+    partner_id: PartnerId,
     id: Uuid,
     enabled: bool,
-) -> Result<Option<WebhookEndpoint>, Error> {
-    Ok(if enabled {
+) -> Result<WebhookEndpoint, Error> {
+    let changed = if enabled {
         db::webhooks::enable_endpoint(pool, partner_id, id).await?
     } else {
         db::webhooks::disable_endpoint(pool, partner_id, id).await?
-    })
+    };
+    changed.ok_or_else(webhook_not_found)
 }
 
-/// Requeues the endpoint's given-up deliveries; how many, or `None` when it is not the
-/// partner's.
-pub async fn recover(pool: &PgPool, partner_id: Uuid, id: Uuid) -> Result<Option<i64>, Error> {
-    Ok(db::webhooks::requeue_failed(pool, partner_id, id).await?)
+/// Requeues the endpoint's given-up deliveries; answers how many.
+pub async fn recover(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<i64, Error> {
+    db::webhooks::requeue_failed(pool, partner_id, id)
+        .await?
+        .ok_or_else(webhook_not_found)
+}
+
+fn webhook_not_found() -> Error {
+    Error::new(
+        ErrorCode::WebhookNotFound,
+        "No such webhook endpoint of yours.",
+    )
 }
 
 /// The event types asked for: `["*"]` is every one; each must be known and listed once.
