@@ -9,9 +9,6 @@ use crate::domain::ids::{CustomerId, SubscriptionId};
 use crate::domain::add_on::AddOnStatus;
 use crate::domain::records::AddOn;
 
-/// The add-on, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::AddOn as AddOnRow;
-
 /// Inserts an active add-on.
 pub async fn create(
     conn: &mut PgConnection,

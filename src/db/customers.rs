@@ -7,9 +7,6 @@ use crate::domain::ids::{CustomerId, PartnerId};
 
 use crate::domain::records::Customer;
 
-/// The customer, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::Customer as CustomerRow;
-
 /// Creates the customer and the caller's reseller relationship with it (and the partner's row on
 /// its first write).
 pub async fn create(

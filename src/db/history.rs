@@ -8,9 +8,6 @@ use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 use crate::domain::records::{ChangeKind, HistoryEntry};
 use crate::domain::webhook::Event;
 
-/// The entry, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::HistoryEntry as HistoryRow;
-
 /// One change to record.
 #[derive(Debug, Clone)]
 pub struct NewHistoryEntry<'a> {

@@ -8,9 +8,6 @@ use crate::domain::ids::{CustomerId, SubscriptionId};
 
 use crate::domain::records::LicenseAssignment;
 
-/// The assignment, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::LicenseAssignment as AssignmentRow;
-
 /// Licenses assigned from the subscription.
 pub async fn count(
     conn: &mut PgConnection,

@@ -8,9 +8,6 @@ use crate::domain::ids::{CustomerId, PartnerId};
 
 use crate::domain::records::{DelegatedAdminRelationship, RelationshipStatus};
 
-/// The relationship, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::DelegatedAdminRelationship as RelationshipRow;
-
 /// What a new relationship says.
 #[derive(Debug, Clone)]
 pub struct NewRelationship<'a> {

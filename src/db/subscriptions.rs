@@ -10,9 +10,6 @@ use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 
-/// The subscription, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::Subscription as SubscriptionRow;
-
 /// What a new subscription says.
 #[derive(Debug, Clone)]
 pub struct NewSubscription<'a> {

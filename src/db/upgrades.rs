@@ -11,9 +11,6 @@ use super::licenses::HolderRow;
 use super::subscriptions::SubscriptionFactsRow;
 use crate::domain::records::{PerformedUpgrade, RelationshipStatus, Subscription};
 
-/// The upgrade, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::PerformedUpgrade as UpgradeRow;
-
 /// What a new upgrade record says.
 #[derive(Debug, Clone)]
 pub struct NewUpgrade<'a> {

@@ -7,9 +7,6 @@ use crate::domain::ids::CustomerId;
 
 use crate::domain::records::User;
 
-/// The user, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::User as UserRow;
-
 /// Inserts a user; the e-mail is unique per customer, case-insensitively (`users_email_key`).
 pub async fn create(
     conn: &mut PgConnection,

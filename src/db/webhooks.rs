@@ -11,9 +11,6 @@ use crate::domain::PartnerId;
 use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EndpointStatus;
 
-/// The endpoint, as the HTTP layer names it until it reads `domain::records`.
-pub use crate::domain::records::WebhookEndpoint as EndpointRow;
-
 use crate::domain::webhook::Outcome;
 
 /// Registers an endpoint.

@@ -96,6 +96,33 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Subscription {
+    /// The subscription's entity tag (its `ETag`): it changes with every write to it.
+    pub fn entity_tag(&self) -> String {
+        format!("\"{}-{}\"", self.id.as_uuid().simple(), self.version)
+    }
+}
+
+/// A change's condition (`If-Match`): it goes ahead only while the subscription is as the caller
+/// last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `*`: the subscription exists.
+    Any,
+    /// One of these entity tags (strong comparison).
+    Tags(Vec<String>),
+}
+
+impl Precondition {
+    /// Whether the subscription, as it is now, satisfies the condition.
+    pub fn holds(&self, subscription: &Subscription) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Tags(tags) => tags.contains(&subscription.entity_tag()),
+        }
+    }
+}
+
 /// A user's license from a subscription.
 #[derive(Debug, Clone)]
 pub struct LicenseAssignment {

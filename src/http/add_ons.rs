@@ -16,13 +16,14 @@ use super::conditional::{self, IdempotencyHeader};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::add_ons::AddOnRow;
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
 use crate::domain::billing::Billing;
+use crate::domain::records::AddOn;
 use crate::domain::{Catalog, Operation};
 use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::service::add_ons::{AddOnOutcome, ChangeRequest, PurchaseRequest};
+use crate::service::idempotency::StoredAnswer;
 use crate::service::{self};
 
 /// The add-on routes.
@@ -85,7 +86,7 @@ pub struct AddOnView {
 
 impl AddOnView {
     /// The view of a stored add-on, named from the catalog.
-    pub fn new(row: AddOnRow, catalog: &Catalog) -> Result<Self, Error> {
+    pub fn new(row: AddOn, catalog: &Catalog) -> Result<Self, Error> {
         let status = row.status;
         Ok(AddOnView {
             offer_name: catalog
@@ -114,12 +115,29 @@ pub struct AddOnChangeView {
     billing: Option<Billing>,
 }
 
-fn render(catalog: &Catalog, outcome: &AddOnOutcome) -> Result<Vec<u8>, Error> {
-    let view = AddOnChangeView {
-        add_on: AddOnView::new(outcome.add_on.clone(), catalog)?,
-        billing: outcome.billing.clone(),
-    };
-    serde_json::to_vec(&view).map_err(Error::internal)
+impl AddOnChangeView {
+    /// The answer to a purchase (201, with the add-on's `Location`) or a change (200).
+    fn answer(
+        catalog: &Catalog,
+        outcome: &AddOnOutcome,
+        status: u16,
+    ) -> Result<StoredAnswer, Error> {
+        let view = AddOnChangeView {
+            add_on: AddOnView::new(outcome.add_on.clone(), catalog)?,
+            billing: outcome.billing.clone(),
+        };
+        let body = serde_json::to_vec(&view).map_err(Error::internal)?;
+        let answer = StoredAnswer::new(status, body);
+        Ok(if status == 201 {
+            let add_on = &outcome.add_on;
+            answer.with_location(format!(
+                "/v1/customers/{}/subscriptions/{}/add-ons/{}",
+                add_on.customer_id, add_on.subscription_id, add_on.id
+            ))
+        } else {
+            answer
+        })
+    }
 }
 
 /// Buys an add-on for the subscription: only an add-on the catalog attaches to the
@@ -154,20 +172,16 @@ async fn buy_add_on(
     let request = PurchaseRequest {
         customer_id,
         subscription_id,
-        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
-        offer_id: body.offer_id,
+        offer_id: body.offer_id.clone(),
         quantity: body.quantity,
     };
-    let catalog = state.catalog();
-    let (answer, replayed) = service::add_ons::purchase(
-        &state.pool,
-        &catalog,
-        &caller.into_actor(),
-        &request,
-        |outcome| render(&catalog, outcome),
-    )
-    .await?;
-    Ok(conditional::respond(answer, replayed))
+    let scope = key.scope(caller.partner_id, customer_id, &body)?;
+    let (catalog, actor) = (state.catalog(), caller.into_actor());
+    conditional::keyed_write(&state.pool, scope, async |conn| {
+        let outcome = service::add_ons::purchase(conn, &catalog, &actor, &request).await?;
+        AddOnChangeView::answer(&catalog, &outcome, 201)
+    })
+    .await
 }
 
 /// The subscription's add-ons, active and cancelled.
@@ -269,16 +283,12 @@ async fn change_add_on(
         subscription_id,
         add_on_id,
         change: body.change()?,
-        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
     };
-    let catalog = state.catalog();
-    let (answer, replayed) = service::add_ons::change(
-        &state.pool,
-        &catalog,
-        &caller.into_actor(),
-        &request,
-        |outcome| render(&catalog, outcome),
-    )
-    .await?;
-    Ok(conditional::respond(answer, replayed))
+    let scope = key.scope(caller.partner_id, customer_id, &body)?;
+    let (catalog, actor) = (state.catalog(), caller.into_actor());
+    conditional::keyed_write(&state.pool, scope, async |conn| {
+        let outcome = service::add_ons::change(conn, &catalog, &actor, &request).await?;
+        AddOnChangeView::answer(&catalog, &outcome, 200)
+    })
+    .await
 }

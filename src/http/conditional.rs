@@ -10,11 +10,19 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::problem::Problem;
+use sqlx::{PgConnection, PgPool};
+
 use crate::domain::ErrorCode;
+use crate::domain::records::Precondition;
+use crate::domain::records::Subscription;
 use crate::domain::{CustomerId, PartnerId};
 use crate::error::Error;
-use crate::service::idempotency::{IdempotencyKey, Scope, StoredAnswer};
-use crate::service::subscriptions::Precondition;
+use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
+
+/// The `ETag` of a subscription answer.
+pub fn etag(subscription: &Subscription) -> String {
+    subscription.entity_tag()
+}
 
 /// Set on an answer replayed from an earlier request with the same `Idempotency-Key`.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
@@ -146,8 +154,24 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Precondition>, Error> {
     Ok((!tags.is_empty()).then_some(Precondition::Tags(tags)))
 }
 
+/// Runs a write through the service's one runner (key, locks, change, stored answer, commit) with
+/// `change` giving the answer, and answers it: a retry with the same key gets the first answer.
+pub async fn keyed_write(
+    pool: &PgPool,
+    scope: Option<Scope>,
+    change: impl AsyncFnOnce(&mut PgConnection) -> Result<StoredAnswer, Error>,
+) -> Result<Response, Error> {
+    Ok(respond(
+        idempotency::run_keyed(pool, scope.as_ref(), change).await?,
+    ))
+}
+
 /// The answer as JSON with its `Location` and `ETag`, marked when replayed.
-pub fn respond(answer: StoredAnswer, replayed: bool) -> Response {
+pub fn respond(answered: Answered) -> Response {
+    let (answer, replayed) = match answered {
+        Answered::Fresh(answer) => (answer, false),
+        Answered::Replayed(answer) => (answer, true),
+    };
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let mut response = (status, answer.body).into_response();
     let headers = response.headers_mut();

@@ -14,9 +14,9 @@ use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::customers::CustomerRow;
 use crate::domain::CustomerId;
 use crate::domain::Operation;
+use crate::domain::records::Customer;
 use crate::error::Error;
 use crate::service;
 
@@ -38,8 +38,8 @@ pub struct CustomerView {
     created_at: DateTime<Utc>,
 }
 
-impl From<CustomerRow> for CustomerView {
-    fn from(row: CustomerRow) -> Self {
+impl From<Customer> for CustomerView {
+    fn from(row: Customer) -> Self {
         CustomerView {
             id: row.id.into(),
             name: row.name,

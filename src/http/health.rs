@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::extract::Json;
 use super::problem::Problem;
-use crate::db;
+use crate::service;
 use crate::domain::ErrorCode;
 
 /// A probe's answer.
@@ -39,7 +39,7 @@ pub async fn healthz() -> Json<Health> {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
-    match db::ping(&state.pool).await {
+    match service::database_ready(&state.pool).await {
         Ok(()) => Ok(Json(Health { status: "ready" })),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

@@ -13,8 +13,8 @@ use super::caller::Caller;
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::history::HistoryRow;
 use crate::domain::Operation;
+use crate::domain::records::HistoryEntry;
 use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::service;
@@ -47,8 +47,8 @@ pub struct HistoryEntryView {
     occurred_at: DateTime<Utc>,
 }
 
-impl From<HistoryRow> for HistoryEntryView {
-    fn from(row: HistoryRow) -> Self {
+impl From<HistoryEntry> for HistoryEntryView {
+    fn from(row: HistoryEntry) -> Self {
         HistoryEntryView {
             id: row.id,
             subscription_id: row.subscription_id.into(),

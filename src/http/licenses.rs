@@ -14,8 +14,8 @@ use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::licenses::AssignmentRow;
 use crate::domain::Operation;
+use crate::domain::records::LicenseAssignment;
 use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::service;
@@ -47,8 +47,8 @@ pub struct AssignmentView {
     assigned_at: DateTime<Utc>,
 }
 
-impl From<AssignmentRow> for AssignmentView {
-    fn from(row: AssignmentRow) -> Self {
+impl From<LicenseAssignment> for AssignmentView {
+    fn from(row: LicenseAssignment) -> Self {
         AssignmentView {
             subscription_id: row.subscription_id.into(),
             user_id: row.user_id,

@@ -14,9 +14,9 @@ use super::created::{Created, created};
 use super::extract::{DateField, Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::relationships::RelationshipRow;
 use crate::domain::CustomerId;
 use crate::domain::Operation;
+use crate::domain::records::DelegatedAdminRelationship;
 use crate::domain::records::RelationshipStatus;
 use crate::error::Error;
 use crate::service::{self, customers::RelationshipRequest};
@@ -60,8 +60,8 @@ pub struct RelationshipView {
     created_at: DateTime<Utc>,
 }
 
-impl From<RelationshipRow> for RelationshipView {
-    fn from(row: RelationshipRow) -> Self {
+impl From<DelegatedAdminRelationship> for RelationshipView {
+    fn from(row: DelegatedAdminRelationship) -> Self {
         let now = Utc::now();
         RelationshipView {
             id: row.id,

@@ -14,21 +14,22 @@ use super::AppState;
 use super::add_ons::AddOnView;
 use super::caller::Caller;
 use super::change::quantity_or_status;
-use super::conditional::{self, IdempotencyHeader, IfMatch};
+use super::conditional::{self, IdempotencyHeader, IfMatch, etag};
 use super::created::created;
 use super::extract::{DateField, Json, Path};
 use super::licenses::AssignmentView;
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
+use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use crate::domain::{Catalog, Operation, Role};
 use crate::domain::{CustomerId, SubscriptionId};
 use crate::error::Error;
+use crate::service::idempotency::StoredAnswer;
 use crate::service::lifecycle::{Change, ChangeOutcome, ChangeRequest};
-use crate::service::subscriptions::{SubscriptionRequest, etag};
+use crate::service::subscriptions::SubscriptionRequest;
 use crate::service::{self};
 
 /// The subscription routes.
@@ -61,8 +62,8 @@ pub struct SubscriptionView {
     updated_at: DateTime<Utc>,
 }
 
-impl From<SubscriptionRow> for SubscriptionView {
-    fn from(row: SubscriptionRow) -> Self {
+impl From<Subscription> for SubscriptionView {
+    fn from(row: Subscription) -> Self {
         SubscriptionView {
             id: row.id.into(),
             customer_id: row.customer_id.into(),
@@ -82,7 +83,7 @@ impl From<SubscriptionRow> for SubscriptionView {
     }
 }
 
-fn with_etag(row: SubscriptionRow, response: impl IntoResponse) -> Response {
+fn with_etag(row: Subscription, response: impl IntoResponse) -> Response {
     let tag = etag(&row);
     let mut response = response.into_response();
     if let Ok(value) = HeaderValue::from_str(&tag) {
@@ -318,9 +319,11 @@ impl SubscriptionChangeView {
         })
     }
 
-    /// The view of the outcome as the JSON body stored with an idempotent change.
-    fn render(outcome: &ChangeOutcome, catalog: &Catalog) -> Result<Vec<u8>, Error> {
-        serde_json::to_vec(&SubscriptionChangeView::new(outcome, catalog)?).map_err(Error::internal)
+    /// The answer to a change: the view, with the subscription's new `ETag`.
+    fn answer(outcome: &ChangeOutcome, catalog: &Catalog) -> Result<StoredAnswer, Error> {
+        let body = serde_json::to_vec(&SubscriptionChangeView::new(outcome, catalog)?)
+            .map_err(Error::internal)?;
+        Ok(StoredAnswer::new(200, body).with_etag(etag(&outcome.subscription)))
     }
 }
 
@@ -359,16 +362,12 @@ async fn change_subscription(
         subscription_id,
         change: body.change()?,
         precondition: if_match.precondition()?,
-        idempotency: key.scope(caller.partner_id, customer_id, &body)?,
     };
-    let catalog = state.catalog();
-    let (answer, replayed) = service::lifecycle::apply(
-        &state.pool,
-        &catalog,
-        &caller.into_actor(),
-        &request,
-        |outcome| SubscriptionChangeView::render(outcome, &catalog),
-    )
-    .await?;
-    Ok(conditional::respond(answer, replayed))
+    let scope = key.scope(caller.partner_id, customer_id, &body)?;
+    let (catalog, actor) = (state.catalog(), caller.into_actor());
+    conditional::keyed_write(&state.pool, scope, async |conn| {
+        let outcome = service::lifecycle::apply(conn, &catalog, &actor, &request).await?;
+        SubscriptionChangeView::answer(&outcome, &catalog)
+    })
+    .await
 }

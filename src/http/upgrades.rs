@@ -15,15 +15,16 @@ use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::upgrades::UpgradeRow;
 use crate::domain::billing::Billing;
 use crate::domain::eligibility::Failure;
 use crate::domain::reassignment::AccountToReassign;
+use crate::domain::records::PerformedUpgrade;
+use crate::domain::records::Precondition;
 use crate::domain::upgrade::Evaluation;
 use crate::domain::{CustomerId, SubscriptionId};
 use crate::domain::{Operation, UpgradeType};
 use crate::error::Error;
-use crate::service::subscriptions::Precondition;
+use crate::service::idempotency::{self, Answered, StoredAnswer};
 use crate::service::upgrades::{self, UpgradeRequest, UpgradeResult};
 use crate::telemetry;
 
@@ -170,25 +171,34 @@ async fn perform_upgrade(
     Json(body): Json<PerformUpgrade>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let scope = key.scope(caller.partner_id, customer_id, &body)?;
+    // A dry run changes nothing, so it is never stored under the key.
+    let scope = key
+        .scope(caller.partner_id, customer_id, &body)?
+        .filter(|_| !body.dry_run);
     let request = body.into_request(if_match.precondition()?);
-    let performed = upgrades::perform(
-        &state.pool,
-        &state.catalog(),
-        &caller.into_actor(),
-        customer_id,
-        subscription_id,
-        &request,
-        scope.as_ref(),
-    )
+    let (catalog, actor) = (state.catalog(), caller.into_actor());
+    let performed = idempotency::run_keyed(&state.pool, scope.as_ref(), async |conn| {
+        let subscription = (customer_id, subscription_id);
+        let result = upgrades::perform(conn, &catalog, &actor, subscription, &request).await?;
+        answer(customer_id, &result)
+    })
     .await;
     record_metrics(&performed, request.dry_run);
-    let (answer, replayed) = performed?;
-    Ok(conditional::respond(answer, replayed))
+    Ok(conditional::respond(performed?))
+}
+
+/// A performed upgrade is created (201) at its record's location; a dry run is answered 200.
+fn answer(customer_id: CustomerId, result: &UpgradeResult) -> Result<StoredAnswer, Error> {
+    let body = serde_json::to_vec(result).map_err(Error::internal)?;
+    Ok(match result.upgrade_id {
+        Some(upgrade_id) if !result.dry_run => StoredAnswer::new(201, body)
+            .with_location(format!("/v1/customers/{customer_id}/upgrades/{upgrade_id}")),
+        _ => StoredAnswer::new(200, body),
+    })
 }
 
 /// Counts the request in `upgrades_total` and, when it was not eligible, each failing condition.
-fn record_metrics<T>(performed: &Result<(T, bool), Error>, dry_run: bool) {
+fn record_metrics(performed: &Result<Answered, Error>, dry_run: bool) {
     telemetry::metrics::record_upgrade(outcome(performed, dry_run));
     if let Err(Error::NotEligible(failures)) = performed {
         telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
@@ -196,9 +206,9 @@ fn record_metrics<T>(performed: &Result<(T, bool), Error>, dry_run: bool) {
 }
 
 /// An upgrade request's outcome, as the `upgrades_total` metric labels it.
-fn outcome<T>(performed: &Result<(T, bool), Error>, dry_run: bool) -> &'static str {
+fn outcome(performed: &Result<Answered, Error>, dry_run: bool) -> &'static str {
     match performed {
-        Ok((_, true)) => "replayed",
+        Ok(Answered::Replayed(_)) => "replayed",
         Ok(_) if dry_run => "dry_run",
         Ok(_) => "performed",
         Err(Error::NotEligible(_)) => "not_eligible",
@@ -235,8 +245,8 @@ pub struct UpgradeRecord {
     result: serde_json::Value,
 }
 
-impl From<UpgradeRow> for UpgradeRecord {
-    fn from(row: UpgradeRow) -> Self {
+impl From<PerformedUpgrade> for UpgradeRecord {
+    fn from(row: PerformedUpgrade) -> Self {
         UpgradeRecord {
             id: row.id,
             source_subscription_id: row.source_subscription_id.into(),

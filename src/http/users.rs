@@ -14,9 +14,9 @@ use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::db::users::UserRow;
 use crate::domain::CustomerId;
 use crate::domain::Operation;
+use crate::domain::records::User;
 use crate::error::Error;
 use crate::service;
 
@@ -47,8 +47,8 @@ pub struct UserView {
     created_at: DateTime<Utc>,
 }
 
-impl From<UserRow> for UserView {
-    fn from(row: UserRow) -> Self {
+impl From<User> for UserView {
+    fn from(row: User) -> Self {
         UserView {
             id: row.id,
             display_name: row.display_name,

@@ -15,8 +15,8 @@ use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::Page;
 use super::problem::{AuthProblems, Problem};
-use crate::db::webhooks::EndpointRow;
 use crate::domain::Operation;
+use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EndpointStatus;
 use crate::error::Error;
 use crate::service::webhooks::{self, Registration};
@@ -65,8 +65,8 @@ pub struct WebhookView {
     created_at: DateTime<Utc>,
 }
 
-impl From<EndpointRow> for WebhookView {
-    fn from(row: EndpointRow) -> Self {
+impl From<WebhookEndpoint> for WebhookView {
+    fn from(row: WebhookEndpoint) -> Self {
         WebhookView {
             id: row.id,
             url: row.url,

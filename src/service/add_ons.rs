@@ -5,7 +5,6 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::idempotency::{self, Scope, StoredAnswer};
 use super::lifecycle::seat_billing;
 use super::{Actor, lock_subscription};
 use crate::db;
@@ -31,7 +30,6 @@ pub struct PurchaseRequest {
     pub subscription_id: SubscriptionId,
     pub offer_id: String,
     pub quantity: i64,
-    pub idempotency: Option<Scope>,
 }
 
 /// A change to one add-on of the subscription.
@@ -41,133 +39,111 @@ pub struct ChangeRequest {
     pub subscription_id: SubscriptionId,
     pub add_on_id: Uuid,
     pub change: AddOnChange,
-    pub idempotency: Option<Scope>,
 }
 
-/// Buys the add-on (201, with its `Location`), or answers the stored answer of an earlier request
-/// with the same key.
+/// Buys the add-on in the caller's transaction, after locking the customer then the base
+/// subscription.
 pub async fn purchase(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
     request: &PurchaseRequest,
-    render: impl FnOnce(&AddOnOutcome) -> Result<Vec<u8>, Error>,
-) -> Result<(StoredAnswer, bool), Error> {
+) -> Result<AddOnOutcome, Error> {
     let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
-    idempotency::run_keyed(pool, request.idempotency.as_ref(), async |conn| {
-        let (customer, base) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
-        let active: Vec<String> = db::add_ons::active(conn, customer_id, subscription_id)
-            .await?
-            .into_iter()
-            .map(|a| a.offer_id)
-            .collect();
-        let offer = add_on::check_purchase(
-            catalog,
-            &base_of(&customer, &base)?,
-            &request.offer_id,
-            request.quantity,
-            &active,
-        )?;
-        let billing = seat_billing(
-            catalog,
-            &customer,
-            &base,
-            offer.monthly_price_in(&customer.market_code),
-            0,
-            request.quantity,
-        )?;
-        let quantity = i32::try_from(request.quantity).map_err(Error::internal)?;
-        let row = db::add_ons::create(conn, customer_id, subscription_id, &offer.id, quantity)
-            .await
-            .map_err(|e| match db::violated_constraint(&e) {
-                Some("subscription_add_ons_one_active_per_offer") => {
-                    Error::from(AddOnError::AlreadyActive(offer.name.clone()))
-                }
-                _ => e.into(),
-            })?;
-        let outcome = AddOnOutcome {
-            add_on: row,
-            billing,
-        };
-        record(conn, actor, ChangeKind::AddOnPurchase, None, &outcome).await?;
-        Ok(StoredAnswer {
-            status: 201,
-            body: render(&outcome)?,
-            location: Some(format!(
-                "/v1/customers/{customer_id}/subscriptions/{subscription_id}/add-ons/{}",
-                outcome.add_on.id
-            )),
-            etag: None,
-        })
-    })
-    .await
+    let (customer, base) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+    let active: Vec<String> = db::add_ons::active(conn, customer_id, subscription_id)
+        .await?
+        .into_iter()
+        .map(|a| a.offer_id)
+        .collect();
+    let offer = add_on::check_purchase(
+        catalog,
+        &base_of(&customer, &base)?,
+        &request.offer_id,
+        request.quantity,
+        &active,
+    )?;
+    let billing = seat_billing(
+        catalog,
+        &customer,
+        &base,
+        offer.monthly_price_in(&customer.market_code),
+        0,
+        request.quantity,
+    )?;
+    let quantity = i32::try_from(request.quantity).map_err(Error::internal)?;
+    let row = db::add_ons::create(conn, customer_id, subscription_id, &offer.id, quantity)
+        .await
+        .map_err(|e| match db::violated_constraint(&e) {
+            Some("subscription_add_ons_one_active_per_offer") => {
+                Error::from(AddOnError::AlreadyActive(offer.name.clone()))
+            }
+            _ => e.into(),
+        })?;
+    let outcome = AddOnOutcome {
+        add_on: row,
+        billing,
+    };
+    record(conn, actor, ChangeKind::AddOnPurchase, None, &outcome).await?;
+    Ok(outcome)
 }
 
-/// Changes the add-on's quantity or cancels it (200), or answers the stored answer of an earlier
-/// request with the same key. Asking for what already holds changes nothing.
+/// Changes the add-on's quantity or cancels it in the caller's transaction, after locking the
+/// customer then the base subscription. Asking for what already holds changes nothing.
 pub async fn change(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
     request: &ChangeRequest,
-    render: impl FnOnce(&AddOnOutcome) -> Result<Vec<u8>, Error>,
-) -> Result<(StoredAnswer, bool), Error> {
+) -> Result<AddOnOutcome, Error> {
     let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
-    idempotency::run_keyed(pool, request.idempotency.as_ref(), async |conn| {
-        let (customer, base) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
-        let before = db::add_ons::lock(conn, customer_id, subscription_id, request.add_on_id)
-            .await?
-            .ok_or_else(|| add_on_not_found(request.add_on_id))?;
-        let status = before.status;
-        add_on::check_change(&base_of(&customer, &base)?, status, request.change)?;
-        let (quantity, new_status) = match request.change {
-            AddOnChange::Quantity(quantity) => (quantity, status),
-            AddOnChange::Status(to) => (i64::from(before.quantity), to),
+    let (customer, base) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+    let before = db::add_ons::lock(conn, customer_id, subscription_id, request.add_on_id)
+        .await?
+        .ok_or_else(|| add_on_not_found(request.add_on_id))?;
+    let status = before.status;
+    add_on::check_change(&base_of(&customer, &base)?, status, request.change)?;
+    let (quantity, new_status) = match request.change {
+        AddOnChange::Quantity(quantity) => (quantity, status),
+        AddOnChange::Status(to) => (i64::from(before.quantity), to),
+    };
+    let new_quantity = if new_status == AddOnStatus::Cancelled {
+        0
+    } else {
+        quantity
+    };
+    let old_quantity = if status == AddOnStatus::Cancelled {
+        0
+    } else {
+        i64::from(before.quantity)
+    };
+    let mut outcome = AddOnOutcome {
+        add_on: before.clone(),
+        billing: None,
+    };
+    if new_quantity != old_quantity || new_status != status {
+        let unit_price = catalog
+            .offer(&before.offer_id)
+            .and_then(|o| o.monthly_price_in(&customer.market_code));
+        outcome.billing = seat_billing(
+            catalog,
+            &customer,
+            &base,
+            unit_price,
+            old_quantity,
+            new_quantity,
+        )?;
+        let quantity = i32::try_from(quantity).map_err(Error::internal)?;
+        outcome.add_on =
+            db::add_ons::update(conn, customer_id, before.id, quantity, new_status.as_str())
+                .await?;
+        let kind = match request.change {
+            AddOnChange::Quantity(_) => ChangeKind::AddOnQuantityChange,
+            AddOnChange::Status(_) => ChangeKind::AddOnCancel,
         };
-        let new_quantity = if new_status == AddOnStatus::Cancelled {
-            0
-        } else {
-            quantity
-        };
-        let old_quantity = if status == AddOnStatus::Cancelled {
-            0
-        } else {
-            i64::from(before.quantity)
-        };
-        let mut outcome = AddOnOutcome {
-            add_on: before.clone(),
-            billing: None,
-        };
-        if new_quantity != old_quantity || new_status != status {
-            let unit_price = catalog
-                .offer(&before.offer_id)
-                .and_then(|o| o.monthly_price_in(&customer.market_code));
-            outcome.billing = seat_billing(
-                catalog,
-                &customer,
-                &base,
-                unit_price,
-                old_quantity,
-                new_quantity,
-            )?;
-            let quantity = i32::try_from(quantity).map_err(Error::internal)?;
-            outcome.add_on =
-                db::add_ons::update(conn, customer_id, before.id, quantity, new_status.as_str())
-                    .await?;
-            let kind = match request.change {
-                AddOnChange::Quantity(_) => ChangeKind::AddOnQuantityChange,
-                AddOnChange::Status(_) => ChangeKind::AddOnCancel,
-            };
-            record(conn, actor, kind, Some(&before), &outcome).await?;
-        }
-        Ok(StoredAnswer {
-            status: 200,
-            body: render(&outcome)?,
-            location: None,
-            etag: None,
-        })
-    })
-    .await
+        record(conn, actor, kind, Some(&before), &outcome).await?;
+    }
+    Ok(outcome)
 }
 
 /// The add-on, if the subscription is one this partner sold to this (visible) customer.

@@ -81,13 +81,42 @@ impl Scope {
     }
 }
 
-/// An answer as given to the client, replayable byte for byte.
+/// An answer as given to the client, replayable byte for byte (as Stripe stores it): the HTTP
+/// layer makes it, this module only keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAnswer {
     pub status: u16,
     pub body: Vec<u8>,
     pub location: Option<String>,
     pub etag: Option<String>,
+}
+
+impl StoredAnswer {
+    /// An answer with a status and a JSON body, no headers.
+    pub fn new(status: u16, body: Vec<u8>) -> Self {
+        StoredAnswer {
+            status,
+            body,
+            location: None,
+            etag: None,
+        }
+    }
+
+    /// The same answer with a `Location`.
+    pub fn with_location(self, location: String) -> Self {
+        StoredAnswer {
+            location: Some(location),
+            ..self
+        }
+    }
+
+    /// The same answer with an `ETag`.
+    pub fn with_etag(self, etag: String) -> Self {
+        StoredAnswer {
+            etag: Some(etag),
+            ..self
+        }
+    }
 }
 
 /// Claims the key for this transaction. `Some` is the stored answer of an earlier request with
@@ -160,24 +189,35 @@ pub async fn store(
     Ok(())
 }
 
-/// Runs a change under an optional key, in one transaction: claims the key (a stored answer is
-/// replayed, `true`, and nothing runs), runs `change`, stores its answer with it and commits.
+/// How a keyed write was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answered {
+    /// The change ran now; this is its answer (stored under the key, if any).
+    Fresh(StoredAnswer),
+    /// An earlier request with the same key and body ran it; this is the answer it got.
+    Replayed(StoredAnswer),
+}
+
+/// The one way to write: in one transaction, claims the key (a stored answer is replayed and
+/// nothing runs), runs `change` (which takes its locks, customer then subscription, and returns
+/// the answer to give), stores the answer under the key and commits. A refusal rolls back
+/// before it is answered.
 pub async fn run_keyed(
     pool: &PgPool,
     scope: Option<&Scope>,
     change: impl AsyncFnOnce(&mut PgConnection) -> Result<StoredAnswer, Error>,
-) -> Result<(StoredAnswer, bool), Error> {
+) -> Result<Answered, Error> {
     in_transaction(pool, async |conn| {
         if let Some(scope) = scope
             && let Some(stored) = claim(conn, scope).await?
         {
-            return Ok((stored, true));
+            return Ok(Answered::Replayed(stored));
         }
         let answer = change(conn).await?;
         if let Some(scope) = scope {
             store(conn, scope, &answer).await?;
         }
-        Ok((answer, false))
+        Ok(Answered::Fresh(answer))
     })
     .await
 }

@@ -3,16 +3,16 @@
 //! the history.
 
 use chrono::Utc;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
-use super::idempotency::{self, Scope, StoredAnswer};
-use super::subscriptions::{Precondition, check_precondition, etag};
+use super::subscriptions::check_precondition;
 use super::{Actor, lock_subscription, snapshot};
 use crate::db;
 use crate::domain::Catalog;
 use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
 use crate::domain::lifecycle::{self, SeatChange, SeatProration};
+use crate::domain::records::Precondition;
 use crate::domain::records::{AddOn, ChangeKind, Customer, LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::{CustomerId, SubscriptionId};
@@ -44,46 +44,33 @@ pub struct ChangeRequest {
     pub subscription_id: SubscriptionId,
     pub change: Change,
     pub precondition: Option<Precondition>,
-    pub idempotency: Option<Scope>,
 }
 
-/// Applies the change in one transaction and answers with the body `render` makes of the outcome
-/// (stored for replay when an idempotency scope is given), or the stored answer of an earlier
-/// request with the same key.
+/// Applies the change in the caller's transaction, after locking the customer then the
+/// subscription; asking for what already holds changes nothing.
 pub async fn apply(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
     request: &ChangeRequest,
-    render: impl FnOnce(&ChangeOutcome) -> Result<Vec<u8>, Error>,
-) -> Result<(StoredAnswer, bool), Error> {
+) -> Result<ChangeOutcome, Error> {
     let (customer_id, subscription_id) = (request.customer_id, request.subscription_id);
-    let (change, idempotency) = (request.change, request.idempotency.as_ref());
-    idempotency::run_keyed(pool, idempotency, async |conn| {
-        let (customer, before) =
-            lock_subscription(conn, actor, customer_id, subscription_id).await?;
-        check_precondition(request.precondition.as_ref(), &before)?;
-        let outcome = match change {
-            Change::Quantity(quantity) => {
-                change_quantity(conn, catalog, &customer, &before, quantity).await?
-            }
-            Change::Status(status) => change_status(conn, &before, status).await?,
-        };
-        if outcome.subscription.version != before.version {
-            let kind = match change {
-                Change::Quantity(_) => ChangeKind::QuantityChange,
-                Change::Status(_) => ChangeKind::StatusChange,
-            };
-            record(conn, actor, kind, &before, &outcome).await?;
+    let (customer, before) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+    check_precondition(request.precondition.as_ref(), &before)?;
+    let outcome = match request.change {
+        Change::Quantity(quantity) => {
+            change_quantity(conn, catalog, &customer, &before, quantity).await?
         }
-        Ok(StoredAnswer {
-            status: 200,
-            body: render(&outcome)?,
-            location: None,
-            etag: Some(etag(&outcome.subscription)),
-        })
-    })
-    .await
+        Change::Status(status) => change_status(conn, &before, status).await?,
+    };
+    if outcome.subscription.version != before.version {
+        let kind = match request.change {
+            Change::Quantity(_) => ChangeKind::QuantityChange,
+            Change::Status(_) => ChangeKind::StatusChange,
+        };
+        record(conn, actor, kind, &before, &outcome).await?;
+    }
+    Ok(outcome)
 }
 
 async fn change_quantity(

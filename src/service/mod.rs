@@ -83,6 +83,11 @@ fn snapshot(row: &Subscription) -> serde_json::Value {
     })
 }
 
+/// Whether the database answers now (readiness).
+pub async fn database_ready(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    db::ping(pool).await
+}
+
 /// The 404 for a customer the partner does not have, or that does not exist: the two are
 /// indistinguishable on purpose.
 pub fn customer_not_found(customer_id: CustomerId) -> Error {

@@ -10,7 +10,7 @@ use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::domain::Catalog;
 use crate::domain::ErrorCode;
-use crate::domain::records::{ChangeKind, Customer, HistoryEntry, Subscription};
+use crate::domain::records::{ChangeKind, Customer, HistoryEntry, Precondition, Subscription};
 use crate::domain::subscription::{
     self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
 };
@@ -144,30 +144,6 @@ pub async fn history(
     Ok(db::history::list(pool, customer_id, id, after, limit).await?)
 }
 
-/// The subscription's entity tag: changes with every write to it.
-pub fn etag(row: &Subscription) -> String {
-    format!("\"{}-{}\"", row.id.as_uuid().simple(), row.version)
-}
-
-/// `If-Match`: the change goes ahead only while the subscription is as the caller last saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Precondition {
-    /// `If-Match: *`: the subscription exists.
-    Any,
-    /// One of these entity tags (strong comparison).
-    Tags(Vec<String>),
-}
-
-impl Precondition {
-    /// Whether the subscription, as it is now, satisfies the condition.
-    pub fn holds(&self, row: &Subscription) -> bool {
-        match self {
-            Precondition::Any => true,
-            Precondition::Tags(tags) => tags.contains(&etag(row)),
-        }
-    }
-}
-
 /// 412 `etag_mismatch` unless the subscription satisfies the caller's `If-Match`.
 pub fn check_precondition(
     precondition: Option<&Precondition>,
@@ -178,7 +154,7 @@ pub fn check_precondition(
             code: ErrorCode::EtagMismatch,
             detail: format!(
                 "The subscription has changed since you read it; its ETag is now {}.",
-                etag(row)
+                row.entity_tag()
             )
             .into(),
         }),

@@ -7,7 +7,6 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::idempotency::{self, Scope, StoredAnswer};
 use super::{Actor, customer_not_found, lock_subscription, snapshot, subscription_not_found};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
@@ -23,7 +22,8 @@ use crate::domain::{Catalog, UpgradeType};
 use crate::domain::{CustomerId, PartnerId, SubscriptionId};
 use crate::error::Error;
 
-use super::subscriptions::{Precondition, check_precondition};
+use super::subscriptions::check_precondition;
+use crate::domain::records::Precondition;
 
 /// What the caller asks for.
 #[derive(Debug, Clone)]
@@ -80,47 +80,37 @@ pub async fn options(
     Ok(upgrade::evaluate_all(&facts.case(catalog)))
 }
 
-/// Performs (or, for a dry run, evaluates exactly as if performing) the upgrade, answering with
-/// the status and body to send. With an idempotency scope, a repeated request gets the stored
-/// answer (`replayed`) and changes nothing.
+/// Performs the upgrade (or, for a dry run, evaluates it exactly as if performing it) in the
+/// caller's transaction: locks the customer then the subscription, re-checks every condition on
+/// what is committed, and writes the target, the retired source, the moved licenses, the upgrade
+/// record and both history entries.
 pub async fn perform(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
+    (customer_id, subscription_id): (CustomerId, SubscriptionId),
     request: &UpgradeRequest,
-    idempotency: Option<&Scope>,
-) -> Result<(StoredAnswer, bool), Error> {
-    let scope = idempotency.filter(|_| !request.dry_run);
-    idempotency::run_keyed(pool, scope, async |conn| {
-        let (_, source) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
-        check_precondition(request.precondition.as_ref(), &source)?;
-        if let Some(target) = source.upgraded_to_id {
-            return Err(Error::new(
-                ErrorCode::SubscriptionAlreadyUpgraded,
-                format!("The subscription has already been upgraded, to subscription {target}."),
-            ));
-        }
-        let facts = Facts::load(conn, actor.partner_id, &source).await?;
-        let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
-        let upgrade = upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity)
-            .into_eligible()
-            .map_err(Error::NotEligible)?;
-        let mut result = result_of(&source, &upgrade);
-        result.dry_run = request.dry_run;
-        if request.dry_run {
-            let body = serde_json::to_vec(&result).map_err(Error::internal)?;
-            return Ok(StoredAnswer {
-                status: 200,
-                body,
-                location: None,
-                etag: None,
-            });
-        }
-        write(conn, actor, &source, &upgrade, &mut result).await
-    })
-    .await
+) -> Result<UpgradeResult, Error> {
+    let (_, source) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+    check_precondition(request.precondition.as_ref(), &source)?;
+    if let Some(target) = source.upgraded_to_id {
+        return Err(Error::new(
+            ErrorCode::SubscriptionAlreadyUpgraded,
+            format!("The subscription has already been upgraded, to subscription {target}."),
+        ));
+    }
+    let facts = Facts::load(conn, actor.partner_id, &source).await?;
+    let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
+    let upgrade = upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity)
+        .into_eligible()
+        .map_err(Error::NotEligible)?;
+    let mut result = result_of(&source, &upgrade);
+    result.dry_run = request.dry_run;
+    if !request.dry_run {
+        let target = create_target(conn, actor, &source, &upgrade).await?;
+        record(conn, actor, &source, target, &mut result).await?;
+    }
+    Ok(result)
 }
 
 fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult {
@@ -139,14 +129,13 @@ fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult 
     }
 }
 
-/// Creates the co-terminous target, retires the source, moves the licenses and records it all.
-async fn write(
+/// Creates the co-terminous target, retires the source and moves the transferred licenses.
+async fn create_target(
     conn: &mut PgConnection,
     actor: &Actor,
     source: &Subscription,
     upgrade: &EligibleUpgrade,
-    result: &mut UpgradeResult,
-) -> Result<StoredAnswer, Error> {
+) -> Result<(Subscription, Subscription), Error> {
     let customer_id = source.customer_id;
     let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
     let starts = upgrade
@@ -182,7 +171,19 @@ async fn write(
         .map(|t| serde_json::json!({"userId": t.user_id, "disabledServices": t.disabled_services}))
         .collect();
     db::licenses::transfer(conn, customer_id, source.id, target.id, &transfers.into()).await?;
+    Ok((target, retired))
+}
 
+/// Records the upgrade (with its answer) and the history of both subscriptions.
+async fn record(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &Subscription,
+    (target, retired): (Subscription, Subscription),
+    result: &mut UpgradeResult,
+) -> Result<(), Error> {
+    let customer_id = source.customer_id;
+    let quantity = i32::try_from(result.quantity).map_err(Error::internal)?;
     let upgrade_id = Uuid::now_v7();
     result.upgrade_id = Some(upgrade_id);
     result.target_subscription_id = Some(target.id.as_uuid());
@@ -230,12 +231,7 @@ async fn write(
             Some(upgraded(&target)),
         )
         .await?;
-    Ok(StoredAnswer {
-        status: 201,
-        body: serde_json::to_vec(&*result).map_err(Error::internal)?,
-        location: Some(format!("/v1/customers/{customer_id}/upgrades/{upgrade_id}")),
-        etag: None,
-    })
+    Ok(())
 }
 
 /// The day an upgrade without billing data takes effect: today, within the current period.
