@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::extract::Json;
 use super::problem::Problem;
-use crate::service;
 use crate::domain::ErrorCode;
+use crate::service;
 
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,5 +1,7 @@
-//! Orchestration: each operation opens its transaction, loads what the rules need, calls the pure
-//! rules in `domain`, and writes through `db`. Handlers call these; nothing here knows HTTP.
+//! Orchestration: each operation takes its locks (customer, then subscription), loads what the
+//! rules need, calls the pure rules in `domain`, and writes through `db`, in a transaction opened
+//! by the one runner (`idempotency::run_keyed`) or `in_transaction`. Handlers call these; nothing
+//! here imports `http` (the runner stores the answer `http` made, as it is).
 
 pub mod add_ons;
 pub mod customers;

@@ -108,8 +108,15 @@ fn default_period_is_the_one_containing_today() {
             "2026-11-24",
             ("2026-03-01", "2027-03-01"),
         ),
-        // The edges of the accepted dates: a term that ended long ago keeps its last period; a
-        // term starting on the last accepted day ends a year later.
+    ];
+    assert_default_periods(&cases);
+}
+
+/// The edges of the accepted dates: a term that ended long ago keeps its last period; a term
+/// starting on the last accepted day ends a year later.
+#[test]
+fn terms_at_the_edges_of_the_accepted_dates_keep_their_periods() {
+    let cases = [
         (
             BillingCycle::Monthly,
             "1970-01-01",
@@ -129,7 +136,11 @@ fn default_period_is_the_one_containing_today() {
             ("2999-12-31", "3000-12-31"),
         ),
     ];
-    for (cycle, term_start, today, (start, end)) in cases {
+    assert_default_periods(&cases);
+}
+
+fn assert_default_periods(cases: &[(BillingCycle, &str, &str, (&str, &str))]) {
+    for &(cycle, term_start, today, (start, end)) in cases {
         let dates = billing_dates(cycle, date(term_start), date(today), None).unwrap();
         assert_eq!(
             (dates.current_period_start, dates.current_period_end),
