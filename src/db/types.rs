@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use crate::domain::add_on::AddOnStatus;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::records::EndpointStatus;
 use crate::domain::records::{ChangeKind, RelationshipStatus};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
-use crate::domain::webhook::EndpointStatus;
 
 macro_rules! text_column {
     ($($name:ty),* $(,)?) => {$(

@@ -8,8 +8,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::PartnerId;
+use crate::domain::records::EndpointStatus;
 use crate::domain::records::WebhookEndpoint;
-use crate::domain::webhook::EndpointStatus;
 
 use crate::domain::webhook::Outcome;
 

@@ -9,7 +9,6 @@ use uuid::Uuid;
 use super::add_on::AddOnStatus;
 use super::ids::{CustomerId, PartnerId, SubscriptionId};
 use super::subscription::{BillingCycle, Channel, SubscriptionStatus};
-use super::webhook::EndpointStatus;
 
 /// A customer of a partner.
 #[derive(Debug, Clone)]
@@ -219,6 +218,32 @@ pub struct PerformedUpgrade {
     pub actor_roles: Vec<String>,
     pub request_id: String,
     pub performed_at: DateTime<Utc>,
+}
+
+/// Whether an endpoint is sent its events. A disabled one still collects them, to be sent once
+/// it is enabled again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    Enabled,
+    Disabled,
+}
+
+impl EndpointStatus {
+    /// The database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointStatus::Enabled => "enabled",
+            EndpointStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Parses the database name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Enabled, Self::Disabled]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
 }
 
 /// A partner's webhook endpoint (its secret stays in the database).

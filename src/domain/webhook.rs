@@ -9,37 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use super::ids::{CustomerId, PartnerId, SubscriptionId};
 use super::records::ChangeKind;
-
-/// Whether an endpoint is sent its events. A disabled one still collects them, to be sent once
-/// it is enabled again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointStatus {
-    Enabled,
-    Disabled,
-}
-
-impl EndpointStatus {
-    /// The database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndpointStatus::Enabled => "enabled",
-            EndpointStatus::Disabled => "disabled",
-        }
-    }
-
-    /// Parses the database name.
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Enabled, Self::Disabled]
-            .into_iter()
-            .find(|s| s.as_str() == value)
-    }
-}
 
 /// Every event type a partner can subscribe to.
 pub const EVENT_TYPES: [&str; 7] = [

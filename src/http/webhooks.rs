@@ -16,8 +16,8 @@ use super::extract::{Json, Path};
 use super::pagination::Page;
 use super::problem::{AuthProblems, Problem};
 use crate::domain::Operation;
+use crate::domain::records::EndpointStatus;
 use crate::domain::records::WebhookEndpoint;
-use crate::domain::webhook::EndpointStatus;
 use crate::error::Error;
 use crate::service::webhooks::{self, Registration};
 
