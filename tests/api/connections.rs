@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{CustomerLock, TestApp, spawn_app, spawn_app_with, wait_for_rows};
+use crate::helpers::{CustomerLock, TestApp, spawn_app, spawn_app_with, wait_for_a_lock_wait};
 
 /// A service that closes a connection after one second without a request head, or two idle.
 async fn spawn_strict_app(max_connections: u64) -> TestApp {
@@ -250,10 +250,8 @@ async fn a_request_answered_for_longer_than_both_timeouts_is_not_cut() {
     let body = json!({"quantity": 6});
     let change = admin.patch_with(&path, &body, &[]);
     let release = async {
-        wait_for_rows(
+        wait_for_a_lock_wait(
             app.database_url(),
-            "SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock'",
             "the change never waited on the customer's lock",
         )
         .await;

@@ -20,6 +20,17 @@ struct Customer {
 }
 
 impl Customer {
+    /// The list at `path` still holds only the fixture's item, and the customer's upgrades work.
+    async fn assert_nothing_added_and_upgrades_work(&self, admin: &Api<'_>, path: &str) {
+        let listed: Value = admin.get(path).await.json().await.unwrap();
+        assert_eq!(
+            listed["items"].as_array().unwrap().len(),
+            1,
+            "only the fixture's"
+        );
+        self.assert_upgrades_work(admin).await;
+    }
+
     async fn new(admin: &Api<'_>) -> Customer {
         let id = admin.customer("US").await;
         admin.relationship(&id, &["*"]).await;
@@ -118,18 +129,9 @@ async fn a_relationship_dated_outside_the_range_is_refused_and_the_customer_keep
         .await;
     }
 
-    let listed: Value = admin
-        .get(&customer.relationships())
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        listed["items"].as_array().unwrap().len(),
-        1,
-        "only the fixture's"
-    );
-    customer.assert_upgrades_work(&admin).await;
+    customer
+        .assert_nothing_added_and_upgrades_work(&admin, &customer.relationships())
+        .await;
 }
 
 #[tokio::test]
@@ -171,18 +173,9 @@ async fn a_subscription_term_outside_the_range_is_refused_and_the_customer_keeps
         .await;
     }
 
-    let listed: Value = admin
-        .get(&customer.subscriptions())
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        listed["items"].as_array().unwrap().len(),
-        1,
-        "only the fixture's"
-    );
-    customer.assert_upgrades_work(&admin).await;
+    customer
+        .assert_nothing_added_and_upgrades_work(&admin, &customer.subscriptions())
+        .await;
 }
 
 #[tokio::test]

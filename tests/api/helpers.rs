@@ -69,23 +69,19 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with settings adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
-    let mut settings = test_settings(database_url.clone());
-    adjust(&mut settings);
-    let (address, stop) = start(&settings).await;
-    TestApp {
-        address,
-        stop: Some(stop),
-        client: reqwest::Client::new(),
-        partner: Uuid::new_v4(),
-        database_url,
-        owns_database: true,
-    }
+    spawn_app_on_with(database_url, adjust).await
 }
 
 /// Starts the service on a database the test created (and perhaps filled) itself; like
 /// [`spawn_app`]'s, it is dropped afterwards.
 pub async fn spawn_app_on(database_url: String) -> TestApp {
-    let (address, stop) = start(&test_settings(database_url.clone())).await;
+    spawn_app_on_with(database_url, |_| {}).await
+}
+
+async fn spawn_app_on_with(database_url: String, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(database_url.clone());
+    adjust(&mut settings);
+    let (address, stop) = start(&settings).await;
     TestApp {
         address,
         stop: Some(stop),
@@ -569,6 +565,18 @@ pub async fn wait_for_rows(database_url: &str, count_query: &'static str, what: 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     pool.close().await;
+}
+
+/// Waits until a request of the service waits on a row lock of its database (for example, on a
+/// [`CustomerLock`]); fails saying `what` never happened.
+pub async fn wait_for_a_lock_wait(database_url: &str, what: &str) {
+    wait_for_rows(
+        database_url,
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        what,
+    )
+    .await;
 }
 
 /// The database's promises after any mix of concurrent requests, faults and retries: every

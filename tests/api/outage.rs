@@ -18,7 +18,7 @@ use tokio::task::AbortHandle;
 
 use crate::helpers::{
     Api, CustomerLock, assert_invariants, assert_problem, database_url_named, json_ok,
-    spawn_app_with, wait_for_rows,
+    spawn_app_with, wait_for_a_lock_wait,
 };
 
 /// A TCP proxy to Postgres that can be cut (every open connection closed, new ones refused)
@@ -192,13 +192,7 @@ async fn a_database_outage_gets_503_with_retry_after_then_the_service_recovers_w
         }
     });
     let outage = async {
-        wait_for_rows(
-            app.database_url(),
-            "SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            "no request waits on a lock",
-        )
-        .await;
+        wait_for_a_lock_wait(app.database_url(), "no request waits on a lock").await;
         proxy.cut();
         let cut_at = Instant::now();
         let readiness = answer(app.client.get(format!("{}/readyz", app.address))).await;
