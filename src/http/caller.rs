@@ -9,9 +9,8 @@ use axum::http::{HeaderValue, header};
 use super::AppState;
 use super::problem::Problem;
 use crate::auth::{self, TokenError};
-use crate::domain::ErrorCode;
-use crate::domain::PartnerId;
 use crate::domain::policy::{self, Operation, Role};
+use crate::domain::{ErrorCode, PartnerId};
 use crate::error::Error;
 use crate::service::Actor;
 

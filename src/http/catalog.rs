@@ -11,8 +11,7 @@ use super::caller::Caller;
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageRequest, Paging};
 use super::problem::{AuthProblems, Problem};
-use crate::domain::ErrorCode;
-use crate::domain::{Catalog, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
+use crate::domain::{Catalog, ErrorCode, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
 use crate::error::Error;
 
 /// The catalog routes.

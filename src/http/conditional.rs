@@ -7,15 +7,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::problem::Problem;
-use sqlx::{PgConnection, PgPool};
-
-use crate::domain::ErrorCode;
-use crate::domain::records::Precondition;
-use crate::domain::records::Subscription;
-use crate::domain::{CustomerId, PartnerId};
+use crate::domain::records::{Precondition, Subscription};
+use crate::domain::{CustomerId, ErrorCode, PartnerId};
 use crate::error::Error;
 use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
 

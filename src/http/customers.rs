@@ -14,9 +14,8 @@ use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::domain::CustomerId;
-use crate::domain::Operation;
 use crate::domain::records::Customer;
+use crate::domain::{CustomerId, Operation};
 use crate::error::Error;
 use crate::service;
 

@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::caller::Caller;
 use super::extract::{Json, Path};
-use crate::domain::Operation;
-use crate::domain::{CustomerId, SubscriptionId};
+use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
 
 /// `GET /bench/floor/{customerId}/{subscriptionId}`.

@@ -13,9 +13,8 @@ use super::caller::Caller;
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::domain::Operation;
 use crate::domain::records::HistoryEntry;
-use crate::domain::{CustomerId, SubscriptionId};
+use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
 use crate::service;
 

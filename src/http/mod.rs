@@ -49,8 +49,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::TokenVerifier;
-use crate::domain::Catalog;
-use crate::domain::ErrorCode;
+use crate::domain::{Catalog, ErrorCode};
 use problem::Problem;
 use rate_limit::{Quota, RateLimiter};
 

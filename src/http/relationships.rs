@@ -14,10 +14,9 @@ use super::created::{Created, created};
 use super::extract::{DateField, Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::domain::CustomerId;
-use crate::domain::Operation;
 use crate::domain::records::DelegatedAdminRelationship;
 use crate::domain::records::RelationshipStatus;
+use crate::domain::{CustomerId, Operation};
 use crate::error::Error;
 use crate::service::{self, customers::RelationshipRequest};
 

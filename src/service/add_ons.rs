@@ -8,12 +8,10 @@ use uuid::Uuid;
 use super::lifecycle::seat_billing;
 use super::{Actor, lock_subscription};
 use crate::db;
-use crate::domain::Catalog;
-use crate::domain::ErrorCode;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
 use crate::domain::records::{AddOn, ChangeKind, Customer, Subscription};
-use crate::domain::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// An add-on after a purchase or change, with what it does to the current period's bill.

@@ -7,10 +7,8 @@ use uuid::Uuid;
 use super::visible_customer;
 use crate::db;
 use crate::db::relationships::NewRelationship;
-use crate::domain::ErrorCode;
 use crate::domain::records::{Customer, DelegatedAdminRelationship, RelationshipStatus, User};
-use crate::domain::{Catalog, input};
-use crate::domain::{CustomerId, PartnerId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, input};
 use crate::error::Error;
 
 /// Onboards a customer for the partner.

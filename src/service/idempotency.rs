@@ -8,8 +8,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::db;
 use crate::db::idempotency::NewIdempotencyRecord;
-use crate::domain::ErrorCode;
-use crate::domain::{CustomerId, PartnerId};
+use crate::domain::{CustomerId, ErrorCode, PartnerId};
 use crate::error::Error;
 
 /// How long a stored answer is replayed: a day, then the key may be used afresh.

@@ -6,11 +6,9 @@ use uuid::Uuid;
 use super::idempotency::in_transaction;
 use super::subscription_not_found;
 use crate::db;
-use crate::domain::ErrorCode;
 use crate::domain::records::{LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::{Catalog, input};
-use crate::domain::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, input};
 use crate::error::Error;
 
 /// Assigns a license. The subscription row is locked so that two assignments cannot both take

@@ -8,14 +8,12 @@ use sqlx::PgConnection;
 use super::subscriptions::check_precondition;
 use super::{Actor, lock_subscription, snapshot};
 use crate::db;
-use crate::domain::Catalog;
-use crate::domain::ErrorCode;
 use crate::domain::billing::Billing;
 use crate::domain::lifecycle::{self, SeatChange, SeatProration};
 use crate::domain::records::Precondition;
 use crate::domain::records::{AddOn, ChangeKind, Customer, LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::{CustomerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
 /// One change to a subscription.

@@ -18,10 +18,9 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::history::NewHistoryEntry;
-use crate::domain::ErrorCode;
 use crate::domain::records::{ChangeKind, Customer, Subscription};
 use crate::domain::webhook::{ChangeNotice, Event};
-use crate::domain::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::{CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// Who performs a change, for the history.

@@ -8,13 +8,11 @@ use super::idempotency::in_transaction;
 use super::{Actor, customer_not_found, snapshot};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
-use crate::domain::Catalog;
-use crate::domain::ErrorCode;
 use crate::domain::records::{ChangeKind, Customer, HistoryEntry, Precondition, Subscription};
 use crate::domain::subscription::{
     self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
 };
-use crate::domain::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// What the caller asks for.

@@ -11,15 +11,13 @@ use super::{Actor, customer_not_found, lock_subscription, snapshot, subscription
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::db::upgrades::{FactsRow, NewUpgrade};
-use crate::domain::ErrorCode;
 use crate::domain::billing::{self, Billing};
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
 use crate::domain::records::{ChangeKind, PerformedUpgrade, RelationshipStatus, Subscription};
 use crate::domain::subscription::{Channel, SubscriptionStatus};
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation, SourceTerms, UpgradeCase};
-use crate::domain::{Catalog, UpgradeType};
-use crate::domain::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, UpgradeType};
 use crate::error::Error;
 
 use super::subscriptions::check_precondition;

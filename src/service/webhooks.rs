@@ -13,11 +13,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
-use crate::domain::ErrorCode;
-use crate::domain::PartnerId;
 use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EVENT_TYPES;
 use crate::domain::webhook::signature::{self, GENERATED_KEY_BYTES};
+use crate::domain::{ErrorCode, PartnerId};
 use crate::error::Error;
 
 /// An endpoint to register.
