@@ -191,6 +191,10 @@ pub struct Settings {
     /// unique-local and metadata addresses are refused.
     #[arg(long, env = "WEBHOOK_ALLOWED_NETWORKS", value_delimiter = ',', value_parser = parse_network, global = true)]
     pub webhook_allowed_networks: Vec<IpNet>,
+    /// Seconds between the renewal worker's looks for ended terms (the first one this long after
+    /// start-up).
+    #[arg(long, env = "RENEWAL_POLL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub renewal_poll_secs: u64,
     /// Seconds between runs of the retention job (the first at start-up).
     #[arg(long, env = "RETENTION_INTERVAL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub retention_interval_secs: u64,

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::http::rate_limit::Quota;
 use crate::http::server::{self, ConnectionLimits};
 use crate::http::{self, AppState, HttpLimits};
+use crate::service::renewals::{self, RenewalSettings};
 use crate::service::retention::{self, RetentionSettings};
 use crate::service::webhooks::{self, WorkerSettings};
 
@@ -56,6 +57,7 @@ pub struct Application {
     pool: PgPool,
     webhooks: WorkerSettings,
     retention: RetentionSettings,
+    renewals: RenewalSettings,
 }
 
 impl Application {
@@ -100,6 +102,7 @@ impl Application {
             pool,
             webhooks: settings.webhook_worker(),
             retention: settings.retention(),
+            renewals: settings.renewals(),
         })
     }
 
@@ -125,6 +128,14 @@ impl Application {
                 let _ = retention_stop_rx.wait_for(|stop| *stop).await;
             },
         ));
+        let mut renewals_stop_rx = worker_stop_tx.subscribe();
+        let renewals = tokio::spawn(renewals::run(
+            self.pool.clone(),
+            self.renewals,
+            async move {
+                let _ = renewals_stop_rx.wait_for(|stop| *stop).await;
+            },
+        ));
         let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, async move {
             let _ = worker_stop_rx.wait_for(|stop| *stop).await;
         }));
@@ -143,6 +154,7 @@ impl Application {
             }
         };
         let _retention = AbortOnDrop(retention);
+        let _renewals = AbortOnDrop(renewals);
         let mut worker = AbortOnDrop(worker);
         let finished = tokio::select! {
             () = server => Ok(()),
@@ -157,7 +169,7 @@ impl Application {
     }
 }
 
-/// Aborts a background task (webhook worker, retention job) when the server is done, however it
+/// Aborts a background task (webhook worker, renewal worker, retention job) when the server is done, however it
 /// ended.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -219,6 +231,13 @@ impl Settings {
             concurrency: usize::from(self.webhook_concurrency),
             endpoint_concurrency: usize::from(self.webhook_endpoint_concurrency),
             allowed_networks: self.webhook_allowed_networks.clone(),
+        }
+    }
+
+    /// The renewal worker's settings.
+    fn renewals(&self) -> RenewalSettings {
+        RenewalSettings {
+            poll: Duration::from_secs(self.renewal_poll_secs),
         }
     }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 
 use crate::domain::records::Subscription;
-use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use crate::domain::subscription::{BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
 /// What a new subscription says.
 #[derive(Debug, Clone)]
@@ -26,6 +26,7 @@ pub struct NewSubscription<'a> {
     pub current_period_end: NaiveDate,
     /// The subscription this one replaces (an upgrade's target).
     pub upgraded_from_id: Option<SubscriptionId>,
+    pub auto_renew: bool,
 }
 
 /// Inserts a subscription.
@@ -37,14 +38,16 @@ pub async fn create(
         Subscription,
         r#"INSERT INTO subscriptions
              (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
-              term_start, term_end, current_period_start, current_period_end, upgraded_from_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+              term_start, term_end, current_period_start, current_period_end, upgraded_from_id,
+              auto_renew)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
                    partner_id AS "partner_id: PartnerId", quantity,
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
-                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at"#,
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at"#,
         new.customer_id.as_uuid(),
         Uuid::now_v7(),
         new.offer_id,
@@ -57,7 +60,8 @@ pub async fn create(
         new.term_end,
         new.current_period_start,
         new.current_period_end,
-        new.upgraded_from_id.map(SubscriptionId::as_uuid)
+        new.upgraded_from_id.map(SubscriptionId::as_uuid),
+        new.auto_renew
     )
     .fetch_one(conn)
     .await
@@ -77,7 +81,8 @@ pub async fn find_for_partner(
                 status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id AS "upgraded_to_id: SubscriptionId",
-                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at
+                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2"#,
         customer_id.as_uuid(),
@@ -102,7 +107,8 @@ pub async fn lock_for_partner(
                 status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id AS "upgraded_to_id: SubscriptionId",
-                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at
+                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2
          FOR UPDATE"#,
@@ -129,7 +135,8 @@ pub async fn list_for_partner(
                 status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id AS "upgraded_to_id: SubscriptionId",
-                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at
+                upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at
          FROM subscriptions
          WHERE customer_id = $1 AND channel = 'partner' AND partner_id = $2
            AND ($3::uuid IS NULL OR id > $3)
@@ -177,7 +184,8 @@ pub async fn mark_upgraded(
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
-                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at"#,
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at"#,
         customer_id.as_uuid(),
         id.as_uuid(),
         target_id.as_uuid()
@@ -214,12 +222,122 @@ pub async fn update(
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
-                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, created_at, updated_at"#,
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at"#,
         customer_id.as_uuid(),
         id.as_uuid(),
         quantity,
         status.as_str()
     )
     .fetch_one(conn)
+    .await
+}
+
+/// Switches auto-renewal on or off, bumping the version.
+pub async fn set_auto_renew(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    auto_renew: bool,
+) -> Result<Subscription, sqlx::Error> {
+    sqlx::query_as!(
+        Subscription,
+        r#"UPDATE subscriptions
+         SET auto_renew = $3, version = version + 1, updated_at = now()
+         WHERE customer_id = $1 AND id = $2
+         RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at"#,
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        auto_renew
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Starts the subscription's next term and its period, bumping the version.
+pub async fn renew(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    term: &BillingDates,
+) -> Result<Subscription, sqlx::Error> {
+    sqlx::query_as!(
+        Subscription,
+        r#"UPDATE subscriptions
+         SET term_start = $3, term_end = $4, current_period_start = $5, current_period_end = $6,
+             version = version + 1, updated_at = now()
+         WHERE customer_id = $1 AND id = $2
+         RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at"#,
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        term.term_start,
+        term.term_end,
+        term.current_period_start,
+        term.current_period_end
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Partner-sold subscriptions whose term ended on or before `today` and that are still live
+/// (active or suspended), oldest term end first: the renewal worker's queue. Other channels'
+/// subscriptions are synced by the platform role, not renewed here.
+pub async fn due_for_renewal(
+    pool: &PgPool,
+    today: NaiveDate,
+    limit: i64,
+) -> Result<Vec<(CustomerId, SubscriptionId)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT customer_id AS "customer_id: CustomerId", id AS "id: SubscriptionId"
+           FROM subscriptions
+           WHERE term_end <= $1 AND status IN ('active', 'suspended') AND channel = 'partner'
+           ORDER BY term_end, id
+           LIMIT $2"#,
+        today,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.customer_id, r.id)).collect())
+}
+
+/// Locks the subscription if its term has ended on or before `today`, it is still live, and no
+/// other worker holds it (`SKIP LOCKED`); the caller holds the customer's row first.
+pub async fn lock_due(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    today: NaiveDate,
+) -> Result<Option<Subscription>, sqlx::Error> {
+    sqlx::query_as!(
+        Subscription,
+        r#"SELECT id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at
+         FROM subscriptions
+         WHERE customer_id = $1 AND id = $2 AND term_end <= $3
+           AND status IN ('active', 'suspended') AND channel = 'partner'
+         FOR UPDATE SKIP LOCKED"#,
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        today
+    )
+    .fetch_optional(conn)
     .await
 }

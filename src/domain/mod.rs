@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod policy;
 pub mod reassignment;
 pub mod records;
+pub mod renewal;
 pub mod subscription;
 pub mod upgrade;
 pub mod webhook;

@@ -91,6 +91,8 @@ pub struct Subscription {
     pub upgraded_from_id: Option<SubscriptionId>,
     /// Bumped by every change; the `ETag` is made of it.
     pub version: i64,
+    /// Whether the subscription renews at its term end (otherwise it expires).
+    pub auto_renew: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -158,11 +160,17 @@ pub enum ChangeKind {
     AddOnPurchase,
     AddOnQuantityChange,
     AddOnCancel,
+    /// `autoRenew` switched on or off.
+    AutoRenewChange,
+    /// A new term started at the end of the last one.
+    Renewal,
+    /// The term ended without a renewal.
+    Expiry,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 7] = [
+    pub const ALL: [ChangeKind; 10] = [
         ChangeKind::Created,
         ChangeKind::Upgrade,
         ChangeKind::QuantityChange,
@@ -170,6 +178,9 @@ impl ChangeKind {
         ChangeKind::AddOnPurchase,
         ChangeKind::AddOnQuantityChange,
         ChangeKind::AddOnCancel,
+        ChangeKind::AutoRenewChange,
+        ChangeKind::Renewal,
+        ChangeKind::Expiry,
     ];
 
     /// The stored name.
@@ -182,6 +193,9 @@ impl ChangeKind {
             ChangeKind::AddOnPurchase => "add_on_purchase",
             ChangeKind::AddOnQuantityChange => "add_on_quantity_change",
             ChangeKind::AddOnCancel => "add_on_cancel",
+            ChangeKind::AutoRenewChange => "auto_renew_change",
+            ChangeKind::Renewal => "renewal",
+            ChangeKind::Expiry => "expiry",
         }
     }
 

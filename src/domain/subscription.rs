@@ -16,6 +16,8 @@ pub enum SubscriptionStatus {
     Cancelled,
     /// Replaced by the subscription it was upgraded to.
     Upgraded,
+    /// Its term ended without a renewal (auto-renew off, or suspended at the term end): final.
+    Expired,
 }
 
 impl SubscriptionStatus {
@@ -26,6 +28,7 @@ impl SubscriptionStatus {
             SubscriptionStatus::Suspended => "suspended",
             SubscriptionStatus::Cancelled => "cancelled",
             SubscriptionStatus::Upgraded => "upgraded",
+            SubscriptionStatus::Expired => "expired",
         }
     }
 
@@ -36,6 +39,7 @@ impl SubscriptionStatus {
             Self::Suspended,
             Self::Cancelled,
             Self::Upgraded,
+            Self::Expired,
         ]
         .into_iter()
         .find(|s| s.as_str() == value)

@@ -13,7 +13,7 @@ use super::ids::{CustomerId, PartnerId, SubscriptionId};
 use super::records::ChangeKind;
 
 /// Every event type a partner can subscribe to.
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 10] = [
     "subscription.created",
     "subscription.upgraded",
     "subscription.quantity_changed",
@@ -21,6 +21,9 @@ pub const EVENT_TYPES: [&str; 7] = [
     "add_on.purchased",
     "add_on.quantity_changed",
     "add_on.cancelled",
+    "subscription.auto_renew_changed",
+    "subscription.renewed",
+    "subscription.expired",
 ];
 
 /// The event a recorded change is announced as.
@@ -33,6 +36,9 @@ pub fn event_type(kind: ChangeKind) -> &'static str {
         ChangeKind::AddOnPurchase => "add_on.purchased",
         ChangeKind::AddOnQuantityChange => "add_on.quantity_changed",
         ChangeKind::AddOnCancel => "add_on.cancelled",
+        ChangeKind::AutoRenewChange => "subscription.auto_renew_changed",
+        ChangeKind::Renewal => "subscription.renewed",
+        ChangeKind::Expiry => "subscription.expired",
     }
 }
 

@@ -56,6 +56,8 @@ pub struct SubscriptionView {
     upgraded_to: Option<Uuid>,
     /// The subscription this one replaced.
     upgraded_from: Option<Uuid>,
+    /// Whether it renews at `termEnd`; otherwise it expires then.
+    auto_renew: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -75,6 +77,7 @@ impl From<Subscription> for SubscriptionView {
             current_period_end: row.current_period_end,
             upgraded_to: row.upgraded_to_id.map(Into::into),
             upgraded_from: row.upgraded_from_id.map(Into::into),
+            auto_renew: row.auto_renew,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -115,6 +118,8 @@ pub struct CreateSubscription {
     status: Option<SubscriptionStatus>,
     /// `other` (another partner or direct purchase) is for the platform role only.
     channel: Option<Channel>,
+    /// Renew at the term end (default `true`), or expire then.
+    auto_renew: Option<bool>,
 }
 
 impl CreateSubscription {
@@ -134,6 +139,7 @@ impl CreateSubscription {
             current_period,
             status: self.status.unwrap_or(SubscriptionStatus::Active),
             channel: self.channel.unwrap_or(Channel::Partner),
+            auto_renew: self.auto_renew.unwrap_or(true),
         })
     }
 
@@ -275,11 +281,25 @@ pub struct ChangeSubscription {
     /// `active` ↔ `suspended`, either → `cancelled` (final).
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<SubscriptionStatus>,
+    /// Renew at the term end, or (`false`) expire then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_renew: Option<bool>,
 }
 
 impl ChangeSubscription {
     fn change(&self) -> Result<Change, Error> {
-        quantity_or_status(self.quantity, self.status, Change::Quantity, Change::Status)
+        match self.auto_renew {
+            None => {
+                quantity_or_status(self.quantity, self.status, Change::Quantity, Change::Status)
+            }
+            Some(auto_renew) if self.quantity.is_none() && self.status.is_none() => {
+                Ok(Change::AutoRenew(auto_renew))
+            }
+            Some(_) => Err(Error::new(
+                ErrorCode::InvalidChange,
+                "Send exactly one of quantity, status or autoRenew.",
+            )),
+        }
     }
 }
 

@@ -21,6 +21,8 @@ use crate::error::Error;
 pub enum Change {
     Quantity(i64),
     Status(SubscriptionStatus),
+    /// Renew at the term end, or expire then.
+    AutoRenew(bool),
 }
 
 /// What changed.
@@ -33,6 +35,18 @@ pub struct ChangeOutcome {
     pub released_licenses: Vec<LicenseAssignment>,
     /// For a cancellation: the active add-ons it cancelled.
     pub cancelled_add_ons: Vec<AddOn>,
+}
+
+impl ChangeOutcome {
+    /// The outcome of a change that changed nothing (yet).
+    pub(super) fn unchanged(subscription: &Subscription) -> Self {
+        ChangeOutcome {
+            subscription: subscription.clone(),
+            billing: None,
+            released_licenses: Vec::new(),
+            cancelled_add_ons: Vec::new(),
+        }
+    }
 }
 
 /// A change, the subscription it applies to, and its conditions.
@@ -60,11 +74,13 @@ pub async fn apply(
             change_quantity(conn, catalog, &customer, &before, quantity).await?
         }
         Change::Status(status) => change_status(conn, &before, status).await?,
+        Change::AutoRenew(auto_renew) => change_auto_renew(conn, &before, auto_renew).await?,
     };
     if outcome.subscription.version != before.version {
         let kind = match request.change {
             Change::Quantity(_) => ChangeKind::QuantityChange,
             Change::Status(_) => ChangeKind::StatusChange,
+            Change::AutoRenew(_) => ChangeKind::AutoRenewChange,
         };
         record(conn, actor, kind, &before, &outcome).await?;
     }
@@ -175,28 +191,63 @@ async fn change_status(
             ),
         )
     })?;
-    let mut outcome = ChangeOutcome {
-        subscription: before.clone(),
-        billing: None,
-        released_licenses: Vec::new(),
-        cancelled_add_ons: Vec::new(),
-    };
     if from == status {
-        return Ok(outcome);
+        return Ok(ChangeOutcome::unchanged(before));
     }
     if status == SubscriptionStatus::Cancelled {
-        outcome.released_licenses =
-            db::licenses::release_all(conn, before.customer_id, before.id).await?;
-        outcome.cancelled_add_ons =
-            db::add_ons::cancel_all(conn, before.customer_id, before.id).await?;
+        return end(conn, before, status).await;
     }
+    let mut outcome = ChangeOutcome::unchanged(before);
     outcome.subscription =
         db::subscriptions::update(conn, before.customer_id, before.id, before.quantity, status)
             .await?;
     Ok(outcome)
 }
 
-async fn record(
+/// Ends the subscription (cancelled, or expired at its term end): removes every license
+/// assignment and cancels the active add-ons, and says so in the outcome.
+pub(super) async fn end(
+    conn: &mut PgConnection,
+    before: &Subscription,
+    status: SubscriptionStatus,
+) -> Result<ChangeOutcome, Error> {
+    let (customer_id, id) = (before.customer_id, before.id);
+    let mut outcome = ChangeOutcome::unchanged(before);
+    outcome.released_licenses = db::licenses::release_all(conn, customer_id, id).await?;
+    outcome.cancelled_add_ons = db::add_ons::cancel_all(conn, customer_id, id).await?;
+    outcome.subscription =
+        db::subscriptions::update(conn, customer_id, id, before.quantity, status).await?;
+    Ok(outcome)
+}
+
+/// Auto-renewal can be switched on or off while the subscription can still renew.
+async fn change_auto_renew(
+    conn: &mut PgConnection,
+    before: &Subscription,
+    auto_renew: bool,
+) -> Result<ChangeOutcome, Error> {
+    if !matches!(
+        before.status,
+        SubscriptionStatus::Active | SubscriptionStatus::Suspended
+    ) {
+        return Err(Error::new(
+            ErrorCode::SubscriptionNotActive,
+            format!(
+                "Only an active or suspended subscription renews; this one is {}.",
+                before.status.as_str()
+            ),
+        ));
+    }
+    let mut outcome = ChangeOutcome::unchanged(before);
+    if before.auto_renew != auto_renew {
+        outcome.subscription =
+            db::subscriptions::set_auto_renew(conn, before.customer_id, before.id, auto_renew)
+                .await?;
+    }
+    Ok(outcome)
+}
+
+pub(super) async fn record(
     conn: &mut PgConnection,
     actor: &Actor,
     kind: ChangeKind,

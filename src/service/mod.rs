@@ -8,6 +8,7 @@ pub mod customers;
 pub mod idempotency;
 pub mod licenses;
 pub mod lifecycle;
+pub mod renewals;
 pub mod retention;
 pub mod subscriptions;
 pub mod upgrades;

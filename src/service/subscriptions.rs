@@ -25,6 +25,8 @@ pub struct SubscriptionRequest {
     pub current_period: Option<(NaiveDate, NaiveDate)>,
     pub status: SubscriptionStatus,
     pub channel: Channel,
+    /// Renew at the term end (the default), or expire then.
+    pub auto_renew: bool,
 }
 
 /// Creates the subscription. The customer row is locked first so that the family seat cap,
@@ -64,6 +66,7 @@ pub async fn create(
             current_period_start: dates.current_period_start,
             current_period_end: dates.current_period_end,
             upgraded_from_id: None,
+            auto_renew: request.auto_renew,
         };
         let row = db::subscriptions::create(conn, &new).await?;
         actor

@@ -155,6 +155,7 @@ async fn create_target(
             current_period_start: starts,
             current_period_end: source.current_period_end,
             upgraded_from_id: Some(source.id),
+            auto_renew: source.auto_renew,
         },
     )
     .await

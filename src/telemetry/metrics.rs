@@ -14,6 +14,7 @@ const ELIGIBILITY_FAILURES: &str = "eligibility_failures_total";
 const POOL_CONNECTIONS: &str = "db_pool_connections";
 const POOL_MAX: &str = "db_pool_max_connections";
 const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
+const TERM_ENDS: &str = "subscription_term_ends_total";
 
 /// Latency buckets in seconds, finer where this service's answers fall (1–50 ms).
 const BUCKETS: &[f64] = &[
@@ -56,6 +57,10 @@ pub fn handle() -> PrometheusHandle {
                 "Open database connections, by state (in_use, idle)"
             );
             metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
+            metrics::describe_counter!(
+                TERM_ENDS,
+                "Subscription terms ended by the renewal worker, by outcome (renewed, expired)"
+            );
             metrics::describe_counter!(
                 WEBHOOK_DELIVERIES,
                 "Webhook delivery attempts by result (delivered, failed, gave_up)"
@@ -109,6 +114,11 @@ pub fn record_eligibility_failures<'a>(codes: impl IntoIterator<Item = &'a str>)
 /// Counts one webhook delivery attempt by its result.
 pub fn record_webhook_delivery(result: &'static str) {
     metrics::counter!(WEBHOOK_DELIVERIES, "result" => result).increment(1);
+}
+
+/// Counts one ended term by its outcome (`renewed` or `expired`).
+pub fn record_term_end(outcome: &'static str) {
+    metrics::counter!(TERM_ENDS, "outcome" => outcome).increment(1);
 }
 
 /// Sets the database pool's gauges: connections open and idle now, and its limit.

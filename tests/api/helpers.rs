@@ -319,7 +319,14 @@ impl TestApp {
     /// A second service process over the same database, acting for the same partner (as when
     /// the service is scaled out).
     pub async fn another_instance(&self) -> TestApp {
-        let (address, stop) = start(&test_settings(self.database_url.clone())).await;
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// Like [`Self::another_instance`], with settings adjusted first.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = test_settings(self.database_url.clone());
+        adjust(&mut settings);
+        let (address, stop) = start(&settings).await;
         TestApp {
             address,
             stop: Some(stop),

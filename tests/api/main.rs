@@ -20,6 +20,7 @@ mod matrix;
 mod operations;
 mod outage;
 mod rate_limit;
+mod renewals;
 mod roles;
 mod schemathesis;
 mod shutdown;

@@ -1,0 +1,114 @@
+//! What happens at a term's end (README "Renewals"): an active subscription with `autoRenew` on
+//! starts a new term of the same length, with the billing period of that term that contains the
+//! day it is renewed; one with `autoRenew` off, or suspended at its term end, expires (final).
+//! Cancelled, upgraded and expired subscriptions have no term end any more.
+
+use chrono::NaiveDate;
+
+use super::subscription::{BillingCycle, BillingDates, SubscriptionStatus, billing_dates};
+
+/// The outcome of a term's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermEnd {
+    /// A new term starts where the last one ended.
+    Renew(BillingDates),
+    /// The subscription becomes `expired`: no new term.
+    Expire,
+}
+
+/// What a subscription's term end does, on `today` (on or after the term end); `None` when the
+/// subscription has no term to end (cancelled, upgraded, expired) or its term has not ended yet.
+pub fn at_term_end(
+    status: SubscriptionStatus,
+    auto_renew: bool,
+    cycle: BillingCycle,
+    term_end: NaiveDate,
+    today: NaiveDate,
+) -> Option<TermEnd> {
+    if today < term_end {
+        return None;
+    }
+    match status {
+        SubscriptionStatus::Active if auto_renew => {
+            // The new term starts where the last ended; its period is the one containing today
+            // (or its first, when the renewal is late by more than a term: the next pass
+            // renews again, one term at a time).
+            billing_dates(cycle, term_end, today, None)
+                .ok()
+                .map(TermEnd::Renew)
+        }
+        SubscriptionStatus::Active | SubscriptionStatus::Suspended => Some(TermEnd::Expire),
+        SubscriptionStatus::Cancelled
+        | SubscriptionStatus::Upgraded
+        | SubscriptionStatus::Expired => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn renewed(term: (&str, &str), period: (&str, &str)) -> Option<TermEnd> {
+        Some(TermEnd::Renew(BillingDates {
+            term_start: day(term.0),
+            term_end: day(term.1),
+            current_period_start: day(period.0),
+            current_period_end: day(period.1),
+        }))
+    }
+
+    /// Every rule of a term's end, by name.
+    #[test]
+    fn a_term_end_renews_an_active_auto_renewing_subscription_and_expires_the_rest() {
+        use BillingCycle::{Annual, Monthly};
+        use SubscriptionStatus::{Active, Cancelled, Expired, Suspended, Upgraded};
+        let end = "2026-11-01";
+        let cases = [
+            // Active with autoRenew: a new term from the old term's end, first period.
+            (
+                (Active, true, Monthly, "2026-11-01"),
+                renewed(("2026-11-01", "2027-11-01"), ("2026-11-01", "2026-12-01")),
+            ),
+            (
+                (Active, true, Annual, "2026-11-01"),
+                renewed(("2026-11-01", "2027-11-01"), ("2026-11-01", "2027-11-01")),
+            ),
+            // Renewed late: the new term's period containing the day of the renewal.
+            (
+                (Active, true, Monthly, "2027-01-15"),
+                renewed(("2026-11-01", "2027-11-01"), ("2027-01-01", "2027-02-01")),
+            ),
+            // autoRenew off, or suspended at the term end: expired.
+            (
+                (Active, false, Monthly, "2026-11-01"),
+                Some(TermEnd::Expire),
+            ),
+            (
+                (Suspended, true, Monthly, "2026-11-01"),
+                Some(TermEnd::Expire),
+            ),
+            (
+                (Suspended, false, Annual, "2026-12-01"),
+                Some(TermEnd::Expire),
+            ),
+            // No term to end.
+            ((Cancelled, true, Monthly, "2026-11-01"), None),
+            ((Upgraded, true, Monthly, "2026-11-01"), None),
+            ((Expired, false, Monthly, "2026-11-01"), None),
+            // The term has not ended yet.
+            ((Active, true, Monthly, "2026-10-31"), None),
+            ((Suspended, false, Monthly, "2026-10-31"), None),
+        ];
+        for ((status, auto_renew, cycle, today), expected) in cases {
+            assert_eq!(
+                at_term_end(status, auto_renew, cycle, day(end), day(today)),
+                expected,
+                "{status:?} autoRenew={auto_renew} {cycle:?} on {today}"
+            );
+        }
+    }
+}

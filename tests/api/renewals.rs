@@ -1,0 +1,228 @@
+//! Terms end: the renewal worker renews an active, auto-renewing subscription once per term
+//! whatever the number of instances, expires the others (releasing licenses and add-ons), and
+//! records both in the history with their webhook events; `autoRenew` is a change like the
+//! others.
+
+use chrono::{Months, NaiveDate, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Api, TestApp, assert_problem, json_ok, spawn_app, wait_for_rows};
+
+/// A day `months` before today.
+fn months_ago(months: u32) -> NaiveDate {
+    Utc::now()
+        .date_naive()
+        .checked_sub_months(Months::new(months))
+        .unwrap()
+}
+
+/// A subscription whose one-year term started `months` ago.
+async fn bought_months_ago(admin: &Api<'_>, customer: &str, months: u32, extra: Value) -> String {
+    let mut body = json!({
+        "offerId": "m365-business-basic", "quantity": 5, "billingCycle": "monthly",
+        "termStart": months_ago(months).to_string(),
+    });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let created = admin
+        .create(&format!("/v1/customers/{customer}/subscriptions"), body)
+        .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// An instance whose renewal worker looks every second (the test instances' own look only after
+/// a minute, so nothing renews while a test sets up).
+async fn renewing_instance(app: &TestApp) -> TestApp {
+    app.another_instance_with(|settings| settings.renewal_poll_secs = 1)
+        .await
+}
+
+async fn history_kinds(admin: &Api<'_>, subscription: &str, customer: &str) -> Vec<String> {
+    let history = json_ok(
+        admin
+            .get(&format!(
+                "/v1/customers/{customer}/subscriptions/{subscription}/history"
+            ))
+            .await,
+    )
+    .await;
+    history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["changeKind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn due_terms_renew_exactly_once_with_two_instances_working() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let mut due = Vec::new();
+    for _ in 0..12 {
+        due.push(bought_months_ago(&admin, &customer, 13, json!({})).await);
+    }
+    let current = bought_months_ago(&admin, &customer, 2, json!({})).await;
+
+    let _first = renewing_instance(&app).await;
+    let _second = renewing_instance(&app).await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT (count(*) >= 12)::int::bigint FROM subscription_history
+          WHERE change_kind = 'renewal'",
+        "the twelve due terms were not renewed",
+    )
+    .await;
+
+    let old_term_end = months_ago(1);
+    for subscription in &due {
+        let path = format!("/v1/customers/{customer}/subscriptions/{subscription}");
+        let renewed = json_ok(admin.get(&path).await).await;
+        assert_eq!(renewed["status"], "active");
+        assert_eq!(renewed["termStart"], old_term_end.to_string());
+        let term_end = old_term_end.checked_add_months(Months::new(12)).unwrap();
+        assert_eq!(renewed["termEnd"], term_end.to_string());
+        let today = Utc::now().date_naive().to_string();
+        assert!(renewed["currentPeriodStart"].as_str().unwrap() <= today.as_str());
+        assert!(renewed["currentPeriodEnd"].as_str().unwrap() > today.as_str());
+        let kinds = history_kinds(&admin, subscription, &customer).await;
+        assert_eq!(kinds, ["created", "renewal"], "{subscription}");
+    }
+    let kinds = history_kinds(&admin, &current, &customer).await;
+    assert_eq!(
+        kinds,
+        ["created"],
+        "a term that has not ended is left alone"
+    );
+}
+
+#[tokio::test]
+async fn a_term_without_auto_renewal_or_suspended_at_its_end_expires_and_releases_licenses() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let not_renewing = bought_months_ago(&admin, &customer, 13, json!({"autoRenew": false})).await;
+    let user = admin.user(&customer, "ada@contoso.com").await;
+    admin.assign(&customer, &not_renewing, &user, &[]).await;
+    let platform = app.platform();
+    let suspended =
+        bought_months_ago(&platform, &customer, 13, json!({"status": "suspended"})).await;
+
+    let _worker = renewing_instance(&app).await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT (count(*) >= 2)::int::bigint FROM subscription_history
+          WHERE change_kind = 'expiry'",
+        "the two terms did not expire",
+    )
+    .await;
+
+    let path = format!("/v1/customers/{customer}/subscriptions/{not_renewing}");
+    let expired = json_ok(admin.get(&path).await).await;
+    assert_eq!(expired["status"], "expired");
+    let licenses = json_ok(admin.get(&format!("{path}/license-assignments")).await).await;
+    assert_eq!(
+        licenses["items"],
+        json!([]),
+        "licenses are released on expiry"
+    );
+    let history = json_ok(admin.get(&format!("{path}/history")).await).await;
+    let expiry = history["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(expiry["changeKind"], "expiry");
+    assert_eq!(expiry["after"]["releasedLicenses"][0]["userId"], user);
+    let suspended = json_ok(
+        admin
+            .get(&format!(
+                "/v1/customers/{customer}/subscriptions/{suspended}"
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(suspended["status"], "expired");
+
+    // Expired is final: no seat change, no status change, no upgrade.
+    let seats = admin.patch_with(&path, &json!({"quantity": 6}), &[]).await;
+    assert_problem(seats, StatusCode::CONFLICT, "subscription_not_active").await;
+    let status = admin
+        .patch_with(&path, &json!({"status": "active"}), &[])
+        .await;
+    assert_problem(status, StatusCode::CONFLICT, "invalid_status_transition").await;
+}
+
+#[tokio::test]
+async fn auto_renew_is_switched_like_any_change_with_if_match_and_idempotency_key() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let subscription = admin
+        .subscription(&customer, "m365-business-basic", 5)
+        .await;
+    let path = format!("/v1/customers/{customer}/subscriptions/{subscription}");
+    let read = admin.get(&path).await;
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(json_ok(read).await["autoRenew"], true);
+    let headers = [
+        ("if-match", etag.as_str()),
+        ("idempotency-key", "stop-renewing"),
+    ];
+
+    let changed = admin
+        .patch_with(&path, &json!({"autoRenew": false}), &headers)
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let new_etag = changed.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    assert_eq!(json_ok(changed).await["autoRenew"], false);
+    let replay = admin
+        .patch_with(&path, &json!({"autoRenew": false}), &headers)
+        .await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let stale = admin
+        .patch_with(
+            &path,
+            &json!({"autoRenew": true}),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_problem(stale, StatusCode::PRECONDITION_FAILED, "etag_mismatch").await;
+    let both = admin
+        .patch_with(&path, &json!({"autoRenew": true, "quantity": 6}), &[])
+        .await;
+    assert_problem(both, StatusCode::BAD_REQUEST, "invalid_change").await;
+
+    let kinds = history_kinds(&admin, &subscription, &customer).await;
+    assert_eq!(kinds, ["created", "auto_renew_change"]);
+}
+
+#[tokio::test]
+async fn renewals_and_expiries_are_webhook_events() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    admin
+        .create(
+            "/v1/webhooks",
+            json!({"url": "http://127.0.0.1:9/hooks", "events": ["subscription.renewed", "subscription.expired"]}),
+        )
+        .await;
+    let customer = admin.customer("US").await;
+    bought_months_ago(&admin, &customer, 13, json!({})).await;
+    bought_months_ago(&admin, &customer, 13, json!({"autoRenew": false})).await;
+
+    let _worker = renewing_instance(&app).await;
+
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM webhook_events WHERE event_type = 'subscription.renewed'",
+        "no subscription.renewed event",
+    )
+    .await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM webhook_events WHERE event_type = 'subscription.expired'",
+        "no subscription.expired event",
+    )
+    .await;
+}
