@@ -402,17 +402,31 @@ pub struct ServiceProcess {
     pub child: std::process::Child,
     pub base: String,
     pub database_url: String,
+    /// Whether this process created its database (and so drops it).
+    owns_database: bool,
 }
 
 impl ServiceProcess {
     /// Starts `serve` with the test secret and `env`, stderr to `stderr`; waits until ready.
     pub async fn start(env: &[(&str, &str)], stderr: std::process::Stdio) -> ServiceProcess {
+        let database_url =
+            database_url_named(&format!("su_test_process_{}", Uuid::new_v4().simple()));
+        let mut service = ServiceProcess::start_on(database_url, env, stderr).await;
+        service.owns_database = true;
+        service
+    }
+
+    /// Like [`Self::start`], over a database another instance already serves (not dropped by
+    /// this one).
+    pub async fn start_on(
+        database_url: String,
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> ServiceProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let database_url =
-            database_url_named(&format!("su_test_process_{}", Uuid::new_v4().simple()));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_subscription-upgrades"))
             .arg("serve")
             .env("DATABASE_URL", &database_url)
@@ -428,6 +442,7 @@ impl ServiceProcess {
             child,
             base: format!("http://127.0.0.1:{port}"),
             database_url,
+            owns_database: false,
         };
         let client = reqwest::Client::new();
         let started = std::time::Instant::now();
@@ -462,6 +477,9 @@ impl Drop for ServiceProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !self.owns_database {
+            return;
+        }
         let url = self.database_url.clone();
         let _ = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()

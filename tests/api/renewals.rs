@@ -1,13 +1,18 @@
 //! Terms end: the renewal worker renews an active, auto-renewing subscription once per term
 //! whatever the number of instances, expires the others (releasing licenses and add-ons), and
-//! records both in the history with their webhook events; `autoRenew` is a change like the
-//! others.
+//! records both in the history with their webhook events; a worker killed mid-run leaves nothing
+//! renewed twice; `autoRenew` is a change like the others.
+
+use std::process::Stdio;
 
 use chrono::{Months, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
-use crate::helpers::{Api, TestApp, assert_problem, json_ok, spawn_app, wait_for_rows};
+use crate::helpers::{
+    Api, ServiceProcess, TestApp, assert_problem, json_ok, spawn_app, token, wait_for_rows,
+};
 
 /// A day `months` before today.
 fn months_ago(months: u32) -> NaiveDate {
@@ -225,4 +230,93 @@ async fn renewals_and_expiries_are_webhook_events() {
         "no subscription.expired event",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_run_leaves_every_term_to_end_exactly_once() {
+    const DUE: usize = 400;
+    let quiet = [("RENEWAL_POLL_SECS", "3600")];
+    let setup = ServiceProcess::start(&quiet, Stdio::null()).await;
+    let partner = Uuid::new_v4();
+    let auth = format!("Bearer {}", token(partner, &["global_admin"]));
+    let client = reqwest::Client::new();
+    let post = |path: String, body: Value| {
+        client
+            .post(format!("{}{path}", setup.base))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()
+    };
+    for _ in 0..DUE / 100 {
+        let customer = post(
+            "/v1/customers".into(),
+            json!({"name": "Due", "market": "US"}),
+        )
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for _ in 0..100 {
+            let body = json!({"offerId": "o365-e1", "quantity": 1, "billingCycle": "monthly",
+                              "termStart": months_ago(13).to_string()});
+            let created = post(format!("/v1/customers/{customer}/subscriptions"), body)
+                .await
+                .unwrap();
+            assert_eq!(created.status(), StatusCode::CREATED);
+        }
+    }
+
+    // Ends 100 terms a pass, a pass a second: killed when the first ones are in, it is mid-run.
+    let renewing = [("RENEWAL_POLL_SECS", "1")];
+    let database_url = setup.database_url.clone();
+    let mut killed = ServiceProcess::start_on(database_url.clone(), &renewing, Stdio::null()).await;
+    wait_for_rows(
+        &database_url,
+        "SELECT count(*) FROM subscription_history WHERE change_kind = 'renewal'",
+        "the first worker renewed nothing",
+    )
+    .await;
+    killed.child.kill().expect("the worker is killed");
+    killed.wait();
+    let renewed_when_killed = renewals(&database_url).await;
+    assert!(
+        renewed_when_killed < DUE as i64,
+        "the kill came after the run"
+    );
+
+    let _next = ServiceProcess::start_on(database_url.clone(), &renewing, Stdio::null()).await;
+    wait_for_rows(
+        &database_url,
+        "SELECT (count(*) >= 400)::int::bigint FROM subscription_history
+          WHERE change_kind = 'renewal'",
+        "the second worker did not finish the queue",
+    )
+    .await;
+    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+    let twice: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT subscription_id FROM subscription_history
+          WHERE change_kind = 'renewal' GROUP BY subscription_id HAVING count(*) > 1) AS twice",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(twice, 0, "a term was renewed twice");
+    assert_eq!(renewals(&database_url).await, DUE as i64);
+    pool.close().await;
+}
+
+async fn renewals(database_url: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+    let count = sqlx::query_scalar(
+        "SELECT count(*) FROM subscription_history WHERE change_kind = 'renewal'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    count
 }
