@@ -119,26 +119,16 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let (worker_stop_tx, mut worker_stop_rx) = tokio::sync::watch::channel(false);
-        let mut retention_stop_rx = worker_stop_tx.subscribe();
-        let retention = tokio::spawn(retention::run(
-            self.pool.clone(),
-            self.retention,
+        let (worker_stop_tx, _) = tokio::sync::watch::channel(false);
+        let stopped = || {
+            let mut stop = worker_stop_tx.subscribe();
             async move {
-                let _ = retention_stop_rx.wait_for(|stop| *stop).await;
-            },
-        ));
-        let mut renewals_stop_rx = worker_stop_tx.subscribe();
-        let renewals = tokio::spawn(renewals::run(
-            self.pool.clone(),
-            self.renewals,
-            async move {
-                let _ = renewals_stop_rx.wait_for(|stop| *stop).await;
-            },
-        ));
-        let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, async move {
-            let _ = worker_stop_rx.wait_for(|stop| *stop).await;
-        }));
+                let _ = stop.wait_for(|stop| *stop).await;
+            }
+        };
+        let retention = tokio::spawn(retention::run(self.pool.clone(), self.retention, stopped()));
+        let renewals = tokio::spawn(renewals::run(self.pool.clone(), self.renewals, stopped()));
+        let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, stopped()));
         let server = server::serve(self.listener, self.router, self.connections, async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");

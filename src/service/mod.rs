@@ -14,6 +14,8 @@ pub mod subscriptions;
 pub mod upgrades;
 pub mod webhooks;
 
+use std::future::Future;
+
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -83,6 +85,38 @@ fn snapshot(row: &Subscription) -> serde_json::Value {
         "upgradedFrom": row.upgraded_from_id,
         "version": row.version,
     })
+}
+
+/// When a periodic job makes its first pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstPass {
+    AtStart,
+    AfterOneInterval,
+}
+
+/// The shape every periodic background job shares: a pass every `interval` until `shutdown`
+/// completes (a pass in progress is dropped then; each job's passes are idempotent).
+pub async fn every<F: Future<Output = ()>>(
+    interval: std::time::Duration,
+    first: FirstPass,
+    shutdown: impl Future<Output = ()>,
+    mut pass: impl FnMut() -> F,
+) {
+    tokio::pin!(shutdown);
+    let mut wait = first == FirstPass::AfterOneInterval;
+    loop {
+        if wait {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(interval) => {},
+            }
+        }
+        wait = true;
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = pass() => {},
+        }
+    }
 }
 
 /// Whether the database answers now (readiness).

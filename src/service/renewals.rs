@@ -11,9 +11,9 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::Actor;
 use super::idempotency::in_transaction;
 use super::lifecycle::{self, ChangeOutcome};
+use super::{Actor, FirstPass};
 use crate::db;
 use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::renewal::{self, TermEnd};
@@ -34,22 +34,19 @@ pub struct RenewalSettings {
 /// Every `poll` (the first time one `poll` after start-up), ends the terms that are due, until
 /// `shutdown` completes.
 pub async fn run(pool: PgPool, settings: RenewalSettings, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            () = tokio::time::sleep(settings.poll) => {},
-        }
-        let today = Utc::now().date_naive();
-        tokio::select! {
-            () = &mut shutdown => return,
-            ended = end_due_terms(&pool, today) => match ended {
+    super::every(
+        settings.poll,
+        FirstPass::AfterOneInterval,
+        shutdown,
+        || async {
+            match end_due_terms(&pool, Utc::now().date_naive()).await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "terms ended"),
                 Err(error) => tracing::warn!(%error, "renewals could not reach the database"),
-            },
-        }
-    }
+            }
+        },
+    )
+    .await;
 }
 
 /// One pass over the subscriptions whose term ended by `today`; how many terms it ended.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::FirstPass;
 use crate::db::retention;
 
 /// Rows removed per statement.
@@ -32,26 +33,19 @@ pub struct Removed {
 
 /// Runs the retention job every `interval` until `shutdown` completes.
 pub async fn run(pool: PgPool, settings: RetentionSettings, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            removed = remove_expired(&pool, &settings) => match removed {
-                Ok(removed) if removed != Removed::default() => tracing::info!(
-                    deliveries = removed.deliveries,
-                    events = removed.events,
-                    idempotency_records = removed.idempotency_records,
-                    "retention removed expired rows"
-                ),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "retention could not reach the database"),
-            },
+    super::every(settings.interval, FirstPass::AtStart, shutdown, || async {
+        match remove_expired(&pool, &settings).await {
+            Ok(removed) if removed != Removed::default() => tracing::info!(
+                deliveries = removed.deliveries,
+                events = removed.events,
+                idempotency_records = removed.idempotency_records,
+                "retention removed expired rows"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "retention could not reach the database"),
         }
-        tokio::select! {
-            () = &mut shutdown => return,
-            () = tokio::time::sleep(settings.interval) => {},
-        }
-    }
+    })
+    .await;
 }
 
 /// One run: batch after batch until nothing is left to remove.
