@@ -24,13 +24,15 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// Largest request head the HTTP parser buffers. Heads up to this size reach the router, whose
-/// own, lower limits answer problem+json (`middleware::limit_head`); past it the parser answers
-/// 431 itself, with an empty body.
-pub const MAX_HEAD_BUFFER: usize = 128 * 1024;
+/// Largest request head the HTTP parser buffers (above hyper's default of about 400 KiB). Heads up
+/// to this size reach the router, whose own, lower limits answer problem+json
+/// (`middleware::limit_head`); past it the parser answers 431 itself, with an empty body. The
+/// buffer grows only as a head arrives, and the header-read timeout bounds how long that takes.
+pub const MAX_HEAD_BUFFER: usize = 1024 * 1024;
 
-/// Most header lines the HTTP parser accepts; same reasoning as [`MAX_HEAD_BUFFER`].
-pub const MAX_PARSED_HEADERS: usize = 256;
+/// Most header lines the HTTP parser accepts (hyper's default is 100); same reasoning as
+/// [`MAX_HEAD_BUFFER`].
+pub const MAX_PARSED_HEADERS: usize = 1000;
 
 /// How connections are limited.
 #[derive(Debug, Clone, Copy)]

@@ -263,3 +263,29 @@ async fn a_request_answered_for_longer_than_both_timeouts_is_not_cut() {
 
     assert_eq!(response.status(), reqwest::StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_header_section_of_half_a_mebibyte_or_of_many_lines_is_still_a_431_problem() {
+    let app = spawn_app().await;
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Huge: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(512 * 1024)
+    );
+    let mut lines =
+        String::from("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for i in 0..600 {
+        lines.push_str(&format!("X-Line-{i}: {i}\r\n"));
+    }
+    lines.push_str("\r\n");
+
+    for request in [huge, lines] {
+        let answer = exchange(&app, request.as_bytes()).await;
+
+        assert!(
+            answer.starts_with("HTTP/1.1 431"),
+            "{}",
+            &answer[..answer.len().min(200)]
+        );
+        assert!(answer.contains(r#""code":"headers_too_large""#));
+    }
+}
