@@ -2,7 +2,6 @@
 //! add-ons"), under the same locks, `If-Match` and `Idempotency-Key` as upgrades, each change in
 //! the history.
 
-use chrono::Utc;
 use sqlx::PgConnection;
 
 use super::subscriptions::check_precondition;
@@ -123,7 +122,9 @@ async fn change_quantity(
     let subscription = if new_quantity == before.quantity {
         before.clone()
     } else {
-        db::subscriptions::update(conn, customer.id, before.id, new_quantity, before.status).await?
+        db::subscriptions::update(conn, customer.id, before.id, new_quantity, before.status)
+            .await?
+            .as_of(super::today())
     };
     Ok(ChangeOutcome {
         subscription,
@@ -155,7 +156,7 @@ pub(super) fn seat_billing(
         monthly_unit_price: unit_price,
         old_quantity: old,
         new_quantity: new,
-        today: Utc::now().date_naive(),
+        today: super::today(),
     })))
 }
 
@@ -194,7 +195,8 @@ async fn change_status(
     }
     outcome.subscription =
         db::subscriptions::update(conn, before.customer_id, before.id, before.quantity, status)
-            .await?;
+            .await?
+            .as_of(super::today());
     Ok(outcome)
 }
 
