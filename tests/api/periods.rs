@@ -234,3 +234,20 @@ async fn a_cancelled_subscription_keeps_the_term_and_period_it_was_stored_with()
     assert_eq!(shown(&cancelled), stored);
     assert_eq!(shown(&json_ok(admin.get(&sub.path).await).await), stored);
 }
+
+/// What a live subscription stored with `stored` (termStart, termEnd, currentPeriodStart,
+/// currentPeriodEnd) and billed every `step` months shows today: the stored dates while the
+/// stored period runs, else the term and period containing today, counted from 12 months before
+/// the stored term's end.
+pub fn shown_today(step: u32, stored: [&str; 4]) -> [String; 4] {
+    let stored = stored.map(|d| d.parse::<NaiveDate>().unwrap());
+    let [term, term_end, start, end] = if today() < stored[3] {
+        stored
+    } else {
+        let nominal = stored[1].checked_sub_months(Months::new(12)).unwrap();
+        let (term, term_end) = slice_containing(nominal, 12, today());
+        let (start, end) = slice_containing(nominal, step, today());
+        [term, term_end, start, end]
+    };
+    [term, term_end, start, end].map(|d| d.to_string())
+}
