@@ -101,21 +101,22 @@ impl Subscription {
         format!("\"{}-{}\"", self.id.as_uuid().simple(), self.version)
     }
 
+    /// Its term and current billing period.
+    pub fn dates(&self) -> BillingDates {
+        BillingDates {
+            term_start: self.term_start,
+            term_end: self.term_end,
+            current_period_start: self.current_period_start,
+            current_period_end: self.current_period_end,
+        }
+    }
+
     /// The subscription as it is on `on`: its term and billing period are the ones containing
     /// that day ([`subscription::current_terms`]); everything else, the version and so the entity
     /// tag included, is as stored.
     pub fn as_of(mut self, on: NaiveDate) -> Self {
-        let current = subscription::current_terms(
-            self.billing_cycle,
-            BillingDates {
-                term_start: self.term_start,
-                term_end: self.term_end,
-                current_period_start: self.current_period_start,
-                current_period_end: self.current_period_end,
-            },
-            self.status,
-            on,
-        );
+        let current =
+            subscription::current_terms(self.billing_cycle, self.dates(), self.status, on);
         self.term_start = current.term_start;
         self.term_end = current.term_end;
         self.current_period_start = current.current_period_start;

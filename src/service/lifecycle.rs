@@ -122,9 +122,15 @@ async fn change_quantity(
     let subscription = if new_quantity == before.quantity {
         before.clone()
     } else {
-        db::subscriptions::update(conn, customer.id, before.id, new_quantity, before.status)
-            .await?
-            .as_of(super::today())
+        db::subscriptions::update(
+            conn,
+            customer.id,
+            before.id,
+            (new_quantity, before.status),
+            None,
+        )
+        .await?
+        .as_of(super::today())
     };
     Ok(ChangeOutcome {
         subscription,
@@ -193,10 +199,17 @@ async fn change_status(
         outcome.cancelled_add_ons =
             db::add_ons::cancel_all(conn, before.customer_id, before.id).await?;
     }
-    outcome.subscription =
-        db::subscriptions::update(conn, before.customer_id, before.id, before.quantity, status)
-            .await?
-            .as_of(super::today());
+    // A cancelled subscription keeps, stored, the term and period it was cancelled in.
+    let ends = (status == SubscriptionStatus::Cancelled).then(|| before.dates());
+    outcome.subscription = db::subscriptions::update(
+        conn,
+        before.customer_id,
+        before.id,
+        (before.quantity, status),
+        ends.as_ref(),
+    )
+    .await?
+    .as_of(super::today());
     Ok(outcome)
 }
 

@@ -163,9 +163,11 @@ async fn create_target(
     .await
     .map_err(already_upgraded)?
     .as_of(super::today());
-    let retired = db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id)
-        .await
-        .map_err(already_upgraded)?;
+    // The retired source keeps, stored, the term and period it was upgraded in.
+    let retired =
+        db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id, &source.dates())
+            .await
+            .map_err(already_upgraded)?;
     let transfers: Vec<serde_json::Value> = upgrade
         .plan
         .transfers

@@ -4,6 +4,7 @@
 use chrono::{Months, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use crate::helpers::{Api, json_ok, spawn_app};
 
@@ -158,7 +159,8 @@ async fn a_monthly_subscription_bought_13_months_ago_is_shown_and_billed_in_the_
 }
 
 #[tokio::test]
-async fn an_upgrade_of_a_subscription_bought_13_months_ago_is_coterminous_with_its_current_term() {
+async fn an_upgrade_of_a_subscription_bought_13_months_ago_is_coterminous_with_its_current_term_which_the_source_keeps()
+ {
     let app = spawn_app().await;
     let admin = app.admin();
     let term_start = months_ago(13);
@@ -184,6 +186,11 @@ async fn an_upgrade_of_a_subscription_bought_13_months_ago_is_coterminous_with_i
     .await;
 
     assert_eq!(shown(&target), [today(), term_end, today(), end]);
+    let (term, _) = slice_containing(term_start, 12, today());
+    let (start, _) = slice_containing(term_start, 1, today());
+    let upgraded = [term, term_end, start, end];
+    assert_eq!(shown(&json_ok(admin.get(&sub.path).await).await), upgraded);
+    assert_eq!(stored(app.database_url(), &sub.body["id"]).await, upgraded);
 }
 
 #[tokio::test]
@@ -214,11 +221,14 @@ async fn an_annual_subscription_bought_25_months_ago_is_in_its_third_term() {
 }
 
 #[tokio::test]
-async fn a_cancelled_subscription_keeps_the_term_and_period_it_was_stored_with() {
+async fn a_cancelled_subscription_keeps_the_term_and_period_it_was_cancelled_in() {
     let app = spawn_app().await;
     let admin = app.admin();
     let term_start = months_ago(13);
     let sub = bought(&admin, "monthly", term_start).await;
+    let (term, term_end) = slice_containing(term_start, 12, today());
+    let (start, end) = slice_containing(term_start, 1, today());
+    let current = [term, term_end, start, end];
 
     let cancelled = json_ok(
         admin
@@ -227,12 +237,26 @@ async fn a_cancelled_subscription_keeps_the_term_and_period_it_was_stored_with()
     )
     .await;
 
-    // Bought after its first term ended, it was stored with that term's last period.
-    let term_end = plus_months(term_start, 12);
-    let stored = [term_start, term_end, plus_months(term_start, 11), term_end];
     assert_eq!(cancelled["status"], "cancelled");
-    assert_eq!(shown(&cancelled), stored);
-    assert_eq!(shown(&json_ok(admin.get(&sub.path).await).await), stored);
+    assert_eq!(shown(&cancelled), current);
+    assert_eq!(shown(&json_ok(admin.get(&sub.path).await).await), current);
+    // Stored, so that it is what every later read shows, whatever the day.
+    assert_eq!(stored(app.database_url(), &sub.body["id"]).await, current);
+}
+
+/// The term and period stored in the subscription's row.
+async fn stored(database_url: &str, id: &Value) -> [NaiveDate; 4] {
+    let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+    let id: uuid::Uuid = id.as_str().unwrap().parse().unwrap();
+    let row: (NaiveDate, NaiveDate, NaiveDate, NaiveDate) = sqlx::query_as(
+        "SELECT term_start, term_end, current_period_start, current_period_end
+           FROM subscriptions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    [row.0, row.1, row.2, row.3]
 }
 
 /// What a live subscription stored with `stored` (termStart, termEnd, currentPeriodStart,
