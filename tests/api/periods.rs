@@ -126,6 +126,17 @@ async fn a_monthly_subscription_bought_13_months_ago_is_shown_and_billed_in_the_
             .await,
     )
     .await;
+    let options = json_ok(admin.get(&format!("{}/upgrades", sub.path)).await).await;
+    let listed = options["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["targetOfferId"] == "m365-business-standard")
+        .unwrap();
+    assert_eq!(
+        listed["billingPreview"], preview["billing"],
+        "the options agree"
+    );
     let billing = &preview["billing"];
     assert_eq!(day(&billing["effectiveDate"]), today());
     assert_eq!(day(&billing["periodEnd"]), end);
