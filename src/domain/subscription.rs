@@ -263,8 +263,7 @@ pub fn current_terms(
     let (term_start, term_end) = if on < stored.term_end {
         (stored.term_start, stored.term_end)
     } else {
-        let (start, end) = step_containing(nominal, TERM_MONTHS, 1, None, on);
-        (start, end)
+        step_containing(nominal, TERM_MONTHS, 1, None, on)
     };
     let (period_start, current_period_end) =
         step_containing(nominal, cycle.period_months(), 0, Some(term_end), on);

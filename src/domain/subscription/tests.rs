@@ -451,3 +451,45 @@ fn terms_at_the_edges_of_the_accepted_dates_are_derived_without_overflow() {
         ),
     ]);
 }
+
+#[test]
+fn every_day_after_the_stored_period_is_inside_the_derived_term_and_period() {
+    let stored = [
+        ["2024-01-31", "2025-01-31", "2024-01-31", "2024-02-29"],
+        ["2024-02-29", "2025-02-28", "2024-02-29", "2024-03-29"],
+        ["2024-03-20", "2024-09-01", "2024-03-20", "2024-04-01"],
+        ["2024-01-01", "2025-01-01", "2024-03-10", "2024-04-10"],
+    ];
+    for cycle in [BillingCycle::Monthly, BillingCycle::Annual] {
+        for dates_stored in stored {
+            let stored = dates(dates_stored);
+            let mut on = stored.current_period_end;
+            let mut previous = stored;
+            while on < date("2028-01-01") {
+                let got = current_terms(cycle, stored, SubscriptionStatus::Active, on);
+                let what = format!("{cycle:?} {dates_stored:?} on {on}");
+                assert!(got.term_start <= on && on < got.term_end, "{what}: {got:?}");
+                assert!(
+                    got.current_period_start <= on && on < got.current_period_end,
+                    "{what}: {got:?}"
+                );
+                assert!(
+                    got.term_start <= got.current_period_start,
+                    "{what}: {got:?}"
+                );
+                assert!(got.current_period_end <= got.term_end, "{what}: {got:?}");
+                // A leap-day start clamps to 02-28 and ends on 02-29 in a leap year: 366 days.
+                assert!(
+                    (got.term_end - got.term_start).num_days() <= 366,
+                    "{what}: {got:?}"
+                );
+                assert!(
+                    got.current_period_start >= previous.current_period_start,
+                    "{what}: periods only move forward"
+                );
+                previous = got;
+                on = on.succ_opt().unwrap();
+            }
+        }
+    }
+}
