@@ -173,11 +173,13 @@ pub async fn mark_upgraded(
     customer_id: CustomerId,
     id: SubscriptionId,
     target_id: SubscriptionId,
+    dates: &BillingDates,
 ) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
         r#"UPDATE subscriptions
-         SET status = 'upgraded', upgraded_to_id = $3, version = version + 1, updated_at = now()
+         SET status = 'upgraded', upgraded_to_id = $3, version = version + 1, updated_at = now(),
+             term_start = $4, term_end = $5, current_period_start = $6, current_period_end = $7
          WHERE customer_id = $1 AND id = $2
          RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
                    partner_id AS "partner_id: PartnerId", quantity,
@@ -188,7 +190,11 @@ pub async fn mark_upgraded(
                    created_at, updated_at"#,
         customer_id.as_uuid(),
         id.as_uuid(),
-        target_id.as_uuid()
+        target_id.as_uuid(),
+        dates.term_start,
+        dates.term_end,
+        dates.current_period_start,
+        dates.current_period_end
     )
     .fetch_one(conn)
     .await
@@ -204,18 +210,22 @@ pub struct SubscriptionFactsRow {
     pub channel: Channel,
 }
 
-/// Sets the quantity and/or status, bumping the version.
+/// Sets the quantity and/or status, bumping the version; with `dates` (a subscription ending:
+/// the term and period it ends in), its term and current period too.
 pub async fn update(
     conn: &mut PgConnection,
     customer_id: CustomerId,
     id: SubscriptionId,
-    quantity: i32,
-    status: SubscriptionStatus,
+    (quantity, status): (i32, SubscriptionStatus),
+    dates: Option<&BillingDates>,
 ) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
         r#"UPDATE subscriptions
-         SET quantity = $3, status = $4, version = version + 1, updated_at = now()
+         SET quantity = $3, status = $4, version = version + 1, updated_at = now(),
+             term_start = COALESCE($5, term_start), term_end = COALESCE($6, term_end),
+             current_period_start = COALESCE($7, current_period_start),
+             current_period_end = COALESCE($8, current_period_end)
          WHERE customer_id = $1 AND id = $2
          RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
                    partner_id AS "partner_id: PartnerId", quantity,
@@ -227,7 +237,11 @@ pub async fn update(
         customer_id.as_uuid(),
         id.as_uuid(),
         quantity,
-        status.as_str()
+        status.as_str(),
+        dates.map(|d| d.term_start),
+        dates.map(|d| d.term_end),
+        dates.map(|d| d.current_period_start),
+        dates.map(|d| d.current_period_end)
     )
     .fetch_one(conn)
     .await

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
 use super::ids::{CustomerId, PartnerId, SubscriptionId};
-use super::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
 /// A customer of a partner.
 #[derive(Debug, Clone)]
@@ -101,6 +101,29 @@ impl Subscription {
     /// The subscription's entity tag (its `ETag`): it changes with every write to it.
     pub fn entity_tag(&self) -> String {
         format!("\"{}-{}\"", self.id.as_uuid().simple(), self.version)
+    }
+
+    /// Its term and current billing period.
+    pub fn dates(&self) -> BillingDates {
+        BillingDates {
+            term_start: self.term_start,
+            term_end: self.term_end,
+            current_period_start: self.current_period_start,
+            current_period_end: self.current_period_end,
+        }
+    }
+
+    /// The subscription as it is on `on`: its term and billing period are the ones containing
+    /// that day ([`subscription::current_terms`]); everything else, the version and so the entity
+    /// tag included, is as stored.
+    pub fn as_of(mut self, on: NaiveDate) -> Self {
+        let current =
+            subscription::current_terms(self.billing_cycle, self.dates(), self.status, on);
+        self.term_start = current.term_start;
+        self.term_end = current.term_end;
+        self.current_period_start = current.current_period_start;
+        self.current_period_end = current.current_period_end;
+        self
     }
 }
 

@@ -1,6 +1,6 @@
 //! Subscriptions: their states, billing cycles and terms, and the rules a new one must satisfy.
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -234,27 +234,108 @@ pub fn billing_dates(
     })
 }
 
+/// The term and billing period a subscription is in on `on`, derived from what is stored (SPEC
+/// section 12: periods move with time, terms renew by default). Nothing is written: the stored
+/// row stays as it was bought (or last changed), and every read derives from it.
+///
+/// The rules:
+/// - **final keeps stored**: a cancelled or upgraded subscription keeps its stored term and period;
+/// - **stored period still runs**: while `on` is before the stored period's end (including any
+///   day before the term starts), the stored term and period are current;
+/// - **terms renew**: after the stored term, the term containing `on` is one of the 12-month steps
+///   from the term's nominal start (its start for a full term; 12 months before its end for the
+///   shorter first term of an upgrade's target, which shares its source's term);
+/// - **periods step**: the current period is the step of the billing cycle from the nominal start
+///   that contains `on`, starting no earlier than the stored period's end (so a synced period
+///   that was not on a step is followed by a shorter one, never overlapped);
+/// - steps are counted from the nominal start, never chained, so a month-end start clamps in each
+///   month (01-31, 02-28, 03-31) and never drifts.
+pub fn current_terms(
+    cycle: BillingCycle,
+    stored: BillingDates,
+    status: SubscriptionStatus,
+    on: NaiveDate,
+) -> BillingDates {
+    let live = matches!(
+        status,
+        SubscriptionStatus::Active | SubscriptionStatus::Suspended
+    );
+    if !live || on < stored.current_period_end {
+        return stored;
+    }
+    let nominal = nominal_start(stored.term_start, stored.term_end);
+    let (term_start, term_end) = if on < stored.term_end {
+        (stored.term_start, stored.term_end)
+    } else {
+        step_containing(nominal, TERM_MONTHS, 1, None, on)
+    };
+    let (period_start, current_period_end) =
+        step_containing(nominal, cycle.period_months(), 0, Some(term_end), on);
+    BillingDates {
+        term_start,
+        term_end,
+        current_period_start: period_start.max(stored.current_period_end).max(term_start),
+        current_period_end,
+    }
+}
+
+/// The day the term's steps are counted from: the term start when the term is a full one, else
+/// (an upgrade's target, whose first term ends with its source's) 12 months before its end.
+fn nominal_start(term_start: NaiveDate, term_end: NaiveDate) -> NaiveDate {
+    let full = term_start.checked_add_months(Months::new(TERM_MONTHS)) == Some(term_end);
+    if full {
+        term_start
+    } else {
+        term_end
+            .checked_sub_months(Months::new(TERM_MONTHS))
+            .map_or(term_start, |d| d.min(term_start))
+    }
+}
+
 fn period_containing(
     cycle: BillingCycle,
     term_start: NaiveDate,
     term_end: NaiveDate,
     today: NaiveDate,
 ) -> (NaiveDate, NaiveDate) {
-    let step = cycle.period_months();
+    step_containing(term_start, cycle.period_months(), 0, Some(term_end), today)
+}
+
+/// The step `[origin + k × step, origin + (k + 1) × step)` (months; `k >= first`) that contains
+/// `on`, or the first one when `on` is before it. With `limit`, boundaries are capped at it and the
+/// last step is the one ending there (a period never leaves its term).
+fn step_containing(
+    origin: NaiveDate,
+    step: u32,
+    first: u32,
+    limit: Option<NaiveDate>,
+    on: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
+    let cap = |d: NaiveDate| limit.map_or(d, |l| d.min(l));
     let boundary = |k: u32| {
-        term_start
-            .checked_add_months(Months::new(k * step))
-            .map_or(term_end, |d| d.min(term_end))
+        origin
+            .checked_add_months(Months::new(k.saturating_mul(step)))
+            .map_or_else(|| limit.unwrap_or(NaiveDate::MAX), cap)
     };
-    let mut k = 0;
+    // Start the search a month before `on` (or before the limit's last day), not at the origin.
+    let near = limit
+        .and_then(|l| l.pred_opt())
+        .map_or(on, |last| on.min(last));
+    let months_before =
+        (near.year() - origin.year()) * 12 + near.month0() as i32 - origin.month0() as i32;
+    let mut k = u32::try_from(months_before - 1)
+        .map_or(0, |m| m / step)
+        .max(first);
     loop {
         let (start, end) = (boundary(k), boundary(k + 1));
-        if today < end || end >= term_end {
+        if on < end || limit.is_some_and(|l| end >= l) || end == NaiveDate::MAX {
             return (start, end);
         }
         k += 1;
     }
 }
 
+#[cfg(test)]
+mod terms_tests;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,6 @@
 //! add-ons"), under the same locks, `If-Match` and `Idempotency-Key` as upgrades, each change in
 //! the history.
 
-use chrono::Utc;
 use sqlx::PgConnection;
 
 use super::subscriptions::check_precondition;
@@ -10,10 +9,11 @@ use super::{Actor, lock_subscription, snapshot};
 use crate::db;
 use crate::domain::billing::Billing;
 use crate::domain::lifecycle::{self, SeatChange, SeatProration};
-use crate::domain::records::Precondition;
-use crate::domain::records::{AddOn, ChangeKind, Customer, LicenseAssignment, Subscription};
+use crate::domain::records::{
+    AddOn, ChangeKind, Customer, LicenseAssignment, Precondition, Subscription,
+};
 use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, Offer, SubscriptionId};
 use crate::error::Error;
 
 /// One change to a subscription.
@@ -97,33 +97,7 @@ async fn change_quantity(
     let offer = catalog
         .offer(&before.offer_id)
         .ok_or_else(|| Error::internal(format!("offer {} not in catalog", before.offer_id)))?;
-    let status = before.status;
-    let family_seats = match &offer.family_id {
-        Some(family) => db::subscriptions::family_seats(conn, customer.id, family).await?,
-        None => 0,
-    };
-    let own_live = matches!(
-        status,
-        SubscriptionStatus::Active | SubscriptionStatus::Suspended
-    );
-    let change = SeatChange {
-        offer,
-        status,
-        quantity,
-        assigned: db::licenses::count(conn, customer.id, before.id).await?,
-        family_seats_elsewhere: family_seats
-            - if own_live {
-                i64::from(before.quantity)
-            } else {
-                0
-            },
-        add_on_seats: db::add_ons::active(conn, customer.id, before.id)
-            .await?
-            .iter()
-            .map(|a| i64::from(a.quantity))
-            .max()
-            .unwrap_or(0),
-    };
+    let change = seat_change(conn, customer, before, offer, quantity).await?;
     lifecycle::check_quantity(catalog, &change)?;
     let billing = seat_billing(
         catalog,
@@ -137,13 +111,56 @@ async fn change_quantity(
     let subscription = if new_quantity == before.quantity {
         before.clone()
     } else {
-        db::subscriptions::update(conn, customer.id, before.id, new_quantity, before.status).await?
+        db::subscriptions::update(
+            conn,
+            customer.id,
+            before.id,
+            (new_quantity, before.status),
+            None,
+        )
+        .await?
+        .as_of(super::today())
     };
     Ok(ChangeOutcome {
-        subscription,
         billing,
-        released_licenses: Vec::new(),
-        cancelled_add_ons: Vec::new(),
+        ..ChangeOutcome::unchanged(&subscription)
+    })
+}
+
+/// What the seat rules look at: the licenses assigned, the family's seats the customer holds in
+/// its other live subscriptions, and the largest active add-on (the customer's row is locked).
+async fn seat_change<'a>(
+    conn: &mut PgConnection,
+    customer: &Customer,
+    before: &Subscription,
+    offer: &'a Offer,
+    quantity: i64,
+) -> Result<SeatChange<'a>, Error> {
+    let family_seats = match &offer.family_id {
+        Some(family) => db::subscriptions::family_seats(conn, customer.id, family).await?,
+        None => 0,
+    };
+    let own_live = matches!(
+        before.status,
+        SubscriptionStatus::Active | SubscriptionStatus::Suspended
+    );
+    let own_seats = if own_live {
+        i64::from(before.quantity)
+    } else {
+        0
+    };
+    Ok(SeatChange {
+        offer,
+        status: before.status,
+        quantity,
+        assigned: db::licenses::count(conn, customer.id, before.id).await?,
+        family_seats_elsewhere: family_seats - own_seats,
+        add_on_seats: db::add_ons::active(conn, customer.id, before.id)
+            .await?
+            .iter()
+            .map(|a| i64::from(a.quantity))
+            .max()
+            .unwrap_or(0),
     })
 }
 
@@ -169,7 +186,7 @@ pub(super) fn seat_billing(
         monthly_unit_price: unit_price,
         old_quantity: old,
         new_quantity: new,
-        today: Utc::now().date_naive(),
+        today: super::today(),
     })))
 }
 
@@ -198,9 +215,15 @@ async fn change_status(
         return end(conn, before, status).await;
     }
     let mut outcome = ChangeOutcome::unchanged(before);
-    outcome.subscription =
-        db::subscriptions::update(conn, before.customer_id, before.id, before.quantity, status)
-            .await?;
+    outcome.subscription = db::subscriptions::update(
+        conn,
+        before.customer_id,
+        before.id,
+        (before.quantity, status),
+        None,
+    )
+    .await?
+    .as_of(super::today());
     Ok(outcome)
 }
 
@@ -215,8 +238,17 @@ pub(super) async fn end(
     let mut outcome = ChangeOutcome::unchanged(before);
     outcome.released_licenses = db::licenses::release_all(conn, customer_id, id).await?;
     outcome.cancelled_add_ons = db::add_ons::cancel_all(conn, customer_id, id).await?;
-    outcome.subscription =
-        db::subscriptions::update(conn, customer_id, id, before.quantity, status).await?;
+    // An ended subscription keeps, stored, the term and period it ended in.
+    let ends = before.dates();
+    outcome.subscription = db::subscriptions::update(
+        conn,
+        customer_id,
+        id,
+        (before.quantity, status),
+        Some(&ends),
+    )
+    .await?
+    .as_of(super::today());
     Ok(outcome)
 }
 

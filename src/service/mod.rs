@@ -119,6 +119,12 @@ pub async fn every<F: Future<Output = ()>>(
     }
 }
 
+/// The day a subscription's current term and billing period are derived for, and billing
+/// computations take effect on (README, "Billing periods").
+fn today() -> chrono::NaiveDate {
+    Utc::now().date_naive()
+}
+
 /// Whether the database answers now (readiness).
 pub async fn database_ready(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     db::ping(pool).await
@@ -168,5 +174,5 @@ pub async fn lock_subscription(
         db::subscriptions::lock_for_partner(conn, customer_id, actor.partner_id, subscription_id)
             .await?
             .ok_or_else(|| subscription_not_found(subscription_id))?;
-    Ok((customer, subscription))
+    Ok((customer, subscription.as_of(today())))
 }

@@ -1,6 +1,6 @@
 //! Buying (or recording a synced) subscription, and reading the partner's subscriptions.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ pub async fn create(
     customer_id: CustomerId,
     request: SubscriptionRequest,
 ) -> Result<Subscription, Error> {
-    let today = Utc::now().date_naive();
+    let today = super::today();
     let dates = subscription::billing_dates(
         request.billing_cycle,
         request.term_start.unwrap_or(today),
@@ -68,7 +68,7 @@ pub async fn create(
             upgraded_from_id: None,
             auto_renew: request.auto_renew,
         };
-        let row = db::subscriptions::create(conn, &new).await?;
+        let row = db::subscriptions::create(conn, &new).await?.as_of(today);
         actor
             .record_change(
                 conn,
@@ -117,6 +117,7 @@ pub async fn find(
     super::visible_customer(pool, partner_id, customer_id).await?;
     db::subscriptions::find_for_partner(pool, customer_id, partner_id, id)
         .await?
+        .map(|row| row.as_of(super::today()))
         .ok_or_else(|| super::subscription_not_found(id))
 }
 
@@ -129,7 +130,10 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Subscription>, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
-    Ok(db::subscriptions::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
+    let today = super::today();
+    let rows =
+        db::subscriptions::list_for_partner(pool, customer_id, partner_id, after, limit).await?;
+    Ok(rows.into_iter().map(|row| row.as_of(today)).collect())
 }
 
 /// A page of the changes recorded for a subscription this partner sold to a visible customer.

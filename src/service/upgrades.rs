@@ -73,7 +73,8 @@ pub async fn options(
         .source
         .take()
         .ok_or_else(|| subscription_not_found(subscription_id))?
-        .0;
+        .0
+        .as_of(super::today());
     let facts = Facts::new(row, &source)?;
     Ok(upgrade::evaluate_all(&facts.case(catalog)))
 }
@@ -159,10 +160,13 @@ async fn create_target(
         },
     )
     .await
-    .map_err(already_upgraded)?;
-    let retired = db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id)
-        .await
-        .map_err(already_upgraded)?;
+    .map_err(already_upgraded)?
+    .as_of(super::today());
+    // The retired source keeps, stored, the term and period it was upgraded in.
+    let retired =
+        db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id, &source.dates())
+            .await
+            .map_err(already_upgraded)?;
     let transfers: Vec<serde_json::Value> = upgrade
         .plan
         .transfers
@@ -238,7 +242,7 @@ fn effective_date(source: &Subscription) -> NaiveDate {
     billing::remaining(
         source.current_period_start,
         source.current_period_end,
-        Utc::now().date_naive(),
+        super::today(),
     )
     .effective_date
 }
@@ -385,7 +389,7 @@ impl Facts {
             },
             terms: self.terms,
             holders: &self.holders,
-            today: now.date_naive(),
+            today: super::today(),
         }
     }
 }

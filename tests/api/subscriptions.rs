@@ -14,7 +14,7 @@ async fn a_subscription_is_created_with_its_term_period_and_etag() {
 
     let response = admin
         .post(&path, &json!({"offerId": "m365-business-basic", "quantity": 25, "billingCycle": "monthly",
-                             "termStart": "2026-03-10", "currentPeriodStart": "2026-11-10", "currentPeriodEnd": "2026-12-10"}))
+                             "termStart": "2099-03-10", "currentPeriodStart": "2099-11-10", "currentPeriodEnd": "2099-12-10"}))
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
@@ -22,8 +22,8 @@ async fn a_subscription_is_created_with_its_term_period_and_etag() {
 
     assert_eq!(created["status"], "active");
     assert_eq!(created["quantity"], 25);
-    assert_eq!(created["termEnd"], "2027-03-10");
-    assert_eq!(created["currentPeriodEnd"], "2026-12-10");
+    assert_eq!(created["termEnd"], "2100-03-10");
+    assert_eq!(created["currentPeriodEnd"], "2099-12-10");
     assert_eq!(created["upgradedTo"], Value::Null);
     let read = admin
         .get(&format!("{path}/{}", created["id"].as_str().unwrap()))
