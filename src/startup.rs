@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::auth::TokenVerifier;
 use crate::config::Settings;
 use crate::db::{self, PoolSettings, SetupError};
+use crate::domain::Catalog;
 use crate::error::Error;
 use crate::http::rate_limit::Quota;
 use crate::http::server::{self, ConnectionLimits};
@@ -83,6 +85,7 @@ impl Application {
             request_timeout: settings.request_timeout(),
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
         };
+        let renewals = settings.renewals(Arc::new(catalog.clone()));
         let router = http::router(
             AppState::new(pool.clone(), catalog, verifier, settings.rate_limit())
                 .with_webhook_networks(settings.webhook_allowed_networks.clone()),
@@ -102,7 +105,7 @@ impl Application {
             pool,
             webhooks: settings.webhook_worker(),
             retention: settings.retention(),
-            renewals: settings.renewals(),
+            renewals,
         })
     }
 
@@ -225,9 +228,10 @@ impl Settings {
     }
 
     /// The renewal worker's settings.
-    fn renewals(&self) -> RenewalSettings {
+    fn renewals(&self, catalog: Arc<Catalog>) -> RenewalSettings {
         RenewalSettings {
             poll: Duration::from_secs(self.renewal_poll_secs),
+            catalog,
         }
     }
 

@@ -108,12 +108,16 @@ pub async fn list_for_partner(
 
 /// Locks a customer's row for the rest of the transaction, whoever its partner (the renewal
 /// worker's first lock, in the order every change takes: customer, then subscription).
-pub async fn lock(conn: &mut PgConnection, customer_id: CustomerId) -> Result<bool, sqlx::Error> {
-    let locked = sqlx::query_scalar!(
-        r#"SELECT id AS "id: CustomerId" FROM customers WHERE id = $1 FOR UPDATE"#,
+pub async fn lock(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+) -> Result<Option<Customer>, sqlx::Error> {
+    sqlx::query_as!(
+        Customer,
+        r#"SELECT id AS "id: CustomerId", name, market_code, created_at
+           FROM customers WHERE id = $1 FOR UPDATE"#,
         customer_id.as_uuid()
     )
     .fetch_optional(conn)
-    .await?;
-    Ok(locked.is_some())
+    .await
 }

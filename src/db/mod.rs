@@ -10,6 +10,7 @@ pub mod licenses;
 pub mod relationships;
 pub mod retention;
 pub mod scale;
+pub mod scheduled;
 pub mod subscriptions;
 mod types;
 pub mod upgrades;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::add_on::AddOnStatus;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 use crate::domain::records::EndpointStatus;
-use crate::domain::records::{ChangeKind, RelationshipStatus};
+use crate::domain::records::{ChangeKind, RelationshipStatus, ScheduledKind};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 
 macro_rules! text_column {
@@ -52,6 +52,7 @@ text_column!(
     RelationshipStatus,
     ChangeKind,
     EndpointStatus,
+    ScheduledKind,
 );
 
 /// The typed ids are UUID columns.

@@ -124,6 +124,32 @@ pub fn remaining(start: NaiveDate, end: NaiveDate, today: NaiveDate) -> Remainin
 }
 
 /// `amount × days ÷ period_days`, rounded half to even.
+/// The bill of a change scheduled for a renewal: no proration, no credit, the offer's whole first
+/// period from the renewal (`period`: its start and exclusive end), `quantity` seats at
+/// `monthly_unit_price`, `period_months` months.
+pub fn full_period(
+    currency: &str,
+    monthly_unit_price: i64,
+    quantity: i64,
+    period_months: u32,
+    period: (NaiveDate, NaiveDate),
+) -> Billing {
+    let charge =
+        saturate(i128::from(monthly_unit_price) * i128::from(quantity) * i128::from(period_months));
+    let days = (period.1 - period.0).num_days();
+    Billing {
+        currency: currency.to_owned(),
+        credit: 0,
+        charge,
+        net: charge,
+        effective_date: period.0,
+        period_end: period.1,
+        remaining_days: days,
+        period_days: days,
+        full_credit: false,
+    }
+}
+
 fn share(amount: i128, days: i64, period_days: i64) -> i128 {
     round_half_even(amount * i128::from(days), i128::from(period_days))
 }

@@ -127,6 +127,8 @@ error_codes! {
     AddOnNotFound = "add_on_not_found", 404;
     /// No such webhook endpoint of yours.
     WebhookNotFound = "webhook_not_found", 404;
+    /// The subscription has no scheduled change.
+    ScheduledChangeNotFound = "scheduled_change_not_found", 404;
     /// The route does not take this method (`Allow` lists those it takes).
     MethodNotAllowed = "method_not_allowed", 405;
     /// The subscription is not active.
@@ -147,6 +149,10 @@ error_codes! {
     LicenseAlreadyAssigned = "license_already_assigned", 409;
     /// The customer already has a user with this e-mail.
     UserEmailTaken = "user_email_taken", 409;
+    /// The subscription already has a scheduled change (undo it first).
+    ScheduledChangeExists = "scheduled_change_exists", 409;
+    /// Auto-renewal is off: nothing can be scheduled for a term end that does not renew.
+    AutoRenewOff = "auto_renew_off", 409;
     /// `If-Match` does not match the current `ETag`.
     EtagMismatch = "etag_mismatch", 412;
     /// The body is larger than `MAX_BODY_BYTES`.
@@ -215,6 +221,7 @@ refusals!(
     super::lifecycle::QuantityError,
     super::add_on::AddOnError,
     super::input::InvalidDate,
+    super::renewal::ScheduleRefusal,
 );
 
 #[cfg(test)]

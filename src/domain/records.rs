@@ -195,11 +195,20 @@ pub enum ChangeKind {
     Renewal,
     /// The term ended without a renewal.
     Expiry,
+    /// An upgrade or a seat change was scheduled for the term end.
+    ChangeScheduled,
+    /// The scheduled change was undone, or cancelled by an immediate change (the reason says).
+    ScheduledChangeCancelled,
+    /// The scheduled change was applied with the renewal.
+    ScheduledChangeApplied,
+    /// The scheduled change was no longer allowed at the term end; the subscription renewed as
+    /// it was.
+    ScheduledChangeFailed,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 10] = [
+    pub const ALL: [ChangeKind; 14] = [
         ChangeKind::Created,
         ChangeKind::Upgrade,
         ChangeKind::QuantityChange,
@@ -210,6 +219,10 @@ impl ChangeKind {
         ChangeKind::AutoRenewChange,
         ChangeKind::Renewal,
         ChangeKind::Expiry,
+        ChangeKind::ChangeScheduled,
+        ChangeKind::ScheduledChangeCancelled,
+        ChangeKind::ScheduledChangeApplied,
+        ChangeKind::ScheduledChangeFailed,
     ];
 
     /// The stored name.
@@ -225,6 +238,10 @@ impl ChangeKind {
             ChangeKind::AutoRenewChange => "auto_renew_change",
             ChangeKind::Renewal => "renewal",
             ChangeKind::Expiry => "expiry",
+            ChangeKind::ChangeScheduled => "change_scheduled",
+            ChangeKind::ScheduledChangeCancelled => "scheduled_change_cancelled",
+            ChangeKind::ScheduledChangeApplied => "scheduled_change_applied",
+            ChangeKind::ScheduledChangeFailed => "scheduled_change_failed",
         }
     }
 
@@ -289,6 +306,46 @@ impl EndpointStatus {
     }
 }
 
+/// What a scheduled change does at the term end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduledKind {
+    /// Upgrade to `targetOfferId` with the renewal.
+    Upgrade,
+    /// Renew with `quantity` seats.
+    Quantity,
+}
+
+impl ScheduledKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduledKind::Upgrade => "upgrade",
+            ScheduledKind::Quantity => "quantity",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Upgrade, Self::Quantity]
+            .into_iter()
+            .find(|k| k.as_str() == value)
+    }
+}
+
+/// An upgrade or seat change scheduled for a subscription's term end (at most one).
+#[derive(Debug, Clone)]
+pub struct ScheduledChange {
+    pub id: Uuid,
+    pub subscription_id: SubscriptionId,
+    pub kind: ScheduledKind,
+    /// For an upgrade: the offer it goes to.
+    pub target_offer_id: Option<String>,
+    /// Seats after the change (for an upgrade, the target's).
+    pub quantity: i32,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A partner's webhook endpoint (its secret stays in the database).
 #[derive(Debug, Clone)]
 pub struct WebhookEndpoint {
@@ -302,73 +359,4 @@ pub struct WebhookEndpoint {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_names_parse_back() {
-        for kind in ChangeKind::ALL {
-            assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
-            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
-        }
-        for status in [
-            RelationshipStatus::Active,
-            RelationshipStatus::Expired,
-            RelationshipStatus::Terminated,
-        ] {
-            assert_eq!(RelationshipStatus::parse(status.as_str()), Some(status));
-        }
-        assert_eq!(ChangeKind::parse("renamed"), None);
-    }
-
-    fn subscription(auto_renew: bool) -> Subscription {
-        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let at = "2026-01-15T00:00:00Z".parse().unwrap();
-        Subscription {
-            id: SubscriptionId(Uuid::from_u128(1)),
-            customer_id: CustomerId(Uuid::from_u128(2)),
-            offer_id: "m365-business-basic".into(),
-            channel: Channel::Partner,
-            partner_id: Some(PartnerId(Uuid::from_u128(3))),
-            quantity: 5,
-            status: SubscriptionStatus::Active,
-            billing_cycle: BillingCycle::Monthly,
-            term_start: day("2026-01-15"),
-            term_end: day("2027-01-15"),
-            current_period_start: day("2026-01-15"),
-            current_period_end: day("2026-02-15"),
-            upgraded_to_id: None,
-            upgraded_from_id: None,
-            version: 1,
-            auto_renew,
-            created_at: at,
-            updated_at: at,
-        }
-    }
-
-    #[test]
-    fn only_an_auto_renewing_subscription_is_read_past_its_term_end() {
-        let on = "2027-02-20".parse().unwrap();
-        let renewing = subscription(true).as_of(on);
-        assert_eq!(
-            (
-                renewing.term_start.to_string(),
-                renewing.current_period_start.to_string()
-            ),
-            ("2027-01-15".to_owned(), "2027-02-15".to_owned())
-        );
-        let ending = subscription(false).as_of(on);
-        assert_eq!(
-            (
-                ending.term_end.to_string(),
-                ending.current_period_start.to_string(),
-                ending.current_period_end.to_string()
-            ),
-            (
-                "2027-01-15".to_owned(),
-                "2026-12-15".to_owned(),
-                "2027-01-15".to_owned()
-            )
-        );
-    }
-}
+mod tests;

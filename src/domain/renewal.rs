@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 
+use super::ErrorCode;
 use super::subscription::{BillingCycle, BillingDates, SubscriptionStatus, billing_dates};
 
 /// The outcome of a term's end.
@@ -44,9 +45,83 @@ pub fn at_term_end(
     }
 }
 
+/// Why nothing can be scheduled for the subscription's term end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleRefusal {
+    #[error("only an active subscription can schedule a change; this one is {}", .0.as_str())]
+    NotActive(SubscriptionStatus),
+    #[error("auto-renewal is off, so the term end brings no renewal to apply a change with")]
+    AutoRenewOff,
+    #[error("the subscription already has a scheduled change; undo it first")]
+    AlreadyScheduled,
+}
+
+impl ScheduleRefusal {
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ScheduleRefusal::NotActive(_) => ErrorCode::SubscriptionNotActive,
+            ScheduleRefusal::AutoRenewOff => ErrorCode::AutoRenewOff,
+            ScheduleRefusal::AlreadyScheduled => ErrorCode::ScheduledChangeExists,
+        }
+    }
+}
+
+/// Whether a change can be scheduled for the term end: the subscription is active, renews, and
+/// has no scheduled change yet (the change itself is then checked as if made now).
+pub fn check_schedulable(
+    status: SubscriptionStatus,
+    auto_renew: bool,
+    already_scheduled: bool,
+) -> Result<(), ScheduleRefusal> {
+    if status != SubscriptionStatus::Active {
+        Err(ScheduleRefusal::NotActive(status))
+    } else if !auto_renew {
+        Err(ScheduleRefusal::AutoRenewOff)
+    } else if already_scheduled {
+        Err(ScheduleRefusal::AlreadyScheduled)
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every rule of scheduling, by name.
+    #[test]
+    fn a_change_is_scheduled_only_on_an_active_renewing_subscription_without_one() {
+        use SubscriptionStatus::{Active, Cancelled, Expired, Suspended, Upgraded};
+        let cases = [
+            ((Active, true, false), Ok(())),
+            ((Active, false, false), Err(ScheduleRefusal::AutoRenewOff)),
+            ((Active, true, true), Err(ScheduleRefusal::AlreadyScheduled)),
+            (
+                (Suspended, true, false),
+                Err(ScheduleRefusal::NotActive(Suspended)),
+            ),
+            (
+                (Cancelled, true, false),
+                Err(ScheduleRefusal::NotActive(Cancelled)),
+            ),
+            (
+                (Upgraded, true, false),
+                Err(ScheduleRefusal::NotActive(Upgraded)),
+            ),
+            (
+                (Expired, false, false),
+                Err(ScheduleRefusal::NotActive(Expired)),
+            ),
+        ];
+        for ((status, auto_renew, already), expected) in cases {
+            assert_eq!(
+                check_schedulable(status, auto_renew, already),
+                expected,
+                "{status:?} autoRenew={auto_renew} already={already}"
+            );
+        }
+    }
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -13,7 +13,7 @@ use super::ids::{CustomerId, PartnerId, SubscriptionId};
 use super::records::ChangeKind;
 
 /// Every event type a partner can subscribe to.
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 14] = [
     "subscription.created",
     "subscription.upgraded",
     "subscription.quantity_changed",
@@ -24,6 +24,10 @@ pub const EVENT_TYPES: [&str; 10] = [
     "subscription.auto_renew_changed",
     "subscription.renewed",
     "subscription.expired",
+    "subscription.change_scheduled",
+    "subscription.scheduled_change_cancelled",
+    "subscription.scheduled_change_applied",
+    "subscription.scheduled_change_failed",
 ];
 
 /// The event a recorded change is announced as.
@@ -39,6 +43,10 @@ pub fn event_type(kind: ChangeKind) -> &'static str {
         ChangeKind::AutoRenewChange => "subscription.auto_renew_changed",
         ChangeKind::Renewal => "subscription.renewed",
         ChangeKind::Expiry => "subscription.expired",
+        ChangeKind::ChangeScheduled => "subscription.change_scheduled",
+        ChangeKind::ScheduledChangeCancelled => "subscription.scheduled_change_cancelled",
+        ChangeKind::ScheduledChangeApplied => "subscription.scheduled_change_applied",
+        ChangeKind::ScheduledChangeFailed => "subscription.scheduled_change_failed",
     }
 }
 

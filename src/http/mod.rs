@@ -23,6 +23,7 @@ pub mod problem;
 pub mod rate_limit;
 mod relationships;
 pub mod request_id;
+mod scheduled;
 pub mod server;
 mod subscriptions;
 mod upgrades;
@@ -126,6 +127,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(add_ons::routes())
         .merge(upgrades::routes())
         .merge(webhooks::routes())
+        .merge(scheduled::routes())
 }
 
 /// The service: routes plus the middleware stack (outermost first: request id, span, log and

@@ -6,6 +6,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::lifecycle::seat_billing;
+use super::scheduled;
 use super::{Actor, lock_subscription};
 use crate::db;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
@@ -83,6 +84,7 @@ pub async fn purchase(
         billing,
     };
     record(conn, actor, ChangeKind::AddOnPurchase, None, &outcome).await?;
+    scheduled::cancel(conn, actor, &base, "an add-on purchase").await?;
     Ok(outcome)
 }
 

@@ -4,6 +4,7 @@
 
 use sqlx::PgConnection;
 
+use super::scheduled;
 use super::subscriptions::check_precondition;
 use super::{Actor, lock_subscription, snapshot};
 use crate::db;
@@ -77,12 +78,18 @@ pub async fn apply(
         Change::AutoRenew(auto_renew) => change_auto_renew(conn, &before, auto_renew).await?,
     };
     if outcome.subscription.version != before.version {
-        let kind = match request.change {
-            Change::Quantity(_) => ChangeKind::QuantityChange,
-            Change::Status(_) => ChangeKind::StatusChange,
-            Change::AutoRenew(_) => ChangeKind::AutoRenewChange,
+        let (kind, cancels) = match request.change {
+            Change::Quantity(_) => (ChangeKind::QuantityChange, Some("a seat change")),
+            Change::Status(_) => (ChangeKind::StatusChange, Some("a status change")),
+            Change::AutoRenew(on) => (
+                ChangeKind::AutoRenewChange,
+                (!on).then_some("auto-renewal switched off"),
+            ),
         };
         record(conn, actor, kind, &before, &outcome).await?;
+        if let Some(reason) = cancels {
+            scheduled::cancel(conn, actor, &before, reason).await?;
+        }
     }
     Ok(outcome)
 }
@@ -125,6 +132,21 @@ async fn change_quantity(
         billing,
         ..ChangeOutcome::unchanged(&subscription)
     })
+}
+
+/// Whether the subscription may have `quantity` seats, by the rules of a seat change.
+pub(super) async fn check_seats(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    customer: &Customer,
+    before: &Subscription,
+    quantity: i64,
+) -> Result<(), Error> {
+    let offer = catalog
+        .offer(&before.offer_id)
+        .ok_or_else(|| Error::internal(format!("offer {} not in catalog", before.offer_id)))?;
+    let change = seat_change(conn, customer, before, offer, quantity).await?;
+    Ok(lifecycle::check_quantity(catalog, &change)?)
 }
 
 /// What the seat rules look at: the licenses assigned, the family's seats the customer holds in
@@ -277,6 +299,26 @@ async fn change_auto_renew(
                 .await?;
     }
     Ok(outcome)
+}
+
+/// Records a change that left the subscription's own row as it was (a change scheduled,
+/// cancelled, applied or failed): its state before, and `after` saying what happened.
+pub(super) async fn record_note(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    subscription: &Subscription,
+    kind: ChangeKind,
+    after: serde_json::Value,
+) -> Result<(), Error> {
+    actor
+        .record_change(
+            conn,
+            (subscription.customer_id, subscription.id),
+            kind,
+            Some(snapshot(subscription)),
+            Some(after),
+        )
+        .await
 }
 
 pub(super) async fn record(

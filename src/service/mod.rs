@@ -10,6 +10,7 @@ pub mod licenses;
 pub mod lifecycle;
 pub mod renewals;
 pub mod retention;
+pub mod scheduled;
 pub mod subscriptions;
 pub mod upgrades;
 pub mod webhooks;

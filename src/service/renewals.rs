@@ -6,6 +6,7 @@
 //! once, whatever the number of instances and crashes.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
@@ -13,22 +14,25 @@ use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::in_transaction;
 use super::lifecycle::{self, ChangeOutcome};
-use super::{Actor, FirstPass};
+use super::{Actor, FirstPass, scheduled, upgrades};
 use crate::db;
-use crate::domain::records::{ChangeKind, Subscription};
+use crate::domain::billing::{self, Billing};
+use crate::domain::records::{ChangeKind, Customer, ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::renewal::{self, TermEnd};
-use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::{CustomerId, SubscriptionId};
+use crate::domain::subscription::{BillingDates, SubscriptionStatus};
+use crate::domain::{Catalog, CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::telemetry;
 
 /// Subscriptions looked at per pass.
 const BATCH: i64 = 100;
 
-/// How often the worker looks for ended terms.
+/// How often the worker looks for ended terms, and the catalog the scheduled changes it applies
+/// are checked against.
 #[derive(Debug, Clone)]
 pub struct RenewalSettings {
     pub poll: Duration,
+    pub catalog: Arc<Catalog>,
 }
 
 /// Every `poll` (the first time one `poll` after start-up), ends the terms that are due, until
@@ -39,7 +43,7 @@ pub async fn run(pool: PgPool, settings: RenewalSettings, shutdown: impl Future<
         FirstPass::AfterOneInterval,
         shutdown,
         || async {
-            match end_due_terms(&pool, Utc::now().date_naive()).await {
+            match end_due_terms(&pool, &settings.catalog, Utc::now().date_naive()).await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "terms ended"),
                 Err(error) => tracing::warn!(%error, "renewals could not reach the database"),
@@ -50,11 +54,17 @@ pub async fn run(pool: PgPool, settings: RenewalSettings, shutdown: impl Future<
 }
 
 /// One pass over the subscriptions whose term ended by `today`; how many terms it ended.
-pub async fn end_due_terms(pool: &PgPool, today: NaiveDate) -> Result<usize, Error> {
+pub async fn end_due_terms(
+    pool: &PgPool,
+    catalog: &Catalog,
+    today: NaiveDate,
+) -> Result<usize, Error> {
     let mut ended = 0;
     for subscription in db::subscriptions::due_for_renewal(pool, today, BATCH).await? {
-        let outcome =
-            in_transaction(pool, async |conn| end_term(conn, subscription, today).await).await;
+        let outcome = in_transaction(pool, async |conn| {
+            end_term(conn, catalog, subscription, today).await
+        })
+        .await;
         match outcome {
             Ok(Some(kind)) => {
                 ended += 1;
@@ -71,18 +81,21 @@ pub async fn end_due_terms(pool: &PgPool, today: NaiveDate) -> Result<usize, Err
     Ok(ended)
 }
 
-/// Ends one term, unless another worker holds it or already ended it.
+/// Ends one term, unless another worker holds it or already ended it; a change scheduled for
+/// the term end is applied with the renewal, or recorded as failed and the term renewed as is.
 async fn end_term(
     conn: &mut PgConnection,
+    catalog: &Catalog,
     (customer_id, id): (CustomerId, SubscriptionId),
     today: NaiveDate,
 ) -> Result<Option<ChangeKind>, Error> {
-    if !db::customers::lock(conn, customer_id).await? {
+    let Some(customer) = db::customers::lock(conn, customer_id).await? else {
         return Ok(None);
-    }
+    };
     let Some(before) = db::subscriptions::lock_due(conn, customer_id, id, today).await? else {
         return Ok(None);
     };
+    let actor = actor(&before)?;
     let end = renewal::at_term_end(
         before.status,
         before.auto_renew,
@@ -90,19 +103,117 @@ async fn end_term(
         before.term_end,
         today,
     );
-    let (kind, outcome) = match end {
+    match end {
         Some(TermEnd::Renew(term)) => {
+            let scheduled = db::scheduled::remove(conn, customer_id, id).await?;
+            if let Some(change) = scheduled
+                .as_ref()
+                .filter(|c| c.kind == ScheduledKind::Upgrade)
+                && upgrade(conn, catalog, &actor, (&customer, &before), change, &term).await?
+            {
+                return Ok(Some(ChangeKind::Renewal));
+            }
             let renewed = db::subscriptions::renew(conn, customer_id, id, &term).await?;
-            (ChangeKind::Renewal, ChangeOutcome::unchanged(&renewed))
+            let outcome = ChangeOutcome::unchanged(&renewed);
+            lifecycle::record(conn, &actor, ChangeKind::Renewal, &before, &outcome).await?;
+            if let Some(change) = scheduled.filter(|c| c.kind == ScheduledKind::Quantity) {
+                seats(conn, catalog, &actor, (&customer, &renewed), &change).await?;
+            }
+            Ok(Some(ChangeKind::Renewal))
         }
         Some(TermEnd::Expire) => {
             let expired = lifecycle::end(conn, &before, SubscriptionStatus::Expired).await?;
-            (ChangeKind::Expiry, expired)
+            lifecycle::record(conn, &actor, ChangeKind::Expiry, &before, &expired).await?;
+            Ok(Some(ChangeKind::Expiry))
         }
-        None => return Ok(None),
-    };
-    lifecycle::record(conn, &actor(&before)?, kind, &before, &outcome).await?;
-    Ok(Some(kind))
+        None => Ok(None),
+    }
+}
+
+/// A scheduled upgrade at the term end: performed with a fresh term when every condition still
+/// allows it (`true`); otherwise recorded as failed with every failing condition (`false`).
+async fn upgrade(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    (customer, before): (&Customer, &Subscription),
+    change: &ScheduledChange,
+    term: &BillingDates,
+) -> Result<bool, Error> {
+    let target = change.target_offer_id.as_deref().unwrap_or_default();
+    let quantity = i64::from(change.quantity);
+    let eligible = upgrades::eligible(conn, catalog, actor, before, target, quantity).await;
+    let notice = scheduled::notice(change, before.term_end);
+    match eligible {
+        Ok(upgrade) => {
+            let bill = first_period_bill(catalog, (customer, before), target, quantity, term);
+            let result =
+                upgrades::upgrade_at_renewal(conn, actor, before, &upgrade, (term, bill)).await?;
+            let after =
+                serde_json::json!({"scheduledChange": notice, "upgradeId": result.upgrade_id});
+            let kind = ChangeKind::ScheduledChangeApplied;
+            lifecycle::record_note(conn, actor, before, kind, after).await?;
+            Ok(true)
+        }
+        Err(Error::NotEligible(failures)) => {
+            let after = serde_json::json!({"scheduledChange": notice, "failures": failures});
+            let kind = ChangeKind::ScheduledChangeFailed;
+            lifecycle::record_note(conn, actor, before, kind, after).await?;
+            Ok(false)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// A scheduled seat change, applied to the renewed subscription when the seat rules still allow
+/// it, otherwise recorded as failed with its code.
+async fn seats(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    (customer, renewed): (&Customer, &Subscription),
+    change: &ScheduledChange,
+) -> Result<(), Error> {
+    let notice = scheduled::notice(change, renewed.term_start);
+    let quantity = i64::from(change.quantity);
+    match lifecycle::check_seats(conn, catalog, customer, renewed, quantity).await {
+        Ok(()) => {
+            let status = (change.quantity, renewed.status);
+            let (customer_id, id) = (renewed.customer_id, renewed.id);
+            db::subscriptions::update(conn, customer_id, id, status, None).await?;
+            let after = serde_json::json!({"scheduledChange": notice, "quantity": quantity});
+            let kind = ChangeKind::ScheduledChangeApplied;
+            lifecycle::record_note(conn, actor, renewed, kind, after).await
+        }
+        Err(Error::Refused { code, detail }) => {
+            let failure = serde_json::json!({"code": code, "message": detail});
+            let after = serde_json::json!({"scheduledChange": notice, "failures": [failure]});
+            let kind = ChangeKind::ScheduledChangeFailed;
+            lifecycle::record_note(conn, actor, renewed, kind, after).await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The target's first period from the renewal, in full (no proration).
+fn first_period_bill(
+    catalog: &Catalog,
+    (customer, before): (&Customer, &Subscription),
+    offer_id: &str,
+    quantity: i64,
+    term: &BillingDates,
+) -> Option<Billing> {
+    let price = catalog
+        .offer(offer_id)?
+        .monthly_price_in(&customer.market_code)?;
+    let currency = &catalog.market(&customer.market_code)?.currency;
+    Some(billing::full_period(
+        currency,
+        price,
+        quantity,
+        before.billing_cycle.period_months(),
+        (term.current_period_start, term.current_period_end),
+    ))
 }
 
 /// The worker acts for the partner that sold the subscription; the request id names the term.

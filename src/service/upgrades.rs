@@ -1,22 +1,26 @@
 //! Upgrades (README, "Upgrades"): listing a subscription's options, performing one, and
 //! reading them back. Every answer comes from `domain::upgrade::evaluate` over facts loaded here.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod facts;
+
+use facts::Facts;
+
+use super::scheduled;
 use super::{Actor, customer_not_found, lock_subscription, snapshot, subscription_not_found};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
-use crate::db::upgrades::{FactsRow, NewUpgrade};
+use crate::db::upgrades::NewUpgrade;
 use crate::domain::billing::{self, Billing};
-use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
-use crate::domain::reassignment::{AccountToReassign, LicenseHolder};
-use crate::domain::records::{ChangeKind, PerformedUpgrade, RelationshipStatus, Subscription};
-use crate::domain::subscription::{Channel, SubscriptionStatus};
-use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation, SourceTerms, UpgradeCase};
+use crate::domain::reassignment::AccountToReassign;
+use crate::domain::records::{ChangeKind, PerformedUpgrade, Subscription};
+use crate::domain::subscription::{BillingDates, Channel, SubscriptionStatus};
+use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation};
 use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, UpgradeType};
 use crate::error::Error;
 
@@ -98,18 +102,40 @@ pub async fn perform(
             format!("The subscription has already been upgraded, to subscription {target}."),
         ));
     }
-    let facts = Facts::load(conn, actor.partner_id, &source).await?;
     let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
-    let upgrade = upgrade::evaluate(&facts.case(catalog), &request.target_offer_id, quantity)
-        .into_eligible()
-        .map_err(Error::NotEligible)?;
+    let upgrade = eligible(
+        conn,
+        catalog,
+        actor,
+        &source,
+        &request.target_offer_id,
+        quantity,
+    )
+    .await?;
     let mut result = result_of(&source, &upgrade);
     result.dry_run = request.dry_run;
     if !request.dry_run {
         let target = create_target(conn, actor, &source, &upgrade).await?;
         record(conn, actor, &source, target, &mut result).await?;
+        scheduled::cancel(conn, actor, &source, "an immediate upgrade").await?;
     }
     Ok(result)
+}
+
+/// The upgrade of `source` to `target_offer_id` with `quantity` seats, when every condition
+/// allows it on what is committed now; otherwise every failing condition (422).
+pub(super) async fn eligible(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    source: &Subscription,
+    target_offer_id: &str,
+    quantity: i64,
+) -> Result<EligibleUpgrade, Error> {
+    let facts = Facts::load(conn, actor.partner_id, source).await?;
+    upgrade::evaluate(&facts.case(catalog), target_offer_id, quantity)
+        .into_eligible()
+        .map_err(Error::NotEligible)
 }
 
 fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult {
@@ -135,12 +161,45 @@ async fn create_target(
     source: &Subscription,
     upgrade: &EligibleUpgrade,
 ) -> Result<(Subscription, Subscription), Error> {
-    let customer_id = source.customer_id;
-    let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
     let starts = upgrade
         .billing
         .as_ref()
         .map_or_else(|| effective_date(source), |b| b.effective_date);
+    let terms = BillingDates {
+        term_start: starts,
+        term_end: source.term_end,
+        current_period_start: starts,
+        current_period_end: source.current_period_end,
+    };
+    create_target_with(conn, actor, source, upgrade, &terms).await
+}
+
+/// Performs an upgrade scheduled for the term end, with the renewal: the target starts the
+/// new `terms` (a fresh term, not co-terminous), billed for its first period in full.
+pub(super) async fn upgrade_at_renewal(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &Subscription,
+    upgrade: &EligibleUpgrade,
+    (terms, billing): (&BillingDates, Option<Billing>),
+) -> Result<UpgradeResult, Error> {
+    let target = create_target_with(conn, actor, source, upgrade, terms).await?;
+    let mut result = result_of(source, upgrade);
+    result.billing = billing;
+    record(conn, actor, source, target, &mut result).await?;
+    Ok(result)
+}
+
+/// Creates the target on `terms`, retires the source and moves the transferred licenses.
+async fn create_target_with(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &Subscription,
+    upgrade: &EligibleUpgrade,
+    terms: &BillingDates,
+) -> Result<(Subscription, Subscription), Error> {
+    let customer_id = source.customer_id;
+    let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
     let target = db::subscriptions::create(
         conn,
         &NewSubscription {
@@ -151,10 +210,10 @@ async fn create_target(
             quantity,
             status: SubscriptionStatus::Active,
             billing_cycle: source.billing_cycle,
-            term_start: starts,
-            term_end: source.term_end,
-            current_period_start: starts,
-            current_period_end: source.current_period_end,
+            term_start: terms.term_start,
+            term_end: terms.term_end,
+            current_period_start: terms.current_period_start,
+            current_period_end: terms.current_period_end,
             upgraded_from_id: Some(source.id),
             auto_renew: source.auto_renew,
         },
@@ -290,106 +349,4 @@ pub async fn list(
 ) -> Result<Vec<PerformedUpgrade>, Error> {
     super::visible_customer(pool, partner_id, customer_id).await?;
     Ok(db::upgrades::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
-}
-
-/// Everything the rules look at for one source subscription, loaded from the database.
-struct Facts {
-    market: String,
-    source: SubscriptionFacts,
-    others: Vec<SubscriptionFacts>,
-    rights: Vec<AdminRights>,
-    add_ons: usize,
-    holders: Vec<LicenseHolder>,
-    terms: SourceTerms,
-}
-
-impl Facts {
-    /// Loads the facts of an upgrade of `source`, already found (and locked) for the partner.
-    async fn load(
-        conn: &mut PgConnection,
-        partner_id: PartnerId,
-        source: &Subscription,
-    ) -> Result<Self, Error> {
-        let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)
-            .await?
-            .ok_or_else(|| customer_not_found(source.customer_id))?;
-        Facts::new(row, source)
-    }
-
-    fn new(row: FactsRow, source: &Subscription) -> Result<Self, Error> {
-        let mut others = Vec::new();
-        let mut own = None;
-        for row in row.subscriptions.0 {
-            let facts = SubscriptionFacts {
-                status: row.status,
-                channel: row.channel,
-                quantity: i64::from(row.quantity),
-                offer_id: row.offer_id,
-            };
-            if row.id == source.id {
-                own = Some(facts);
-            } else {
-                others.push(facts);
-            }
-        }
-        let source_facts = own.ok_or_else(|| subscription_not_found(source.id))?;
-        let rights = row
-            .rights
-            .0
-            .into_iter()
-            .map(|r| AdminRights {
-                active: r.status == RelationshipStatus::Active,
-                starts_at: r.starts_at,
-                ends_at: r.ends_at,
-                services: (!r.all_services).then(|| r.services.into_iter().collect()),
-            })
-            .collect();
-        let holders = row
-            .holders
-            .0
-            .into_iter()
-            .map(|h| LicenseHolder {
-                user_id: h.user_id,
-                display_name: h.display_name,
-                email: h.email,
-                assigned_at: h.assigned_at,
-                disabled_services: h.disabled_services.into_iter().collect(),
-                other_services: h.other_services.into_iter().collect(),
-            })
-            .collect();
-        let cycle = source.billing_cycle;
-        Ok(Facts {
-            market: row.market_code,
-            source: source_facts,
-            others,
-            rights,
-            add_ons: usize::try_from(row.add_ons).map_err(Error::internal)?,
-            holders,
-            terms: SourceTerms {
-                cycle,
-                term_start: source.term_start,
-                term_end: source.term_end,
-                period_start: source.current_period_start,
-                period_end: source.current_period_end,
-            },
-        })
-    }
-
-    fn case<'a>(&'a self, catalog: &'a Catalog) -> UpgradeCase<'a> {
-        let now = Utc::now();
-        UpgradeCase {
-            facts: UpgradeFacts {
-                catalog,
-                market: &self.market,
-                source: &self.source,
-                others: &self.others,
-                admin_rights: &self.rights,
-                active_add_ons: self.add_ons,
-                now,
-            },
-            terms: self.terms,
-            holders: &self.holders,
-            today: super::today(),
-        }
-    }
 }

@@ -23,6 +23,7 @@ mod periods;
 mod rate_limit;
 mod renewals;
 mod roles;
+mod scheduled;
 mod schemathesis;
 mod shutdown;
 mod startup;

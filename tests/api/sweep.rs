@@ -104,6 +104,7 @@ impl Ids {
             "add-ons" => json!({"offerId": "exchange-online-archiving", "quantity": 1}),
             "license-assignments" => json!({"userId": self.user, "disabledServices": []}),
             "upgrades" => json!({"targetOfferId": "m365-business-standard", "dryRun": true}),
+            "scheduled-change" => json!({"quantity": 2, "dryRun": true}),
             "users" => json!({"displayName": "Sweep", "email": "other@contoso.com"}),
             "webhooks" => json!({"url": "https://hooks.contoso.example/other",
                                  "events": ["subscription.upgraded"]}),

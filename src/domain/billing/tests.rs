@@ -266,3 +266,18 @@ proptest! {
         prop_assert!(later.charge <= earlier.charge);
     }
 }
+
+/// A change scheduled for the renewal is billed the whole first period, without proration.
+#[test]
+fn a_scheduled_change_is_billed_its_whole_first_period_without_proration() {
+    let monthly = full_period("USD", 1000, 7, 1, (day("2027-01-15"), day("2027-02-15")));
+    assert_eq!(
+        (monthly.credit, monthly.charge, monthly.net),
+        (0, 7000, 7000)
+    );
+    assert_eq!((monthly.remaining_days, monthly.period_days), (31, 31));
+    assert_eq!(monthly.effective_date, day("2027-01-15"));
+    let annual = full_period("EUR", 940, 3, 12, (day("2027-01-15"), day("2028-01-15")));
+    assert_eq!(annual.charge, 940 * 3 * 12);
+    assert!(!annual.full_credit);
+}

@@ -1,0 +1,95 @@
+//! Scheduled changes: at most one per subscription (the primary key), applied or dropped by the
+//! renewal worker at the term end, or removed when undone or cancelled by an immediate change.
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::domain::ids::{CustomerId, SubscriptionId};
+use crate::domain::records::{ScheduledChange, ScheduledKind};
+
+/// What a new scheduled change says.
+#[derive(Debug, Clone)]
+pub struct NewScheduledChange<'a> {
+    pub kind: ScheduledKind,
+    pub target_offer_id: Option<&'a str>,
+    pub quantity: i32,
+}
+
+/// Stores the subscription's scheduled change (the caller holds the subscription's row).
+pub async fn create(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+    new: &NewScheduledChange<'_>,
+) -> Result<ScheduledChange, sqlx::Error> {
+    sqlx::query_as!(
+        ScheduledChange,
+        r#"INSERT INTO scheduled_changes
+               (customer_id, subscription_id, id, kind, target_offer_id, quantity)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           RETURNING id, subscription_id AS "subscription_id: SubscriptionId",
+                     kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at"#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
+        Uuid::now_v7(),
+        new.kind.as_str(),
+        new.target_offer_id,
+        new.quantity
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The subscription's scheduled change, if any.
+pub async fn find(
+    pool: &PgPool,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<Option<ScheduledChange>, sqlx::Error> {
+    sqlx::query_as!(
+        ScheduledChange,
+        r#"SELECT id, subscription_id AS "subscription_id: SubscriptionId",
+                  kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at
+           FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2"#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Like [`find`], in the caller's transaction (which holds the subscription's row).
+pub async fn find_locked(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<Option<ScheduledChange>, sqlx::Error> {
+    sqlx::query_as!(
+        ScheduledChange,
+        r#"SELECT id, subscription_id AS "subscription_id: SubscriptionId",
+                  kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at
+           FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2"#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Removes the subscription's scheduled change; what was removed, if anything.
+pub async fn remove(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<Option<ScheduledChange>, sqlx::Error> {
+    sqlx::query_as!(
+        ScheduledChange,
+        r#"DELETE FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2
+           RETURNING id, subscription_id AS "subscription_id: SubscriptionId",
+                     kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at"#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await
+}

@@ -1,0 +1,214 @@
+//! A subscription's change scheduled for its term end: schedule it (an upgrade or a seat change),
+//! read it, undo it.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::caller::Caller;
+use super::conditional::{self, IdempotencyHeader, IfMatch};
+use super::extract::{Json, Path};
+use super::problem::{AuthProblems, NotYours, Problem};
+use crate::domain::billing::Billing;
+use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
+use crate::domain::{CustomerId, Operation, SubscriptionId};
+use crate::error::Error;
+use crate::service::idempotency::{StoredAnswer, in_transaction};
+use crate::service::scheduled::{self, ScheduleRequest, Scheduled};
+
+/// The scheduled-change routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(
+        schedule_change,
+        get_scheduled_change,
+        undo_scheduled_change
+    ))
+}
+
+/// What to schedule for the term end: an upgrade (`targetOfferId`, and `quantity` for the
+/// target's seats, the current ones by default) or a seat change (`quantity` only).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1)]
+    target_offer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    quantity: Option<i64>,
+    /// Check and preview only: nothing is scheduled.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// A change scheduled for the term end (or, for a dry run, the one that would be).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledChangeView {
+    /// `null` for a dry run.
+    id: Option<Uuid>,
+    subscription_id: Uuid,
+    kind: ScheduledKind,
+    /// For an upgrade: the offer it goes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_offer_id: Option<String>,
+    /// Seats after the change.
+    quantity: i64,
+    /// The term end it is applied on, with the renewal.
+    effective_date: NaiveDate,
+    /// The renewal's first period in full, without proration; `null` when a price is unknown.
+    billing_preview: Option<Billing>,
+    /// `null` for a dry run.
+    created_at: Option<DateTime<Utc>>,
+    dry_run: bool,
+}
+
+impl From<Scheduled> for ScheduledChangeView {
+    fn from(scheduled: Scheduled) -> Self {
+        ScheduledChangeView {
+            id: scheduled.change.as_ref().map(|c| c.id),
+            subscription_id: scheduled.subscription_id.into(),
+            kind: scheduled.kind,
+            target_offer_id: scheduled.target_offer_id,
+            quantity: scheduled.quantity,
+            effective_date: scheduled.effective_date,
+            billing_preview: scheduled.billing,
+            created_at: scheduled.change.as_ref().map(|c| c.created_at),
+            dry_run: scheduled.change.is_none(),
+        }
+    }
+}
+
+impl ScheduledChangeView {
+    fn of(subscription: &Subscription, change: ScheduledChange) -> Self {
+        ScheduledChangeView {
+            id: Some(change.id),
+            subscription_id: change.subscription_id.into(),
+            kind: change.kind,
+            target_offer_id: change.target_offer_id,
+            quantity: i64::from(change.quantity),
+            effective_date: subscription.term_end,
+            billing_preview: None,
+            created_at: Some(change.created_at),
+            dry_run: false,
+        }
+    }
+}
+
+/// Schedules an upgrade or a seat change for the term end, applied with the renewal. Checked now
+/// as if made now (an upgrade's every failing condition); at most one per subscription; only
+/// while the subscription is active and auto-renews. Any immediate change of the subscription
+/// cancels it.
+#[utoipa::path(
+    post, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/scheduled-change", tag = "subscriptions",
+    params(
+        ("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer (24 hours)"),
+        ("If-Match" = Option<String>, Header, description = "Schedule only while the subscription has this ETag"),
+    ),
+    request_body = ScheduleChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Scheduled", body = ScheduledChangeView, headers(("Location" = String), ("Idempotent-Replayed" = String))),
+        (status = 200, description = "Dry run: what would be scheduled", body = ScheduledChangeView),
+        (status = 400, description = "Neither an upgrade nor a seat change, or an invalid header", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+        (status = 409, description = "Not active, auto-renewal off, a change already scheduled, or the same Idempotency-Key in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the subscription's ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The upgrade is not eligible (every failing condition), the seats break a rule, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn schedule_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
+    if_match: IfMatch,
+    key: IdempotencyHeader,
+    Json(body): Json<ScheduleChange>,
+) -> Result<Response, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    let scope = key
+        .scope(caller.partner_id, customer_id, &body)?
+        .filter(|_| !body.dry_run);
+    let request = ScheduleRequest {
+        customer_id,
+        subscription_id,
+        target_offer_id: body.target_offer_id.clone(),
+        quantity: body.quantity,
+        precondition: if_match.precondition()?,
+        dry_run: body.dry_run,
+    };
+    let (catalog, actor) = (state.catalog(), caller.into_actor());
+    conditional::keyed_write(&state.pool, scope, async |conn| {
+        let scheduled = scheduled::schedule(conn, &catalog, &actor, &request).await?;
+        let dry_run = scheduled.change.is_none();
+        let body =
+            serde_json::to_vec(&ScheduledChangeView::from(scheduled)).map_err(Error::internal)?;
+        Ok(if dry_run {
+            StoredAnswer::new(200, body)
+        } else {
+            StoredAnswer::new(201, body).with_location(format!(
+                "/v1/customers/{customer_id}/subscriptions/{subscription_id}/scheduled-change"
+            ))
+        })
+    })
+    .await
+}
+
+/// The change scheduled for the subscription's term end.
+#[utoipa::path(
+    get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/scheduled-change", tag = "subscriptions",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The scheduled change", body = ScheduledChangeView),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+    )
+)]
+async fn get_scheduled_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
+) -> Result<Json<ScheduledChangeView>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let (subscription, change) =
+        scheduled::find(&state.pool, caller.partner_id, customer_id, subscription_id).await?;
+    Ok(Json(ScheduledChangeView::of(&subscription, change)))
+}
+
+/// Undoes the change scheduled for the subscription's term end; with nothing scheduled, changes
+/// nothing (so a retried undo is answered as the first).
+#[utoipa::path(
+    delete, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/scheduled-change", tag = "subscriptions",
+    params(("customerId" = Uuid, Path), ("subscriptionId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Undone (or nothing was scheduled)"),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        NotYours,
+    )
+)]
+async fn undo_scheduled_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
+) -> Result<StatusCode, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    let actor = caller.into_actor();
+    in_transaction(&state.pool, async |conn| {
+        scheduled::undo(conn, &actor, customer_id, subscription_id).await
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

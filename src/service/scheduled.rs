@@ -1,0 +1,210 @@
+//! Changes scheduled for the term end (README "Scheduled changes"): an upgrade or a seat change
+//! the renewal worker applies with the renewal. At most one per subscription, only while it is
+//! active and renews, checked now with the same rules as an immediate change; undone on request,
+//! cancelled by any immediate change of the subscription, each with its history entry and event.
+
+use chrono::NaiveDate;
+use sqlx::{PgConnection, PgPool};
+
+use super::subscriptions::check_precondition;
+use super::{Actor, lifecycle, lock_subscription, upgrades};
+use crate::db;
+use crate::db::scheduled::NewScheduledChange;
+use crate::domain::billing::{self, Billing};
+use crate::domain::records::{
+    ChangeKind, Customer, Precondition, ScheduledChange, ScheduledKind, Subscription,
+};
+use crate::domain::renewal::check_schedulable;
+use crate::domain::subscription::billing_dates;
+use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
+use crate::error::Error;
+
+/// What to schedule: an upgrade (with `target_offer_id`; `quantity` defaults to the current
+/// seats) or a seat change (`quantity` only).
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
+    pub target_offer_id: Option<String>,
+    pub quantity: Option<i64>,
+    pub precondition: Option<Precondition>,
+    pub dry_run: bool,
+}
+
+/// A scheduled change (or, for a dry run, the one that would be), with when it applies and the
+/// bill of the renewal it comes with.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    /// `None` for a dry run.
+    pub change: Option<ScheduledChange>,
+    pub subscription_id: SubscriptionId,
+    pub kind: ScheduledKind,
+    pub target_offer_id: Option<String>,
+    pub quantity: i64,
+    /// The term end it applies on.
+    pub effective_date: NaiveDate,
+    /// The first period after the renewal, in full; `None` when the price is unknown.
+    pub billing: Option<Billing>,
+}
+
+/// Schedules the change in the caller's transaction, after locking the customer then the
+/// subscription and checking it as if it were made now (every failing condition of an upgrade).
+pub async fn schedule(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    request: &ScheduleRequest,
+) -> Result<Scheduled, Error> {
+    let ids = (request.customer_id, request.subscription_id);
+    let (customer, before) = lock_subscription(conn, actor, ids.0, ids.1).await?;
+    check_precondition(request.precondition.as_ref(), &before)?;
+    let existing = db::scheduled::find_locked(conn, ids.0, ids.1).await?;
+    check_schedulable(before.status, before.auto_renew, existing.is_some())?;
+    let (kind, quantity) = match &request.target_offer_id {
+        Some(target) => {
+            let quantity = request.quantity.unwrap_or(i64::from(before.quantity));
+            upgrades::eligible(conn, catalog, actor, &before, target, quantity).await?;
+            (ScheduledKind::Upgrade, quantity)
+        }
+        None => {
+            let quantity = request.quantity.ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidChange,
+                    "Send targetOfferId (an upgrade) or quantity (a seat change).",
+                )
+            })?;
+            lifecycle::check_seats(conn, catalog, &customer, &before, quantity).await?;
+            (ScheduledKind::Quantity, quantity)
+        }
+    };
+    let mut scheduled = Scheduled {
+        change: None,
+        subscription_id: before.id,
+        kind,
+        target_offer_id: request.target_offer_id.clone(),
+        quantity,
+        effective_date: before.term_end,
+        billing: renewal_bill(catalog, &customer, &before, request, quantity),
+    };
+    if !request.dry_run {
+        let change = store(conn, &before, &scheduled).await?;
+        let after = serde_json::json!({"scheduledChange": notice(&change, before.term_end)});
+        lifecycle::record_note(conn, actor, &before, ChangeKind::ChangeScheduled, after).await?;
+        scheduled.change = Some(change);
+    }
+    Ok(scheduled)
+}
+
+async fn store(
+    conn: &mut PgConnection,
+    before: &Subscription,
+    scheduled: &Scheduled,
+) -> Result<ScheduledChange, Error> {
+    let new = NewScheduledChange {
+        kind: scheduled.kind,
+        target_offer_id: scheduled.target_offer_id.as_deref(),
+        quantity: i32::try_from(scheduled.quantity).map_err(Error::internal)?,
+    };
+    db::scheduled::create(conn, before.customer_id, before.id, &new)
+        .await
+        .map_err(|e| match db::violated_constraint(&e) {
+            Some("scheduled_changes_pkey") => Error::new(
+                ErrorCode::ScheduledChangeExists,
+                "The subscription already has a scheduled change; undo it first.",
+            ),
+            _ => e.into(),
+        })
+}
+
+/// The renewal's first period in full, for the offer the subscription will have (no
+/// proration): the target's price for an upgrade, its own for a seat change.
+fn renewal_bill(
+    catalog: &Catalog,
+    customer: &Customer,
+    before: &Subscription,
+    request: &ScheduleRequest,
+    quantity: i64,
+) -> Option<Billing> {
+    let offer_id = request
+        .target_offer_id
+        .as_deref()
+        .unwrap_or(&before.offer_id);
+    let price = catalog
+        .offer(offer_id)?
+        .monthly_price_in(&customer.market_code)?;
+    let currency = &catalog.market(&customer.market_code)?.currency;
+    let first = billing_dates(before.billing_cycle, before.term_end, before.term_end, None).ok()?;
+    Some(billing::full_period(
+        currency,
+        price,
+        quantity,
+        before.billing_cycle.period_months(),
+        (first.current_period_start, first.current_period_end),
+    ))
+}
+
+/// The subscription's scheduled change, if this partner sold it to this (visible) customer.
+pub async fn find(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<(Subscription, ScheduledChange), Error> {
+    let subscription =
+        super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
+    let change = db::scheduled::find(pool, customer_id, subscription_id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((subscription, change))
+}
+
+/// Undoes the scheduled change (the caller's transaction, after the usual locks). Undoing when
+/// nothing is scheduled changes nothing: a retried undo answers as the first did.
+pub async fn undo(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<(), Error> {
+    let (_, before) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+    cancel(conn, actor, &before, "undone by the partner").await?;
+    Ok(())
+}
+
+/// Cancels the subscription's scheduled change, if it has one, saying why in its history entry
+/// and event; whether there was one. Every immediate change calls this in its transaction.
+pub(super) async fn cancel(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    before: &Subscription,
+    reason: &str,
+) -> Result<bool, Error> {
+    let Some(change) = db::scheduled::remove(conn, before.customer_id, before.id).await? else {
+        return Ok(false);
+    };
+    let after = serde_json::json!({
+        "scheduledChange": notice(&change, before.term_end),
+        "reason": reason,
+    });
+    let kind = ChangeKind::ScheduledChangeCancelled;
+    lifecycle::record_note(conn, actor, before, kind, after).await?;
+    Ok(true)
+}
+
+/// The scheduled change as the history and events show it.
+pub(super) fn notice(change: &ScheduledChange, effective_date: NaiveDate) -> serde_json::Value {
+    serde_json::json!({
+        "id": change.id,
+        "kind": change.kind,
+        "targetOfferId": change.target_offer_id,
+        "quantity": change.quantity,
+        "effectiveDate": effective_date,
+    })
+}
+
+fn not_found() -> Error {
+    Error::new(
+        ErrorCode::ScheduledChangeNotFound,
+        "The subscription has no scheduled change.",
+    )
+}

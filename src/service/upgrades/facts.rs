@@ -1,0 +1,118 @@
+//! The facts of one upgrade, loaded in one statement: the customer's market, its subscriptions of
+//! every channel, the partner's admin rights, the source's add-ons and license holders.
+
+use chrono::Utc;
+use sqlx::PgConnection;
+
+use super::super::{customer_not_found, subscription_not_found};
+use crate::db;
+use crate::db::upgrades::FactsRow;
+use crate::domain::Catalog;
+use crate::domain::PartnerId;
+use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
+use crate::domain::reassignment::LicenseHolder;
+use crate::domain::records::{RelationshipStatus, Subscription};
+use crate::domain::upgrade::{SourceTerms, UpgradeCase};
+use crate::error::Error;
+
+/// Everything the rules look at for one source subscription, loaded from the database.
+pub(super) struct Facts {
+    market: String,
+    source: SubscriptionFacts,
+    others: Vec<SubscriptionFacts>,
+    rights: Vec<AdminRights>,
+    add_ons: usize,
+    holders: Vec<LicenseHolder>,
+    terms: SourceTerms,
+}
+
+impl Facts {
+    /// Loads the facts of an upgrade of `source`, already found (and locked) for the partner.
+    pub(super) async fn load(
+        conn: &mut PgConnection,
+        partner_id: PartnerId,
+        source: &Subscription,
+    ) -> Result<Self, Error> {
+        let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)
+            .await?
+            .ok_or_else(|| customer_not_found(source.customer_id))?;
+        Facts::new(row, source)
+    }
+
+    pub(super) fn new(row: FactsRow, source: &Subscription) -> Result<Self, Error> {
+        let mut others = Vec::new();
+        let mut own = None;
+        for row in row.subscriptions.0 {
+            let facts = SubscriptionFacts {
+                status: row.status,
+                channel: row.channel,
+                quantity: i64::from(row.quantity),
+                offer_id: row.offer_id,
+            };
+            if row.id == source.id {
+                own = Some(facts);
+            } else {
+                others.push(facts);
+            }
+        }
+        let source_facts = own.ok_or_else(|| subscription_not_found(source.id))?;
+        let rights = row
+            .rights
+            .0
+            .into_iter()
+            .map(|r| AdminRights {
+                active: r.status == RelationshipStatus::Active,
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+                services: (!r.all_services).then(|| r.services.into_iter().collect()),
+            })
+            .collect();
+        let holders = row
+            .holders
+            .0
+            .into_iter()
+            .map(|h| LicenseHolder {
+                user_id: h.user_id,
+                display_name: h.display_name,
+                email: h.email,
+                assigned_at: h.assigned_at,
+                disabled_services: h.disabled_services.into_iter().collect(),
+                other_services: h.other_services.into_iter().collect(),
+            })
+            .collect();
+        let cycle = source.billing_cycle;
+        Ok(Facts {
+            market: row.market_code,
+            source: source_facts,
+            others,
+            rights,
+            add_ons: usize::try_from(row.add_ons).map_err(Error::internal)?,
+            holders,
+            terms: SourceTerms {
+                cycle,
+                term_start: source.term_start,
+                term_end: source.term_end,
+                period_start: source.current_period_start,
+                period_end: source.current_period_end,
+            },
+        })
+    }
+
+    pub(super) fn case<'a>(&'a self, catalog: &'a Catalog) -> UpgradeCase<'a> {
+        let now = Utc::now();
+        UpgradeCase {
+            facts: UpgradeFacts {
+                catalog,
+                market: &self.market,
+                source: &self.source,
+                others: &self.others,
+                admin_rights: &self.rights,
+                active_add_ons: self.add_ons,
+                now,
+            },
+            terms: self.terms,
+            holders: &self.holders,
+            today: super::super::today(),
+        }
+    }
+}
