@@ -21,6 +21,16 @@ pub fn etag(subscription: &Subscription) -> String {
     subscription.entity_tag()
 }
 
+/// A subscription answer with the subscription's `ETag`.
+pub fn with_etag(subscription: Subscription, response: impl IntoResponse) -> Response {
+    let tag = etag(&subscription);
+    let mut response = response.into_response();
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
 /// Set on an answer replayed from an earlier request with the same `Idempotency-Key`.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 

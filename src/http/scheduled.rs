@@ -87,7 +87,8 @@ impl From<Scheduled> for ScheduledChangeView {
 }
 
 impl ScheduledChangeView {
-    fn of(subscription: &Subscription, change: ScheduledChange) -> Self {
+    /// A stored scheduled change of `subscription`.
+    pub(super) fn of(subscription: &Subscription, change: ScheduledChange) -> Self {
         ScheduledChangeView {
             id: Some(change.id),
             subscription_id: change.subscription_id.into(),

@@ -1,8 +1,7 @@
 //! Subscriptions: buying one, listing, reading, and changing its seats or status.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,12 +13,13 @@ use super::AppState;
 use super::add_ons::AddOnView;
 use super::caller::Caller;
 use super::change::quantity_or_status;
-use super::conditional::{self, IdempotencyHeader, IfMatch, etag};
+use super::conditional::{self, IdempotencyHeader, IfMatch, etag, with_etag};
 use super::created::created;
 use super::extract::{DateField, Json, Path};
 use super::licenses::AssignmentView;
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
+use super::scheduled::ScheduledChangeView;
 use crate::domain::billing::Billing;
 use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
@@ -58,6 +58,9 @@ pub struct SubscriptionView {
     upgraded_from: Option<Uuid>,
     /// Whether it renews at `termEnd`; otherwise it expires then.
     auto_renew: bool,
+    /// The change scheduled for `termEnd`, if any (shown when one subscription is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduled_change: Option<ScheduledChangeView>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -78,19 +81,11 @@ impl From<Subscription> for SubscriptionView {
             upgraded_to: row.upgraded_to_id.map(Into::into),
             upgraded_from: row.upgraded_from_id.map(Into::into),
             auto_renew: row.auto_renew,
+            scheduled_change: None,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
     }
-}
-
-fn with_etag(row: Subscription, response: impl IntoResponse) -> Response {
-    let tag = etag(&row);
-    let mut response = response.into_response();
-    if let Ok(value) = HeaderValue::from_str(&tag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
 }
 
 /// A subscription to buy, or (platform role) to record as synced data.
@@ -263,10 +258,15 @@ async fn get_subscription(
     Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let row =
-        service::subscriptions::find(&state.pool, caller.partner_id, customer_id, subscription_id)
-            .await?;
-    let view = SubscriptionView::from(row.clone());
+    let (row, scheduled) = service::subscriptions::find_with_scheduled(
+        &state.pool,
+        caller.partner_id,
+        customer_id,
+        subscription_id,
+    )
+    .await?;
+    let mut view = SubscriptionView::from(row.clone());
+    view.scheduled_change = scheduled.map(|change| ScheduledChangeView::of(&row, change));
     Ok(with_etag(row, Json(view)))
 }
 

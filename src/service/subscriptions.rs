@@ -8,7 +8,9 @@ use super::idempotency::in_transaction;
 use super::{Actor, customer_not_found, snapshot};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
-use crate::domain::records::{ChangeKind, Customer, HistoryEntry, Precondition, Subscription};
+use crate::domain::records::{
+    ChangeKind, Customer, HistoryEntry, Precondition, ScheduledChange, Subscription,
+};
 use crate::domain::subscription::{
     self, BillingCycle, Channel, NewSubscriptionError, SubscriptionStatus,
 };
@@ -119,6 +121,18 @@ pub async fn find(
         .await?
         .map(|row| row.as_of(super::today()))
         .ok_or_else(|| super::subscription_not_found(id))
+}
+
+/// Like [`find`], with the change scheduled for its term end, if any.
+pub async fn find_with_scheduled(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+) -> Result<(Subscription, Option<ScheduledChange>), Error> {
+    let subscription = find(pool, partner_id, customer_id, id).await?;
+    let scheduled = db::scheduled::find(pool, customer_id, id).await?;
+    Ok((subscription, scheduled))
 }
 
 /// A page of the subscriptions this partner sold to a visible customer.

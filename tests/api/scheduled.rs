@@ -95,6 +95,11 @@ async fn a_scheduled_upgrade_is_previewed_read_and_undone_and_a_second_one_is_a_
     assert_eq!(read["kind"], "upgrade");
     assert_eq!(read["targetOfferId"], "m365-business-standard");
     assert_eq!(read["quantity"], 5);
+    let subscription_view = json_ok(admin.get(&path(&customer, &subscription)).await).await;
+    assert_eq!(
+        subscription_view["scheduledChange"]["id"], read["id"],
+        "shown with it"
+    );
     let second = admin.post(&scheduled, &json!({"quantity": 7})).await;
     assert_problem(second, StatusCode::CONFLICT, "scheduled_change_exists").await;
 
