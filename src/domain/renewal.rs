@@ -85,6 +85,30 @@ pub fn check_schedulable(
     }
 }
 
+/// An immediate change of a subscription, as far as its scheduled change is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImmediateChange {
+    Upgrade,
+    Seats,
+    Status,
+    AutoRenew(bool),
+    AddOnPurchase,
+}
+
+/// Whether an immediate change cancels the subscription's scheduled change, and the reason its
+/// history entry and event give: every change mid-term does (as in Partner Center), except
+/// switching auto-renewal on, which leaves the term end as it was.
+pub fn cancels_scheduled(change: ImmediateChange) -> Option<&'static str> {
+    match change {
+        ImmediateChange::Upgrade => Some("an immediate upgrade"),
+        ImmediateChange::Seats => Some("a seat change"),
+        ImmediateChange::Status => Some("a status change"),
+        ImmediateChange::AutoRenew(false) => Some("auto-renewal switched off"),
+        ImmediateChange::AutoRenew(true) => None,
+        ImmediateChange::AddOnPurchase => Some("an add-on purchase"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +144,23 @@ mod tests {
                 expected,
                 "{status:?} autoRenew={auto_renew} already={already}"
             );
+        }
+    }
+
+    /// Every immediate change mid-term cancels a scheduled change, saying which.
+    #[test]
+    fn an_immediate_change_cancels_the_scheduled_one_with_its_reason() {
+        use ImmediateChange::{AddOnPurchase, AutoRenew, Seats, Status, Upgrade};
+        let cases = [
+            (Upgrade, Some("an immediate upgrade")),
+            (Seats, Some("a seat change")),
+            (Status, Some("a status change")),
+            (AutoRenew(false), Some("auto-renewal switched off")),
+            (AutoRenew(true), None),
+            (AddOnPurchase, Some("an add-on purchase")),
+        ];
+        for (change, reason) in cases {
+            assert_eq!(cancels_scheduled(change), reason, "{change:?}");
         }
     }
 

@@ -12,6 +12,7 @@ use crate::db;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
 use crate::domain::records::{AddOn, ChangeKind, Customer, Subscription};
+use crate::domain::renewal::ImmediateChange;
 use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
 
@@ -84,7 +85,7 @@ pub async fn purchase(
         billing,
     };
     record(conn, actor, ChangeKind::AddOnPurchase, None, &outcome).await?;
-    scheduled::cancel(conn, actor, &base, "an add-on purchase").await?;
+    scheduled::cancel_for(conn, actor, &base, ImmediateChange::AddOnPurchase).await?;
     Ok(outcome)
 }
 

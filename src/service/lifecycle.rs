@@ -13,6 +13,7 @@ use crate::domain::lifecycle::{self, SeatChange, SeatProration};
 use crate::domain::records::{
     AddOn, ChangeKind, Customer, LicenseAssignment, Precondition, Subscription,
 };
+use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::{Catalog, CustomerId, ErrorCode, Offer, SubscriptionId};
 use crate::error::Error;
@@ -78,18 +79,13 @@ pub async fn apply(
         Change::AutoRenew(auto_renew) => change_auto_renew(conn, &before, auto_renew).await?,
     };
     if outcome.subscription.version != before.version {
-        let (kind, cancels) = match request.change {
-            Change::Quantity(_) => (ChangeKind::QuantityChange, Some("a seat change")),
-            Change::Status(_) => (ChangeKind::StatusChange, Some("a status change")),
-            Change::AutoRenew(on) => (
-                ChangeKind::AutoRenewChange,
-                (!on).then_some("auto-renewal switched off"),
-            ),
+        let (kind, immediate) = match request.change {
+            Change::Quantity(_) => (ChangeKind::QuantityChange, ImmediateChange::Seats),
+            Change::Status(_) => (ChangeKind::StatusChange, ImmediateChange::Status),
+            Change::AutoRenew(on) => (ChangeKind::AutoRenewChange, ImmediateChange::AutoRenew(on)),
         };
         record(conn, actor, kind, &before, &outcome).await?;
-        if let Some(reason) = cancels {
-            scheduled::cancel(conn, actor, &before, reason).await?;
-        }
+        scheduled::cancel_for(conn, actor, &before, immediate).await?;
     }
     Ok(outcome)
 }

@@ -14,7 +14,7 @@ use crate::domain::billing::{self, Billing};
 use crate::domain::records::{
     ChangeKind, Customer, Precondition, ScheduledChange, ScheduledKind, Subscription,
 };
-use crate::domain::renewal::check_schedulable;
+use crate::domain::renewal::{ImmediateChange, cancels_scheduled, check_schedulable};
 use crate::domain::subscription::billing_dates;
 use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
@@ -173,7 +173,7 @@ pub async fn undo(
 
 /// Cancels the subscription's scheduled change, if it has one, saying why in its history entry
 /// and event; whether there was one. Every immediate change calls this in its transaction.
-pub(super) async fn cancel(
+async fn cancel(
     conn: &mut PgConnection,
     actor: &Actor,
     before: &Subscription,
@@ -189,6 +189,20 @@ pub(super) async fn cancel(
     let kind = ChangeKind::ScheduledChangeCancelled;
     lifecycle::record_note(conn, actor, before, kind, after).await?;
     Ok(true)
+}
+
+/// Cancels the scheduled change if the immediate `change` cancels it (README "Scheduled
+/// changes"), in the caller's transaction.
+pub(super) async fn cancel_for(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    before: &Subscription,
+    change: ImmediateChange,
+) -> Result<(), Error> {
+    if let Some(reason) = cancels_scheduled(change) {
+        cancel(conn, actor, before, reason).await?;
+    }
+    Ok(())
 }
 
 /// The scheduled change as the history and events show it.

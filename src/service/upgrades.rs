@@ -19,6 +19,7 @@ use crate::db::upgrades::NewUpgrade;
 use crate::domain::billing::{self, Billing};
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::{ChangeKind, PerformedUpgrade, Subscription};
+use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::{BillingDates, Channel, SubscriptionStatus};
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation};
 use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, UpgradeType};
@@ -117,7 +118,7 @@ pub async fn perform(
     if !request.dry_run {
         let target = create_target(conn, actor, &source, &upgrade).await?;
         record(conn, actor, &source, target, &mut result).await?;
-        scheduled::cancel(conn, actor, &source, "an immediate upgrade").await?;
+        scheduled::cancel_for(conn, actor, &source, ImmediateChange::Upgrade).await?;
     }
     Ok(result)
 }
