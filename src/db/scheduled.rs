@@ -1,7 +1,7 @@
 //! Scheduled changes: at most one per subscription (the primary key), applied or dropped by the
 //! renewal worker at the term end, or removed when undone or cancelled by an immediate change.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, SubscriptionId};
@@ -40,9 +40,9 @@ pub async fn create(
     .await
 }
 
-/// The subscription's scheduled change, if any.
+/// The subscription's scheduled change, if any (on the pool, or in the caller's transaction).
 pub async fn find(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
 ) -> Result<Option<ScheduledChange>, sqlx::Error> {
@@ -54,25 +54,7 @@ pub async fn find(
         customer_id.as_uuid(),
         subscription_id.as_uuid()
     )
-    .fetch_optional(pool)
-    .await
-}
-
-/// Like [`find`], in the caller's transaction (which holds the subscription's row).
-pub async fn find_locked(
-    conn: &mut PgConnection,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-) -> Result<Option<ScheduledChange>, sqlx::Error> {
-    sqlx::query_as!(
-        ScheduledChange,
-        r#"SELECT id, subscription_id AS "subscription_id: SubscriptionId",
-                  kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at
-           FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2"#,
-        customer_id.as_uuid(),
-        subscription_id.as_uuid()
-    )
-    .fetch_optional(conn)
+    .fetch_optional(executor)
     .await
 }
 

@@ -58,7 +58,7 @@ pub async fn schedule(
     let ids = (request.customer_id, request.subscription_id);
     let (customer, before) = lock_subscription(conn, actor, ids.0, ids.1).await?;
     check_precondition(request.precondition.as_ref(), &before)?;
-    let existing = db::scheduled::find_locked(conn, ids.0, ids.1).await?;
+    let existing = db::scheduled::find(&mut *conn, ids.0, ids.1).await?;
     check_schedulable(before.status, before.auto_renew, existing.is_some())?;
     let (kind, quantity) = match &request.target_offer_id {
         Some(target) => {
