@@ -11,6 +11,14 @@ use subscription_upgrades::config::{DEFAULT_DATABASE_URL, Settings};
 use subscription_upgrades::startup::Application;
 use uuid::Uuid;
 
+/// The day `months` before today: a term start that has already ended, or not yet.
+pub fn months_ago(months: u32) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .date_naive()
+        .checked_sub_months(chrono::Months::new(months))
+        .expect("a day in range")
+}
+
 /// The HS256 secret every test instance verifies tokens with.
 pub const TEST_SECRET: &str = "integration-tests-secret-that-is-long-enough";
 
@@ -320,6 +328,13 @@ impl TestApp {
     /// the service is scaled out).
     pub async fn another_instance(&self) -> TestApp {
         self.another_instance_with(|_| {}).await
+    }
+
+    /// Another instance whose renewal worker looks every second (a test instance's own looks only
+    /// after a minute, so nothing renews while a test sets up).
+    pub async fn renewing_instance(&self) -> TestApp {
+        self.another_instance_with(|settings| settings.renewal_poll_secs = 1)
+            .await
     }
 
     /// Like [`Self::another_instance`], with settings adjusted first.

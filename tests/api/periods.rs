@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{Api, json_ok, spawn_app};
+use crate::helpers::{Api, json_ok, months_ago, spawn_app};
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -14,10 +14,6 @@ fn today() -> NaiveDate {
 
 fn plus_months(day: NaiveDate, months: u32) -> NaiveDate {
     day.checked_add_months(Months::new(months)).unwrap()
-}
-
-fn months_ago(months: u32) -> NaiveDate {
-    today().checked_sub_months(Months::new(months)).unwrap()
 }
 
 /// The `step`-month slice `[start + k × step, start + (k + 1) × step)` that contains `day`,

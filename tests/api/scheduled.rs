@@ -3,18 +3,11 @@
 //! with a fresh term, licenses moved and an upgrade record; a seat change) or, when no longer
 //! allowed, recorded as failed while the subscription renews as it was.
 
-use chrono::{Months, NaiveDate, Utc};
+use chrono::Months;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, assert_problem, json_ok, spawn_app, wait_for_rows};
-
-fn months_ago(months: u32) -> NaiveDate {
-    Utc::now()
-        .date_naive()
-        .checked_sub_months(Months::new(months))
-        .unwrap()
-}
+use crate::helpers::{Api, assert_problem, json_ok, months_ago, spawn_app, wait_for_rows};
 
 /// A customer with admin rights over every service, and its Business Basic subscription with
 /// five seats whose term started `months` ago.
@@ -50,11 +43,6 @@ fn kinds(entries: &[Value]) -> Vec<&str> {
         .iter()
         .map(|e| e["changeKind"].as_str().unwrap())
         .collect()
-}
-
-async fn renewing_instance(app: &TestApp) -> TestApp {
-    app.another_instance_with(|settings| settings.renewal_poll_secs = 1)
-        .await
 }
 
 #[tokio::test]
@@ -247,7 +235,7 @@ async fn a_scheduled_upgrade_is_applied_at_the_term_end_with_a_fresh_term_and_it
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
 
-    let _worker = renewing_instance(&app).await;
+    let _worker = app.renewing_instance().await;
     wait_for_rows(
         app.database_url(),
         "SELECT count(*) FROM subscription_history WHERE change_kind = 'scheduled_change_applied'",
@@ -307,7 +295,7 @@ async fn a_scheduled_upgrade_no_longer_eligible_fails_with_its_code_and_the_term
     // The customer now holds the target: at the term end the upgrade is no longer allowed.
     admin.subscription(&customer, "o365-e1", 3).await;
 
-    let _worker = renewing_instance(&app).await;
+    let _worker = app.renewing_instance().await;
     wait_for_rows(
         app.database_url(),
         "SELECT count(*) FROM subscription_history WHERE change_kind = 'renewal'",
@@ -339,7 +327,7 @@ async fn a_scheduled_seat_change_is_applied_with_the_renewal() {
     let created = admin.post(&scheduled, &json!({"quantity": 8})).await;
     assert_eq!(created.status(), StatusCode::CREATED);
 
-    let _worker = renewing_instance(&app).await;
+    let _worker = app.renewing_instance().await;
     wait_for_rows(
         app.database_url(),
         "SELECT count(*) FROM subscription_history WHERE change_kind = 'scheduled_change_applied'",
