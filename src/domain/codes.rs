@@ -80,6 +80,8 @@ error_codes! {
     InvalidStatus = "invalid_status", 400;
     /// A change that is not exactly one of quantity or status.
     InvalidChange = "invalid_change", 400;
+    /// A partial upgrade's `users` lists a user twice.
+    DuplicateUser = "duplicate_user", 400;
     /// `If-Match` is not `*` or a list of entity tags.
     InvalidIfMatch = "invalid_if_match", 400;
     /// `Idempotency-Key` is not 1–255 visible ASCII characters.
@@ -183,6 +185,16 @@ error_codes! {
     IdempotencyKeyReused = "idempotency_key_reused", 422;
     /// The customer has no such user.
     UserNotFound = "user_not_found", 422;
+    /// A user named to move in a partial upgrade holds no license of the source.
+    UserNotLicensed = "user_not_licensed", 422;
+    /// A partial upgrade names more users than the seats it moves.
+    TooManyUsers = "too_many_users", 422;
+    /// A partial upgrade that would move all of the source's seats, or more.
+    PartialQuantityTooLarge = "partial_quantity_too_large", 422;
+    /// `targetSubscriptionId` names no subscription of this customer sold by you.
+    TargetSubscriptionNotFound = "target_subscription_not_found", 422;
+    /// `targetSubscriptionId` names a subscription of another offer than the target.
+    TargetSubscriptionMismatch = "target_subscription_mismatch", 422;
     /// The partner's request quota is spent.
     RateLimited = "rate_limited", 429;
     /// The request's header section is over 16 KiB or 100 lines.
@@ -222,6 +234,7 @@ refusals!(
     super::add_on::AddOnError,
     super::input::InvalidDate,
     super::renewal::ScheduleRefusal,
+    super::partial::PartialRefusal,
 );
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod eligibility;
 pub mod ids;
 pub mod input;
 pub mod lifecycle;
+pub mod partial;
 pub mod policy;
 pub mod reassignment;
 pub mod records;

@@ -6,7 +6,9 @@
 //! - `seat_shortage`: the holders are ranked by when they got their license (then by user id), and
 //!   those ranked beyond the target's quantity are left over;
 //! - `conflicting_license`: the user holds another license with a service the target also brings;
-//! - `service_removed`: the user loses a service of the source that was enabled for them.
+//! - `service_removed`: the user loses a service of the source that was enabled for them;
+//! - `already_licensed_on_target` (partial upgrades into an existing subscription): the user named
+//!   to move already holds a license of that subscription, so keeps the source's.
 //!
 //! A transferred user keeps the services they had switched off, where the target has them.
 
@@ -41,6 +43,7 @@ pub enum ReassignmentCode {
     SeatShortage,
     ConflictingLicense,
     ServiceRemoved,
+    AlreadyLicensedOnTarget,
 }
 
 /// One reason, naming the service where there is one.
@@ -90,9 +93,53 @@ pub fn plan(
     let seats = usize::try_from(quantity).unwrap_or(0);
     let mut plan = ReassignmentPlan::default();
     for (rank, holder) in ranked.into_iter().enumerate() {
-        let reasons = reasons(source, target, upgrade_type, rank >= seats, holder);
+        let standing = Standing {
+            left_over: rank >= seats,
+            on_target: false,
+        };
+        plan.add(target, holder, reasons(source, target, upgrade_type, standing, holder));
+    }
+    plan
+}
+
+/// Plans the licenses of a partial upgrade: each of `movers` moves to `target` unless a reason
+/// keeps it on the source (`on_target`: users already licensed on an existing target); the
+/// source's other holders stay where they are and are not in the plan.
+pub fn plan_movers(
+    source: &Offer,
+    target: &Offer,
+    upgrade_type: UpgradeType,
+    movers: &[&LicenseHolder],
+    on_target: &BTreeSet<Uuid>,
+) -> ReassignmentPlan {
+    let mut plan = ReassignmentPlan::default();
+    for holder in movers {
+        let reasons = reasons_to_stay(source, target, upgrade_type, holder, on_target);
+        plan.add(target, holder, reasons);
+    }
+    plan
+}
+
+/// Why `holder` cannot move to `target` automatically; empty when it can.
+pub fn reasons_to_stay(
+    source: &Offer,
+    target: &Offer,
+    upgrade_type: UpgradeType,
+    holder: &LicenseHolder,
+    on_target: &BTreeSet<Uuid>,
+) -> Vec<ReassignmentReason> {
+    let standing = Standing {
+        left_over: false,
+        on_target: on_target.contains(&holder.user_id),
+    };
+    reasons(source, target, upgrade_type, standing, holder)
+}
+
+impl ReassignmentPlan {
+    /// The holder is transferred when nothing stands in the way, listed with every reason otherwise.
+    fn add(&mut self, target: &Offer, holder: &LicenseHolder, reasons: Vec<ReassignmentReason>) {
         if reasons.is_empty() {
-            plan.transfers.push(Transfer {
+            self.transfers.push(Transfer {
                 user_id: holder.user_id,
                 disabled_services: holder
                     .disabled_services
@@ -101,7 +148,7 @@ pub fn plan(
                     .collect(),
             });
         } else {
-            plan.accounts.push(AccountToReassign {
+            self.accounts.push(AccountToReassign {
                 user_id: holder.user_id,
                 display_name: holder.display_name.clone(),
                 email: holder.email.clone(),
@@ -109,14 +156,20 @@ pub fn plan(
             });
         }
     }
-    plan
+}
+
+/// Where a holder stands apart from the offers: beyond the target's seats, or already licensed on it.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    left_over: bool,
+    on_target: bool,
 }
 
 fn reasons(
     source: &Offer,
     target: &Offer,
     upgrade_type: UpgradeType,
-    left_over: bool,
+    standing: Standing,
     holder: &LicenseHolder,
 ) -> Vec<ReassignmentReason> {
     let mut reasons = Vec::new();
@@ -130,7 +183,7 @@ fn reasons(
             ),
         });
     }
-    if left_over {
+    if standing.left_over {
         reasons.push(ReassignmentReason {
             code: ReassignmentCode::SeatShortage,
             service: None,
@@ -139,6 +192,18 @@ fn reasons(
                 target.name
             ),
         });
+    }
+    if standing.on_target {
+        reasons.push(ReassignmentReason {
+            code: ReassignmentCode::AlreadyLicensedOnTarget,
+            service: None,
+            detail: format!(
+                "The user already holds a license of this {} subscription; they keep their {} license.",
+                target.name, source.name
+            ),
+        });
+        // That license is where the user's target services come from: no other conflict to report.
+        return reasons;
     }
     for service in target.services.intersection(&holder.other_services) {
         reasons.push(ReassignmentReason {

@@ -184,6 +184,8 @@ pub enum ChangeKind {
     /// A purchase, a synced subscription, or an upgrade's target.
     Created,
     Upgrade,
+    /// Part of the seats moved to another subscription (on the source and on the target).
+    PartialUpgrade,
     QuantityChange,
     StatusChange,
     AddOnPurchase,
@@ -208,9 +210,10 @@ pub enum ChangeKind {
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 14] = [
+    pub const ALL: [ChangeKind; 15] = [
         ChangeKind::Created,
         ChangeKind::Upgrade,
+        ChangeKind::PartialUpgrade,
         ChangeKind::QuantityChange,
         ChangeKind::StatusChange,
         ChangeKind::AddOnPurchase,
@@ -230,6 +233,7 @@ impl ChangeKind {
         match self {
             ChangeKind::Created => "created",
             ChangeKind::Upgrade => "upgrade",
+            ChangeKind::PartialUpgrade => "partial_upgrade",
             ChangeKind::QuantityChange => "quantity_change",
             ChangeKind::StatusChange => "status_change",
             ChangeKind::AddOnPurchase => "add_on_purchase",

@@ -89,6 +89,7 @@ pub fn check_schedulable(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImmediateChange {
     Upgrade,
+    PartialUpgrade,
     Seats,
     Status,
     AutoRenew(bool),
@@ -101,6 +102,7 @@ pub enum ImmediateChange {
 pub fn cancels_scheduled(change: ImmediateChange) -> Option<&'static str> {
     match change {
         ImmediateChange::Upgrade => Some("an immediate upgrade"),
+        ImmediateChange::PartialUpgrade => Some("a partial upgrade"),
         ImmediateChange::Seats => Some("a seat change"),
         ImmediateChange::Status => Some("a status change"),
         ImmediateChange::AutoRenew(false) => Some("auto-renewal switched off"),
@@ -150,9 +152,10 @@ mod tests {
     /// Every immediate change mid-term cancels a scheduled change, saying which.
     #[test]
     fn an_immediate_change_cancels_the_scheduled_one_with_its_reason() {
-        use ImmediateChange::{AddOnPurchase, AutoRenew, Seats, Status, Upgrade};
+        use ImmediateChange::{AddOnPurchase, AutoRenew, PartialUpgrade, Seats, Status, Upgrade};
         let cases = [
             (Upgrade, Some("an immediate upgrade")),
+            (PartialUpgrade, Some("a partial upgrade")),
             (Seats, Some("a seat change")),
             (Status, Some("a status change")),
             (AutoRenew(false), Some("auto-renewal switched off")),

@@ -1,11 +1,15 @@
 //! One upgrade, evaluated: eligibility, the license plan and the bill together, so that the
 //! listing, the dry run and the real upgrade all give the same answer from the same facts.
 
+use std::collections::BTreeSet;
+
 use chrono::NaiveDate;
 
 use super::billing::{self, Billing, Proration};
 use super::catalog::UpgradeType;
-use super::eligibility::{self, Failure, UpgradeFacts};
+use super::catalog::Offer;
+use super::eligibility::{self, Failure, SubscriptionFacts, UpgradeFacts};
+use super::partial::{self, ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
 use super::reassignment::{self, LicenseHolder, ReassignmentPlan};
 use super::subscription::BillingCycle;
 
@@ -43,6 +47,8 @@ pub struct Evaluation {
     pub billing: Option<Billing>,
     /// `None` when the target is not one of the source's paths.
     pub reassignment: Option<ReassignmentPlan>,
+    /// The seats of both subscriptions after a partial upgrade; `None` for a whole one.
+    pub partial: Option<PartialSeats>,
 }
 
 impl Evaluation {
@@ -66,6 +72,7 @@ impl Evaluation {
                 quantity: self.quantity,
                 billing: self.billing,
                 plan,
+                partial: self.partial,
             }),
             _ => Err(self.failures),
         }
@@ -82,6 +89,8 @@ pub struct EligibleUpgrade {
     pub billing: Option<Billing>,
     /// Whose licenses move, and who must be reassigned by hand.
     pub plan: ReassignmentPlan,
+    /// The seats of both subscriptions after a partial upgrade; `None` for a whole one.
+    pub partial: Option<PartialSeats>,
 }
 
 /// Evaluates upgrading the case's source to `target_offer_id` with `quantity` seats.
@@ -89,43 +98,135 @@ pub fn evaluate(case: &UpgradeCase<'_>, target_offer_id: &str, quantity: i64) ->
     let facts = &case.facts;
     let catalog = facts.catalog;
     let failures = eligibility::check(facts, target_offer_id, quantity);
-    let source = catalog.offer(&facts.source.offer_id);
-    let target = catalog.offer(target_offer_id);
-    let path = catalog.path(&facts.source.offer_id, target_offer_id);
-    let reassignment = match (source, target, path) {
-        (Some(source), Some(target), Some(path)) => Some(reassignment::plan(
-            source,
-            target,
-            path.upgrade_type,
-            quantity,
-            case.holders,
-        )),
-        _ => None,
-    };
-    let billing = source.zip(target).and_then(|(source, target)| {
-        let market = catalog.market(facts.market)?;
-        Some(billing::prorate(&Proration {
-            currency: market.currency.clone(),
-            cycle: case.terms.cycle,
-            term_start: case.terms.term_start,
-            period_start: case.terms.period_start,
-            period_end: case.terms.period_end,
-            source_quantity: facts.source.quantity,
-            source_monthly_unit_price: source.monthly_price_in(facts.market)?,
-            target_quantity: quantity.max(0),
-            target_monthly_unit_price: target.monthly_price_in(facts.market)?,
-            today: case.today,
-        }))
+    let offers = offers(case, target_offer_id);
+    let reassignment = offers.map(|(source, target, upgrade_type)| {
+        reassignment::plan(source, target, upgrade_type, quantity, case.holders)
     });
+    let target = catalog.offer(target_offer_id);
     Evaluation {
         target_offer_id: target_offer_id.to_owned(),
         target_offer_name: target.map(|t| t.name.clone()),
-        upgrade_type: path.map(|p| p.upgrade_type),
+        upgrade_type: offers.map(|(_, _, upgrade_type)| upgrade_type),
         quantity,
         failures,
-        billing,
+        billing: bill(case, target_offer_id, (facts.source.quantity, quantity.max(0))),
         reassignment,
+        partial: None,
     }
+}
+
+/// Evaluates moving `request.quantity` seats of the case's source to `target_offer_id`, a new
+/// subscription or the existing one `request.into` names (the rules of `domain::partial`). A
+/// refused request is an error; failing conditions are the evaluation's `failures`.
+pub fn evaluate_partial(
+    case: &UpgradeCase<'_>,
+    target_offer_id: &str,
+    request: &PartialRequest<'_>,
+) -> Result<Evaluation, PartialRefusal> {
+    let facts = &case.facts;
+    let seats = partial::check_request(facts.source, target_offer_id, case.holders, request)?;
+    let others = others_after(facts, request.into, &seats);
+    let after = UpgradeFacts {
+        others: &others,
+        ..facts.clone()
+    };
+    let failures = eligibility::check(&after, target_offer_id, seats.target_quantity);
+    let no_one = BTreeSet::new();
+    let on_target = request.into.map_or(&no_one, |t| &t.licensed_users);
+    let offers = offers(case, target_offer_id);
+    let reassignment = offers.map(|(source, target, upgrade_type)| {
+        let can_move = partial::can_move((source, target), upgrade_type, on_target);
+        let movers = partial::movers(case.holders, request.users, seats.seats_moved, can_move);
+        reassignment::plan_movers(source, target, upgrade_type, &movers, on_target)
+    });
+    if let (true, Some(plan)) = (failures.is_empty(), &reassignment) {
+        partial::check_source_seats(&seats, case.holders.len(), plan.transfers.len())?;
+    }
+    let moved = seats.seats_moved;
+    Ok(Evaluation {
+        target_offer_id: target_offer_id.to_owned(),
+        target_offer_name: facts.catalog.offer(target_offer_id).map(|t| t.name.clone()),
+        upgrade_type: offers.map(|(_, _, upgrade_type)| upgrade_type),
+        quantity: moved,
+        failures,
+        billing: bill(case, target_offer_id, (moved, moved)),
+        reassignment,
+        partial: Some(seats),
+    })
+}
+
+/// The customer's other subscriptions after a partial upgrade, as the conditions see them: the
+/// source keeps its remaining seats (the family cap counts them beside the target's), and the
+/// subscription that grows is the target itself, not another one (one equal to it is left out:
+/// the conditions read nothing else of it).
+fn others_after(
+    facts: &UpgradeFacts<'_>,
+    into: Option<&ExistingTarget>,
+    seats: &PartialSeats,
+) -> Vec<SubscriptionFacts> {
+    let mut others = facts.others.to_vec();
+    if let Some(existing) = into
+        && let Some(at) = others.iter().position(|o| *o == existing.subscription)
+    {
+        others.remove(at);
+    }
+    others.push(SubscriptionFacts {
+        quantity: seats.source_quantity,
+        ..facts.source.clone()
+    });
+    others
+}
+
+/// The source and target offers and the path's type, when the target is one of the paths.
+fn offers<'a>(
+    case: &UpgradeCase<'a>,
+    target_offer_id: &str,
+) -> Option<(&'a Offer, &'a Offer, UpgradeType)> {
+    let catalog = case.facts.catalog;
+    let source_offer_id = &case.facts.source.offer_id;
+    let path = catalog.path(source_offer_id, target_offer_id)?;
+    Some((
+        catalog.offer(source_offer_id)?,
+        catalog.offer(target_offer_id)?,
+        path.upgrade_type,
+    ))
+}
+
+/// The bill of crediting `quantities.0` source seats and charging `quantities.1` target seats;
+/// `None` when either offer has no price in the customer's market.
+fn bill(case: &UpgradeCase<'_>, target_offer_id: &str, quantities: (i64, i64)) -> Option<Billing> {
+    let facts = &case.facts;
+    let catalog = facts.catalog;
+    let source = catalog.offer(&facts.source.offer_id)?;
+    let target = catalog.offer(target_offer_id)?;
+    let market = catalog.market(facts.market)?;
+    Some(billing::prorate(&Proration {
+        currency: market.currency.clone(),
+        cycle: case.terms.cycle,
+        term_start: case.terms.term_start,
+        period_start: case.terms.period_start,
+        period_end: case.terms.period_end,
+        source_quantity: quantities.0,
+        source_monthly_unit_price: source.monthly_price_in(facts.market)?,
+        target_quantity: quantities.1,
+        target_monthly_unit_price: target.monthly_price_in(facts.market)?,
+        today: case.today,
+    }))
+}
+
+/// Whether a partial upgrade to `target_offer_id` is possible, as the listing shows it: one seat
+/// moved, into `into` when the partner already has the target, with the rule picking the user.
+pub fn partial_option(
+    case: &UpgradeCase<'_>,
+    target_offer_id: &str,
+    into: Option<&ExistingTarget>,
+) -> Result<Vec<Failure>, PartialRefusal> {
+    let request = PartialRequest {
+        quantity: 1,
+        users: None,
+        into,
+    };
+    evaluate_partial(case, target_offer_id, &request).map(|e| e.failures)
 }
 
 /// Evaluates every target of the source's upgrade paths, in the catalog's order, keeping the

@@ -13,9 +13,10 @@ use super::ids::{CustomerId, PartnerId, SubscriptionId};
 use super::records::ChangeKind;
 
 /// Every event type a partner can subscribe to.
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 15] = [
     "subscription.created",
     "subscription.upgraded",
+    "subscription.partially_upgraded",
     "subscription.quantity_changed",
     "subscription.status_changed",
     "add_on.purchased",
@@ -35,6 +36,7 @@ pub fn event_type(kind: ChangeKind) -> &'static str {
     match kind {
         ChangeKind::Created => "subscription.created",
         ChangeKind::Upgrade => "subscription.upgraded",
+        ChangeKind::PartialUpgrade => "subscription.partially_upgraded",
         ChangeKind::QuantityChange => "subscription.quantity_changed",
         ChangeKind::StatusChange => "subscription.status_changed",
         ChangeKind::AddOnPurchase => "add_on.purchased",
