@@ -74,6 +74,21 @@ pub async fn list(
     .await
 }
 
+/// The users holding a license from the subscription.
+pub async fn holders(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM license_assignments WHERE customer_id = $1 AND subscription_id = $2",
+        customer_id.as_uuid(),
+        subscription_id.as_uuid()
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// A holder of a license from a subscription, with the services their other licenses give them.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct HolderRow {

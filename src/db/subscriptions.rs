@@ -208,6 +208,8 @@ pub struct SubscriptionFactsRow {
     pub status: SubscriptionStatus,
     pub quantity: i32,
     pub channel: Channel,
+    /// The partner that sold it; `None` for another channel.
+    pub partner_id: Option<PartnerId>,
 }
 
 /// Sets the quantity and/or status, bumping the version; with `dates` (a subscription ending:

@@ -22,21 +22,23 @@ pub struct NewUpgrade<'a> {
     pub source_offer_id: &'a str,
     pub target_offer_id: &'a str,
     pub upgrade_type: &'a str,
+    /// Seats the target gains.
     pub quantity: i32,
+    pub partial: bool,
     pub result: &'a serde_json::Value,
     pub actor_user_id: &'a str,
     pub actor_roles: &'a [String],
     pub request_id: &'a str,
 }
 
-/// Records an upgrade; a second upgrade of one source violates `upgrades_source_key`.
+/// Records an upgrade; a second whole upgrade of one source violates `upgrades_source_key`.
 pub async fn create(conn: &mut PgConnection, new: &NewUpgrade<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO upgrades
              (customer_id, id, partner_id, source_subscription_id, target_subscription_id,
-              source_offer_id, target_offer_id, upgrade_type, quantity, result,
+              source_offer_id, target_offer_id, upgrade_type, quantity, partial, result,
               actor_user_id, actor_roles, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         new.customer_id.as_uuid(),
         new.id,
         new.partner_id.as_uuid(),
@@ -46,6 +48,7 @@ pub async fn create(conn: &mut PgConnection, new: &NewUpgrade<'_>) -> Result<(),
         new.target_offer_id,
         new.upgrade_type,
         new.quantity,
+        new.partial,
         new.result,
         new.actor_user_id,
         new.actor_roles,
@@ -66,7 +69,7 @@ pub async fn find_for_partner(
     sqlx::query_as!(
         PerformedUpgrade,
         r#"SELECT id, customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
-                result, actor_user_id, actor_roles, request_id, performed_at
+                partial, quantity, result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades WHERE customer_id = $1 AND partner_id = $2 AND id = $3"#,
         customer_id.as_uuid(),
         partner_id.as_uuid(),
@@ -87,7 +90,7 @@ pub async fn list_for_partner(
     sqlx::query_as!(
         PerformedUpgrade,
         r#"SELECT id, customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
-                result, actor_user_id, actor_roles, request_id, performed_at
+                partial, quantity, result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades
          WHERE customer_id = $1 AND partner_id = $2 AND ($3::uuid IS NULL OR id > $3)
          ORDER BY id LIMIT $4"#,
@@ -146,7 +149,8 @@ pub async fn facts(
                      AND s.channel = 'partner' AND s.partner_id = $2) AS "source: Json<Subscription>",
                   (SELECT coalesce(json_agg(json_build_object(
                               'id', s.id, 'offer_id', s.offer_id, 'status', s.status,
-                              'quantity', s.quantity, 'channel', s.channel) ORDER BY s.id), '[]')
+                              'quantity', s.quantity, 'channel', s.channel,
+                              'partner_id', s.partner_id) ORDER BY s.id), '[]')
                    FROM subscriptions s WHERE s.customer_id = c.id) AS "subscriptions!: Json<Vec<SubscriptionFactsRow>>",
                   (SELECT coalesce(json_agg(json_build_object(
                               'status', d.status,

@@ -102,7 +102,10 @@ impl PartialRefusal {
 }
 
 fn join(ids: &[Uuid]) -> String {
-    ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks the request itself against the source and the subscription to grow (rules

@@ -97,7 +97,11 @@ pub fn plan(
             left_over: rank >= seats,
             on_target: false,
         };
-        plan.add(target, holder, reasons(source, target, upgrade_type, standing, holder));
+        plan.add(
+            target,
+            holder,
+            reasons(source, target, upgrade_type, standing, holder),
+        );
     }
     plan
 }

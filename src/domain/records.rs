@@ -277,6 +277,10 @@ pub struct PerformedUpgrade {
     pub partner_id: PartnerId,
     pub source_subscription_id: SubscriptionId,
     pub target_subscription_id: SubscriptionId,
+    /// Whether part of the source's seats moved (the source stayed active).
+    pub partial: bool,
+    /// Seats the target gained: all of its seats for a whole upgrade.
+    pub quantity: i32,
     pub result: serde_json::Value,
     pub actor_user_id: String,
     pub actor_roles: Vec<String>,

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 
 use super::billing::{self, Billing, Proration};
-use super::catalog::UpgradeType;
 use super::catalog::Offer;
+use super::catalog::UpgradeType;
 use super::eligibility::{self, Failure, SubscriptionFacts, UpgradeFacts};
 use super::partial::{self, ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
 use super::reassignment::{self, LicenseHolder, ReassignmentPlan};
@@ -109,7 +109,11 @@ pub fn evaluate(case: &UpgradeCase<'_>, target_offer_id: &str, quantity: i64) ->
         upgrade_type: offers.map(|(_, _, upgrade_type)| upgrade_type),
         quantity,
         failures,
-        billing: bill(case, target_offer_id, (facts.source.quantity, quantity.max(0))),
+        billing: bill(
+            case,
+            target_offer_id,
+            (facts.source.quantity, quantity.max(0)),
+        ),
         reassignment,
         partial: None,
     }

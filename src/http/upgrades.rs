@@ -20,11 +20,10 @@ use crate::domain::eligibility::Failure;
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::PerformedUpgrade;
 use crate::domain::records::Precondition;
-use crate::domain::upgrade::Evaluation;
-use crate::domain::{CustomerId, Operation, SubscriptionId, UpgradeType};
+use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId, UpgradeType};
 use crate::error::Error;
 use crate::service::idempotency::{self, Answered, StoredAnswer};
-use crate::service::upgrades::{self, UpgradeRequest, UpgradeResult};
+use crate::service::upgrades::{self, PartialAsk, PartialOption, UpgradeRequest, UpgradeResult};
 use crate::telemetry;
 
 /// The upgrade routes.
@@ -54,10 +53,56 @@ pub struct UpgradeOption {
     transferred_users: usize,
     /// Accounts that would need their licenses reassigned, with every reason.
     accounts_requiring_reassignment: Vec<AccountToReassign>,
+    /// Whether part of the seats could move to this target instead.
+    partial_upgrade: PartialUpgradeOption,
 }
 
-impl From<Evaluation> for UpgradeOption {
-    fn from(evaluation: Evaluation) -> Self {
+/// Whether a partial upgrade to the target is possible now: moving one seat (the rule picking the
+/// user), into the partner's existing subscription of the target offer when it has one.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialUpgradeOption {
+    possible: bool,
+    /// The partner's subscription of the target offer that would grow (send it as
+    /// `targetSubscriptionId`); `null` when a new one would be created.
+    target_subscription_id: Option<Uuid>,
+    /// Every failing condition; empty when possible (or when `refusal` says why not).
+    failures: Vec<Failure>,
+    /// Why a partial upgrade request would be refused before its conditions, if it would.
+    refusal: Option<PartialRefusalView>,
+}
+
+/// A refusal's stable code and what a person reads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartialRefusalView {
+    code: ErrorCode,
+    detail: String,
+}
+
+impl From<PartialOption> for PartialUpgradeOption {
+    fn from(option: PartialOption) -> Self {
+        let (failures, refusal) = match option.outcome {
+            Ok(failures) => (failures, None),
+            Err(refusal) => (
+                Vec::new(),
+                Some(PartialRefusalView {
+                    code: refusal.code(),
+                    detail: refusal.to_string(),
+                }),
+            ),
+        };
+        PartialUpgradeOption {
+            possible: failures.is_empty() && refusal.is_none(),
+            target_subscription_id: option.into.map(SubscriptionId::as_uuid),
+            failures,
+            refusal,
+        }
+    }
+}
+
+impl From<upgrades::UpgradeOption> for UpgradeOption {
+    fn from(option: upgrades::UpgradeOption) -> Self {
+        let evaluation = option.whole;
         let eligible = evaluation.eligible();
         let plan = evaluation.reassignment.unwrap_or_default();
         UpgradeOption {
@@ -70,6 +115,7 @@ impl From<Evaluation> for UpgradeOption {
             billing_preview: evaluation.billing,
             transferred_users: plan.transfers.len(),
             accounts_requiring_reassignment: plan.accounts,
+            partial_upgrade: option.partial.into(),
         }
     }
 }
@@ -104,7 +150,7 @@ async fn list_upgrade_options(
     telemetry::metrics::record_eligibility_failures(
         options
             .iter()
-            .flat_map(|option| &option.failures)
+            .flat_map(|option| &option.whole.failures)
             .map(|failure| failure.code.as_str()),
     );
     Ok(Json(Page {
@@ -113,34 +159,71 @@ async fn list_upgrade_options(
     }))
 }
 
-/// An upgrade to perform (or, with `dryRun`, to preview exactly).
+/// An upgrade to perform (or, with `dryRun`, to preview exactly): the whole subscription, or
+/// with `partial` some of its seats.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PerformUpgrade {
     #[schema(min_length = 1)]
     target_offer_id: String,
-    /// Seats of the target; the source's quantity when absent.
+    /// Whole upgrade: seats of the target, the source's quantity when absent. Partial upgrade
+    /// (required): the seats that move, fewer than the source's.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     quantity: Option<i64>,
+    /// Move only `quantity` seats; the source keeps the rest and stays active.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
+    /// Partial upgrade: the users whose licenses move (each holding a license of the source; at
+    /// most `quantity`). Without it, the rule picks them (README, "Partial upgrades").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<Vec<Uuid>>,
+    /// Partial upgrade: the customer's existing subscription of the target offer, sold by you,
+    /// that grows by `quantity` seats instead of a new one being created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_subscription_id: Option<Uuid>,
     /// Answer what the upgrade would do, and change nothing.
     #[serde(default)]
     dry_run: bool,
 }
 
 impl PerformUpgrade {
-    fn into_request(self, precondition: Option<Precondition>) -> UpgradeRequest {
-        UpgradeRequest {
+    fn into_request(self, precondition: Option<Precondition>) -> Result<UpgradeRequest, Error> {
+        let partial_only = self.users.is_some() || self.target_subscription_id.is_some();
+        let partial = match (self.partial, self.quantity) {
+            (true, Some(quantity)) => Some(PartialAsk {
+                quantity,
+                users: self.users,
+                target_subscription_id: self.target_subscription_id.map(Into::into),
+            }),
+            (true, None) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidBody,
+                    "A partial upgrade needs `quantity`: the seats that move.",
+                ));
+            }
+            (false, _) if partial_only => {
+                return Err(Error::new(
+                    ErrorCode::InvalidBody,
+                    "`users` and `targetSubscriptionId` belong to a partial upgrade: send `partial: true` with them.",
+                ));
+            }
+            (false, _) => None,
+        };
+        Ok(UpgradeRequest {
             target_offer_id: self.target_offer_id,
-            quantity: self.quantity,
+            quantity: self.quantity.filter(|_| partial.is_none()),
+            partial,
             dry_run: self.dry_run,
             precondition,
-        }
+        })
     }
 }
 
 /// Upgrades the subscription: in one transaction, re-checks eligibility, creates the
 /// co-terminous target, marks the source `upgraded`, moves the licenses and records the history.
+/// With `partial`, moves only `quantity` seats and the chosen users, to a new subscription or to
+/// `targetSubscriptionId`; the source keeps the rest.
 #[utoipa::path(
     post, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/upgrades", tag = "upgrades",
     params(
@@ -156,9 +239,9 @@ impl PerformUpgrade {
         (status = 400, description = "Invalid input or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
         NotYours,
-        (status = 409, description = "Already upgraded, or the same Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already upgraded, a subscription to grow that is not active, or the same Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match does not match the subscription's ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not eligible (every failing condition in `failures`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not eligible (every failing condition in `failures`); a partial upgrade's quantity, users or subscription to grow refused; or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn perform_upgrade(
@@ -174,7 +257,7 @@ async fn perform_upgrade(
     let scope = key
         .scope(caller.partner_id, customer_id, &body)?
         .filter(|_| !body.dry_run);
-    let request = body.into_request(if_match.precondition()?);
+    let request = body.into_request(if_match.precondition()?)?;
     let (catalog, actor) = (state.catalog(), caller.into_actor());
     let performed = idempotency::run_keyed(&state.pool, scope.as_ref(), async |conn| {
         let subscription = (customer_id, subscription_id);
@@ -236,6 +319,11 @@ pub struct UpgradeRecord {
     id: Uuid,
     source_subscription_id: Uuid,
     target_subscription_id: Uuid,
+    /// Whether only part of the source's seats moved (the source stayed active).
+    partial: bool,
+    /// Seats the target gained: all of its seats for a whole upgrade, the seats moved for a
+    /// partial one.
+    quantity: i32,
     performed_at: DateTime<Utc>,
     performed_by: PerformedBy,
     request_id: String,
@@ -250,6 +338,8 @@ impl From<PerformedUpgrade> for UpgradeRecord {
             id: row.id,
             source_subscription_id: row.source_subscription_id.into(),
             target_subscription_id: row.target_subscription_id.into(),
+            partial: row.partial,
+            quantity: row.quantity,
             performed_at: row.performed_at,
             performed_by: PerformedBy {
                 user_id: row.actor_user_id,

@@ -8,8 +8,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod facts;
+mod partial;
 
 use facts::Facts;
+pub use partial::{PartialAsk, PartialOption, PartialResult};
 
 use super::scheduled;
 use super::{Actor, customer_not_found, lock_subscription, snapshot, subscription_not_found};
@@ -32,7 +34,10 @@ use crate::domain::records::Precondition;
 #[derive(Debug, Clone)]
 pub struct UpgradeRequest {
     pub target_offer_id: String,
+    /// Seats of the target of a whole upgrade; the source's when absent.
     pub quantity: Option<i64>,
+    /// Present for a partial upgrade.
+    pub partial: Option<PartialAsk>,
     pub dry_run: bool,
     pub precondition: Option<Precondition>,
 }
@@ -49,26 +54,39 @@ pub struct UpgradeResult {
     pub source_offer_id: String,
     pub target_offer_id: String,
     pub upgrade_type: UpgradeType,
-    /// Seats of the target.
+    /// Seats the target gains: all of its seats for a whole upgrade, the seats moved for a
+    /// partial one.
     pub quantity: i64,
-    /// Users whose licenses moved to the target.
+    /// How many users' licenses moved to the target.
     pub transferred_users: usize,
+    /// The users whose licenses moved to the target.
+    pub transferred_user_ids: Vec<Uuid>,
     /// Accounts the partner must reassign by hand, with every reason.
     pub accounts_requiring_reassignment: Vec<AccountToReassign>,
     /// `null` only when the catalog has no price for an offer in the customer's market.
     pub billing: Option<Billing>,
+    /// The seats of both subscriptions after a partial upgrade; `null` for a whole one.
+    pub partial: Option<PartialResult>,
     pub dry_run: bool,
 }
 
-/// Every upgrade option of the subscription, evaluated with its current quantity: one query,
-/// then the pure rules.
+/// One target of the subscription's paths: the whole upgrade with the current quantity, and
+/// whether a partial one is possible.
+#[derive(Debug, Clone)]
+pub struct UpgradeOption {
+    pub whole: Evaluation,
+    pub partial: PartialOption,
+}
+
+/// Every upgrade option of the subscription, evaluated with its current quantity, and whether a
+/// partial upgrade to each target is possible: one query, then the pure rules.
 pub async fn options(
     pool: &PgPool,
     catalog: &Catalog,
     partner_id: PartnerId,
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
-) -> Result<Vec<Evaluation>, Error> {
+) -> Result<Vec<UpgradeOption>, Error> {
     let mut conn = pool.acquire().await?;
     let mut row = db::upgrades::facts(&mut conn, partner_id, customer_id, subscription_id)
         .await?
@@ -80,8 +98,15 @@ pub async fn options(
         .ok_or_else(|| subscription_not_found(subscription_id))?
         .0
         .as_of(super::today());
-    let facts = Facts::new(row, &source)?;
-    Ok(upgrade::evaluate_all(&facts.case(catalog)))
+    let facts = Facts::new(row, &source, partner_id)?;
+    let case = facts.case(catalog);
+    Ok(upgrade::evaluate_all(&case)
+        .into_iter()
+        .map(|whole| UpgradeOption {
+            partial: partial::option(&facts, &case, &whole.target_offer_id),
+            whole,
+        })
+        .collect())
 }
 
 /// Performs the upgrade (or, for a dry run, evaluates it exactly as if performing it) in the
@@ -103,6 +128,9 @@ pub async fn perform(
             format!("The subscription has already been upgraded, to subscription {target}."),
         ));
     }
+    if let Some(ask) = &request.partial {
+        return partial::perform(conn, catalog, actor, &source, request, ask).await;
+    }
     let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
     let upgrade = eligible(
         conn,
@@ -117,7 +145,7 @@ pub async fn perform(
     result.dry_run = request.dry_run;
     if !request.dry_run {
         let target = create_target(conn, actor, &source, &upgrade).await?;
-        record(conn, actor, &source, target, &mut result).await?;
+        record_whole(conn, actor, &source, target, &mut result).await?;
         scheduled::cancel_for(conn, actor, &source, ImmediateChange::Upgrade).await?;
     }
     Ok(result)
@@ -149,9 +177,26 @@ fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult 
         upgrade_type: upgrade.upgrade_type,
         quantity: upgrade.quantity,
         transferred_users: upgrade.plan.transfers.len(),
+        transferred_user_ids: upgrade.plan.transfers.iter().map(|t| t.user_id).collect(),
         accounts_requiring_reassignment: upgrade.plan.accounts.clone(),
         billing: upgrade.billing.clone(),
+        partial: None,
         dry_run: false,
+    }
+}
+
+/// The terms of a target created now: from the upgrade's effective date to the source's period
+/// and term ends (co-terminous).
+fn coterminous(source: &Subscription, upgrade: &EligibleUpgrade) -> BillingDates {
+    let starts = upgrade
+        .billing
+        .as_ref()
+        .map_or_else(|| effective_date(source), |b| b.effective_date);
+    BillingDates {
+        term_start: starts,
+        term_end: source.term_end,
+        current_period_start: starts,
+        current_period_end: source.current_period_end,
     }
 }
 
@@ -162,16 +207,7 @@ async fn create_target(
     source: &Subscription,
     upgrade: &EligibleUpgrade,
 ) -> Result<(Subscription, Subscription), Error> {
-    let starts = upgrade
-        .billing
-        .as_ref()
-        .map_or_else(|| effective_date(source), |b| b.effective_date);
-    let terms = BillingDates {
-        term_start: starts,
-        term_end: source.term_end,
-        current_period_start: starts,
-        current_period_end: source.current_period_end,
-    };
+    let terms = coterminous(source, upgrade);
     create_target_with(conn, actor, source, upgrade, &terms).await
 }
 
@@ -184,10 +220,10 @@ pub(super) async fn upgrade_at_renewal(
     upgrade: &EligibleUpgrade,
     (terms, billing): (&BillingDates, Option<Billing>),
 ) -> Result<UpgradeResult, Error> {
-    let target = create_target_with(conn, actor, source, upgrade, terms).await?;
+    let (target, retired) = create_target_with(conn, actor, source, upgrade, terms).await?;
     let mut result = result_of(source, upgrade);
     result.billing = billing;
-    record(conn, actor, source, target, &mut result).await?;
+    record_whole(conn, actor, source, (target, retired), &mut result).await?;
     Ok(result)
 }
 
@@ -201,22 +237,12 @@ async fn create_target_with(
 ) -> Result<(Subscription, Subscription), Error> {
     let customer_id = source.customer_id;
     let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
+    let new = new_target(actor, source, &upgrade.target_offer_id, quantity, terms);
     let target = db::subscriptions::create(
         conn,
         &NewSubscription {
-            customer_id,
-            offer_id: &upgrade.target_offer_id,
-            channel: Channel::Partner,
-            partner_id: Some(actor.partner_id),
-            quantity,
-            status: SubscriptionStatus::Active,
-            billing_cycle: source.billing_cycle,
-            term_start: terms.term_start,
-            term_end: terms.term_end,
-            current_period_start: terms.current_period_start,
-            current_period_end: terms.current_period_end,
             upgraded_from_id: Some(source.id),
-            auto_renew: source.auto_renew,
+            ..new
         },
     )
     .await
@@ -227,25 +253,99 @@ async fn create_target_with(
         db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id, &source.dates())
             .await
             .map_err(already_upgraded)?;
+    move_licenses(conn, source, target.id, upgrade).await?;
+    Ok((target, retired))
+}
+
+/// A target of `offer_id` for the source's customer, sold by the actor, on `terms`, renewing as
+/// the source does.
+fn new_target<'a>(
+    actor: &Actor,
+    source: &Subscription,
+    offer_id: &'a str,
+    quantity: i32,
+    terms: &BillingDates,
+) -> NewSubscription<'a> {
+    NewSubscription {
+        customer_id: source.customer_id,
+        offer_id,
+        channel: Channel::Partner,
+        partner_id: Some(actor.partner_id),
+        quantity,
+        status: SubscriptionStatus::Active,
+        billing_cycle: source.billing_cycle,
+        term_start: terms.term_start,
+        term_end: terms.term_end,
+        current_period_start: terms.current_period_start,
+        current_period_end: terms.current_period_end,
+        upgraded_from_id: None,
+        auto_renew: source.auto_renew,
+    }
+}
+
+/// Moves the plan's transferred licenses from the source to the target.
+async fn move_licenses(
+    conn: &mut PgConnection,
+    source: &Subscription,
+    target_id: SubscriptionId,
+    upgrade: &EligibleUpgrade,
+) -> Result<(), Error> {
     let transfers: Vec<serde_json::Value> = upgrade
         .plan
         .transfers
         .iter()
         .map(|t| serde_json::json!({"userId": t.user_id, "disabledServices": t.disabled_services}))
         .collect();
-    db::licenses::transfer(conn, customer_id, source.id, target.id, &transfers.into()).await?;
-    Ok((target, retired))
+    db::licenses::transfer(
+        conn,
+        source.customer_id,
+        source.id,
+        target_id,
+        &transfers.into(),
+    )
+    .await?;
+    Ok(())
 }
 
-/// Records the upgrade (with its answer) and the history of both subscriptions.
-async fn record(
+/// Records a whole upgrade (with its answer), the source's `upgrade` entry and the target's
+/// `created` one.
+async fn record_whole(
     conn: &mut PgConnection,
     actor: &Actor,
     source: &Subscription,
     (target, retired): (Subscription, Subscription),
     result: &mut UpgradeResult,
 ) -> Result<(), Error> {
+    let upgrade_id = record(conn, actor, source, &target, result).await?;
     let customer_id = source.customer_id;
+    actor
+        .record_change(
+            conn,
+            (customer_id, source.id),
+            ChangeKind::Upgrade,
+            Some(snapshot(source)),
+            Some(upgraded(&retired, upgrade_id)),
+        )
+        .await?;
+    actor
+        .record_change(
+            conn,
+            (customer_id, target.id),
+            ChangeKind::Created,
+            None,
+            Some(upgraded(&target, upgrade_id)),
+        )
+        .await
+}
+
+/// Records the upgrade row with its answer (which gains the upgrade's and the target's ids).
+async fn record(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &Subscription,
+    target: &Subscription,
+    result: &mut UpgradeResult,
+) -> Result<Uuid, Error> {
     let quantity = i32::try_from(result.quantity).map_err(Error::internal)?;
     let upgrade_id = Uuid::now_v7();
     result.upgrade_id = Some(upgrade_id);
@@ -255,7 +355,7 @@ async fn record(
         conn,
         &NewUpgrade {
             id: upgrade_id,
-            customer_id,
+            customer_id: source.customer_id,
             partner_id: actor.partner_id,
             source_subscription_id: source.id,
             target_subscription_id: target.id,
@@ -263,6 +363,7 @@ async fn record(
             target_offer_id: &target.offer_id,
             upgrade_type: result.upgrade_type.as_str(),
             quantity,
+            partial: result.partial.is_some(),
             result: &stored,
             actor_user_id: &actor.user_id,
             actor_roles: &actor.roles,
@@ -271,30 +372,14 @@ async fn record(
     )
     .await
     .map_err(already_upgraded)?;
-    let upgraded = |row: &Subscription| {
-        let mut after = snapshot(row);
-        after["upgradeId"] = serde_json::json!(upgrade_id);
-        after
-    };
-    actor
-        .record_change(
-            conn,
-            (customer_id, source.id),
-            ChangeKind::Upgrade,
-            Some(snapshot(source)),
-            Some(upgraded(&retired)),
-        )
-        .await?;
-    actor
-        .record_change(
-            conn,
-            (customer_id, target.id),
-            ChangeKind::Created,
-            None,
-            Some(upgraded(&target)),
-        )
-        .await?;
-    Ok(())
+    Ok(upgrade_id)
+}
+
+/// A subscription's snapshot after an upgrade, naming the upgrade.
+fn upgraded(row: &Subscription, upgrade_id: Uuid) -> serde_json::Value {
+    let mut after = snapshot(row);
+    after["upgradeId"] = serde_json::json!(upgrade_id);
+    after
 }
 
 /// The day an upgrade without billing data takes effect: today, within the current period.

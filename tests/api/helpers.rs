@@ -620,10 +620,11 @@ pub async fn wait_for_a_lock_wait(database_url: &str, what: &str) {
 }
 
 /// The database's promises after any mix of concurrent requests, faults and retries: every
-/// `upgraded` source has exactly one target and one upgrade row that agree with it, each upgrade
-/// has its two history entries, nobody holds a license on both ends of an upgrade, no active
-/// subscription has more licenses than seats, and no request is left half-recorded. Panics
-/// listing every violation.
+/// `upgraded` source has exactly one target and one whole-upgrade row that agree with it, each
+/// upgrade has its two history entries (`upgrade` and `created`, or `partial_upgrade` on both
+/// ends), a partially upgraded source is still active, nobody holds a license on both ends of a
+/// whole upgrade, no subscription has more licenses than seats, and no request is left
+/// half-recorded. Panics listing every violation.
 pub async fn assert_invariants(database_url: &str) {
     let pool = sqlx::PgPool::connect(database_url)
         .await
@@ -647,21 +648,29 @@ pub async fn assert_invariants(database_url: &str) {
                 SELECT 1 FROM upgrades u JOIN subscriptions t
                     ON t.customer_id = u.customer_id AND t.id = u.target_subscription_id
                  WHERE u.customer_id = s.customer_id AND u.source_subscription_id = s.id
+                   AND NOT u.partial
                    AND u.target_subscription_id = s.upgraded_to_id AND t.quantity = u.quantity)
          UNION ALL
-         SELECT 'upgrade ' || u.id || ' of a source that is not upgraded'
+         SELECT 'whole upgrade ' || u.id || ' of a source that is not upgraded'
            FROM upgrades u JOIN subscriptions s
              ON s.customer_id = u.customer_id AND s.id = u.source_subscription_id
-          WHERE s.status <> 'upgraded'
+          WHERE NOT u.partial AND s.status <> 'upgraded'
+         UNION ALL
+         SELECT 'partial upgrade ' || u.id || ' retired its source'
+           FROM upgrades u JOIN subscriptions s
+             ON s.customer_id = u.customer_id AND s.id = u.source_subscription_id
+          WHERE u.partial AND s.upgraded_to_id = u.target_subscription_id
          UNION ALL
          SELECT 'upgrade ' || u.id || ' lacks its history'
            FROM upgrades u
           WHERE (SELECT count(*) FROM subscription_history h
                   WHERE h.customer_id = u.customer_id AND h.subscription_id = u.source_subscription_id
-                    AND h.change_kind = 'upgrade' AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
+                    AND h.change_kind = CASE WHEN u.partial THEN 'partial_upgrade' ELSE 'upgrade' END
+                    AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
              OR (SELECT count(*) FROM subscription_history h
                   WHERE h.customer_id = u.customer_id AND h.subscription_id = u.target_subscription_id
-                    AND h.change_kind = 'created' AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
+                    AND h.change_kind = CASE WHEN u.partial THEN 'partial_upgrade' ELSE 'created' END
+                    AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
          UNION ALL
          SELECT 'user ' || a.user_id || ' holds licenses on both ends of upgrade ' || u.id
            FROM upgrades u
@@ -670,10 +679,11 @@ pub async fn assert_invariants(database_url: &str) {
            JOIN license_assignments b ON b.customer_id = u.customer_id
                                      AND b.subscription_id = u.target_subscription_id
                                      AND b.user_id = a.user_id
+          WHERE NOT u.partial
          UNION ALL
          SELECT 'subscription ' || s.id || ' has more licenses than seats'
            FROM subscriptions s
-          WHERE s.status = 'active' AND s.quantity < (
+          WHERE s.quantity < (
                 SELECT count(*) FROM license_assignments a
                  WHERE a.customer_id = s.customer_id AND a.subscription_id = s.id)
          UNION ALL

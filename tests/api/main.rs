@@ -19,6 +19,7 @@ mod logs;
 mod matrix;
 mod operations;
 mod outage;
+mod partial;
 mod periods;
 mod rate_limit;
 mod renewals;

@@ -5,7 +5,9 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::*;
-use crate::domain::catalog::{Catalog, Market, OfferFamily, Offer, OfferKind, UpgradePath, UpgradeType};
+use crate::domain::catalog::{
+    Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType,
+};
 use crate::domain::eligibility::{AdminRights, FailureCode, UpgradeFacts};
 use crate::domain::reassignment::{ReassignmentCode, ReassignmentPlan};
 use crate::domain::subscription::{BillingCycle, Channel};
@@ -48,7 +50,12 @@ fn catalog() -> Catalog {
         }],
         vec![
             offer("basic", Some("business"), &["EXCHANGE", "BOOKINGS"], 600),
-            offer("standard", Some("business"), &["EXCHANGE", "BOOKINGS", "DESKTOP"], 1250),
+            offer(
+                "standard",
+                Some("business"),
+                &["EXCHANGE", "BOOKINGS", "DESKTOP"],
+                1250,
+            ),
             offer("apps", None, &["DESKTOP"], 825),
             offer("apps-business", Some("business"), &["DESKTOP"], 825),
             offer("e1", None, &["EXCHANGE"], 1000),
@@ -206,9 +213,11 @@ fn seats_moved_is_at_least_one_and_below_the_source() {
         (24, Ok((1, 24))),
     ];
     for (quantity, expected) in cases {
-        let got = case
-            .moving("standard", quantity)
-            .map(|e| e.partial.map(|p| (p.source_quantity, p.target_quantity)).unwrap());
+        let got = case.moving("standard", quantity).map(|e| {
+            e.partial
+                .map(|p| (p.source_quantity, p.target_quantity))
+                .unwrap()
+        });
         assert_eq!(got, expected, "N = {quantity}");
     }
     assert_eq!(
@@ -277,12 +286,15 @@ fn named_users_are_distinct_at_most_n_and_licensed_on_the_source() {
 #[test]
 fn an_existing_target_is_of_the_target_offer_active_and_grows() {
     let standing = subscription("standard", 4);
-    let owned = Case::new(subscription("basic", 20), holders(5)).with_others(vec![standing.clone()]);
+    let owned =
+        Case::new(subscription("basic", 20), holders(5)).with_others(vec![standing.clone()]);
     let into = ExistingTarget {
         subscription: standing.clone(),
         licensed_users: BTreeSet::new(),
     };
-    let grown = owned.evaluate("standard", &request(6, None, Some(&into))).unwrap();
+    let grown = owned
+        .evaluate("standard", &request(6, None, Some(&into)))
+        .unwrap();
     assert_eq!(failure_codes(&grown), vec![]);
     assert_eq!(
         grown.partial,
@@ -339,7 +351,9 @@ fn seat_caps_count_the_source_and_the_target_after_the_change() {
         subscription: subscription("standard", 10),
         licensed_users: BTreeSet::new(),
     };
-    let within = inside.evaluate("standard", &request(29, None, Some(&into))).unwrap();
+    let within = inside
+        .evaluate("standard", &request(29, None, Some(&into)))
+        .unwrap();
     assert_eq!(failure_codes(&within), vec![]);
 
     // From outside the family, the moved seats join it: 35 held + 6 > 40.
@@ -358,9 +372,13 @@ fn seat_caps_count_the_source_and_the_target_after_the_change() {
         licensed_users: BTreeSet::new(),
     };
     let big = big.with_others(vec![nearly_full.subscription.clone()]);
-    let over = big.evaluate("e3", &request(6, None, Some(&nearly_full))).unwrap();
+    let over = big
+        .evaluate("e3", &request(6, None, Some(&nearly_full)))
+        .unwrap();
     assert_eq!(failure_codes(&over), vec![FailureCode::SeatLimitExceeded]);
-    let fits = big.evaluate("e3", &request(5, None, Some(&nearly_full))).unwrap();
+    let fits = big
+        .evaluate("e3", &request(5, None, Some(&nearly_full)))
+        .unwrap();
     assert_eq!(failure_codes(&fits), vec![]);
 }
 
@@ -370,7 +388,9 @@ fn seat_caps_count_the_source_and_the_target_after_the_change() {
 fn movers_are_the_named_users_or_the_earliest_licensed_who_can_move() {
     let case = Case::new(subscription("basic", 25), holders(5));
     let moved = |users: Option<&[Uuid]>, quantity| {
-        let evaluation = case.evaluate("standard", &request(quantity, users, None)).unwrap();
+        let evaluation = case
+            .evaluate("standard", &request(quantity, users, None))
+            .unwrap();
         transferred(&evaluation.reassignment.unwrap())
     };
     assert_eq!(moved(None, 2), vec![user(5), user(4)], "earliest licensed");
@@ -379,7 +399,10 @@ fn movers_are_the_named_users_or_the_earliest_licensed_who_can_move() {
         vec![user(1), user(3)],
         "the named ones, even with seats to spare"
     );
-    assert_eq!(moved(None, 10), vec![user(5), user(4), user(3), user(2), user(1)]);
+    assert_eq!(
+        moved(None, 10),
+        vec![user(5), user(4), user(3), user(2), user(1)]
+    );
 
     let e1 = case.moving("e1", 2).unwrap().reassignment.unwrap();
     assert_eq!(
@@ -392,7 +415,11 @@ fn movers_are_the_named_users_or_the_earliest_licensed_who_can_move() {
         all[2].other_services = BTreeSet::from(["DESKTOP".to_owned()]);
         all
     });
-    let plan = conflicted.moving("standard", 2).unwrap().reassignment.unwrap();
+    let plan = conflicted
+        .moving("standard", 2)
+        .unwrap()
+        .reassignment
+        .unwrap();
     assert_eq!(
         transferred(&plan),
         vec![user(2), user(1)],
@@ -420,11 +447,17 @@ fn movers_with_a_reason_stay_and_are_listed() {
     };
     assert_eq!(
         reasons("e3", None, &[user(1)]),
-        (vec![], vec![(user(1), vec![ReassignmentCode::UpgradeOnlyPath])])
+        (
+            vec![],
+            vec![(user(1), vec![ReassignmentCode::UpgradeOnlyPath])]
+        )
     );
     assert_eq!(
         reasons("e1", None, &[user(1)]),
-        (vec![], vec![(user(1), vec![ReassignmentCode::ServiceRemoved])])
+        (
+            vec![],
+            vec![(user(1), vec![ReassignmentCode::ServiceRemoved])]
+        )
     );
     let into = ExistingTarget {
         subscription: subscription("standard", 3),
@@ -433,7 +466,10 @@ fn movers_with_a_reason_stay_and_are_listed() {
     let owned = Case::new(subscription("basic", 25), holders(3))
         .with_others(vec![into.subscription.clone()]);
     let evaluation = owned
-        .evaluate("standard", &request(2, Some(&[user(1), user(2)]), Some(&into)))
+        .evaluate(
+            "standard",
+            &request(2, Some(&[user(1), user(2)]), Some(&into)),
+        )
         .unwrap();
     let plan = evaluation.reassignment.unwrap();
     assert_eq!(transferred(&plan), vec![user(1)]);
@@ -472,13 +508,20 @@ fn the_source_keeps_at_least_as_many_seats_as_licenses() {
             .map(|_| ());
         assert_eq!(got, expected, "{users:?}");
     }
-    assert_eq!(case.moving("standard", 4).map(|_| ()), Ok(()), "the rule picks 4");
+    assert_eq!(
+        case.moving("standard", 4).map(|_| ()),
+        Ok(()),
+        "the rule picks 4"
+    );
     // Upgrade-only paths move nobody: the source must have free seats for those who stay.
     assert_eq!(
         case.moving("e3", 4).unwrap_err().code(),
         ErrorCode::QuantityBelowAssignedLicenses
     );
-    assert!(case.moving("e3", 2).is_ok(), "10 − 2 = 8 seats for 8 licenses");
+    assert!(
+        case.moving("e3", 2).is_ok(),
+        "10 − 2 = 8 seats for 8 licenses"
+    );
 }
 
 /// Billing: credit for N source seats and charge for N target seats over the same remaining days.
@@ -487,7 +530,10 @@ fn billing_credits_and_charges_the_moved_seats_only() {
     let case = Case::new(subscription("basic", 25), holders(0));
     let billing = case.moving("standard", 10).unwrap().billing.unwrap();
     // 7 of 30 days left: 10 × 600 × 7/30 = 1400 credit, 10 × 1250 × 7/30 = 2916.67 charge.
-    assert_eq!((billing.credit, billing.charge, billing.net), (1400, 2917, 1517));
+    assert_eq!(
+        (billing.credit, billing.charge, billing.net),
+        (1400, 2917, 1517)
+    );
     assert_eq!(billing.remaining_days, 7);
 }
 

@@ -8,11 +8,12 @@ use super::super::{customer_not_found, subscription_not_found};
 use crate::db;
 use crate::db::upgrades::FactsRow;
 use crate::domain::Catalog;
-use crate::domain::PartnerId;
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::LicenseHolder;
 use crate::domain::records::{RelationshipStatus, Subscription};
+use crate::domain::subscription::{Channel, SubscriptionStatus};
 use crate::domain::upgrade::{SourceTerms, UpgradeCase};
+use crate::domain::{PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// Everything the rules look at for one source subscription, loaded from the database.
@@ -20,6 +21,8 @@ pub(super) struct Facts {
     market: String,
     source: SubscriptionFacts,
     others: Vec<SubscriptionFacts>,
+    /// The partner's own other subscriptions of the customer, with their ids.
+    own: Vec<(SubscriptionId, SubscriptionFacts)>,
     rights: Vec<AdminRights>,
     add_ons: usize,
     holders: Vec<LicenseHolder>,
@@ -36,12 +39,17 @@ impl Facts {
         let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)
             .await?
             .ok_or_else(|| customer_not_found(source.customer_id))?;
-        Facts::new(row, source)
+        Facts::new(row, source, partner_id)
     }
 
-    pub(super) fn new(row: FactsRow, source: &Subscription) -> Result<Self, Error> {
+    pub(super) fn new(
+        row: FactsRow,
+        source: &Subscription,
+        partner_id: PartnerId,
+    ) -> Result<Self, Error> {
         let mut others = Vec::new();
-        let mut own = None;
+        let mut own = Vec::new();
+        let mut source_facts = None;
         for row in row.subscriptions.0 {
             let facts = SubscriptionFacts {
                 status: row.status,
@@ -50,12 +58,15 @@ impl Facts {
                 offer_id: row.offer_id,
             };
             if row.id == source.id {
-                own = Some(facts);
+                source_facts = Some(facts);
             } else {
+                if row.channel == Channel::Partner && row.partner_id == Some(partner_id) {
+                    own.push((row.id, facts.clone()));
+                }
                 others.push(facts);
             }
         }
-        let source_facts = own.ok_or_else(|| subscription_not_found(source.id))?;
+        let source_facts = source_facts.ok_or_else(|| subscription_not_found(source.id))?;
         let rights = row
             .rights
             .0
@@ -85,6 +96,7 @@ impl Facts {
             market: row.market_code,
             source: source_facts,
             others,
+            own,
             rights,
             add_ons: usize::try_from(row.add_ons).map_err(Error::internal)?,
             holders,
@@ -96,6 +108,17 @@ impl Facts {
                 period_end: source.current_period_end,
             },
         })
+    }
+
+    /// The partner's active subscription of `offer_id` for the customer, if it has one (the
+    /// oldest by id when several).
+    pub(super) fn own_active(
+        &self,
+        offer_id: &str,
+    ) -> Option<&(SubscriptionId, SubscriptionFacts)> {
+        self.own
+            .iter()
+            .find(|(_, s)| s.offer_id == offer_id && s.status == SubscriptionStatus::Active)
     }
 
     pub(super) fn case<'a>(&'a self, catalog: &'a Catalog) -> UpgradeCase<'a> {

@@ -1,0 +1,234 @@
+//! Partial upgrades (README, "Partial upgrades"): part of the source's seats, with the users the
+//! partner names (or the rule picks), move to a new co-terminous subscription of the target
+//! offer or to the customer's existing one; the source keeps the rest and stays active. The same
+//! locks, checks, answer, record, history and events as a whole upgrade.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::facts::Facts;
+use super::{UpgradeRequest, UpgradeResult, coterminous, move_licenses, new_target, upgraded};
+use crate::db;
+use crate::domain::eligibility::{Failure, SubscriptionFacts};
+use crate::domain::partial::{ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
+use crate::domain::records::{ChangeKind, Subscription};
+use crate::domain::renewal::ImmediateChange;
+use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::upgrade::{self, EligibleUpgrade, UpgradeCase};
+use crate::domain::{Catalog, ErrorCode, SubscriptionId};
+use crate::error::Error;
+use crate::service::{Actor, scheduled, snapshot, today};
+
+/// What a partial upgrade asks for.
+#[derive(Debug, Clone)]
+pub struct PartialAsk {
+    /// Seats to move.
+    pub quantity: i64,
+    /// The users to move; `None` lets the rule pick them.
+    pub users: Option<Vec<Uuid>>,
+    /// The customer's existing subscription of the target offer to grow.
+    pub target_subscription_id: Option<SubscriptionId>,
+}
+
+/// The seats of both subscriptions after a partial upgrade.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialResult {
+    /// Seats moved from the source to the target.
+    pub seats_moved: i64,
+    /// The source's seats after the upgrade.
+    pub source_quantity: i64,
+    /// The target's seats after the upgrade.
+    pub target_quantity: i64,
+    /// Whether the target existed (and grew) rather than being created.
+    pub target_existed: bool,
+}
+
+/// Whether a partial upgrade to one target is possible now, as the listing shows it.
+#[derive(Debug, Clone)]
+pub struct PartialOption {
+    /// The partner's subscription of the target offer a partial upgrade would grow (name it as
+    /// `targetSubscriptionId`); `None`: a new one would be created.
+    pub into: Option<SubscriptionId>,
+    /// The failing conditions of moving one seat (empty: possible), or why such a request is
+    /// refused.
+    pub outcome: Result<Vec<Failure>, PartialRefusal>,
+}
+
+/// Whether a partial upgrade of one seat to `target_offer_id` is possible: into the partner's
+/// active subscription of that offer when it has one, otherwise into a new one. The users
+/// already licensed on that subscription are not loaded for the listing, so it assumes none of
+/// the source's holders is.
+pub(super) fn option(
+    facts: &Facts,
+    case: &UpgradeCase<'_>,
+    target_offer_id: &str,
+) -> PartialOption {
+    let owned = facts.own_active(target_offer_id);
+    let existing = owned.map(|(_, subscription)| ExistingTarget {
+        subscription: subscription.clone(),
+        licensed_users: BTreeSet::new(),
+    });
+    PartialOption {
+        into: owned.map(|(id, _)| *id),
+        outcome: upgrade::partial_option(case, target_offer_id, existing.as_ref()),
+    }
+}
+
+/// Performs the partial upgrade (or, for a dry run, evaluates it exactly as if performing it) in
+/// the caller's transaction, the customer and the source already locked: locks the subscription
+/// to grow, re-checks every rule on what is committed, then writes both subscriptions, the moved
+/// licenses, the upgrade record and a `partial_upgrade` entry on each.
+pub(super) async fn perform(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    source: &Subscription,
+    request: &UpgradeRequest,
+    ask: &PartialAsk,
+) -> Result<UpgradeResult, Error> {
+    let into = match ask.target_subscription_id {
+        Some(id) => Some(lock_target(conn, actor, source, id).await?),
+        None => None,
+    };
+    let existing = match &into {
+        Some(target) => Some(existing_target(conn, target).await?),
+        None => None,
+    };
+    let facts = Facts::load(conn, actor.partner_id, source).await?;
+    let partial = PartialRequest {
+        quantity: ask.quantity,
+        users: ask.users.as_deref(),
+        into: existing.as_ref(),
+    };
+    let upgrade =
+        upgrade::evaluate_partial(&facts.case(catalog), &request.target_offer_id, &partial)?
+            .into_eligible()
+            .map_err(Error::NotEligible)?;
+    let seats = upgrade
+        .partial
+        .ok_or_else(|| Error::internal("a partial evaluation has its seats"))?;
+    let mut result = super::result_of(source, &upgrade);
+    result.partial = Some(PartialResult {
+        seats_moved: seats.seats_moved,
+        source_quantity: seats.source_quantity,
+        target_quantity: seats.target_quantity,
+        target_existed: into.is_some(),
+    });
+    result.dry_run = request.dry_run;
+    if !request.dry_run {
+        write(conn, actor, source, into, (&upgrade, seats), &mut result).await?;
+    }
+    Ok(result)
+}
+
+/// Locks the subscription named to grow, after the source (the customer is locked already);
+/// one the partner did not sell this customer is not found, like one that does not exist.
+async fn lock_target(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &Subscription,
+    id: SubscriptionId,
+) -> Result<Subscription, Error> {
+    let target =
+        db::subscriptions::lock_for_partner(conn, source.customer_id, actor.partner_id, id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::TargetSubscriptionNotFound,
+                    format!("No subscription {id} of this customer is yours."),
+                )
+            })?;
+    Ok(target.as_of(today()))
+}
+
+async fn existing_target(
+    conn: &mut PgConnection,
+    target: &Subscription,
+) -> Result<ExistingTarget, Error> {
+    let licensed = db::licenses::holders(conn, target.customer_id, target.id).await?;
+    Ok(ExistingTarget {
+        subscription: SubscriptionFacts {
+            offer_id: target.offer_id.clone(),
+            status: target.status,
+            quantity: i64::from(target.quantity),
+            channel: target.channel,
+        },
+        licensed_users: licensed.into_iter().collect(),
+    })
+}
+
+/// Shrinks the source, grows or creates the target, moves the licenses, records the upgrade and
+/// both history entries, and cancels what either had scheduled for its term end.
+async fn write(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &Subscription,
+    into: Option<Subscription>,
+    (upgrade, seats): (&EligibleUpgrade, PartialSeats),
+    result: &mut UpgradeResult,
+) -> Result<(), Error> {
+    let customer_id = source.customer_id;
+    let active = SubscriptionStatus::Active;
+    let shrunk = db::subscriptions::update(
+        conn,
+        customer_id,
+        source.id,
+        (seats_of(seats.source_quantity)?, active),
+        None,
+    )
+    .await?
+    .as_of(today());
+    let target_quantity = seats_of(seats.target_quantity)?;
+    let target = match &into {
+        Some(existing) => {
+            let quantity = (target_quantity, active);
+            db::subscriptions::update(conn, customer_id, existing.id, quantity, None).await?
+        }
+        None => {
+            let terms = coterminous(source, upgrade);
+            let offer = &upgrade.target_offer_id;
+            let new = new_target(actor, source, offer, target_quantity, &terms);
+            db::subscriptions::create(conn, &new).await?
+        }
+    }
+    .as_of(today());
+    move_licenses(conn, source, target.id, upgrade).await?;
+    let upgrade_id = super::record(conn, actor, source, &target, result).await?;
+    let kind = ChangeKind::PartialUpgrade;
+    let source_after = Some(upgraded(&shrunk, upgrade_id));
+    let source_entry = (customer_id, source.id);
+    actor
+        .record_change(
+            conn,
+            source_entry,
+            kind,
+            Some(snapshot(source)),
+            source_after,
+        )
+        .await?;
+    let target_after = Some(upgraded(&target, upgrade_id));
+    let target_before = into.as_ref().map(snapshot);
+    actor
+        .record_change(
+            conn,
+            (customer_id, target.id),
+            kind,
+            target_before,
+            target_after,
+        )
+        .await?;
+    scheduled::cancel_for(conn, actor, source, ImmediateChange::PartialUpgrade).await?;
+    if let Some(existing) = &into {
+        scheduled::cancel_for(conn, actor, existing, ImmediateChange::Seats).await?;
+    }
+    Ok(())
+}
+
+fn seats_of(quantity: i64) -> Result<i32, Error> {
+    i32::try_from(quantity).map_err(Error::internal)
+}
