@@ -13,6 +13,8 @@ pub struct NewScheduledChange<'a> {
     pub kind: ScheduledKind,
     pub target_offer_id: Option<&'a str>,
     pub quantity: i32,
+    pub users: Option<&'a [Uuid]>,
+    pub target_subscription_id: Option<SubscriptionId>,
 }
 
 /// Stores the subscription's scheduled change (the caller holds the subscription's row).
@@ -25,16 +27,20 @@ pub async fn create(
     sqlx::query_as!(
         ScheduledChange,
         r#"INSERT INTO scheduled_changes
-               (customer_id, subscription_id, id, kind, target_offer_id, quantity)
-           VALUES ($1, $2, $3, $4, $5, $6)
+               (customer_id, subscription_id, id, kind, target_offer_id, quantity, users,
+                target_subscription_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            RETURNING id, subscription_id AS "subscription_id: SubscriptionId",
-                     kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at"#,
+                     kind AS "kind: ScheduledKind", target_offer_id, quantity, users,
+                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid(),
         Uuid::now_v7(),
         new.kind.as_str(),
         new.target_offer_id,
-        new.quantity
+        new.quantity,
+        new.users,
+        new.target_subscription_id.map(SubscriptionId::as_uuid)
     )
     .fetch_one(conn)
     .await
@@ -49,7 +55,8 @@ pub async fn find(
     sqlx::query_as!(
         ScheduledChange,
         r#"SELECT id, subscription_id AS "subscription_id: SubscriptionId",
-                  kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at
+                  kind AS "kind: ScheduledKind", target_offer_id, quantity, users,
+                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at
            FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()
@@ -68,7 +75,8 @@ pub async fn remove(
         ScheduledChange,
         r#"DELETE FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2
            RETURNING id, subscription_id AS "subscription_id: SubscriptionId",
-                     kind AS "kind: ScheduledKind", target_offer_id, quantity, created_at"#,
+                     kind AS "kind: ScheduledKind", target_offer_id, quantity, users,
+                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()
     )

@@ -198,15 +198,8 @@ fn reasons(
         });
     }
     if standing.on_target {
-        reasons.push(ReassignmentReason {
-            code: ReassignmentCode::AlreadyLicensedOnTarget,
-            service: None,
-            detail: format!(
-                "The user already holds a license of this {} subscription; they keep their {} license.",
-                target.name, source.name
-            ),
-        });
         // That license is where the user's target services come from: no other conflict to report.
+        reasons.push(already_on_target(source, target));
         return reasons;
     }
     for service in target.services.intersection(&holder.other_services) {
@@ -231,6 +224,17 @@ fn reasons(
         });
     }
     reasons
+}
+
+fn already_on_target(source: &Offer, target: &Offer) -> ReassignmentReason {
+    ReassignmentReason {
+        code: ReassignmentCode::AlreadyLicensedOnTarget,
+        service: None,
+        detail: format!(
+            "The user already holds a license of this {} subscription; they keep their {} license.",
+            target.name, source.name
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -320,6 +320,8 @@ impl EndpointStatus {
 pub enum ScheduledKind {
     /// Upgrade to `targetOfferId` with the renewal.
     Upgrade,
+    /// Move `quantity` seats to `targetOfferId` right after the renewal.
+    PartialUpgrade,
     /// Renew with `quantity` seats.
     Quantity,
 }
@@ -329,13 +331,14 @@ impl ScheduledKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ScheduledKind::Upgrade => "upgrade",
+            ScheduledKind::PartialUpgrade => "partial_upgrade",
             ScheduledKind::Quantity => "quantity",
         }
     }
 
     /// Parses the stored name.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Upgrade, Self::Quantity]
+        [Self::Upgrade, Self::PartialUpgrade, Self::Quantity]
             .into_iter()
             .find(|k| k.as_str() == value)
     }
@@ -349,8 +352,12 @@ pub struct ScheduledChange {
     pub kind: ScheduledKind,
     /// For an upgrade: the offer it goes to.
     pub target_offer_id: Option<String>,
-    /// Seats after the change (for an upgrade, the target's).
+    /// Seats after the change (for an upgrade, the target's; for a partial one, the seats moved).
     pub quantity: i32,
+    /// For a partial upgrade: the users named to move (`None`: the rule picks them).
+    pub users: Option<Vec<Uuid>>,
+    /// For a partial upgrade: the existing subscription to grow.
+    pub target_subscription_id: Option<SubscriptionId>,
     pub created_at: DateTime<Utc>,
 }
 

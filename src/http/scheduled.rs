@@ -33,7 +33,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// What to schedule for the term end: an upgrade (`targetOfferId`, and `quantity` for the
-/// target's seats, the current ones by default) or a seat change (`quantity` only).
+/// target's seats, the current ones by default), a partial upgrade (`targetOfferId`, `partial`,
+/// `quantity` for the seats that move, `users` and `targetSubscriptionId` as for an immediate one)
+/// or a seat change (`quantity` only).
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleChange {
@@ -43,6 +45,15 @@ pub struct ScheduleChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     quantity: Option<i64>,
+    /// Move only `quantity` seats to the target right after the renewal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
+    /// Partial upgrade: the users whose licenses move; the rule picks them when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<Vec<Uuid>>,
+    /// Partial upgrade: the existing subscription of the target offer to grow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_subscription_id: Option<Uuid>,
     /// Check and preview only: nothing is scheduled.
     #[serde(default)]
     dry_run: bool,
@@ -59,8 +70,14 @@ pub struct ScheduledChangeView {
     /// For an upgrade: the offer it goes to.
     #[serde(skip_serializing_if = "Option::is_none")]
     target_offer_id: Option<String>,
-    /// Seats after the change.
+    /// Seats after the change; for a partial upgrade, the seats that move.
     quantity: i64,
+    /// For a partial upgrade: the users named to move (absent: the rule picks them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<Vec<Uuid>>,
+    /// For a partial upgrade: the existing subscription that grows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_subscription_id: Option<Uuid>,
     /// The term end it is applied on, with the renewal.
     effective_date: NaiveDate,
     /// The renewal's first period in full, without proration; `null` when a price is unknown.
@@ -78,6 +95,12 @@ impl From<Scheduled> for ScheduledChangeView {
             kind: scheduled.kind,
             target_offer_id: scheduled.target_offer_id,
             quantity: scheduled.quantity,
+            users: scheduled.partial.as_ref().and_then(|p| p.users.clone()),
+            target_subscription_id: scheduled
+                .partial
+                .as_ref()
+                .and_then(|p| p.target_subscription_id)
+                .map(SubscriptionId::as_uuid),
             effective_date: scheduled.effective_date,
             billing_preview: scheduled.billing,
             created_at: scheduled.change.as_ref().map(|c| c.created_at),
@@ -95,6 +118,8 @@ impl ScheduledChangeView {
             kind: change.kind,
             target_offer_id: change.target_offer_id,
             quantity: i64::from(change.quantity),
+            users: change.users,
+            target_subscription_id: change.target_subscription_id.map(SubscriptionId::as_uuid),
             effective_date: subscription.term_end,
             billing_preview: None,
             created_at: Some(change.created_at),
@@ -144,6 +169,12 @@ async fn schedule_change(
         subscription_id,
         target_offer_id: body.target_offer_id.clone(),
         quantity: body.quantity,
+        partial: super::upgrades::partial_ask(
+            body.partial,
+            body.quantity,
+            body.users.clone(),
+            body.target_subscription_id,
+        )?,
         precondition: if_match.precondition()?,
         dry_run: body.dry_run,
     };

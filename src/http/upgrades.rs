@@ -9,21 +9,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+mod options;
+
+use options::UpgradeOption;
+
 use super::AppState;
 use super::caller::Caller;
 use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::domain::billing::Billing;
-use crate::domain::eligibility::Failure;
-use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::PerformedUpgrade;
 use crate::domain::records::Precondition;
-use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId, UpgradeType};
+use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId};
 use crate::error::Error;
 use crate::service::idempotency::{self, Answered, StoredAnswer};
-use crate::service::upgrades::{self, PartialAsk, PartialOption, UpgradeRequest, UpgradeResult};
+use crate::service::upgrades::{self, PartialAsk, UpgradeRequest, UpgradeResult};
 use crate::telemetry;
 
 /// The upgrade routes.
@@ -32,92 +33,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_upgrade_options, perform_upgrade))
         .routes(routes!(list_upgrades))
         .routes(routes!(get_upgrade))
-}
-
-/// One target of the subscription's upgrade paths, evaluated with the subscription's quantity.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpgradeOption {
-    target_offer_id: String,
-    target_offer_name: Option<String>,
-    upgrade_type: Option<UpgradeType>,
-    /// Whether the upgrade may go ahead now.
-    eligible: bool,
-    /// Seats the preview assumes (the subscription's own).
-    quantity: i64,
-    /// Every failing condition; empty when eligible.
-    failures: Vec<Failure>,
-    /// What the upgrade would do to the bill; `null` when an offer has no price in the market.
-    billing_preview: Option<Billing>,
-    /// Users whose licenses would move automatically.
-    transferred_users: usize,
-    /// Accounts that would need their licenses reassigned, with every reason.
-    accounts_requiring_reassignment: Vec<AccountToReassign>,
-    /// Whether part of the seats could move to this target instead.
-    partial_upgrade: PartialUpgradeOption,
-}
-
-/// Whether a partial upgrade to the target is possible now: moving one seat (the rule picking the
-/// user), into the partner's existing subscription of the target offer when it has one.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PartialUpgradeOption {
-    possible: bool,
-    /// The partner's subscription of the target offer that would grow (send it as
-    /// `targetSubscriptionId`); `null` when a new one would be created.
-    target_subscription_id: Option<Uuid>,
-    /// Every failing condition; empty when possible (or when `refusal` says why not).
-    failures: Vec<Failure>,
-    /// Why a partial upgrade request would be refused before its conditions, if it would.
-    refusal: Option<PartialRefusalView>,
-}
-
-/// A refusal's stable code and what a person reads.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PartialRefusalView {
-    code: ErrorCode,
-    detail: String,
-}
-
-impl From<PartialOption> for PartialUpgradeOption {
-    fn from(option: PartialOption) -> Self {
-        let (failures, refusal) = match option.outcome {
-            Ok(failures) => (failures, None),
-            Err(refusal) => (
-                Vec::new(),
-                Some(PartialRefusalView {
-                    code: refusal.code(),
-                    detail: refusal.to_string(),
-                }),
-            ),
-        };
-        PartialUpgradeOption {
-            possible: failures.is_empty() && refusal.is_none(),
-            target_subscription_id: option.into.map(SubscriptionId::as_uuid),
-            failures,
-            refusal,
-        }
-    }
-}
-
-impl From<upgrades::UpgradeOption> for UpgradeOption {
-    fn from(option: upgrades::UpgradeOption) -> Self {
-        let evaluation = option.whole;
-        let eligible = evaluation.eligible();
-        let plan = evaluation.reassignment.unwrap_or_default();
-        UpgradeOption {
-            target_offer_id: evaluation.target_offer_id,
-            target_offer_name: evaluation.target_offer_name,
-            upgrade_type: evaluation.upgrade_type,
-            eligible,
-            quantity: evaluation.quantity,
-            failures: evaluation.failures,
-            billing_preview: evaluation.billing,
-            transferred_users: plan.transfers.len(),
-            accounts_requiring_reassignment: plan.accounts,
-            partial_upgrade: option.partial.into(),
-        }
-    }
 }
 
 /// Every upgrade the subscription's paths offer, eligible or not, with why not, the billing
@@ -189,27 +104,12 @@ pub struct PerformUpgrade {
 
 impl PerformUpgrade {
     fn into_request(self, precondition: Option<Precondition>) -> Result<UpgradeRequest, Error> {
-        let partial_only = self.users.is_some() || self.target_subscription_id.is_some();
-        let partial = match (self.partial, self.quantity) {
-            (true, Some(quantity)) => Some(PartialAsk {
-                quantity,
-                users: self.users,
-                target_subscription_id: self.target_subscription_id.map(Into::into),
-            }),
-            (true, None) => {
-                return Err(Error::new(
-                    ErrorCode::InvalidBody,
-                    "A partial upgrade needs `quantity`: the seats that move.",
-                ));
-            }
-            (false, _) if partial_only => {
-                return Err(Error::new(
-                    ErrorCode::InvalidBody,
-                    "`users` and `targetSubscriptionId` belong to a partial upgrade: send `partial: true` with them.",
-                ));
-            }
-            (false, _) => None,
-        };
+        let partial = partial_ask(
+            self.partial,
+            self.quantity,
+            self.users,
+            self.target_subscription_id,
+        )?;
         Ok(UpgradeRequest {
             target_offer_id: self.target_offer_id,
             quantity: self.quantity.filter(|_| partial.is_none()),
@@ -217,6 +117,33 @@ impl PerformUpgrade {
             dry_run: self.dry_run,
             precondition,
         })
+    }
+}
+
+/// The partial upgrade a body asks for (`partial` with the required `quantity`, and the optional
+/// `users` and `targetSubscriptionId`), or `None` for a whole one; `users` and
+/// `targetSubscriptionId` without `partial` are refused rather than ignored.
+pub(super) fn partial_ask(
+    partial: bool,
+    quantity: Option<i64>,
+    users: Option<Vec<Uuid>>,
+    target_subscription_id: Option<Uuid>,
+) -> Result<Option<PartialAsk>, Error> {
+    match (partial, quantity) {
+        (true, Some(quantity)) => Ok(Some(PartialAsk {
+            quantity,
+            users,
+            target_subscription_id: target_subscription_id.map(Into::into),
+        })),
+        (true, None) => Err(Error::new(
+            ErrorCode::InvalidBody,
+            "A partial upgrade needs `quantity`: the seats that move.",
+        )),
+        (false, _) if users.is_some() || target_subscription_id.is_some() => Err(Error::new(
+            ErrorCode::InvalidBody,
+            "`users` and `targetSubscriptionId` belong to a partial upgrade: send `partial: true` with them.",
+        )),
+        (false, _) => Ok(None),
     }
 }
 

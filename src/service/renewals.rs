@@ -14,7 +14,8 @@ use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::in_transaction;
 use super::lifecycle::{self, ChangeOutcome};
-use super::{Actor, FirstPass, scheduled, upgrades};
+use super::upgrades::{self, PartialAsk};
+use super::{Actor, FirstPass, scheduled};
 use crate::db;
 use crate::domain::billing::{self, Billing};
 use crate::domain::records::{ChangeKind, Customer, ScheduledChange, ScheduledKind, Subscription};
@@ -116,8 +117,15 @@ async fn end_term(
             let renewed = db::subscriptions::renew(conn, customer_id, id, &term).await?;
             let outcome = ChangeOutcome::unchanged(&renewed);
             lifecycle::record(conn, &actor, ChangeKind::Renewal, &before, &outcome).await?;
-            if let Some(change) = scheduled.filter(|c| c.kind == ScheduledKind::Quantity) {
-                seats(conn, catalog, &actor, (&customer, &renewed), &change).await?;
+            match scheduled {
+                Some(change) if change.kind == ScheduledKind::Quantity => {
+                    seats(conn, catalog, &actor, (&customer, &renewed), &change).await?;
+                }
+                Some(change) if change.kind == ScheduledKind::PartialUpgrade => {
+                    let renewed = renewed.as_of(today);
+                    partial_upgrade(conn, catalog, &actor, &renewed, &change).await?;
+                }
+                _ => {}
             }
             Ok(Some(ChangeKind::Renewal))
         }
@@ -163,6 +171,47 @@ async fn upgrade(
         }
         Err(other) => Err(other),
     }
+}
+
+/// A scheduled partial upgrade, performed right after the renewal (the new term's first day, so
+/// the moved seats are credited and the target charged for the whole first period) when every
+/// rule still allows it; otherwise recorded as failed with every failing condition or the
+/// refusal's code.
+async fn partial_upgrade(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    renewed: &Subscription,
+    change: &ScheduledChange,
+) -> Result<(), Error> {
+    let notice = scheduled::notice(change, renewed.term_start);
+    let ask = PartialAsk {
+        quantity: i64::from(change.quantity),
+        users: change.users.clone(),
+        target_subscription_id: change.target_subscription_id,
+    };
+    let target = change.target_offer_id.as_deref().unwrap_or_default();
+    let performed =
+        upgrades::partial::perform(conn, catalog, actor, (renewed, target), &ask, false).await;
+    let (kind, after) = match performed {
+        Ok(result) => (
+            ChangeKind::ScheduledChangeApplied,
+            serde_json::json!({"scheduledChange": notice, "upgradeId": result.upgrade_id}),
+        ),
+        Err(Error::NotEligible(failures)) => (
+            ChangeKind::ScheduledChangeFailed,
+            serde_json::json!({"scheduledChange": notice, "failures": failures}),
+        ),
+        Err(Error::Refused { code, detail }) => {
+            let failure = serde_json::json!({"code": code, "message": detail});
+            (
+                ChangeKind::ScheduledChangeFailed,
+                serde_json::json!({"scheduledChange": notice, "failures": [failure]}),
+            )
+        }
+        Err(other) => return Err(other),
+    };
+    lifecycle::record_note(conn, actor, renewed, kind, after).await
 }
 
 /// A scheduled seat change, applied to the renewed subscription when the seat rules still allow

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
 use super::subscriptions::check_precondition;
-use super::{Actor, lifecycle, lock_subscription, upgrades};
+use super::upgrades::{self, PartialAsk};
+use super::{Actor, lifecycle, lock_subscription};
 use crate::db;
 use crate::db::scheduled::NewScheduledChange;
 use crate::domain::billing::{self, Billing};
@@ -20,13 +21,15 @@ use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
 
 /// What to schedule: an upgrade (with `target_offer_id`; `quantity` defaults to the current
-/// seats) or a seat change (`quantity` only).
+/// seats), a partial upgrade (with `target_offer_id` and `partial`) or a seat change (`quantity`
+/// only).
 #[derive(Debug, Clone)]
 pub struct ScheduleRequest {
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
     pub target_offer_id: Option<String>,
     pub quantity: Option<i64>,
+    pub partial: Option<PartialAsk>,
     pub precondition: Option<Precondition>,
     pub dry_run: bool,
 }
@@ -40,7 +43,10 @@ pub struct Scheduled {
     pub subscription_id: SubscriptionId,
     pub kind: ScheduledKind,
     pub target_offer_id: Option<String>,
+    /// Seats after the change; for a partial upgrade, the seats that move.
     pub quantity: i64,
+    /// For a partial upgrade: what else it asks for.
+    pub partial: Option<PartialAsk>,
     /// The term end it applies on.
     pub effective_date: NaiveDate,
     /// The first period after the renewal, in full; `None` when the price is unknown.
@@ -60,13 +66,24 @@ pub async fn schedule(
     check_precondition(request.precondition.as_ref(), &before)?;
     let existing = db::scheduled::find(&mut *conn, ids.0, ids.1).await?;
     check_schedulable(before.status, before.auto_renew, existing.is_some())?;
-    let (kind, quantity) = match &request.target_offer_id {
-        Some(target) => {
+    let (kind, quantity) = match (&request.target_offer_id, &request.partial) {
+        (Some(target), Some(ask)) => {
+            let source = (&before, target.as_str());
+            upgrades::partial::perform(conn, catalog, actor, source, ask, true).await?;
+            (ScheduledKind::PartialUpgrade, ask.quantity)
+        }
+        (Some(target), None) => {
             let quantity = request.quantity.unwrap_or(i64::from(before.quantity));
             upgrades::eligible(conn, catalog, actor, &before, target, quantity).await?;
             (ScheduledKind::Upgrade, quantity)
         }
-        None => {
+        (None, Some(_)) => {
+            return Err(Error::new(
+                ErrorCode::InvalidChange,
+                "A partial upgrade needs targetOfferId.",
+            ));
+        }
+        (None, None) => {
             let quantity = request.quantity.ok_or_else(|| {
                 Error::new(
                     ErrorCode::InvalidChange,
@@ -83,6 +100,7 @@ pub async fn schedule(
         kind,
         target_offer_id: request.target_offer_id.clone(),
         quantity,
+        partial: request.partial.clone(),
         effective_date: before.term_end,
         billing: renewal_bill(catalog, &customer, &before, request, quantity),
     };
@@ -100,10 +118,13 @@ async fn store(
     before: &Subscription,
     scheduled: &Scheduled,
 ) -> Result<ScheduledChange, Error> {
+    let partial = scheduled.partial.as_ref();
     let new = NewScheduledChange {
         kind: scheduled.kind,
         target_offer_id: scheduled.target_offer_id.as_deref(),
         quantity: i32::try_from(scheduled.quantity).map_err(Error::internal)?,
+        users: partial.and_then(|p| p.users.as_deref()),
+        target_subscription_id: partial.and_then(|p| p.target_subscription_id),
     };
     db::scheduled::create(conn, before.customer_id, before.id, &new)
         .await
@@ -117,7 +138,8 @@ async fn store(
 }
 
 /// The renewal's first period in full, for the offer the subscription will have (no
-/// proration): the target's price for an upgrade, its own for a seat change.
+/// proration): the target's price for an upgrade (for a partial one, of the seats that move), its
+/// own for a seat change.
 fn renewal_bill(
     catalog: &Catalog,
     customer: &Customer,
@@ -212,6 +234,8 @@ pub(super) fn notice(change: &ScheduledChange, effective_date: NaiveDate) -> ser
         "kind": change.kind,
         "targetOfferId": change.target_offer_id,
         "quantity": change.quantity,
+        "users": change.users,
+        "targetSubscriptionId": change.target_subscription_id,
         "effectiveDate": effective_date,
     })
 }

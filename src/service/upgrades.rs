@@ -1,28 +1,27 @@
 //! Upgrades (README, "Upgrades"): listing a subscription's options, performing one, and
 //! reading them back. Every answer comes from `domain::upgrade::evaluate` over facts loaded here.
 
-use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod facts;
-mod partial;
+pub(super) mod partial;
+mod write;
 
 use facts::Facts;
 pub use partial::{PartialAsk, PartialOption, PartialResult};
+use write::{create_target, create_target_with, record_whole};
 
 use super::scheduled;
-use super::{Actor, customer_not_found, lock_subscription, snapshot, subscription_not_found};
+use super::{Actor, customer_not_found, lock_subscription, subscription_not_found};
 use crate::db;
-use crate::db::subscriptions::NewSubscription;
-use crate::db::upgrades::NewUpgrade;
-use crate::domain::billing::{self, Billing};
+use crate::domain::billing::Billing;
 use crate::domain::reassignment::AccountToReassign;
-use crate::domain::records::{ChangeKind, PerformedUpgrade, Subscription};
+use crate::domain::records::{PerformedUpgrade, Subscription};
 use crate::domain::renewal::ImmediateChange;
-use crate::domain::subscription::{BillingDates, Channel, SubscriptionStatus};
+use crate::domain::subscription::BillingDates;
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation};
 use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, UpgradeType};
 use crate::error::Error;
@@ -129,7 +128,16 @@ pub async fn perform(
         ));
     }
     if let Some(ask) = &request.partial {
-        return partial::perform(conn, catalog, actor, &source, request, ask).await;
+        let target = &request.target_offer_id;
+        return partial::perform(
+            conn,
+            catalog,
+            actor,
+            (&source, target),
+            ask,
+            request.dry_run,
+        )
+        .await;
     }
     let quantity = request.quantity.unwrap_or(i64::from(source.quantity));
     let upgrade = eligible(
@@ -185,32 +193,6 @@ fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult 
     }
 }
 
-/// The terms of a target created now: from the upgrade's effective date to the source's period
-/// and term ends (co-terminous).
-fn coterminous(source: &Subscription, upgrade: &EligibleUpgrade) -> BillingDates {
-    let starts = upgrade
-        .billing
-        .as_ref()
-        .map_or_else(|| effective_date(source), |b| b.effective_date);
-    BillingDates {
-        term_start: starts,
-        term_end: source.term_end,
-        current_period_start: starts,
-        current_period_end: source.current_period_end,
-    }
-}
-
-/// Creates the co-terminous target, retires the source and moves the transferred licenses.
-async fn create_target(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    source: &Subscription,
-    upgrade: &EligibleUpgrade,
-) -> Result<(Subscription, Subscription), Error> {
-    let terms = coterminous(source, upgrade);
-    create_target_with(conn, actor, source, upgrade, &terms).await
-}
-
 /// Performs an upgrade scheduled for the term end, with the renewal: the target starts the
 /// new `terms` (a fresh term, not co-terminous), billed for its first period in full.
 pub(super) async fn upgrade_at_renewal(
@@ -225,186 +207,6 @@ pub(super) async fn upgrade_at_renewal(
     result.billing = billing;
     record_whole(conn, actor, source, (target, retired), &mut result).await?;
     Ok(result)
-}
-
-/// Creates the target on `terms`, retires the source and moves the transferred licenses.
-async fn create_target_with(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    source: &Subscription,
-    upgrade: &EligibleUpgrade,
-    terms: &BillingDates,
-) -> Result<(Subscription, Subscription), Error> {
-    let customer_id = source.customer_id;
-    let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
-    let new = new_target(actor, source, &upgrade.target_offer_id, quantity, terms);
-    let target = db::subscriptions::create(
-        conn,
-        &NewSubscription {
-            upgraded_from_id: Some(source.id),
-            ..new
-        },
-    )
-    .await
-    .map_err(already_upgraded)?
-    .as_of(super::today());
-    // The retired source keeps, stored, the term and period it was upgraded in.
-    let retired =
-        db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id, &source.dates())
-            .await
-            .map_err(already_upgraded)?;
-    move_licenses(conn, source, target.id, upgrade).await?;
-    Ok((target, retired))
-}
-
-/// A target of `offer_id` for the source's customer, sold by the actor, on `terms`, renewing as
-/// the source does.
-fn new_target<'a>(
-    actor: &Actor,
-    source: &Subscription,
-    offer_id: &'a str,
-    quantity: i32,
-    terms: &BillingDates,
-) -> NewSubscription<'a> {
-    NewSubscription {
-        customer_id: source.customer_id,
-        offer_id,
-        channel: Channel::Partner,
-        partner_id: Some(actor.partner_id),
-        quantity,
-        status: SubscriptionStatus::Active,
-        billing_cycle: source.billing_cycle,
-        term_start: terms.term_start,
-        term_end: terms.term_end,
-        current_period_start: terms.current_period_start,
-        current_period_end: terms.current_period_end,
-        upgraded_from_id: None,
-        auto_renew: source.auto_renew,
-    }
-}
-
-/// Moves the plan's transferred licenses from the source to the target.
-async fn move_licenses(
-    conn: &mut PgConnection,
-    source: &Subscription,
-    target_id: SubscriptionId,
-    upgrade: &EligibleUpgrade,
-) -> Result<(), Error> {
-    let transfers: Vec<serde_json::Value> = upgrade
-        .plan
-        .transfers
-        .iter()
-        .map(|t| serde_json::json!({"userId": t.user_id, "disabledServices": t.disabled_services}))
-        .collect();
-    db::licenses::transfer(
-        conn,
-        source.customer_id,
-        source.id,
-        target_id,
-        &transfers.into(),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Records a whole upgrade (with its answer), the source's `upgrade` entry and the target's
-/// `created` one.
-async fn record_whole(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    source: &Subscription,
-    (target, retired): (Subscription, Subscription),
-    result: &mut UpgradeResult,
-) -> Result<(), Error> {
-    let upgrade_id = record(conn, actor, source, &target, result).await?;
-    let customer_id = source.customer_id;
-    actor
-        .record_change(
-            conn,
-            (customer_id, source.id),
-            ChangeKind::Upgrade,
-            Some(snapshot(source)),
-            Some(upgraded(&retired, upgrade_id)),
-        )
-        .await?;
-    actor
-        .record_change(
-            conn,
-            (customer_id, target.id),
-            ChangeKind::Created,
-            None,
-            Some(upgraded(&target, upgrade_id)),
-        )
-        .await
-}
-
-/// Records the upgrade row with its answer (which gains the upgrade's and the target's ids).
-async fn record(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    source: &Subscription,
-    target: &Subscription,
-    result: &mut UpgradeResult,
-) -> Result<Uuid, Error> {
-    let quantity = i32::try_from(result.quantity).map_err(Error::internal)?;
-    let upgrade_id = Uuid::now_v7();
-    result.upgrade_id = Some(upgrade_id);
-    result.target_subscription_id = Some(target.id.as_uuid());
-    let stored = serde_json::to_value(&*result).map_err(Error::internal)?;
-    db::upgrades::create(
-        conn,
-        &NewUpgrade {
-            id: upgrade_id,
-            customer_id: source.customer_id,
-            partner_id: actor.partner_id,
-            source_subscription_id: source.id,
-            target_subscription_id: target.id,
-            source_offer_id: &source.offer_id,
-            target_offer_id: &target.offer_id,
-            upgrade_type: result.upgrade_type.as_str(),
-            quantity,
-            partial: result.partial.is_some(),
-            result: &stored,
-            actor_user_id: &actor.user_id,
-            actor_roles: &actor.roles,
-            request_id: &actor.request_id,
-        },
-    )
-    .await
-    .map_err(already_upgraded)?;
-    Ok(upgrade_id)
-}
-
-/// A subscription's snapshot after an upgrade, naming the upgrade.
-fn upgraded(row: &Subscription, upgrade_id: Uuid) -> serde_json::Value {
-    let mut after = snapshot(row);
-    after["upgradeId"] = serde_json::json!(upgrade_id);
-    after
-}
-
-/// The day an upgrade without billing data takes effect: today, within the current period.
-fn effective_date(source: &Subscription) -> NaiveDate {
-    billing::remaining(
-        source.current_period_start,
-        source.current_period_end,
-        super::today(),
-    )
-    .effective_date
-}
-
-/// The database's own guard against a double upgrade, should the locks ever be bypassed.
-fn already_upgraded(error: sqlx::Error) -> Error {
-    match db::violated_constraint(&error) {
-        Some(
-            "subscriptions_upgraded_from_key"
-            | "subscriptions_upgraded_to_key"
-            | "upgrades_source_key",
-        ) => Error::new(
-            ErrorCode::SubscriptionAlreadyUpgraded,
-            "The subscription has already been upgraded.",
-        ),
-        _ => error.into(),
-    }
 }
 
 /// A performed upgrade, if this partner performed it.

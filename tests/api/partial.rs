@@ -13,7 +13,8 @@ use subscription_upgrades::domain::billing::{self, Proration};
 use subscription_upgrades::domain::subscription::BillingCycle;
 
 use crate::helpers::{
-    Api, TestApp, assert_invariants, assert_problem, json_ok, snapshot, spawn_app,
+    Api, TestApp, assert_invariants, assert_problem, json_ok, months_ago, snapshot, spawn_app,
+    wait_for_rows,
 };
 
 /// A US customer with full admin rights and a Business Basic subscription of `seats` seats,
@@ -527,4 +528,95 @@ async fn the_listing_says_when_a_partial_upgrade_is_not_possible() {
             Value::Null
         );
     }
+}
+
+/// A partial upgrade scheduled for the term end is checked now (its refusals too), shown with its
+/// users, and performed right after the renewal.
+#[tokio::test]
+async fn a_scheduled_partial_upgrade_is_performed_right_after_the_renewal() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    admin.relationship(&customer, &["*"]).await;
+    let bought = admin
+        .create(
+            &format!("/v1/customers/{customer}/subscriptions"),
+            json!({"offerId": "m365-business-basic", "quantity": 5, "billingCycle": "monthly",
+                   "termStart": months_ago(13).to_string()}),
+        )
+        .await;
+    let source = bought["id"].as_str().unwrap().to_owned();
+    let f = Fixture {
+        customer: customer.clone(),
+        source: source.clone(),
+        users: Vec::new(),
+    };
+    let ada = admin.user(&customer, "ada@contoso.com").await;
+    let alan = admin.user(&customer, "alan@contoso.com").await;
+    admin.assign(&customer, &source, &ada, &[]).await;
+    admin.assign(&customer, &source, &alan, &[]).await;
+    let scheduled = format!("{}/scheduled-change", f.subscription_path(&source));
+    let ask = |quantity: i64| {
+        json!({"targetOfferId": "m365-business-standard", "partial": true,
+               "quantity": quantity, "users": [ada]})
+    };
+
+    assert_problem(
+        admin.post(&scheduled, &ask(5)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "partial_quantity_too_large",
+    )
+    .await;
+    let view = created(admin.post(&scheduled, &ask(2)).await).await;
+    assert_eq!(view["kind"], "partial_upgrade");
+    assert_eq!(view["quantity"], 2);
+    assert_eq!(view["users"], json!([ada]));
+    assert_eq!(
+        json_ok(admin.get(&scheduled).await).await["users"],
+        json!([ada])
+    );
+
+    let _worker = app.renewing_instance().await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM subscription_history WHERE change_kind = 'scheduled_change_applied'",
+        "the scheduled partial upgrade was not applied",
+    )
+    .await;
+
+    let renewed = json_ok(admin.get(&f.subscription_path(&source)).await).await;
+    assert_eq!(renewed["status"], "active");
+    assert_eq!(renewed["quantity"], 3);
+    assert_eq!(renewed["termStart"], months_ago(1).to_string());
+    assert_eq!(
+        f.history_kinds(&admin, &source).await,
+        [
+            "created",
+            "change_scheduled",
+            "renewal",
+            "partial_upgrade",
+            "scheduled_change_applied"
+        ]
+    );
+    let upgrades = json_ok(
+        admin
+            .get(&format!("/v1/customers/{customer}/upgrades"))
+            .await,
+    )
+    .await;
+    let record = &upgrades["items"][0];
+    assert_eq!(record["partial"], true);
+    let target = record["targetSubscriptionId"].as_str().unwrap();
+    let new = json_ok(admin.get(&f.subscription_path(target)).await).await;
+    assert_eq!(new["quantity"], 2);
+    assert_eq!(
+        new["termEnd"], renewed["termEnd"],
+        "co-terminous with the new term"
+    );
+    assert_eq!(
+        f.licensed(&admin, target).await,
+        BTreeSet::from([ada.clone()])
+    );
+    assert_eq!(f.licensed(&admin, &source).await, BTreeSet::from([alan]));
+    assert_invariants(app.database_url()).await;
 }

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 
 use super::super::{customer_not_found, subscription_not_found};
 use crate::db;
+use crate::db::subscriptions::SubscriptionFactsRow;
 use crate::db::upgrades::FactsRow;
 use crate::domain::Catalog;
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
@@ -47,26 +48,10 @@ impl Facts {
         source: &Subscription,
         partner_id: PartnerId,
     ) -> Result<Self, Error> {
-        let mut others = Vec::new();
-        let mut own = Vec::new();
-        let mut source_facts = None;
-        for row in row.subscriptions.0 {
-            let facts = SubscriptionFacts {
-                status: row.status,
-                channel: row.channel,
-                quantity: i64::from(row.quantity),
-                offer_id: row.offer_id,
-            };
-            if row.id == source.id {
-                source_facts = Some(facts);
-            } else {
-                if row.channel == Channel::Partner && row.partner_id == Some(partner_id) {
-                    own.push((row.id, facts.clone()));
-                }
-                others.push(facts);
-            }
-        }
-        let source_facts = source_facts.ok_or_else(|| subscription_not_found(source.id))?;
+        let split = split(row.subscriptions.0, source.id, partner_id);
+        let source_facts = split
+            .source
+            .ok_or_else(|| subscription_not_found(source.id))?;
         let rights = row
             .rights
             .0
@@ -95,8 +80,8 @@ impl Facts {
         Ok(Facts {
             market: row.market_code,
             source: source_facts,
-            others,
-            own,
+            others: split.others,
+            own: split.own,
             rights,
             add_ons: usize::try_from(row.add_ons).map_err(Error::internal)?,
             holders,
@@ -138,4 +123,41 @@ impl Facts {
             today: super::super::today(),
         }
     }
+}
+
+/// The customer's subscriptions as the rules see them: the source, the others, and which of the
+/// others the partner sold.
+struct Split {
+    source: Option<SubscriptionFacts>,
+    others: Vec<SubscriptionFacts>,
+    own: Vec<(SubscriptionId, SubscriptionFacts)>,
+}
+
+fn split(
+    rows: Vec<SubscriptionFactsRow>,
+    source_id: SubscriptionId,
+    partner_id: PartnerId,
+) -> Split {
+    let mut split = Split {
+        source: None,
+        others: Vec::new(),
+        own: Vec::new(),
+    };
+    for row in rows {
+        let facts = SubscriptionFacts {
+            status: row.status,
+            channel: row.channel,
+            quantity: i64::from(row.quantity),
+            offer_id: row.offer_id,
+        };
+        if row.id == source_id {
+            split.source = Some(facts);
+            continue;
+        }
+        if row.channel == Channel::Partner && row.partner_id == Some(partner_id) {
+            split.own.push((row.id, facts.clone()));
+        }
+        split.others.push(facts);
+    }
+    split
 }

@@ -10,8 +10,9 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::UpgradeResult;
 use super::facts::Facts;
-use super::{UpgradeRequest, UpgradeResult, coterminous, move_licenses, new_target, upgraded};
+use super::write::{coterminous, move_licenses, new_target, record, upgraded};
 use crate::db;
 use crate::domain::eligibility::{Failure, SubscriptionFacts};
 use crate::domain::partial::{ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
@@ -79,17 +80,18 @@ pub(super) fn option(
     }
 }
 
-/// Performs the partial upgrade (or, for a dry run, evaluates it exactly as if performing it) in
-/// the caller's transaction, the customer and the source already locked: locks the subscription
-/// to grow, re-checks every rule on what is committed, then writes both subscriptions, the moved
-/// licenses, the upgrade record and a `partial_upgrade` entry on each.
-pub(super) async fn perform(
+/// Performs the partial upgrade of `source` to `target_offer_id` (or, for a dry run, evaluates
+/// it exactly as if performing it) in the caller's transaction, the customer and the source
+/// already locked: locks the subscription to grow, re-checks every rule on what is committed, then
+/// writes both subscriptions, the moved licenses, the upgrade record and a `partial_upgrade` entry
+/// on each. Scheduling one checks it with a dry run; the renewal performs it.
+pub(in crate::service) async fn perform(
     conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
-    source: &Subscription,
-    request: &UpgradeRequest,
+    (source, target_offer_id): (&Subscription, &str),
     ask: &PartialAsk,
+    dry_run: bool,
 ) -> Result<UpgradeResult, Error> {
     let into = match ask.target_subscription_id {
         Some(id) => Some(lock_target(conn, actor, source, id).await?),
@@ -105,10 +107,9 @@ pub(super) async fn perform(
         users: ask.users.as_deref(),
         into: existing.as_ref(),
     };
-    let upgrade =
-        upgrade::evaluate_partial(&facts.case(catalog), &request.target_offer_id, &partial)?
-            .into_eligible()
-            .map_err(Error::NotEligible)?;
+    let upgrade = upgrade::evaluate_partial(&facts.case(catalog), target_offer_id, &partial)?
+        .into_eligible()
+        .map_err(Error::NotEligible)?;
     let seats = upgrade
         .partial
         .ok_or_else(|| Error::internal("a partial evaluation has its seats"))?;
@@ -119,8 +120,8 @@ pub(super) async fn perform(
         target_quantity: seats.target_quantity,
         target_existed: into.is_some(),
     });
-    result.dry_run = request.dry_run;
-    if !request.dry_run {
+    result.dry_run = dry_run;
+    if !dry_run {
         write(conn, actor, source, into, (&upgrade, seats), &mut result).await?;
     }
     Ok(result)
@@ -172,19 +173,38 @@ async fn write(
     (upgrade, seats): (&EligibleUpgrade, PartialSeats),
     result: &mut UpgradeResult,
 ) -> Result<(), Error> {
+    let (shrunk, target) = resize(conn, actor, source, into.as_ref(), (upgrade, seats)).await?;
+    move_licenses(conn, source, target.id, upgrade).await?;
+    let upgrade_id = record(conn, actor, source, &target, result).await?;
+    for (before, after) in [(Some(source), &shrunk), (into.as_ref(), &target)] {
+        let entry = (after.customer_id, after.id);
+        let (before, after) = (before.map(snapshot), Some(upgraded(after, upgrade_id)));
+        let kind = ChangeKind::PartialUpgrade;
+        actor
+            .record_change(conn, entry, kind, before, after)
+            .await?;
+    }
+    scheduled::cancel_for(conn, actor, source, ImmediateChange::PartialUpgrade).await?;
+    if let Some(existing) = &into {
+        scheduled::cancel_for(conn, actor, existing, ImmediateChange::Seats).await?;
+    }
+    Ok(())
+}
+
+/// The source with its remaining seats, and the target grown or created co-terminous.
+async fn resize(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &Subscription,
+    into: Option<&Subscription>,
+    (upgrade, seats): (&EligibleUpgrade, PartialSeats),
+) -> Result<(Subscription, Subscription), Error> {
     let customer_id = source.customer_id;
     let active = SubscriptionStatus::Active;
-    let shrunk = db::subscriptions::update(
-        conn,
-        customer_id,
-        source.id,
-        (seats_of(seats.source_quantity)?, active),
-        None,
-    )
-    .await?
-    .as_of(today());
+    let remaining = (seats_of(seats.source_quantity)?, active);
+    let shrunk = db::subscriptions::update(conn, customer_id, source.id, remaining, None).await?;
     let target_quantity = seats_of(seats.target_quantity)?;
-    let target = match &into {
+    let target = match into {
         Some(existing) => {
             let quantity = (target_quantity, active);
             db::subscriptions::update(conn, customer_id, existing.id, quantity, None).await?
@@ -195,38 +215,8 @@ async fn write(
             let new = new_target(actor, source, offer, target_quantity, &terms);
             db::subscriptions::create(conn, &new).await?
         }
-    }
-    .as_of(today());
-    move_licenses(conn, source, target.id, upgrade).await?;
-    let upgrade_id = super::record(conn, actor, source, &target, result).await?;
-    let kind = ChangeKind::PartialUpgrade;
-    let source_after = Some(upgraded(&shrunk, upgrade_id));
-    let source_entry = (customer_id, source.id);
-    actor
-        .record_change(
-            conn,
-            source_entry,
-            kind,
-            Some(snapshot(source)),
-            source_after,
-        )
-        .await?;
-    let target_after = Some(upgraded(&target, upgrade_id));
-    let target_before = into.as_ref().map(snapshot);
-    actor
-        .record_change(
-            conn,
-            (customer_id, target.id),
-            kind,
-            target_before,
-            target_after,
-        )
-        .await?;
-    scheduled::cancel_for(conn, actor, source, ImmediateChange::PartialUpgrade).await?;
-    if let Some(existing) = &into {
-        scheduled::cancel_for(conn, actor, existing, ImmediateChange::Seats).await?;
-    }
-    Ok(())
+    };
+    Ok((shrunk.as_of(today()), target.as_of(today())))
 }
 
 fn seats_of(quantity: i64) -> Result<i32, Error> {
