@@ -195,6 +195,19 @@ pub struct Settings {
     /// start-up).
     #[arg(long, env = "RENEWAL_POLL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub renewal_poll_secs: u64,
+    /// Upgrade job workers in this instance, each processing one item at a time.
+    #[arg(long, env = "JOB_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(0..=64), global = true)]
+    pub job_workers: u16,
+    /// Job items a worker claims at a time (a bigger batch is less fair between jobs).
+    #[arg(long, env = "JOB_BATCH", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=500), global = true)]
+    pub job_batch: u16,
+    /// Seconds a claimed job item stays with its worker; an item whose worker died is taken
+    /// again after this long.
+    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub job_lease_secs: u64,
+    /// Milliseconds an idle job worker waits before looking for items again.
+    #[arg(long, env = "JOB_POLL_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000), global = true)]
+    pub job_poll_ms: u64,
     /// Seconds between runs of the retention job (the first at start-up).
     #[arg(long, env = "RETENTION_INTERVAL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub retention_interval_secs: u64,

@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::http::rate_limit::Quota;
 use crate::http::server::{self, ConnectionLimits};
 use crate::http::{self, AppState, HttpLimits};
+use crate::service::jobs::worker::{self as jobs, JobSettings};
 use crate::service::renewals::{self, RenewalSettings};
 use crate::service::retention::{self, RetentionSettings};
 use crate::service::webhooks::{self, WorkerSettings};
@@ -60,6 +61,7 @@ pub struct Application {
     webhooks: WorkerSettings,
     retention: RetentionSettings,
     renewals: RenewalSettings,
+    jobs: JobSettings,
 }
 
 impl Application {
@@ -85,7 +87,8 @@ impl Application {
             request_timeout: settings.request_timeout(),
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
         };
-        let renewals = settings.renewals(Arc::new(catalog.clone()));
+        let shared = Arc::new(catalog.clone());
+        let (renewals, jobs) = (settings.renewals(shared.clone()), settings.jobs(shared));
         let router = http::router(
             AppState::new(pool.clone(), catalog, verifier, settings.rate_limit())
                 .with_webhook_networks(settings.webhook_allowed_networks.clone()),
@@ -106,6 +109,7 @@ impl Application {
             webhooks: settings.webhook_worker(),
             retention: settings.retention(),
             renewals,
+            jobs,
         })
     }
 
@@ -131,6 +135,7 @@ impl Application {
         };
         let retention = tokio::spawn(retention::run(self.pool.clone(), self.retention, stopped()));
         let renewals = tokio::spawn(renewals::run(self.pool.clone(), self.renewals, stopped()));
+        let jobs = tokio::spawn(jobs::run(self.pool.clone(), self.jobs, stopped()));
         let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, stopped()));
         let server = server::serve(self.listener, self.router, self.connections, async move {
             shutdown.await;
@@ -148,6 +153,7 @@ impl Application {
         };
         let _retention = AbortOnDrop(retention);
         let _renewals = AbortOnDrop(renewals);
+        let _jobs = AbortOnDrop(jobs);
         let mut worker = AbortOnDrop(worker);
         let finished = tokio::select! {
             () = server => Ok(()),
@@ -231,6 +237,17 @@ impl Settings {
     fn renewals(&self, catalog: Arc<Catalog>) -> RenewalSettings {
         RenewalSettings {
             poll: Duration::from_secs(self.renewal_poll_secs),
+            catalog,
+        }
+    }
+
+    /// The upgrade job workers' settings.
+    fn jobs(&self, catalog: Arc<Catalog>) -> JobSettings {
+        JobSettings {
+            workers: usize::from(self.job_workers),
+            batch: i64::from(self.job_batch),
+            poll: Duration::from_millis(self.job_poll_ms),
+            lease: Duration::from_secs(self.job_lease_secs),
             catalog,
         }
     }

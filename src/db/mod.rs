@@ -6,6 +6,7 @@ pub mod customers;
 mod errors;
 pub mod history;
 pub mod idempotency;
+pub mod jobs;
 pub mod licenses;
 pub mod relationships;
 pub mod retention;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::add_on::AddOnStatus;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::job::{ItemOutcome, JobStatus};
 use crate::domain::records::EndpointStatus;
 use crate::domain::records::{ChangeKind, RelationshipStatus, ScheduledKind};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
@@ -53,6 +54,8 @@ text_column!(
     ChangeKind,
     EndpointStatus,
     ScheduledKind,
+    JobStatus,
+    ItemOutcome,
 );
 
 /// The typed ids are UUID columns.

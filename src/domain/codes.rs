@@ -129,6 +129,8 @@ error_codes! {
     AddOnNotFound = "add_on_not_found", 404;
     /// No such webhook endpoint of yours.
     WebhookNotFound = "webhook_not_found", 404;
+    /// No such upgrade job of yours.
+    JobNotFound = "job_not_found", 404;
     /// The subscription has no scheduled change.
     ScheduledChangeNotFound = "scheduled_change_not_found", 404;
     /// The route does not take this method (`Allow` lists those it takes).
@@ -155,6 +157,8 @@ error_codes! {
     ScheduledChangeExists = "scheduled_change_exists", 409;
     /// Auto-renewal is off: nothing can be scheduled for a term end that does not renew.
     AutoRenewOff = "auto_renew_off", 409;
+    /// The job has completed: there is nothing left to cancel.
+    JobAlreadyCompleted = "job_already_completed", 409;
     /// `If-Match` does not match the current `ETag`.
     EtagMismatch = "etag_mismatch", 412;
     /// The body is larger than `MAX_BODY_BYTES`.
@@ -181,6 +185,8 @@ error_codes! {
     AddOnNotAttachable = "add_on_not_attachable", 422;
     /// More add-on seats than the subscription has.
     AddOnQuantityExceedsBase = "add_on_quantity_exceeds_base", 422;
+    /// A job of more than 10,000 items, listed or selected.
+    TooManyItems = "too_many_items", 422;
     /// The `Idempotency-Key` was used for another request.
     IdempotencyKeyReused = "idempotency_key_reused", 422;
     /// The customer has no such user.

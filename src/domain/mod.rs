@@ -7,6 +7,7 @@ pub mod codes;
 pub mod eligibility;
 pub mod ids;
 pub mod input;
+pub mod job;
 pub mod lifecycle;
 pub mod partial;
 pub mod policy;

@@ -10,10 +10,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::ids::{CustomerId, PartnerId, SubscriptionId};
+use super::job::{Counts, JobStatus};
 use super::records::ChangeKind;
 
-/// Every event type a partner can subscribe to.
-pub const EVENT_TYPES: [&str; 15] = [
+/// The event announcing that an upgrade job ended (completed or cancelled).
+pub const JOB_ENDED: &str = "upgrade_job.completed";
+
+/// Every event type a partner can subscribe to: one per recorded change, then the job's.
+pub const EVENT_TYPES: [&str; 16] = [
     "subscription.created",
     "subscription.upgraded",
     "subscription.partially_upgraded",
@@ -29,6 +33,7 @@ pub const EVENT_TYPES: [&str; 15] = [
     "subscription.scheduled_change_cancelled",
     "subscription.scheduled_change_applied",
     "subscription.scheduled_change_failed",
+    JOB_ENDED,
 ];
 
 /// The event a recorded change is announced as.
@@ -95,6 +100,35 @@ impl Event {
     }
 }
 
+/// What the event announcing a job's end says of it.
+#[derive(Debug, Clone)]
+pub struct JobEnded<'a> {
+    pub partner_id: PartnerId,
+    pub job_id: Uuid,
+    pub status: JobStatus,
+    pub counts: &'a Counts,
+    pub request_id: &'a str,
+}
+
+impl Event {
+    /// The event announcing that a job ended, with its id and time.
+    pub fn job_ended(job: &JobEnded<'_>, id: Uuid, occurred_at: DateTime<Utc>) -> Self {
+        Event {
+            id,
+            event_type: JOB_ENDED,
+            occurred_at,
+            payload: serde_json::json!({
+                "id": id,
+                "type": JOB_ENDED,
+                "occurredAt": occurred_at,
+                "partnerId": job.partner_id,
+                "requestId": job.request_id,
+                "data": {"jobId": job.job_id, "status": job.status, "counts": job.counts},
+            }),
+        }
+    }
+}
+
 /// The wait before the next attempt after `attempts` failed ones: `first`, doubling up to an
 /// hour.
 pub fn backoff(attempts: u32, first: Duration) -> Duration {
@@ -148,7 +182,8 @@ mod tests {
 
     #[test]
     fn every_recorded_change_is_an_event_and_every_event_is_listed() {
-        let types: Vec<&str> = ChangeKind::ALL.into_iter().map(event_type).collect();
+        let mut types: Vec<&str> = ChangeKind::ALL.into_iter().map(event_type).collect();
+        types.push(JOB_ENDED);
         assert_eq!(types, EVENT_TYPES);
     }
 

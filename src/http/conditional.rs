@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -66,6 +67,19 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
 }
 
 impl IdempotencyHeader {
+    /// The key and the digest of this request (request line and canonical body), for a write
+    /// that belongs to the partner rather than to one customer (an upgrade job, which keeps them).
+    pub fn partner_scope(self, body: &impl Serialize) -> Result<Option<(String, [u8; 32])>, Error> {
+        Ok(self.key?.map(|key| {
+            let canonical = serde_json::to_string(body).unwrap_or_default();
+            let request = format!("{}\n{canonical}", self.request_line);
+            (
+                key.as_str().to_owned(),
+                Sha256::digest(request.as_bytes()).into(),
+            )
+        }))
+    }
+
     /// The scope of the key, if the request sent one: the key, who sent it for which customer,
     /// and a digest of the request line with the body as JSON.
     pub fn scope(

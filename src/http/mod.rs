@@ -14,6 +14,7 @@ pub mod extract;
 mod floor;
 mod health;
 mod history;
+mod jobs;
 mod licenses;
 pub mod metrics;
 pub mod middleware;
@@ -128,6 +129,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(upgrades::routes())
         .merge(webhooks::routes())
         .merge(scheduled::routes())
+        .merge(jobs::routes())
 }
 
 /// The service: routes plus the middleware stack (outermost first: request id, span, log and

@@ -27,6 +27,7 @@ use super::problem::PROBLEM_JSON;
         (name = "add-ons", description = "Add-ons bought for a subscription"),
         (name = "upgrades", description = "Upgrade options with every reason why not, performing upgrades, and their history"),
         (name = "webhooks", description = "Endpoints that receive the partner's events, signed, at least once, in order per subscription"),
+        (name = "upgrade-jobs", description = "Upgrades in bulk: jobs processed in the background, with live progress, results per item and cancellation"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -6,6 +6,7 @@
 pub mod add_ons;
 pub mod customers;
 pub mod idempotency;
+pub mod jobs;
 pub mod licenses;
 pub mod lifecycle;
 pub mod renewals;

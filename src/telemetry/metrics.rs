@@ -15,6 +15,9 @@ const POOL_CONNECTIONS: &str = "db_pool_connections";
 const POOL_MAX: &str = "db_pool_max_connections";
 const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
 const TERM_ENDS: &str = "subscription_term_ends_total";
+const JOB_ITEMS: &str = "upgrade_job_items_total";
+const JOB_ITEM_DURATION: &str = "upgrade_job_item_duration_seconds";
+const JOB_QUEUE_DEPTH: &str = "upgrade_job_queue_depth";
 
 /// Latency buckets in seconds, finer where this service's answers fall (1–50 ms).
 const BUCKETS: &[f64] = &[
@@ -30,44 +33,64 @@ pub fn handle() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.to_owned()), BUCKETS)
                 .expect("bucket list is not empty")
+                .set_buckets_for_metric(Matcher::Full(JOB_ITEM_DURATION.to_owned()), BUCKETS)
+                .expect("bucket list is not empty")
                 .build_recorder();
             let handle = recorder.handle();
             // Fails only if another recorder is installed; this one then still renders nothing.
             let _ = metrics::set_global_recorder(recorder);
-            metrics::describe_counter!(
-                REQUESTS,
-                "HTTP requests answered, by method, route and status"
-            );
-            metrics::describe_histogram!(
-                REQUEST_DURATION,
-                metrics::Unit::Seconds,
-                "Time to answer an HTTP request, by method, route and status"
-            );
-            metrics::describe_counter!(
-                UPGRADES,
-                "Upgrade requests by outcome: performed, dry_run, replayed, not_eligible, conflict, \
-                 precondition_failed, not_found, unavailable, error"
-            );
-            metrics::describe_counter!(
-                ELIGIBILITY_FAILURES,
-                "Failing eligibility conditions reported (options listed and upgrades refused), by code"
-            );
-            metrics::describe_gauge!(
-                POOL_CONNECTIONS,
-                "Open database connections, by state (in_use, idle)"
-            );
-            metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
-            metrics::describe_counter!(
-                TERM_ENDS,
-                "Subscription terms ended by the renewal worker, by outcome (renewed, expired)"
-            );
-            metrics::describe_counter!(
-                WEBHOOK_DELIVERIES,
-                "Webhook delivery attempts by result (delivered, failed, gave_up)"
-            );
+            describe();
             handle
         })
         .clone()
+}
+
+/// What each metric measures, for the `# HELP` lines.
+fn describe() {
+    metrics::describe_counter!(
+        REQUESTS,
+        "HTTP requests answered, by method, route and status"
+    );
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "Time to answer an HTTP request, by method, route and status"
+    );
+    metrics::describe_counter!(
+        UPGRADES,
+        "Upgrade requests by outcome: performed, dry_run, replayed, not_eligible, conflict, \
+         precondition_failed, not_found, unavailable, error"
+    );
+    metrics::describe_counter!(
+        ELIGIBILITY_FAILURES,
+        "Failing eligibility conditions reported (options listed and upgrades refused), by code"
+    );
+    metrics::describe_gauge!(
+        POOL_CONNECTIONS,
+        "Open database connections, by state (in_use, idle)"
+    );
+    metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
+    metrics::describe_counter!(
+        TERM_ENDS,
+        "Subscription terms ended by the renewal worker, by outcome (renewed, expired)"
+    );
+    metrics::describe_counter!(
+        JOB_ITEMS,
+        "Upgrade job items processed, by outcome (succeeded, not_eligible, failed, skipped)"
+    );
+    metrics::describe_histogram!(
+        JOB_ITEM_DURATION,
+        metrics::Unit::Seconds,
+        "Time to process one upgrade job item, by outcome"
+    );
+    metrics::describe_gauge!(
+        JOB_QUEUE_DEPTH,
+        "Upgrade job items waiting to be processed, over every running job"
+    );
+    metrics::describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts by result (delivered, failed, gave_up)"
+    );
 }
 
 /// Counts one answered request. `route` is the matched route's template (or `unmatched`), never
@@ -119,6 +142,17 @@ pub fn record_webhook_delivery(result: &'static str) {
 /// Counts one ended term by its outcome (`renewed` or `expired`).
 pub fn record_term_end(outcome: &'static str) {
     metrics::counter!(TERM_ENDS, "outcome" => outcome).increment(1);
+}
+
+/// Counts one processed job item by its outcome, with the time it took.
+pub fn record_job_item(outcome: &'static str, elapsed: Duration) {
+    metrics::counter!(JOB_ITEMS, "outcome" => outcome).increment(1);
+    metrics::histogram!(JOB_ITEM_DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
+}
+
+/// Sets how many job items wait to be processed.
+pub fn set_job_queue_depth(depth: i64) {
+    metrics::gauge!(JOB_QUEUE_DEPTH).set(depth as f64);
 }
 
 /// Sets the database pool's gauges: connections open and idle now, and its limit.

@@ -144,7 +144,7 @@ pub fn token(partner: Uuid, roles: &[&str]) -> String {
 
 /// Calls the service as one partner with one set of roles.
 pub struct Api<'a> {
-    app: &'a TestApp,
+    pub app: &'a TestApp,
     token: String,
 }
 

@@ -14,6 +14,7 @@ mod errors;
 mod headers;
 mod helpers;
 mod injection;
+mod jobs;
 mod lifecycle;
 mod logs;
 mod matrix;

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Api, TestApp, assert_problem, snapshot, spawn_app, token};
+use crate::helpers::{Api, TestApp, assert_problem, snapshot, spawn_app, token, wait_for_rows};
 
 /// The operations that need no token.
 const PUBLIC: [&str; 4] = [
@@ -27,6 +27,7 @@ struct Ids {
     upgrade: String,
     user: String,
     webhook: String,
+    job: String,
 }
 
 impl Ids {
@@ -67,6 +68,22 @@ impl Ids {
             .as_str()
             .unwrap()
             .to_owned();
+        let job = admin
+            .create(
+                "/v1/upgrade-jobs",
+                json!({"items": [{"customerId": customer, "subscriptionId": subscription,
+                                  "targetOfferId": "o365-e1"}], "dryRun": true}),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        wait_for_rows(
+            admin.app.database_url(),
+            "SELECT count(*) FROM upgrade_jobs WHERE status = 'completed'",
+            "the sweep's job never completed",
+        )
+        .await;
         Ids {
             customer,
             subscription,
@@ -74,6 +91,7 @@ impl Ids {
             upgrade,
             user,
             webhook,
+            job,
         }
     }
 
@@ -86,6 +104,7 @@ impl Ids {
             .replace("{upgradeId}", &self.upgrade)
             .replace("{offerId}", "m365-business-basic")
             .replace("{webhookId}", &self.webhook)
+            .replace("{jobId}", &self.job)
     }
 
     /// A body the operation accepts; every operation with a body needs one here.
@@ -106,6 +125,8 @@ impl Ids {
             "upgrades" => json!({"targetOfferId": "m365-business-standard", "dryRun": true}),
             "scheduled-change" => json!({"quantity": 2, "dryRun": true}),
             "users" => json!({"displayName": "Sweep", "email": "other@contoso.com"}),
+            "upgrade-jobs" => json!({"items": [{"customerId": self.customer,
+                "subscriptionId": self.subscription, "targetOfferId": "o365-e1"}], "dryRun": true}),
             "webhooks" => json!({"url": "https://hooks.contoso.example/other",
                                  "events": ["subscription.upgraded"]}),
             _ => panic!("{operation}: add a valid body to the sweep"),
@@ -282,7 +303,7 @@ async fn every_operation_but_the_probes_has_a_401_a_role_and_a_tenancy_case() {
         )
         .await;
 
-        if operation.contains("{customerId}") {
+        if operation.contains("{customerId}") || operation.contains("{jobId}") {
             let stranger = with_body(request(&app, &operation, &ids, Some(&another_partner)));
             let response = stranger.send().await.unwrap();
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{operation}");
@@ -373,7 +394,8 @@ fn bad_bodies(valid: &Value, date_fields: &[DateField]) -> Vec<BadBody> {
         BadBody {
             what: "over the size limit".into(),
             content_type: Some("application/json"),
-            bytes: format!("{{\"name\": \"{}\"}}", "x".repeat(70_000)).into_bytes(),
+            // Over every route's limit, the job route's 4 MiB included.
+            bytes: format!("{{\"name\": \"{}\"}}", "x".repeat(5 << 20)).into_bytes(),
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: Some("payload_too_large"),
             detail: None,

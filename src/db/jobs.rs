@@ -1,0 +1,234 @@
+//! Bulk upgrade jobs and their items: created in one transaction, claimed by the workers of every
+//! instance under short leases (`FOR UPDATE SKIP LOCKED`, no transaction held while an item is
+//! processed), each item's outcome recorded only by the holder of its lease.
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::job::{ItemOutcome, JobItem, JobStatus, UpgradeJob};
+
+/// What a new job says.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub partner_id: PartnerId,
+    pub id: Uuid,
+    pub dry_run: bool,
+    pub at_term_end: bool,
+    pub definition: &'a serde_json::Value,
+    pub idempotency_key: Option<&'a str>,
+    pub request_hash: Option<&'a [u8]>,
+    pub actor_user_id: &'a str,
+    pub actor_roles: &'a [String],
+    pub request_id: &'a str,
+}
+
+/// A job's items, column by column, in item order.
+#[derive(Debug, Clone, Default)]
+pub struct NewItems {
+    pub customer_ids: Vec<Uuid>,
+    pub subscription_ids: Vec<Uuid>,
+    pub target_offer_ids: Vec<String>,
+    pub quantities: Vec<Option<i32>>,
+}
+
+/// Creates the job with its items (numbered from 1) in the caller's transaction; a job without
+/// items is completed at once.
+pub async fn create(
+    conn: &mut PgConnection,
+    new: &NewJob<'_>,
+    items: &NewItems,
+) -> Result<UpgradeJob, sqlx::Error> {
+    let total = i32::try_from(items.customer_ids.len()).unwrap_or(i32::MAX);
+    let job = sqlx::query_as!(
+        UpgradeJob,
+        r#"INSERT INTO upgrade_jobs
+               (partner_id, id, dry_run, at_term_end, definition, total_items, idempotency_key,
+                request_hash, actor_user_id, actor_roles, request_id, status, started_at, finished_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                   CASE WHEN $6 = 0 THEN 'completed' ELSE 'queued' END,
+                   CASE WHEN $6 = 0 THEN now() END, CASE WHEN $6 = 0 THEN now() END)
+           RETURNING partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+                     dry_run, at_term_end, definition, total_items, request_id, created_at,
+                     started_at, finished_at"#,
+        new.partner_id.as_uuid(),
+        new.id,
+        new.dry_run,
+        new.at_term_end,
+        new.definition,
+        total,
+        new.idempotency_key,
+        new.request_hash,
+        new.actor_user_id,
+        new.actor_roles,
+        new.request_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO upgrade_job_items
+             (partner_id, job_id, seq, customer_id, subscription_id, target_offer_id, quantity)
+         SELECT $1, $2, i.seq::integer, i.customer_id, i.subscription_id, i.target_offer_id, i.quantity
+           FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::integer[])
+                WITH ORDINALITY AS i(customer_id, subscription_id, target_offer_id, quantity, seq)",
+        new.partner_id.as_uuid(),
+        new.id,
+        &items.customer_ids,
+        &items.subscription_ids,
+        &items.target_offer_ids,
+        &items.quantities as &[Option<i32>]
+    )
+    .execute(conn)
+    .await?;
+    Ok(job)
+}
+
+/// What a selection picks: the partner's live subscriptions of `source_offer_id`, of the listed
+/// customers or of customers in `market` when given, at most `limit`, in customer and
+/// subscription order.
+#[derive(Debug, Clone)]
+pub struct Selection<'a> {
+    pub source_offer_id: &'a str,
+    pub customer_ids: Option<&'a [Uuid]>,
+    pub market: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// The (customer, subscription) pairs a selection picks, among the partner's own customers.
+pub async fn select(
+    conn: &mut PgConnection,
+    partner_id: PartnerId,
+    selection: &Selection<'_>,
+) -> Result<Vec<(CustomerId, SubscriptionId)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT s.customer_id AS "customer_id: CustomerId", s.id AS "id: SubscriptionId"
+             FROM reseller_relationships r
+             JOIN customers c ON c.id = r.customer_id
+             JOIN subscriptions s ON s.customer_id = r.customer_id
+            WHERE r.partner_id = $1 AND s.channel = 'partner' AND s.partner_id = $1
+              AND s.offer_id = $2 AND s.status IN ('active', 'suspended')
+              AND ($3::uuid[] IS NULL OR r.customer_id = ANY ($3))
+              AND ($4::text IS NULL OR c.market_code = $4)
+            ORDER BY s.customer_id, s.id
+            LIMIT $5"#,
+        partner_id.as_uuid(),
+        selection.source_offer_id,
+        selection.customer_ids,
+        selection.market,
+        selection.limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.customer_id, r.id)).collect())
+}
+
+/// The partner's job created under `key`, with the digest of the request that created it.
+pub async fn find_by_key(
+    conn: &mut PgConnection,
+    partner_id: PartnerId,
+    key: &str,
+) -> Result<Option<(UpgradeJob, Option<Vec<u8>>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT id, request_hash FROM upgrade_jobs WHERE partner_id = $1 AND idempotency_key = $2",
+        partner_id.as_uuid(),
+        key
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let job = find(&mut *conn, partner_id, row.id).await?;
+    Ok(job.map(|job| (job, row.request_hash)))
+}
+
+/// The partner's job.
+pub async fn find(
+    executor: impl sqlx::PgExecutor<'_>,
+    partner_id: PartnerId,
+    id: Uuid,
+) -> Result<Option<UpgradeJob>, sqlx::Error> {
+    sqlx::query_as!(
+        UpgradeJob,
+        r#"SELECT partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+                  dry_run, at_term_end, definition, total_items, request_id, created_at,
+                  started_at, finished_at
+             FROM upgrade_jobs WHERE partner_id = $1 AND id = $2"#,
+        partner_id.as_uuid(),
+        id
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// A page of the partner's jobs, oldest first (ids are time-ordered).
+pub async fn list(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<UpgradeJob>, sqlx::Error> {
+    sqlx::query_as!(
+        UpgradeJob,
+        r#"SELECT partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+                  dry_run, at_term_end, definition, total_items, request_id, created_at,
+                  started_at, finished_at
+             FROM upgrade_jobs
+            WHERE partner_id = $1 AND ($2::uuid IS NULL OR id > $2)
+            ORDER BY id LIMIT $3"#,
+        partner_id.as_uuid(),
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// How many of the job's items have each outcome.
+pub async fn counts(
+    executor: impl sqlx::PgExecutor<'_>,
+    partner_id: PartnerId,
+    job_id: Uuid,
+) -> Result<Vec<(ItemOutcome, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT outcome AS "outcome: ItemOutcome", count(*) AS "count!"
+             FROM upgrade_job_items WHERE partner_id = $1 AND job_id = $2
+            GROUP BY outcome"#,
+        partner_id.as_uuid(),
+        job_id
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.outcome, r.count)).collect())
+}
+
+/// A page of the job's items after item `after`, only those with `outcome` when given.
+pub async fn items(
+    pool: &PgPool,
+    (partner_id, job_id): (PartnerId, Uuid),
+    outcome: Option<ItemOutcome>,
+    after: Option<i32>,
+    limit: i64,
+) -> Result<Vec<JobItem>, sqlx::Error> {
+    sqlx::query_as!(
+        JobItem,
+        r#"SELECT seq, customer_id AS "customer_id: CustomerId",
+                  subscription_id AS "subscription_id: SubscriptionId", target_offer_id, quantity,
+                  outcome AS "outcome: ItemOutcome", result, attempts, finished_at
+             FROM upgrade_job_items
+            WHERE partner_id = $1 AND job_id = $2 AND ($3::text IS NULL OR outcome = $3)
+              AND ($4::integer IS NULL OR seq > $4)
+            ORDER BY seq LIMIT $5"#,
+        partner_id.as_uuid(),
+        job_id,
+        outcome.map(ItemOutcome::as_str),
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+mod queue;
+
+pub use queue::{
+    Claimed, announce, cancel, claim, complete_if_done, finish_item, queue_depth, retry_item,
+};

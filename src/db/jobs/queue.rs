@@ -1,0 +1,223 @@
+//! The job queue: items claimed under leases, fairly across jobs, their outcomes recorded by the
+//! lease holder, jobs completed or cancelled, and a job's end announced to the partner's webhooks.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::job::{ItemOutcome, JobStatus, UpgradeJob};
+
+/// A claimed item, with what its job says about how to process it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub partner_id: PartnerId,
+    pub job_id: Uuid,
+    pub seq: i32,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
+    pub target_offer_id: String,
+    pub quantity: Option<i32>,
+    pub attempts: i32,
+    pub lease: Uuid,
+    pub job_status: JobStatus,
+    pub dry_run: bool,
+    pub at_term_end: bool,
+    pub actor_user_id: String,
+    pub actor_roles: Vec<String>,
+    pub request_id: String,
+}
+
+/// Leases up to `limit` pending items of one job, the job served least recently among those with
+/// items to take (so a big job never holds back another partner's small one by more than a
+/// batch), for `lease`. A cancelled job is served only for the items that were in flight when it
+/// was cancelled and whose worker was lost.
+pub async fn claim(
+    pool: &PgPool,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    sqlx::query_as!(
+        Claimed,
+        r#"WITH job AS (
+               SELECT j.partner_id, j.id FROM upgrade_jobs j
+                WHERE j.status IN ('queued', 'running', 'cancelled')
+                  AND EXISTS (SELECT 1 FROM upgrade_job_items i
+                               WHERE i.job_id = j.id AND i.partner_id = j.partner_id
+                                 AND i.outcome = 'pending'
+                                 AND (i.leased_until IS NULL OR i.leased_until < now()))
+                ORDER BY j.last_served_at, j.created_at
+                LIMIT 1
+           ), picked AS (
+               SELECT i.partner_id, i.job_id, i.seq FROM upgrade_job_items i
+                 JOIN job ON i.partner_id = job.partner_id AND i.job_id = job.id
+                WHERE i.outcome = 'pending' AND (i.leased_until IS NULL OR i.leased_until < now())
+                ORDER BY i.seq LIMIT $1
+                  FOR UPDATE OF i SKIP LOCKED
+           ), served AS (
+               UPDATE upgrade_jobs j
+                  SET last_served_at = clock_timestamp(),
+                      status = CASE WHEN j.status = 'queued' THEN 'running' ELSE j.status END,
+                      started_at = coalesce(j.started_at, now())
+                 FROM job WHERE j.partner_id = job.partner_id AND j.id = job.id
+                RETURNING j.partner_id, j.id, j.status, j.dry_run, j.at_term_end, j.actor_user_id,
+                          j.actor_roles, j.request_id
+           )
+           UPDATE upgrade_job_items i
+              SET lease = gen_random_uuid(), attempts = i.attempts + 1,
+                  leased_until = now() + $2::bigint * interval '1 millisecond'
+             FROM picked, served
+            WHERE i.partner_id = picked.partner_id AND i.job_id = picked.job_id
+              AND i.seq = picked.seq AND served.id = picked.job_id
+           RETURNING i.partner_id AS "partner_id: PartnerId", i.job_id, i.seq,
+                     i.customer_id AS "customer_id: CustomerId",
+                     i.subscription_id AS "subscription_id: SubscriptionId",
+                     i.target_offer_id, i.quantity, i.attempts, i.lease AS "lease!",
+                     served.status AS "job_status: JobStatus", served.dry_run, served.at_term_end,
+                     served.actor_user_id, served.actor_roles, served.request_id"#,
+        limit,
+        lease_ms
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Records the item's outcome, if the caller still holds its lease; whether it did.
+pub async fn finish_item(
+    pool: &PgPool,
+    item: &Claimed,
+    outcome: ItemOutcome,
+    result: Option<&serde_json::Value>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE upgrade_job_items
+            SET outcome = $4, result = $5, finished_at = now(), lease = NULL, leased_until = NULL
+          WHERE partner_id = $1 AND job_id = $2 AND seq = $3 AND lease = $6 AND outcome = 'pending'",
+        item.partner_id.as_uuid(),
+        item.job_id,
+        item.seq,
+        outcome.as_str(),
+        result,
+        item.lease
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives the item back to the queue, to be taken again after `delay`.
+pub async fn retry_item(pool: &PgPool, item: &Claimed, delay: Duration) -> Result<(), sqlx::Error> {
+    let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+    sqlx::query!(
+        "UPDATE upgrade_job_items
+            SET lease = NULL, leased_until = now() + $5::bigint * interval '1 millisecond'
+          WHERE partner_id = $1 AND job_id = $2 AND seq = $3 AND lease = $4",
+        item.partner_id.as_uuid(),
+        item.job_id,
+        item.seq,
+        item.lease,
+        delay_ms
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks the job completed when none of its items is pending any more; the job, when this call
+/// ended it (exactly one caller does).
+pub async fn complete_if_done(
+    conn: &mut PgConnection,
+    partner_id: PartnerId,
+    job_id: Uuid,
+) -> Result<Option<UpgradeJob>, sqlx::Error> {
+    sqlx::query_as!(
+        UpgradeJob,
+        r#"UPDATE upgrade_jobs j SET status = 'completed', finished_at = now()
+            WHERE j.partner_id = $1 AND j.id = $2 AND j.status IN ('queued', 'running')
+              AND NOT EXISTS (SELECT 1 FROM upgrade_job_items i
+                               WHERE i.partner_id = j.partner_id AND i.job_id = j.id
+                                 AND i.outcome = 'pending')
+           RETURNING partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+                     dry_run, at_term_end, definition, total_items, request_id, created_at,
+                     started_at, finished_at"#,
+        partner_id.as_uuid(),
+        job_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Cancels the job if it has not ended: its pending items not in flight are skipped (those in
+/// flight finish). The job as it is afterwards, and whether this call cancelled it.
+pub async fn cancel(
+    conn: &mut PgConnection,
+    partner_id: PartnerId,
+    job_id: Uuid,
+) -> Result<Option<(UpgradeJob, bool)>, sqlx::Error> {
+    let cancelled = sqlx::query_scalar!(
+        "UPDATE upgrade_jobs SET status = 'cancelled', finished_at = now()
+          WHERE partner_id = $1 AND id = $2 AND status IN ('queued', 'running')
+          RETURNING id",
+        partner_id.as_uuid(),
+        job_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
+    if cancelled {
+        sqlx::query!(
+            "UPDATE upgrade_job_items SET outcome = 'skipped', finished_at = now()
+              WHERE partner_id = $1 AND job_id = $2 AND outcome = 'pending'
+                AND (leased_until IS NULL OR leased_until < now())",
+            partner_id.as_uuid(),
+            job_id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    let job = super::find(&mut *conn, partner_id, job_id).await?;
+    Ok(job.map(|job| (job, cancelled)))
+}
+
+/// Items waiting to be processed, over every job.
+pub async fn queue_depth(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM upgrade_job_items i
+             JOIN upgrade_jobs j ON j.partner_id = i.partner_id AND j.id = i.job_id
+            WHERE i.outcome = 'pending' AND j.status IN ('queued', 'running')"#
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Queues the event announcing a job's end for every endpoint of the partner that wants it.
+pub async fn announce(
+    conn: &mut PgConnection,
+    partner_id: PartnerId,
+    (id, event_type, payload): (Uuid, &str, &serde_json::Value),
+    occurred_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "WITH event AS (
+             INSERT INTO webhook_events (id, partner_id, event_type, payload, occurred_at)
+             SELECT $2, $1, $3, $4, $5
+              WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
+                             WHERE w.partner_id = $1 AND $3 = ANY (w.events))
+             RETURNING seq
+         )
+         INSERT INTO webhook_deliveries (partner_id, endpoint_id, event_seq)
+         SELECT $1, w.id, event.seq
+           FROM event JOIN webhook_endpoints w ON w.partner_id = $1 AND $3 = ANY (w.events)",
+        partner_id.as_uuid(),
+        id,
+        event_type,
+        payload,
+        occurred_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! Bulk upgrade jobs: create (202 at once), read with live progress, page through the items'
+//! results, follow the progress as a `text/event-stream`, cancel, and list the partner's jobs.
+
+mod events;
+mod views;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::caller::Caller;
+use super::conditional::{IDEMPOTENT_REPLAYED, IdempotencyHeader};
+use super::extract::{Json, Path};
+use super::pagination::{Page, PageQuery, PageRequest, Paging};
+use super::problem::{AuthProblems, Problem};
+use crate::domain::job::ItemOutcome;
+use crate::domain::{ErrorCode, Operation};
+use crate::error::Error;
+use crate::service::jobs::{self, ItemRequest, JobItems, JobRequest, SelectionRequest};
+use views::{JobItemView, JobView};
+
+/// A job's body may list 10,000 items: more than other requests' bodies.
+const MAX_JOB_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The job routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_job, list_jobs))
+        .routes(routes!(get_job))
+        .routes(routes!(events::job_events))
+        .routes(routes!(list_job_items))
+        .routes(routes!(cancel_job))
+        .layer(DefaultBodyLimit::max(MAX_JOB_BODY_BYTES))
+}
+
+/// One upgrade of a job's list.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobItemRequest {
+    customer_id: Uuid,
+    subscription_id: Uuid,
+    #[schema(min_length = 1)]
+    target_offer_id: String,
+    /// Seats of the target; the source's when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    quantity: Option<i64>,
+}
+
+/// Every live (active or suspended) subscription you sold on `sourceOfferId`, optionally only of
+/// the listed customers or of customers in `market`, each to `targetOfferId`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobSelection {
+    #[schema(min_length = 1)]
+    source_offer_id: String,
+    #[schema(min_length = 1)]
+    target_offer_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_ids: Option<Vec<Uuid>>,
+    /// A market code (`US`, `IT`, `IN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    market: Option<String>,
+    /// Seats of every target; each source's own when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    quantity: Option<i64>,
+}
+
+/// A job: `items` (up to 10,000) or a `selection`, exactly one of them.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateJob {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 1, max_items = 10000)]
+    items: Option<Vec<JobItemRequest>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selection: Option<JobSelection>,
+    /// Report each item's eligibility, billing and affected accounts; change nothing.
+    #[serde(default)]
+    dry_run: bool,
+    /// Schedule each upgrade for its subscription's term end instead of performing it now.
+    #[serde(default)]
+    at_term_end: bool,
+}
+
+impl CreateJob {
+    fn into_request(self, key: Option<(String, [u8; 32])>) -> Result<JobRequest, Error> {
+        let definition = serde_json::json!({
+            "selection": self.selection,
+            "items": self.items.as_ref().map(Vec::len),
+        });
+        let items = match (self.items, self.selection) {
+            (Some(items), None) if !items.is_empty() => JobItems::Listed(
+                items
+                    .into_iter()
+                    .map(|i| ItemRequest {
+                        customer_id: i.customer_id.into(),
+                        subscription_id: i.subscription_id.into(),
+                        target_offer_id: i.target_offer_id,
+                        quantity: i.quantity,
+                    })
+                    .collect(),
+            ),
+            (None, Some(s)) => JobItems::Selected(SelectionRequest {
+                source_offer_id: s.source_offer_id,
+                target_offer_id: s.target_offer_id,
+                customer_ids: s.customer_ids,
+                market: s.market,
+                quantity: s.quantity,
+            }),
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::InvalidBody,
+                    "Send either `items` (at least one) or `selection`, not both.",
+                ));
+            }
+        };
+        Ok(JobRequest {
+            items,
+            dry_run: self.dry_run,
+            at_term_end: self.at_term_end,
+            definition,
+            key,
+        })
+    }
+}
+
+/// Accepts a job of upgrades at once (202, `Location`); the instances' workers process it in the
+/// background, each item exactly as a single upgrade. An invalid job is refused whole.
+#[utoipa::path(
+    post, path = "/v1/upgrade-jobs", tag = "upgrade-jobs",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the same job")),
+    request_body = CreateJob,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Accepted: the job, queued", body = JobView, headers(("Location" = String), ("Idempotent-Replayed" = String))),
+        (status = 400, description = "Invalid body, offer, market or quantity", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        (status = 409, description = "The same Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 10,000 items, or the Idempotency-Key was used for another job", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyHeader,
+    Json(body): Json<CreateJob>,
+) -> Result<Response, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    let key = key.partner_scope(&body)?;
+    let request = body.into_request(key)?;
+    let actor = caller.into_actor();
+    let (job, created) = jobs::create(&state.pool, &state.catalog(), &actor, &request).await?;
+    let location = format!("/v1/upgrade-jobs/{}", job.job.id);
+    let mut response = (StatusCode::ACCEPTED, axum::Json(JobView::from(job))).into_response();
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, location);
+    }
+    if !created {
+        headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The partner's jobs, oldest first.
+#[utoipa::path(
+    get, path = "/v1/upgrade-jobs", tag = "upgrade-jobs",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of jobs", body = Page<JobView>),
+        (status = 400, description = "Bad limit or token", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+    )
+)]
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    page: PageRequest,
+) -> Result<Json<Page<JobView>>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    page.keyset(
+        async |after, limit| jobs::list(&state.pool, caller.partner_id, after, limit).await,
+        |view| view.job.id,
+        Into::into,
+    )
+    .await
+}
+
+/// One job: status, counts per outcome, percent, rate, start, end and estimated end.
+#[utoipa::path(
+    get, path = "/v1/upgrade-jobs/{jobId}", tag = "upgrade-jobs",
+    params(("jobId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        (status = 404, description = "No such job of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+) -> Result<Json<JobView>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    Ok(Json(
+        jobs::find(&state.pool, caller.partner_id, job_id)
+            .await?
+            .into(),
+    ))
+}
+
+/// The items' query: an outcome to keep, and the page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemListQuery {
+    /// Only items with this outcome.
+    outcome: Option<ItemOutcome>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+    /// The token from the previous page.
+    continuation_token: Option<String>,
+}
+
+impl Paging for ItemListQuery {
+    fn limit(&self) -> Option<u32> {
+        self.limit
+    }
+
+    fn continuation_token(&self) -> Option<&str> {
+        self.continuation_token.as_deref()
+    }
+}
+
+/// The job's items in order, each with its single upgrade's answer or problem.
+#[utoipa::path(
+    get, path = "/v1/upgrade-jobs/{jobId}/items", tag = "upgrade-jobs",
+    params(("jobId" = Uuid, Path), ItemListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of items", body = Page<JobItemView>),
+        (status = 400, description = "Malformed id, outcome, limit or token", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        (status = 404, description = "No such job of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_job_items(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+    page: PageRequest<ItemListQuery>,
+) -> Result<Json<Page<JobItemView>>, Error> {
+    caller.require(Operation::ReadCustomers)?;
+    let outcome = page.query.outcome;
+    let job = (caller.partner_id, job_id);
+    page.keyset(
+        async |after, limit| jobs::items(&state.pool, job, outcome, after, limit).await,
+        |item| item.seq,
+        Into::into,
+    )
+    .await
+}
+
+/// Cancels the job: pending items are skipped, those done stay done.
+#[utoipa::path(
+    post, path = "/v1/upgrade-jobs/{jobId}/cancel", tag = "upgrade-jobs",
+    params(("jobId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The job, cancelled", body = JobView),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        AuthProblems,
+        (status = 404, description = "No such job of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job has completed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn cancel_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+) -> Result<Json<JobView>, Error> {
+    caller.require(Operation::ChangeSubscription)?;
+    Ok(Json(
+        jobs::cancel(&state.pool, caller.partner_id, job_id)
+            .await?
+            .into(),
+    ))
+}

@@ -1,0 +1,322 @@
+//! Bulk upgrade jobs (README, "Upgrade jobs"): a partner's list or selection of upgrades,
+//! refused whole when invalid, otherwise accepted at once and processed in the background by the
+//! workers of every instance (`jobs::worker`), each item one single upgrade. Only the partner's
+//! own jobs exist for it.
+
+pub mod worker;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Actor;
+use super::idempotency::in_transaction;
+use crate::db;
+use crate::db::jobs::{NewItems, NewJob, Selection};
+use crate::domain::job::{self, Counts, ItemOutcome, JobItem, JobStatus, Progress, UpgradeJob};
+use crate::domain::subscription::MAX_QUANTITY;
+use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
+use crate::error::Error;
+
+/// One listed upgrade.
+#[derive(Debug, Clone)]
+pub struct ItemRequest {
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
+    pub target_offer_id: String,
+    pub quantity: Option<i64>,
+}
+
+/// Every live subscription of the partner on `source_offer_id`, of the listed customers or of
+/// customers in `market` when given, to `target_offer_id`.
+#[derive(Debug, Clone)]
+pub struct SelectionRequest {
+    pub source_offer_id: String,
+    pub target_offer_id: String,
+    pub customer_ids: Option<Vec<Uuid>>,
+    pub market: Option<String>,
+    pub quantity: Option<i64>,
+}
+
+/// What a job upgrades.
+#[derive(Debug, Clone)]
+pub enum JobItems {
+    Listed(Vec<ItemRequest>),
+    Selected(SelectionRequest),
+}
+
+/// A job to create.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    pub items: JobItems,
+    pub dry_run: bool,
+    pub at_term_end: bool,
+    /// What the job shows as its definition.
+    pub definition: serde_json::Value,
+    /// The `Idempotency-Key` and the digest of the request sent with it.
+    pub key: Option<(String, [u8; 32])>,
+}
+
+/// A job with its counts and progress.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub job: UpgradeJob,
+    pub counts: Counts,
+    pub progress: Progress,
+}
+
+impl JobView {
+    fn new(job: UpgradeJob, tally: &[(ItemOutcome, i64)]) -> Self {
+        let mut counts = Counts::default();
+        for (outcome, count) in tally {
+            counts.add(*outcome, *count);
+        }
+        let progress = job::progress(&counts, job.started_at, job.finished_at, Utc::now());
+        JobView {
+            job,
+            counts,
+            progress,
+        }
+    }
+}
+
+/// Creates the job, or answers the one created earlier with the same key and request (`false`).
+/// Refused whole, before anything is queued, when it is too big or names an unknown offer,
+/// market or quantity.
+pub async fn create(
+    pool: &PgPool,
+    catalog: &Catalog,
+    actor: &Actor,
+    request: &JobRequest,
+) -> Result<(JobView, bool), Error> {
+    check(catalog, &request.items)?;
+    let (job, created) = in_transaction(pool, async |conn| {
+        if let Some((key, hash)) = &request.key
+            && let Some((job, stored)) = db::jobs::find_by_key(conn, actor.partner_id, key).await?
+        {
+            return if stored.as_deref() == Some(hash.as_slice()) {
+                Ok((job, false))
+            } else {
+                Err(Error::new(
+                    ErrorCode::IdempotencyKeyReused,
+                    "This Idempotency-Key was used for a different request; use a new key.",
+                ))
+            };
+        }
+        let items = new_items(conn, actor.partner_id, &request.items).await?;
+        let new = NewJob {
+            partner_id: actor.partner_id,
+            id: Uuid::now_v7(),
+            dry_run: request.dry_run,
+            at_term_end: request.at_term_end,
+            definition: &request.definition,
+            idempotency_key: request.key.as_ref().map(|(key, _)| key.as_str()),
+            request_hash: request.key.as_ref().map(|(_, hash)| hash.as_slice()),
+            actor_user_id: &actor.user_id,
+            actor_roles: &actor.roles,
+            request_id: &actor.request_id,
+        };
+        let job = db::jobs::create(conn, &new, &items)
+            .await
+            .map_err(key_in_use)?;
+        if job.status == JobStatus::Completed {
+            worker::announce_end(conn, &job, &Counts::default()).await?;
+        }
+        Ok((job, true))
+    })
+    .await?;
+    Ok((view(pool, job).await?, created))
+}
+
+/// Checks what needs no database: sizes, offers, market, quantities.
+fn check(catalog: &Catalog, items: &JobItems) -> Result<(), Error> {
+    let offer = |id: &str, what: String| {
+        catalog.offer(id).map(|_| ()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownOffer,
+                format!("{what}: no offer {id:?} in the catalog."),
+            )
+        })
+    };
+    let quantity = |q: Option<i64>, what: String| match q {
+        Some(q) if !(1..=MAX_QUANTITY).contains(&q) => Err(Error::new(
+            ErrorCode::InvalidQuantity,
+            format!("{what}: quantity must be between 1 and {MAX_QUANTITY}."),
+        )),
+        _ => Ok(()),
+    };
+    match items {
+        JobItems::Listed(listed) => {
+            if listed.len() > job::MAX_ITEMS {
+                return Err(too_many(listed.len()));
+            }
+            for (n, item) in listed.iter().enumerate() {
+                offer(&item.target_offer_id, format!("items[{n}].targetOfferId"))?;
+                quantity(item.quantity, format!("items[{n}]"))?;
+            }
+        }
+        JobItems::Selected(selection) => {
+            offer(&selection.source_offer_id, "selection.sourceOfferId".into())?;
+            offer(&selection.target_offer_id, "selection.targetOfferId".into())?;
+            quantity(selection.quantity, "selection".into())?;
+            if let Some(market) = selection.market.as_deref()
+                && catalog.market(market).is_none()
+            {
+                return Err(Error::new(
+                    ErrorCode::UnknownMarket,
+                    format!("selection.market: no market {market:?}."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn too_many(count: usize) -> Error {
+    Error::new(
+        ErrorCode::TooManyItems,
+        format!(
+            "A job has at most {} items; this one has {count}{}. Split it into several jobs.",
+            job::MAX_ITEMS,
+            if count > job::MAX_ITEMS {
+                ""
+            } else {
+                " or more"
+            }
+        ),
+    )
+}
+
+/// The job's items, listed or selected now among the partner's subscriptions.
+async fn new_items(
+    conn: &mut sqlx::PgConnection,
+    partner_id: PartnerId,
+    items: &JobItems,
+) -> Result<NewItems, Error> {
+    let mut new = NewItems::default();
+    let mut push = |customer: Uuid, subscription: Uuid, target: &str, quantity: Option<i64>| {
+        new.customer_ids.push(customer);
+        new.subscription_ids.push(subscription);
+        new.target_offer_ids.push(target.to_owned());
+        new.quantities
+            .push(quantity.and_then(|q| i32::try_from(q).ok()));
+    };
+    match items {
+        JobItems::Listed(listed) => {
+            for item in listed {
+                let ids = (item.customer_id.as_uuid(), item.subscription_id.as_uuid());
+                push(ids.0, ids.1, &item.target_offer_id, item.quantity);
+            }
+        }
+        JobItems::Selected(selection) => {
+            let limit = i64::try_from(job::MAX_ITEMS).unwrap_or(i64::MAX) + 1;
+            let picked = db::jobs::select(
+                conn,
+                partner_id,
+                &Selection {
+                    source_offer_id: &selection.source_offer_id,
+                    customer_ids: selection.customer_ids.as_deref(),
+                    market: selection.market.as_deref(),
+                    limit,
+                },
+            )
+            .await?;
+            if picked.len() > job::MAX_ITEMS {
+                return Err(too_many(picked.len()));
+            }
+            for (customer, subscription) in picked {
+                let target = &selection.target_offer_id;
+                push(
+                    customer.as_uuid(),
+                    subscription.as_uuid(),
+                    target,
+                    selection.quantity,
+                );
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// A concurrent request with the same key created the job first.
+fn key_in_use(error: sqlx::Error) -> Error {
+    match db::violated_constraint(&error) {
+        Some("upgrade_jobs_idempotency_key") => Error::new(
+            ErrorCode::IdempotencyKeyInUse,
+            "A request with this Idempotency-Key is still being processed; retry when it has finished.",
+        ),
+        _ => error.into(),
+    }
+}
+
+fn not_found(id: Uuid) -> Error {
+    Error::new(
+        ErrorCode::JobNotFound,
+        format!("No upgrade job {id} is yours."),
+    )
+}
+
+async fn view(pool: &PgPool, job: UpgradeJob) -> Result<JobView, Error> {
+    let tally = db::jobs::counts(pool, job.partner_id, job.id).await?;
+    Ok(JobView::new(job, &tally))
+}
+
+/// The partner's job, with its counts and progress.
+pub async fn find(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<JobView, Error> {
+    let job = db::jobs::find(pool, partner_id, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    view(pool, job).await
+}
+
+/// A page of the partner's jobs, oldest first, each with its counts.
+pub async fn list(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<JobView>, Error> {
+    let jobs = db::jobs::list(pool, partner_id, after, limit).await?;
+    let mut views = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        views.push(view(pool, job).await?);
+    }
+    Ok(views)
+}
+
+/// Cancels the job: pending items are skipped, those done stay done. Cancelling a cancelled job
+/// answers it as it is; a completed one is 409.
+pub async fn cancel(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<JobView, Error> {
+    let job = in_transaction(pool, async |conn| {
+        let (job, cancelled) = db::jobs::cancel(conn, partner_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        if job.status == JobStatus::Completed {
+            return Err(Error::new(
+                ErrorCode::JobAlreadyCompleted,
+                "The job has completed: there is nothing left to cancel.",
+            ));
+        }
+        if cancelled {
+            let tally = db::jobs::counts(&mut *conn, partner_id, id).await?;
+            worker::announce_end(conn, &job, &JobView::new(job.clone(), &tally).counts).await?;
+        }
+        Ok(job)
+    })
+    .await?;
+    view(pool, job).await
+}
+
+/// A page of the job's items, only those with `outcome` when given.
+pub async fn items(
+    pool: &PgPool,
+    (partner_id, id): (PartnerId, Uuid),
+    outcome: Option<ItemOutcome>,
+    after: Option<i32>,
+    limit: i64,
+) -> Result<Vec<JobItem>, Error> {
+    db::jobs::find(pool, partner_id, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(db::jobs::items(pool, (partner_id, id), outcome, after, limit).await?)
+}

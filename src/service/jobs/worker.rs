@@ -1,0 +1,290 @@
+//! The job workers each instance runs (README, "Upgrade jobs"). A worker claims a batch of one
+//! job's items under a lease (the job served least recently first, so partners share the workers
+//! fairly), then performs each item as one single upgrade, through exactly the path a request
+//! takes (same rules, locks, history and events), in its own transaction; no transaction or row
+//! lock is held between items. Each real item runs under an `Idempotency-Key` of its own, stored
+//! with the upgrade: an item whose worker died after the upgrade committed is taken again when its
+//! lease ends, and replays the stored answer instead of upgrading twice.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::jobs::Claimed;
+use crate::domain::job::{self, Counts, Disposition, ItemOutcome, JobStatus, UpgradeJob};
+use crate::domain::webhook::{Event, JobEnded};
+use crate::domain::{Catalog, ErrorCode};
+use crate::error::Error;
+use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
+use crate::service::scheduled::{self, ScheduleRequest};
+use crate::service::upgrades::{self, UpgradeRequest};
+use crate::service::{Actor, FirstPass};
+use crate::telemetry::metrics;
+
+/// How many workers, how many items each claims at a time, how long an idle one waits before
+/// looking again, how long a claim lasts, and the catalog items are checked against.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub workers: usize,
+    pub batch: i64,
+    pub poll: Duration,
+    pub lease: Duration,
+    pub catalog: Arc<Catalog>,
+}
+
+/// Runs the workers until `shutdown` completes; items claimed but not started are handed back.
+pub async fn run(pool: PgPool, settings: JobSettings, shutdown: impl Future<Output = ()>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut workers = JoinSet::new();
+    for _ in 0..settings.workers {
+        workers.spawn(work(pool.clone(), settings.clone(), stop_rx.clone()));
+    }
+    let gauge = super::super::every(
+        Duration::from_secs(1),
+        FirstPass::AtStart,
+        shutdown,
+        || async {
+            if let Ok(depth) = db::jobs::queue_depth(&pool).await {
+                metrics::set_job_queue_depth(depth);
+            }
+        },
+    );
+    gauge.await;
+    let _ = stop_tx.send(true);
+    while workers.join_next().await.is_some() {}
+}
+
+async fn work(pool: PgPool, settings: JobSettings, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let claimed = match db::jobs::claim(&pool, settings.batch, settings.lease).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "the job queue could not be read");
+                Vec::new()
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = stop.changed() => {},
+                () = tokio::time::sleep(settings.poll) => {},
+            }
+            continue;
+        }
+        let mut claimed = claimed.into_iter();
+        for item in claimed.by_ref() {
+            process(&pool, &settings.catalog, item).await;
+            if *stop.borrow() {
+                break;
+            }
+        }
+        for item in claimed {
+            let _ = db::jobs::retry_item(&pool, &item, Duration::ZERO).await;
+        }
+    }
+}
+
+/// Processes one item and records its outcome; ends its job when it was the last one.
+async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
+    let started = Instant::now();
+    let answer = if item.job_status == JobStatus::Cancelled {
+        recover(pool, &item).await
+    } else {
+        perform(pool, catalog, &item).await.map(Some)
+    };
+    let (outcome, result) = match answer {
+        Ok(Some(body)) => (ItemOutcome::Succeeded, Some(body)),
+        Ok(None) => (ItemOutcome::Skipped, None),
+        Err(error) => match job::disposition(error.code(), item.attempts) {
+            Disposition::Done(outcome) => (outcome, Some(problem(&error))),
+            Disposition::Retry => {
+                let wait = Duration::from_millis(200 * 2u64.pow(item.attempts.clamp(0, 8) as u32));
+                if let Err(error) = db::jobs::retry_item(pool, &item, wait).await {
+                    tracing::warn!(%error, "a job item could not be handed back");
+                }
+                return;
+            }
+        },
+    };
+    match db::jobs::finish_item(pool, &item, outcome, result.as_ref()).await {
+        Ok(true) => metrics::record_job_item(outcome.as_str(), started.elapsed()),
+        Ok(false) => return,
+        Err(error) => {
+            tracing::warn!(%error, "a job item's outcome could not be recorded; it will be taken again");
+            return;
+        }
+    }
+    if let Err(error) = end_if_done(pool, &item).await {
+        tracing::warn!(%error, "a job's end could not be recorded");
+    }
+}
+
+/// The item's single upgrade, as a request would perform it: a dry run evaluates it, a
+/// term-end job schedules it, otherwise it is performed under the item's own key.
+async fn perform(
+    pool: &PgPool,
+    catalog: &Catalog,
+    item: &Claimed,
+) -> Result<serde_json::Value, Error> {
+    let actor = Actor {
+        partner_id: item.partner_id,
+        user_id: item.actor_user_id.clone(),
+        roles: item.actor_roles.clone(),
+        request_id: format!("{}/item-{}", item.request_id, item.seq),
+    };
+    let scope = (!item.dry_run).then(|| scope(item)).transpose()?;
+    let answered = idempotency::run_keyed(pool, scope.as_ref(), async |conn| {
+        let body = if item.at_term_end {
+            schedule(conn, catalog, &actor, item).await?
+        } else {
+            upgrade(conn, catalog, &actor, item).await?
+        };
+        Ok(StoredAnswer::new(
+            201,
+            serde_json::to_vec(&body).map_err(Error::internal)?,
+        ))
+    })
+    .await?;
+    let (Answered::Fresh(answer) | Answered::Replayed(answer)) = answered;
+    serde_json::from_slice(&answer.body).map_err(Error::internal)
+}
+
+async fn upgrade(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    item: &Claimed,
+) -> Result<serde_json::Value, Error> {
+    let request = UpgradeRequest {
+        target_offer_id: item.target_offer_id.clone(),
+        quantity: item.quantity.map(i64::from),
+        partial: None,
+        dry_run: item.dry_run,
+        precondition: None,
+    };
+    let ids = (item.customer_id, item.subscription_id);
+    let result = upgrades::perform(conn, catalog, actor, ids, &request).await?;
+    serde_json::to_value(result).map_err(Error::internal)
+}
+
+async fn schedule(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    item: &Claimed,
+) -> Result<serde_json::Value, Error> {
+    let request = ScheduleRequest {
+        customer_id: item.customer_id,
+        subscription_id: item.subscription_id,
+        target_offer_id: Some(item.target_offer_id.clone()),
+        quantity: item.quantity.map(i64::from),
+        partial: None,
+        precondition: None,
+        dry_run: item.dry_run,
+    };
+    let scheduled = scheduled::schedule(conn, catalog, actor, &request).await?;
+    Ok(serde_json::json!({
+        "scheduledChangeId": scheduled.change.as_ref().map(|c| c.id),
+        "subscriptionId": scheduled.subscription_id,
+        "kind": scheduled.kind,
+        "targetOfferId": scheduled.target_offer_id,
+        "quantity": scheduled.quantity,
+        "effectiveDate": scheduled.effective_date,
+        "billingPreview": scheduled.billing,
+        "dryRun": item.dry_run,
+    }))
+}
+
+/// The item's own key: its upgrade is stored under it with its answer, in one transaction.
+fn scope(item: &Claimed) -> Result<Scope, Error> {
+    let key = IdempotencyKey::parse(&format!("upgrade-job-{}-{}", item.job_id, item.seq))?;
+    let request = format!(
+        "upgrade job item\n{}\n{:?}\n{}",
+        item.target_offer_id, item.quantity, item.at_term_end
+    );
+    Ok(Scope::new(
+        item.customer_id,
+        item.partner_id,
+        key,
+        request.as_bytes(),
+    ))
+}
+
+/// An item of a cancelled job whose worker was lost while it was in flight: its stored answer if
+/// its upgrade committed, otherwise skipped (`None`).
+async fn recover(pool: &PgPool, item: &Claimed) -> Result<Option<serde_json::Value>, Error> {
+    if item.dry_run {
+        return Ok(None);
+    }
+    let scope = scope(item)?;
+    let mut conn = pool.acquire().await?;
+    let stored = idempotency::claim(&mut conn, &scope).await?;
+    stored
+        .map(|answer| serde_json::from_slice(&answer.body).map_err(Error::internal))
+        .transpose()
+}
+
+/// The problem an item's single upgrade was answered with, as a request would get it.
+fn problem(error: &Error) -> serde_json::Value {
+    let code: ErrorCode = error.code();
+    let detail = match error {
+        Error::Refused { detail, .. } => detail.to_string(),
+        Error::NotEligible(failures) => {
+            let codes: Vec<&str> = failures.iter().map(|f| f.code.as_str()).collect();
+            format!(
+                "The upgrade is not eligible: {}. See failures.",
+                codes.join(", ")
+            )
+        }
+        Error::Internal(cause) => {
+            tracing::error!(error = %cause, "a job item failed");
+            "An unexpected error; it is logged.".to_owned()
+        }
+        other => other.to_string(),
+    };
+    let mut problem = serde_json::json!({"code": code, "status": code.status(), "detail": detail});
+    if let Error::NotEligible(failures) = error {
+        problem["failures"] = serde_json::json!(failures);
+    }
+    problem
+}
+
+/// Completes the item's job when nothing of it is pending any more, and announces it.
+async fn end_if_done(pool: &PgPool, item: &Claimed) -> Result<(), Error> {
+    idempotency::in_transaction(pool, async |conn| {
+        if let Some(job) = db::jobs::complete_if_done(conn, item.partner_id, item.job_id).await? {
+            let mut counts = Counts::default();
+            for (outcome, count) in db::jobs::counts(&mut *conn, job.partner_id, job.id).await? {
+                counts.add(outcome, count);
+            }
+            announce_end(conn, &job, &counts).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Queues the `upgrade_job.completed` event of a job that has just ended.
+pub(super) async fn announce_end(
+    conn: &mut PgConnection,
+    job: &UpgradeJob,
+    counts: &Counts,
+) -> Result<(), Error> {
+    let ended = JobEnded {
+        partner_id: job.partner_id,
+        job_id: job.id,
+        status: job.status,
+        counts,
+        request_id: &job.request_id,
+    };
+    let event = Event::job_ended(&ended, Uuid::now_v7(), Utc::now());
+    let payload = (event.id, event.event_type, &event.payload);
+    db::jobs::announce(conn, job.partner_id, payload, event.occurred_at).await?;
+    Ok(())
+}
