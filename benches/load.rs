@@ -16,7 +16,9 @@
 //!    loaded and again with the full scale;
 //! 3. `PATCH .../subscriptions/{id}` quantity on random E3 subscriptions;
 //! 4. `POST .../upgrades` Business Basic → E1, each on a distinct eligible subscription, and a
-//!    database check afterwards that no subscription was upgraded twice.
+//!    database check afterwards that no subscription was upgraded twice;
+//! 5. an upgrade job of 10,000 items of one partner and, a second later, another partner's job of
+//!    10 items (`load/bulk.rs`): the big job's items per second and the small one's wait.
 //!
 //! It prints the figures and writes them to `benches/results/<date>-load.md`.
 
@@ -32,6 +34,9 @@ use sqlx::{Connection, PgConnection};
 use subscription_upgrades::auth::{MintRequest, mint};
 use subscription_upgrades::config::Settings;
 use uuid::Uuid;
+
+#[path = "load/bulk.rs"]
+mod bulk;
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_subscription-upgrades");
 const BIND: &str = "127.0.0.1:18181";
@@ -347,16 +352,17 @@ async fn main() {
 
     let settings = Settings::from_env().expect("settings");
     let full = Layout::new(options.subscriptions);
+    let token = |partner: Uuid| {
+        let request = MintRequest {
+            partner,
+            roles: vec!["admin_agent".to_owned()],
+            user: "bench".to_owned(),
+            ttl: Duration::from_secs(3600),
+        };
+        mint(&settings.keys(), &request).expect("a token")
+    };
     let tokens: Vec<String> = (0..full.partners)
-        .map(|p| {
-            let request = MintRequest {
-                partner: Layout::partner_id(p),
-                roles: vec!["admin_agent".to_owned()],
-                user: "bench".to_owned(),
-                ttl: Duration::from_secs(3600),
-            };
-            mint(&settings.keys(), &request).expect("a token")
-        })
+        .map(|p| token(Layout::partner_id(p)))
         .collect();
     let driver = Driver {
         client: Client::builder()
@@ -451,12 +457,40 @@ async fn main() {
     };
     let post = driver.run("upgrade POST", seconds, post).await;
     eprintln!("{}", line(&post, Some(&floor)));
+    let check = double_upgrade_check(&server, post.requests - post.errors).await;
+    results.push(post);
+
+    // The last partner's customers come last in the upgrade POST's order: untouched at full scale.
+    let small_partner = full.partners - 1;
+    let small_items: Vec<serde_json::Value> = upgradable
+        .iter()
+        .rev()
+        .filter(|k| Layout::partner(**k) == small_partner)
+        .take(10)
+        .map(|&k| {
+            json!({"customerId": Layout::customer(k), "subscriptionId": Layout::subscription(k, 0),
+                   "targetOfferId": "o365-e1"})
+        })
+        .collect();
+    eprintln!("bulk job of {} items …", bulk::ITEMS);
+    let bulk = bulk::run(
+        &format!("{server}/{DATABASE}"),
+        (&driver.client, &format!("http://{BIND}")),
+        &token(Uuid::parse_str(bulk::PARTNER).expect("a uuid")),
+        (&driver.tokens[small_partner as usize], small_items),
+    )
+    .await;
+    eprintln!(
+        "bulk job: {} items in {:.1} s ({:.0} items/s); 10-item job of another partner: {:.2} s",
+        bulk.succeeded,
+        bulk.seconds,
+        bulk.items_per_second(),
+        bulk.small_seconds
+    );
     let rss = peak_rss_mb(&service);
     stop(&mut service);
 
-    let check = double_upgrade_check(&server, post.requests - post.errors).await;
-    results.push(post);
-    let report = report(&options, startup, &floor, &results, rss, &check);
+    let report = report(&options, startup, &floor, &results, rss, &check, &bulk);
     eprintln!("\n{report}");
     let path = format!(
         "{}/benches/results/{}-load.md",
@@ -516,6 +550,7 @@ fn report(
     results: &[Stats],
     rss: f64,
     check: &str,
+    bulk: &bulk::Bulk,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -570,5 +605,19 @@ fn report(
         );
     }
     let _ = writeln!(out, "- Upgrades: {check}");
+    let _ = writeln!(
+        out,
+        "- Upgrade job of {} items (real upgrades, one partner): {:.1} s, {:.0} items/s (target: under 60 s); \
+         {}",
+        bulk::ITEMS,
+        bulk.seconds,
+        bulk.items_per_second(),
+        bulk.check
+    );
+    let _ = writeln!(
+        out,
+        "- Another partner's 10-item job, submitted 1 s after it: done in {:.2} s ({} of 10 succeeded)",
+        bulk.small_seconds, bulk.small_succeeded
+    );
     out
 }

@@ -121,6 +121,60 @@ SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, ('ad10000
 FROM generate_series($1, $2 - 1) AS k
 ON CONFLICT DO NOTHING";
 
+/// The bulk partner of the load benchmark's job case: `$1` customers, each with a delegated admin
+/// relationship for every service and one Business Basic subscription of 5 seats (term started 40
+/// days ago), which may all go to E1.
+const BULK: [&str; 4] = [
+    "INSERT INTO partners (id, name) VALUES ('a2000000-0000-4000-8000-000000000001', 'Bulk partner')
+     ON CONFLICT DO NOTHING",
+    "INSERT INTO customers (id, name, market_code)
+     SELECT ('c2000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, 'Bulk customer ' || k, 'US'
+     FROM generate_series(0, $1 - 1) AS k
+     ON CONFLICT DO NOTHING",
+    "INSERT INTO reseller_relationships (customer_id, partner_id)
+     SELECT ('c2000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, 'a2000000-0000-4000-8000-000000000001'
+     FROM generate_series(0, $1 - 1) AS k
+     ON CONFLICT DO NOTHING",
+    "WITH rights AS (
+         INSERT INTO delegated_admin_relationships
+             (customer_id, id, partner_id, status, starts_at, ends_at, all_services)
+         SELECT ('c2000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid,
+                ('d2000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid,
+                'a2000000-0000-4000-8000-000000000001', 'active', now() - interval '400 days',
+                now() + interval '700 days', true
+         FROM generate_series(0, $1 - 1) AS k
+         ON CONFLICT DO NOTHING
+     )
+     INSERT INTO subscriptions
+         (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+          term_start, term_end, current_period_start, current_period_end)
+     SELECT ('c2000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid,
+            ('52000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid,
+            'm365-business-basic', 'partner', 'a2000000-0000-4000-8000-000000000001', 5, 'active',
+            'monthly', current_date - 40, (current_date - 40 + interval '12 months')::date,
+            (current_date - 40 + interval '1 month')::date,
+            (current_date - 40 + interval '2 months')::date
+     FROM generate_series(0, $1 - 1) AS k
+     ON CONFLICT DO NOTHING",
+];
+
+/// Loads the bulk partner of the load benchmark's job case (see `BULK`), in one transaction.
+pub async fn seed_bulk(pool: &PgPool, customers: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for statement in BULK {
+        let query = sqlx::query(statement);
+        let query = if statement.contains("$1") {
+            query.bind(customers)
+        } else {
+            query
+        };
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
+}
+
 /// Loads `subscriptions` (rounded up to a multiple of ten) subscriptions and everything around
 /// them, two batches at a time (one per core of a small machine), calling
 /// `progress(customers_done, customers_total)` after each batch.

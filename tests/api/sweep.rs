@@ -59,6 +59,26 @@ impl Ids {
             .unwrap()
             .to_owned();
         let user = admin.user(&customer, "sweep@contoso.com").await;
+        // The job ends before any endpoint exists: its end is announced to nobody.
+        let job = admin
+            .post(
+                "/v1/upgrade-jobs",
+                &json!({"items": [{"customerId": customer, "subscriptionId": subscription,
+                                   "targetOfferId": "o365-e1"}], "dryRun": true}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["id"]
+            .as_str()
+            .expect("the job is accepted")
+            .to_owned();
+        wait_for_rows(
+            admin.app.database_url(),
+            "SELECT count(*) FROM upgrade_jobs WHERE status = 'completed'",
+            "the sweep's job never completed",
+        )
+        .await;
         let webhook = admin
             .create(
                 "/v1/webhooks",
@@ -68,22 +88,6 @@ impl Ids {
             .as_str()
             .unwrap()
             .to_owned();
-        let job = admin
-            .create(
-                "/v1/upgrade-jobs",
-                json!({"items": [{"customerId": customer, "subscriptionId": subscription,
-                                  "targetOfferId": "o365-e1"}], "dryRun": true}),
-            )
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        wait_for_rows(
-            admin.app.database_url(),
-            "SELECT count(*) FROM upgrade_jobs WHERE status = 'completed'",
-            "the sweep's job never completed",
-        )
-        .await;
         Ids {
             customer,
             subscription,

@@ -20,7 +20,7 @@ use crate::db;
 use crate::db::jobs::Claimed;
 use crate::domain::job::{self, Counts, Disposition, ItemOutcome, JobStatus, UpgradeJob};
 use crate::domain::webhook::{Event, JobEnded};
-use crate::domain::{Catalog, ErrorCode};
+use crate::domain::{Catalog, ErrorCode, PartnerId};
 use crate::error::Error;
 use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
 use crate::service::scheduled::{self, ScheduleRequest};
@@ -77,6 +77,8 @@ async fn work(pool: PgPool, settings: JobSettings, mut stop: watch::Receiver<boo
             }
             continue;
         }
+        // A batch comes from one job: it may have ended with the batch's last item.
+        let job = (claimed[0].partner_id, claimed[0].job_id);
         let mut claimed = claimed.into_iter();
         for item in claimed.by_ref() {
             process(&pool, &settings.catalog, item).await;
@@ -87,10 +89,13 @@ async fn work(pool: PgPool, settings: JobSettings, mut stop: watch::Receiver<boo
         for item in claimed {
             let _ = db::jobs::retry_item(&pool, &item, Duration::ZERO).await;
         }
+        if let Err(error) = end_if_done(&pool, job).await {
+            tracing::warn!(%error, "a job's end could not be recorded");
+        }
     }
 }
 
-/// Processes one item and records its outcome; ends its job when it was the last one.
+/// Processes one item and records its outcome.
 async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
     let started = Instant::now();
     let answer = if item.job_status == JobStatus::Cancelled {
@@ -114,14 +119,10 @@ async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
     };
     match db::jobs::finish_item(pool, &item, outcome, result.as_ref()).await {
         Ok(true) => metrics::record_job_item(outcome.as_str(), started.elapsed()),
-        Ok(false) => return,
+        Ok(false) => {}
         Err(error) => {
             tracing::warn!(%error, "a job item's outcome could not be recorded; it will be taken again");
-            return;
         }
-    }
-    if let Err(error) = end_if_done(pool, &item).await {
-        tracing::warn!(%error, "a job's end could not be recorded");
     }
 }
 
@@ -255,10 +256,10 @@ fn problem(error: &Error) -> serde_json::Value {
     problem
 }
 
-/// Completes the item's job when nothing of it is pending any more, and announces it.
-async fn end_if_done(pool: &PgPool, item: &Claimed) -> Result<(), Error> {
+/// Completes the job when nothing of it is pending any more, and announces it.
+async fn end_if_done(pool: &PgPool, (partner_id, job_id): (PartnerId, Uuid)) -> Result<(), Error> {
     idempotency::in_transaction(pool, async |conn| {
-        if let Some(job) = db::jobs::complete_if_done(conn, item.partner_id, item.job_id).await? {
+        if let Some(job) = db::jobs::complete_if_done(conn, partner_id, job_id).await? {
             let mut counts = Counts::default();
             for (outcome, count) in db::jobs::counts(&mut *conn, job.partner_id, job.id).await? {
                 counts.add(outcome, count);

@@ -1,0 +1,127 @@
+//! The bulk case of the load benchmark: one partner's job of 10,000 real upgrades (every Business
+//! Basic subscription of the bulk partner, loaded beside the scale data, to E1), and, submitted a
+//! second after it, another partner's job of 10 upgrades: how fast the big one goes, and how long
+//! the small one waits for its turn.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+
+/// The bulk partner's id (see `db::scale::seed_bulk`).
+pub const PARTNER: &str = "a2000000-0000-4000-8000-000000000001";
+
+/// Items of the big job.
+pub const ITEMS: i64 = 10_000;
+
+/// What the bulk case measured.
+pub struct Bulk {
+    pub seconds: f64,
+    pub succeeded: i64,
+    pub small_seconds: f64,
+    pub small_succeeded: i64,
+    pub check: String,
+}
+
+impl Bulk {
+    pub fn items_per_second(&self) -> f64 {
+        self.succeeded as f64 / self.seconds
+    }
+}
+
+async fn submit(client: &Client, base: &str, token: &str, body: &Value) -> String {
+    let response = client
+        .post(format!("{base}/v1/upgrade-jobs"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("the job is submitted");
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "the job is accepted"
+    );
+    let job: Value = response.json().await.expect("a job");
+    job["id"].as_str().expect("an id").to_owned()
+}
+
+/// Polls the job until it has ended; answers it and when it was seen ended.
+async fn wait(client: &Client, base: &str, token: &str, id: &str) -> Value {
+    loop {
+        let job: Value = client
+            .get(format!("{base}/v1/upgrade-jobs/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the job is read")
+            .json()
+            .await
+            .expect("a job");
+        if job["status"] == "completed" || job["status"] == "cancelled" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Loads the bulk partner into `database`, runs both jobs against the service at `base`, and
+/// checks the database afterwards: one upgrade per item, no source upgraded twice.
+pub async fn run(
+    database: &str,
+    (client, base): (&Client, &str),
+    bulk_token: &str,
+    (small_token, small_items): (&str, Vec<Value>),
+) -> Bulk {
+    let pool = sqlx::PgPool::connect(database)
+        .await
+        .expect("the bench database");
+    subscription_upgrades::db::scale::seed_bulk(&pool, ITEMS)
+        .await
+        .expect("the bulk partner loads");
+    pool.close().await;
+
+    let selection = json!({"selection": {"sourceOfferId": "m365-business-basic",
+                                         "targetOfferId": "o365-e1"}});
+    let started = Instant::now();
+    let big = submit(client, base, bulk_token, &selection).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let small_started = Instant::now();
+    let small = submit(client, base, small_token, &json!({"items": small_items})).await;
+    let small_job = wait(client, base, small_token, &small).await;
+    let small_seconds = small_started.elapsed().as_secs_f64();
+    let big_job = wait(client, base, bulk_token, &big).await;
+    let seconds = started.elapsed().as_secs_f64();
+
+    let mut conn = PgConnection::connect(database)
+        .await
+        .expect("the bench database");
+    let (upgrades, doubled): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM upgrades WHERE partner_id = $1::uuid),
+                (SELECT count(*) FROM (SELECT 1 FROM upgrades GROUP BY customer_id, source_subscription_id
+                                       HAVING count(*) > 1) d)",
+    )
+    .bind(PARTNER)
+    .fetch_one(&mut conn)
+    .await
+    .expect("the check query");
+    let succeeded = big_job["counts"]["succeeded"].as_i64().unwrap_or_default();
+    let verdict = if upgrades == succeeded && doubled == 0 {
+        "consistent"
+    } else {
+        "INCONSISTENT"
+    };
+    Bulk {
+        seconds,
+        succeeded,
+        small_seconds,
+        small_succeeded: small_job["counts"]["succeeded"]
+            .as_i64()
+            .unwrap_or_default(),
+        check: format!(
+            "{succeeded} items succeeded; {upgrades} upgrade records of the bulk partner; \
+             {doubled} sources upgraded twice: {verdict}"
+        ),
+    }
+}
