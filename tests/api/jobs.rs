@@ -417,3 +417,30 @@ async fn a_job_that_ends_is_announced_to_the_partners_webhooks() {
     assert_eq!(payloads[0]["data"]["status"], "completed");
     assert_eq!(payloads[0]["data"]["counts"]["succeeded"], 1);
 }
+
+/// A job `atTermEnd` schedules each upgrade for its subscription's term end, as
+/// `POST .../scheduled-change` does, and upgrades nothing now.
+#[tokio::test]
+async fn a_term_end_job_schedules_each_upgrade() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let (customer, subscriptions) = customer_with(&admin, 1).await;
+    let body = json!({"atTermEnd": true,
+                      "items": [item(&customer, &subscriptions[0], "o365-e1")]});
+    let id = submit(&admin, &body).await;
+    let job = ended(&admin, &id).await;
+    assert_eq!(job["counts"]["succeeded"], 1, "{job}");
+
+    let result = &items(&admin, &id, None).await[0]["result"];
+    assert_eq!(result["kind"], "upgrade");
+    assert_eq!(result["targetOfferId"], "o365-e1");
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        subscriptions[0]
+    );
+    let scheduled = json_ok(admin.get(&format!("{path}/scheduled-change")).await).await;
+    assert_eq!(scheduled["id"], result["scheduledChangeId"]);
+    assert_eq!(scheduled["effectiveDate"], result["effectiveDate"]);
+    let subscription = json_ok(admin.get(&path).await).await;
+    assert_eq!(subscription["status"], "active", "nothing upgraded now");
+}
