@@ -26,6 +26,7 @@ mod rate_limit;
 mod renewals;
 mod roles;
 mod scheduled;
+mod schema;
 mod schemathesis;
 mod shutdown;
 mod startup;

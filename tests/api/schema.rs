@@ -1,0 +1,145 @@
+//! The schema stays distributable by customer (README, "Beyond one Postgres"): every table that
+//! holds a customer's data has `customer_id` in its primary key and in every unique constraint
+//! or index, and every foreign key between such tables includes it, which is what Citus needs to
+//! hash-distribute them on `customer_id` and co-locate them with `customers` (distributed on
+//! `id`). The partner-scoped tables named here stay on the coordinator.
+
+use std::collections::BTreeSet;
+
+use sqlx::PgPool;
+
+use crate::helpers::spawn_app;
+
+/// Tables with a `customer_id` column that belong to a partner, not to one customer: a job's
+/// items name customers without belonging to them, and the webhook outbox is written with the
+/// partner's endpoints. Both stay on the coordinator (README, "Beyond one Postgres").
+const PARTNER_SCOPED: [&str; 2] = ["upgrade_job_items", "webhook_events"];
+
+/// Keys (primary, unique, unique indexes) and foreign keys of the public tables.
+#[derive(Debug, sqlx::FromRow)]
+struct Key {
+    table: String,
+    name: String,
+    kind: String,
+    columns: Vec<String>,
+    referenced: Option<String>,
+    referenced_columns: Vec<String>,
+}
+
+async fn keys(pool: &PgPool) -> Vec<Key> {
+    sqlx::query_as(
+        "SELECT c.conrelid::regclass::text AS table, c.conname::text AS name, c.contype::text AS kind,
+                ARRAY(SELECT a.attname::text FROM unnest(c.conkey) k
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k) AS columns,
+                CASE WHEN c.confrelid <> 0 THEN c.confrelid::regclass::text END AS referenced,
+                ARRAY(SELECT a.attname::text FROM unnest(c.confkey) k
+                        JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k)
+                    AS referenced_columns
+           FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+          WHERE n.nspname = 'public' AND c.contype IN ('p', 'u', 'f')
+         UNION ALL
+         SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, 'i',
+                ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k
+                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k),
+                NULL, '{}'
+           FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+           JOIN pg_namespace n ON n.oid = t.relnamespace
+          WHERE n.nspname = 'public' AND i.indisunique AND NOT i.indisprimary
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("the catalog query runs")
+}
+
+async fn customer_tables(pool: &PgPool) -> BTreeSet<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.columns
+          WHERE table_schema = 'public' AND column_name = 'customer_id'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    tables
+        .into_iter()
+        .filter(|t| !PARTNER_SCOPED.contains(&t.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_customer_table_keys_and_references_by_customer() {
+    let app = spawn_app().await;
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    // A table keyed without the customer, to prove the check sees one.
+    sqlx::query(
+        "CREATE TABLE probe_not_by_customer (customer_id uuid NOT NULL, id uuid PRIMARY KEY)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let tables = customer_tables(&pool).await;
+    let keys = keys(&pool).await;
+    pool.close().await;
+    assert!(tables.len() >= 10, "{tables:?}");
+
+    let distributed = |table: &str| table == "customers" || tables.contains(table);
+    let key_of = |table: &str| {
+        if table == "customers" {
+            "id"
+        } else {
+            "customer_id"
+        }
+    };
+    let mut broken = Vec::new();
+    for key in &keys {
+        if !distributed(&key.table) {
+            continue;
+        }
+        let column = key_of(&key.table).to_owned();
+        match key.kind.as_str() {
+            "p" | "u" | "i" if !key.columns.contains(&column) => {
+                broken.push(format!(
+                    "{} {}: {:?} lacks {column}",
+                    key.table, key.name, key.columns
+                ));
+            }
+            "f" => {
+                let referenced = key.referenced.as_deref().unwrap_or_default();
+                if !distributed(referenced) {
+                    continue;
+                }
+                let at = key.columns.iter().position(|c| *c == column);
+                let pairs = at.map(|at| key.referenced_columns[at].as_str());
+                if pairs != Some(key_of(referenced)) {
+                    broken.push(format!(
+                        "{} {}: {:?} -> {referenced} {:?} does not pair {column} with {}",
+                        key.table,
+                        key.name,
+                        key.columns,
+                        key.referenced_columns,
+                        key_of(referenced)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for table in &tables {
+        assert!(
+            keys.iter().any(|k| k.table == *table && k.kind == "p"),
+            "{table} has a primary key"
+        );
+    }
+    let (probe, broken): (Vec<String>, Vec<String>) = broken
+        .into_iter()
+        .partition(|b| b.starts_with("probe_not_by_customer "));
+    assert_eq!(
+        probe.len(),
+        1,
+        "the probe's primary key is reported: {probe:?}"
+    );
+    assert!(
+        broken.is_empty(),
+        "not distributable by customer: {broken:#?}"
+    );
+}
