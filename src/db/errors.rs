@@ -35,10 +35,53 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
-/// The name of the constraint a database error violated, if any.
+/// The name of the constraint a database error violated, if any, as the migrations name it: on a
+/// distributed Postgres (Citus) the error names the shard's copy, with a `_<shard id>` suffix
+/// (`users_email_key_102215`), which is taken off. No constraint of ours ends in `_<digits>` (a
+/// schema test checks), so nothing else is cut.
 pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
     match error {
-        sqlx::Error::Database(e) => e.constraint(),
+        sqlx::Error::Database(e) => e.constraint().map(without_shard_suffix),
         _ => None,
+    }
+}
+
+/// `name` without a trailing `_<digits>`.
+fn without_shard_suffix(name: &str) -> &str {
+    match name.rsplit_once('_') {
+        Some((base, digits))
+            if !base.is_empty()
+                && !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Citus names the shard's copy of a constraint `<name>_<shard id>`.
+    #[test]
+    fn a_shard_suffix_is_taken_off_the_constraint_name() {
+        let cases = [
+            ("users_email_key_102215", "users_email_key"),
+            ("users_email_key", "users_email_key"),
+            ("upgrades_source_key_7", "upgrades_source_key"),
+            ("scheduled_changes_pkey_102040", "scheduled_changes_pkey"),
+            (
+                "subscriptions_upgraded_from_key",
+                "subscriptions_upgraded_from_key",
+            ),
+            ("key_", "key_"),
+            ("_123", "_123"),
+            ("e1_users", "e1_users"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(without_shard_suffix(raw), expected, "{raw}");
+        }
     }
 }

@@ -57,7 +57,9 @@ pub struct NewIdempotencyRecord<'a> {
     pub ttl_secs: i64,
 }
 
-/// Stores the answer, replacing an expired record of the same key.
+/// Stores the answer, replacing an expired record of the same key. The times come from the
+/// inserted row, never from a function called in `ON CONFLICT ... DO UPDATE`: a distributed
+/// Postgres (Citus) refuses volatile functions there (README, "Beyond one Postgres").
 pub async fn save(
     conn: &mut PgConnection,
     new: &NewIdempotencyRecord<'_>,
@@ -65,13 +67,13 @@ pub async fn save(
     sqlx::query!(
         "INSERT INTO idempotency_records
              (customer_id, partner_id, idempotency_key, request_hash, response_status,
-              response_body, response_headers, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::bigint * interval '1 second')
+              response_body, response_headers, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now() + $8::bigint * interval '1 second')
          ON CONFLICT ON CONSTRAINT idempotency_records_pkey DO UPDATE
          SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
              response_body = EXCLUDED.response_body, response_headers = EXCLUDED.response_headers,
-             created_at = now(), expires_at = EXCLUDED.expires_at
-         WHERE idempotency_records.expires_at <= now()",
+             created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+         WHERE idempotency_records.expires_at <= EXCLUDED.created_at",
         new.customer_id.as_uuid(),
         new.partner_id.as_uuid(),
         new.key,

@@ -8,6 +8,8 @@ pub mod history;
 pub mod idempotency;
 pub mod jobs;
 pub mod licenses;
+#[cfg(test)]
+mod lint;
 pub mod relationships;
 pub mod retention;
 pub mod scale;

@@ -143,3 +143,32 @@ async fn every_customer_table_keys_and_references_by_customer() {
         "not distributable by customer: {broken:#?}"
     );
 }
+
+/// On a distributed Postgres an error names the shard's copy of a constraint, `<name>_<shard
+/// id>`, and the service takes a trailing `_<digits>` off before mapping the name to an answer:
+/// so no constraint or index of ours may end in one.
+#[tokio::test]
+async fn no_constraint_or_index_name_ends_in_digits() {
+    let app = spawn_app().await;
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.conname::text FROM pg_constraint c
+           JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'
+         UNION
+         SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(names.len() > 50, "{names:?}");
+    let suffixed: Vec<&String> = names
+        .iter()
+        .filter(|name| {
+            name.rsplit_once('_').is_some_and(|(_, tail)| {
+                !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+        .collect();
+    assert!(suffixed.is_empty(), "{suffixed:?}");
+}

@@ -1,0 +1,74 @@
+//! Static checks of the SQL in this module, for a distributed Postgres (Citus): no `ON CONFLICT
+//! ... DO UPDATE` calls a volatile function (Citus refuses them on distributed tables; the
+//! inserted row's values, `EXCLUDED.*`, serve instead).
+
+/// Functions whose value changes between calls or rows.
+const VOLATILE: [&str; 8] = [
+    "now(",
+    "clock_timestamp(",
+    "statement_timestamp(",
+    "transaction_timestamp(",
+    "current_timestamp",
+    "timeofday(",
+    "random(",
+    "gen_random_uuid(",
+];
+
+/// The volatile functions called in the `DO UPDATE` clauses of `source`'s SQL: from each `DO
+/// UPDATE` to the end of its string literal (a quote closing it: followed by `#`, `,`, `)` or a
+/// line end; quoted identifiers inside the SQL are followed by other characters).
+fn volatile_in_do_update(source: &str) -> Vec<&'static str> {
+    let lower = source.to_ascii_lowercase();
+    let mut found = Vec::new();
+    for (at, _) in lower.match_indices("do update") {
+        let rest = &lower[at..];
+        let end = rest
+            .match_indices('"')
+            .find(|(quote, _)| {
+                matches!(
+                    rest[quote + 1..].chars().next(),
+                    None | Some('#' | ',' | ')' | '\n')
+                )
+            })
+            .map_or(rest.len(), |(quote, _)| quote);
+        found.extend(VOLATILE.iter().filter(|f| rest[..end].contains(*f)));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_check_finds_a_volatile_function_in_a_do_update_clause() {
+        let bad = r#"sqlx::query!("INSERT INTO t (a) VALUES (now()) ON CONFLICT (a) DO UPDATE
+            SET b = now(), \"c\" = 1 WHERE t.c <= clock_timestamp()", x)"#;
+        assert_eq!(volatile_in_do_update(bad), ["now(", "clock_timestamp("]);
+        let good = r#"sqlx::query!("INSERT INTO t (a, b) VALUES ($1, now()) ON CONFLICT (a) DO UPDATE
+            SET b = EXCLUDED.b WHERE t.b <= EXCLUDED.b"); let later = "now()";"#;
+        assert!(volatile_in_do_update(good).is_empty());
+    }
+
+    /// Every SQL statement of the service's persistence layer.
+    #[test]
+    fn no_do_update_clause_calls_a_volatile_function() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src/db");
+        let mut pending = vec![std::path::PathBuf::from(root)];
+        let mut checked = 0;
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("lint.rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            let found = volatile_in_do_update(&source);
+            assert!(found.is_empty(), "{}: {found:?}", path.display());
+            checked += 1;
+        }
+        assert!(checked > 10, "the db module's files were read");
+    }
+}
