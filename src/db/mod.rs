@@ -7,6 +7,7 @@ mod errors;
 pub mod history;
 pub mod idempotency;
 pub mod licenses;
+pub mod recommendations;
 pub mod relationships;
 pub mod retention;
 pub mod scale;
