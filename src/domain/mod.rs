@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod partial;
 pub mod policy;
 pub mod reassignment;
+pub mod recommendation;
 pub mod records;
 pub mod renewal;
 pub mod subscription;

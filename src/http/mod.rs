@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
+mod recommendations;
 mod relationships;
 pub mod request_id;
 mod scheduled;
@@ -130,6 +131,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(webhooks::routes())
         .merge(scheduled::routes())
         .merge(jobs::routes())
+        .merge(recommendations::routes())
 }
 
 /// The service: routes plus the middleware stack (outermost first: request id, span, log and

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 mod facts;
 pub(super) mod partial;
+pub mod recommendations;
 mod write;
 
 use facts::Facts;

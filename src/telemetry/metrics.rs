@@ -63,7 +63,7 @@ fn describe() {
     );
     metrics::describe_counter!(
         ELIGIBILITY_FAILURES,
-        "Failing eligibility conditions reported (options listed and upgrades refused), by code"
+        "Failing eligibility conditions reported (options listed, recommendations blocked and upgrades refused), by code"
     );
     metrics::describe_gauge!(
         POOL_CONNECTIONS,

@@ -23,6 +23,7 @@ mod outage;
 mod partial;
 mod periods;
 mod rate_limit;
+mod recommendations;
 mod renewals;
 mod roles;
 mod scheduled;

@@ -49,6 +49,7 @@ async fn another_partner_gets_404_everywhere_and_lists_never_leak() {
         format!("{c}/delegated-admin-relationships"),
         format!("{s}/upgrades"),
         format!("{c}/upgrades"),
+        format!("{c}/upgrade-recommendations"),
         format!("{s}/add-ons"),
         format!("{s}/add-ons/{add_on}"),
         format!("{s}/history"),

@@ -1,13 +1,19 @@
-//! The facts of one upgrade, loaded in one statement: the customer's market, its subscriptions of
-//! every channel, the partner's admin rights, the source's add-ons and license holders.
+//! The facts of an upgrade, loaded in one statement: the customer's market, its subscriptions of
+//! every channel, the partner's admin rights, the source's add-ons and license holders. Loaded
+//! for one source (the listing, the upgrade itself) or for every active subscription the partner
+//! sold the customer (recommendations); both rows become facts through the same mapping.
+
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 use sqlx::PgConnection;
 
 use super::super::{customer_not_found, subscription_not_found};
 use crate::db;
+use crate::db::licenses::HolderRow;
+use crate::db::recommendations::CustomerFactsRow;
 use crate::db::subscriptions::SubscriptionFactsRow;
-use crate::db::upgrades::FactsRow;
+use crate::db::upgrades::{FactsRow, RightsRow};
 use crate::domain::Catalog;
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::LicenseHolder;
@@ -43,56 +49,56 @@ impl Facts {
         Facts::new(row, source, partner_id)
     }
 
+    /// The facts of an upgrade of `source` from the one-subscription query.
     pub(super) fn new(
         row: FactsRow,
         source: &Subscription,
         partner_id: PartnerId,
     ) -> Result<Self, Error> {
-        let split = split(row.subscriptions.0, source.id, partner_id);
-        let source_facts = split
-            .source
-            .ok_or_else(|| subscription_not_found(source.id))?;
-        let rights = row
-            .rights
+        let customer = CustomerFacts {
+            market: &row.market_code,
+            subscriptions: &row.subscriptions.0,
+            rights: &admin_rights(row.rights.0),
+            partner_id,
+        };
+        let holders = row.holders.0.into_iter().map(license_holder).collect();
+        customer.facts_of(source, row.add_ons, holders)
+    }
+
+    /// The facts of upgrading each active subscription the partner sold the customer, with the
+    /// subscription as of today, in id order, from the customer-wide query.
+    pub(super) fn for_customer(
+        row: CustomerFactsRow,
+        partner_id: PartnerId,
+    ) -> Result<Vec<(Subscription, Self)>, Error> {
+        let customer = CustomerFacts {
+            market: &row.market_code,
+            subscriptions: &row.subscriptions.0,
+            rights: &admin_rights(row.rights.0),
+            partner_id,
+        };
+        let add_ons: BTreeMap<SubscriptionId, i64> = row
+            .add_ons
             .0
             .into_iter()
-            .map(|r| AdminRights {
-                active: r.status == RelationshipStatus::Active,
-                starts_at: r.starts_at,
-                ends_at: r.ends_at,
-                services: (!r.all_services).then(|| r.services.into_iter().collect()),
-            })
+            .map(|a| (a.subscription_id, a.count))
             .collect();
-        let holders = row
-            .holders
+        let mut holders: BTreeMap<SubscriptionId, Vec<LicenseHolder>> = BTreeMap::new();
+        for row in row.holders.0 {
+            let held = holders.entry(row.subscription_id).or_default();
+            held.push(license_holder(row.holder));
+        }
+        row.sources
             .0
             .into_iter()
-            .map(|h| LicenseHolder {
-                user_id: h.user_id,
-                display_name: h.display_name,
-                email: h.email,
-                assigned_at: h.assigned_at,
-                disabled_services: h.disabled_services.into_iter().collect(),
-                other_services: h.other_services.into_iter().collect(),
+            .map(|source| {
+                let source = source.as_of(super::super::today());
+                let add_ons = add_ons.get(&source.id).copied().unwrap_or(0);
+                let held = holders.remove(&source.id).unwrap_or_default();
+                let facts = customer.facts_of(&source, add_ons, held)?;
+                Ok((source, facts))
             })
-            .collect();
-        let cycle = source.billing_cycle;
-        Ok(Facts {
-            market: row.market_code,
-            source: source_facts,
-            others: split.others,
-            own: split.own,
-            rights,
-            add_ons: usize::try_from(row.add_ons).map_err(Error::internal)?,
-            holders,
-            terms: SourceTerms {
-                cycle,
-                term_start: source.term_start,
-                term_end: source.term_end,
-                period_start: source.current_period_start,
-                period_end: source.current_period_end,
-            },
-        })
+            .collect()
     }
 
     /// The partner's active subscription of `offer_id` for the customer, if it has one (the
@@ -125,6 +131,68 @@ impl Facts {
     }
 }
 
+/// What the rules read about the customer, the same whichever of its subscriptions is the
+/// source: both queries' rows are mapped to the rules' facts here, and only here.
+struct CustomerFacts<'r> {
+    market: &'r str,
+    subscriptions: &'r [SubscriptionFactsRow],
+    rights: &'r [AdminRights],
+    partner_id: PartnerId,
+}
+
+impl CustomerFacts<'_> {
+    /// The facts of an upgrade of `source`, with its active add-ons and license holders.
+    fn facts_of(
+        &self,
+        source: &Subscription,
+        add_ons: i64,
+        holders: Vec<LicenseHolder>,
+    ) -> Result<Facts, Error> {
+        let split = split(self.subscriptions, source.id, self.partner_id);
+        let source_facts = split
+            .source
+            .ok_or_else(|| subscription_not_found(source.id))?;
+        Ok(Facts {
+            market: self.market.to_owned(),
+            source: source_facts,
+            others: split.others,
+            own: split.own,
+            rights: self.rights.to_vec(),
+            add_ons: usize::try_from(add_ons).map_err(Error::internal)?,
+            holders,
+            terms: SourceTerms {
+                cycle: source.billing_cycle,
+                term_start: source.term_start,
+                term_end: source.term_end,
+                period_start: source.current_period_start,
+                period_end: source.current_period_end,
+            },
+        })
+    }
+}
+
+fn admin_rights(rows: Vec<RightsRow>) -> Vec<AdminRights> {
+    rows.into_iter()
+        .map(|r| AdminRights {
+            active: r.status == RelationshipStatus::Active,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            services: (!r.all_services).then(|| r.services.into_iter().collect()),
+        })
+        .collect()
+}
+
+fn license_holder(h: HolderRow) -> LicenseHolder {
+    LicenseHolder {
+        user_id: h.user_id,
+        display_name: h.display_name,
+        email: h.email,
+        assigned_at: h.assigned_at,
+        disabled_services: h.disabled_services.into_iter().collect(),
+        other_services: h.other_services.into_iter().collect(),
+    }
+}
+
 /// The customer's subscriptions as the rules see them: the source, the others, and which of the
 /// others the partner sold.
 struct Split {
@@ -133,11 +201,7 @@ struct Split {
     own: Vec<(SubscriptionId, SubscriptionFacts)>,
 }
 
-fn split(
-    rows: Vec<SubscriptionFactsRow>,
-    source_id: SubscriptionId,
-    partner_id: PartnerId,
-) -> Split {
+fn split(rows: &[SubscriptionFactsRow], source_id: SubscriptionId, partner_id: PartnerId) -> Split {
     let mut split = Split {
         source: None,
         others: Vec::new(),
@@ -148,7 +212,7 @@ fn split(
             status: row.status,
             channel: row.channel,
             quantity: i64::from(row.quantity),
-            offer_id: row.offer_id,
+            offer_id: row.offer_id.clone(),
         };
         if row.id == source_id {
             split.source = Some(facts);
