@@ -17,7 +17,10 @@
 //! 3. `PATCH .../subscriptions/{id}` quantity on random E3 subscriptions;
 //! 4. `POST .../upgrades` Business Basic → E1, each on a distinct eligible subscription, and a
 //!    database check afterwards that no subscription was upgraded twice;
-//! 5. an upgrade job of 10,000 items of one partner and, a second later, another partner's job of
+//! 5. `GET /v1/customers/{id}/upgrade-recommendations` (ten subscriptions each);
+//! 6. the floor, the eligibility GET and the recommendations again with `wrk` (a lighter driver:
+//!    Debian's package, installed when missing and running as root; `benches/wrk/random.lua`);
+//! 7. an upgrade job of 10,000 items of one partner and, a second later, another partner's job of
 //!    10 items (`load/bulk.rs`): the big job's items per second and the small one's wait.
 //!
 //! It prints the figures and writes them to `benches/results/<date>-load.md`.
@@ -37,6 +40,8 @@ use uuid::Uuid;
 
 #[path = "load/bulk.rs"]
 mod bulk;
+#[path = "load/wrk.rs"]
+mod wrk;
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_subscription-upgrades");
 const BIND: &str = "127.0.0.1:18181";
@@ -337,6 +342,94 @@ fn random_get(layout: &Layout) -> MakeCall {
     })
 }
 
+fn random_recommendations(layout: &Layout) -> MakeCall {
+    let customers = layout.customers;
+    Arc::new(move |rng| {
+        let k = rng.below(customers);
+        Some(Call {
+            method: Method::GET,
+            path: format!(
+                "/v1/customers/{}/upgrade-recommendations",
+                Layout::customer(k)
+            ),
+            body: None,
+            partner: Layout::partner(k),
+            expect: StatusCode::OK,
+        })
+    })
+}
+
+/// The read cases again with `wrk`: floor, eligibility GET, recommendations (none without wrk).
+fn run_wrk(
+    driver: &Driver,
+    layout: &Layout,
+    seconds: Duration,
+    connections: usize,
+) -> Vec<wrk::WrkStats> {
+    if wrk::available().is_none() {
+        eprintln!("wrk is not installed: the wrk cases are skipped");
+        return Vec::new();
+    }
+    let tokens = std::env::temp_dir().join("subscription-upgrades-bench-tokens.txt");
+    std::fs::write(&tokens, driver.tokens.join("\n")).expect("write the tokens");
+    let base = format!("http://{BIND}");
+    let cases = [
+        ("floor", "wrk: floor"),
+        ("eligibility", "wrk: eligibility GET"),
+        ("recommendations", "wrk: recommendations GET"),
+    ];
+    let mut stats = Vec::new();
+    for case in cases {
+        let result = wrk::run(
+            &base,
+            case,
+            layout.customers,
+            &tokens,
+            (seconds, connections),
+        );
+        eprintln!(
+            "{}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors of {}",
+            result.name, result.rate, result.p50_ms, result.p99_ms, result.errors, result.requests
+        );
+        stats.push(result);
+    }
+    let _ = std::fs::remove_file(&tokens);
+    stats
+}
+
+/// The `wrk` table, each case against `wrk`'s own floor.
+fn wrk_report(stats: &[wrk::WrkStats]) -> String {
+    let mut out = String::new();
+    let Some(floor) = stats.first() else {
+        return "\nwrk was not available: no second driver.\n".to_owned();
+    };
+    let _ = writeln!(
+        out,
+        "\nThe same reads with `wrk` (2 threads, same connections, `benches/wrk/random.lua`):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| workload | req/s | p50 ms | p90 ms | p99 ms | errors | requests | × floor | p99 ÷ floor p99 |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for stat in stats {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} | {:.2} |",
+            stat.name,
+            stat.rate,
+            stat.p50_ms,
+            stat.p90_ms,
+            stat.p99_ms,
+            stat.errors,
+            stat.requests,
+            stat.rate / floor.rate,
+            stat.p99_ms / floor.p99_ms
+        );
+    }
+    out
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let options = Options::parse();
@@ -417,6 +510,16 @@ async fn main() {
         .await;
     eprintln!("{}", line(&get, Some(&floor)));
     results.push(get);
+    let recommendations = driver
+        .run(
+            "recommendations GET (10 subscriptions)",
+            seconds,
+            random_recommendations(&full),
+        )
+        .await;
+    eprintln!("{}", line(&recommendations, Some(&floor)));
+    results.push(recommendations);
+    let with_wrk = run_wrk(&driver, &full, seconds, options.connections);
 
     let patch: MakeCall = Arc::new(move |rng| {
         let k = rng.below(customers);
@@ -490,7 +593,8 @@ async fn main() {
     let rss = peak_rss_mb(&service);
     stop(&mut service);
 
-    let report = report(&options, startup, &floor, &results, rss, &check, &bulk);
+    let report =
+        report(&options, startup, &floor, &results, rss, &check, &bulk) + &wrk_report(&with_wrk);
     eprintln!("\n{report}");
     let path = format!(
         "{}/benches/results/{}-load.md",
@@ -597,11 +701,16 @@ fn report(
         "- Start-up to `/readyz` 200 (migrations applied): {} ms",
         startup.as_millis()
     );
-    if let [small, full, ..] = results {
+    if let [small, full, recommendations, ..] = results {
         let _ = writeln!(
             out,
             "- Eligibility p50 at full scale ÷ p50 at {SMALL_SCALE} subscriptions: {:.2}",
             full.percentile_ms(0.5) / small.percentile_ms(0.5)
+        );
+        let _ = writeln!(
+            out,
+            "- Recommendations for a customer of 10 subscriptions, p50 ÷ one subscription's eligibility GET p50: {:.2} (target: at most 2)",
+            recommendations.percentile_ms(0.5) / full.percentile_ms(0.5)
         );
     }
     let _ = writeln!(out, "- Upgrades: {check}");

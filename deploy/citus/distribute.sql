@@ -1,0 +1,56 @@
+-- Turns the migrated schema into the distributed one on Citus (or Azure Cosmos DB for
+-- PostgreSQL). Run it once on the coordinator, as its owner, after `subscription-upgrades migrate`
+-- has created the tables and before traffic arrives:
+--
+--   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f deploy/citus/distribute.sql
+--
+-- Layout (README, "Beyond one Postgres"):
+--   * the catalog and partners: reference tables, copied to every node (read by every rule,
+--     written only by migrations and partner registration);
+--   * every customer table: hash-distributed on customer_id and co-located with customers
+--     (distributed on id), so each change, which stays within one customer, runs on one node;
+--   * webhook and upgrade-job tables: left on the coordinator as local tables. They belong to a
+--     partner, not to a customer (an endpoint receives every customer's events; a job spans
+--     customers), and the webhook event is written in the same statement as the customer's history
+--     entry, which Citus allows between the coordinator's local tables and a distributed table.
+--
+-- Order matters: Citus refuses a foreign key from a local or reference table to a distributed
+-- one, and a foreign key between distributed tables must include the distribution column and
+-- point at a table already distributed. No reference or local table refers to a customer table,
+-- and every key between customer tables includes customer_id (tests/api/schema.rs checks both),
+-- so distributing in this order needs no foreign key dropped and re-created.
+
+CREATE EXTENSION IF NOT EXISTS citus;
+
+-- The catalog and partners, first: customer tables refer to them.
+SELECT create_reference_table('markets');
+SELECT create_reference_table('services');
+SELECT create_reference_table('offer_families');
+SELECT create_reference_table('offers');
+SELECT create_reference_table('offer_services');
+SELECT create_reference_table('offer_prices');
+SELECT create_reference_table('add_on_base_offers');
+SELECT create_reference_table('upgrade_paths');
+SELECT create_reference_table('partners');
+
+-- The customer, then every table that refers to it, each after the tables it refers to.
+SELECT create_distributed_table('customers', 'id');
+SELECT create_distributed_table('reseller_relationships', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('delegated_admin_relationships', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('delegated_admin_relationship_services', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('users', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('subscriptions', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('subscription_add_ons', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('license_assignments', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('upgrades', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('subscription_history', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('idempotency_records', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('scheduled_changes', 'customer_id', colocate_with => 'customers');
+
+-- Left on the coordinator, as local tables: webhook_endpoints, webhook_events,
+-- webhook_deliveries, webhook_attempts, upgrade_jobs, upgrade_job_items.
+
+-- What is where, to check the result.
+SELECT logicalrelid::regclass AS table_name, partmethod, partkey IS NOT NULL AS distributed,
+       colocationid
+  FROM pg_dist_partition ORDER BY colocationid, logicalrelid::regclass::text;
