@@ -89,7 +89,7 @@ pub async fn holders(
     .await
 }
 
-/// A holder of a license from a subscription, with the services their other licenses give them.
+/// A holder of a license from a subscription.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct HolderRow {
     pub user_id: Uuid,
@@ -97,8 +97,14 @@ pub struct HolderRow {
     pub email: String,
     pub assigned_at: DateTime<Utc>,
     pub disabled_services: Vec<String>,
-    /// Services enabled for the user by licenses from the customer's other live subscriptions.
-    pub other_services: Vec<String>,
+}
+
+/// A license of the customer's, as the services its holder has elsewhere are read from it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AssignmentRow {
+    pub user_id: Uuid,
+    pub subscription_id: SubscriptionId,
+    pub disabled_services: Vec<String>,
 }
 
 /// Moves the listed users' licenses from one subscription to another, each with the services

@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 use sqlx::types::Json;
 
-use super::licenses::HolderRow;
+use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
 use super::upgrades::RightsRow;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
@@ -39,12 +39,15 @@ pub struct CustomerFactsRow {
     pub add_ons: Json<Vec<AddOnCountRow>>,
     /// Holders of a license from each source, by source, each source's in license order.
     pub holders: Json<Vec<SourceHolderRow>>,
+    /// Every license of the customer: what the holders have elsewhere is read from them.
+    pub assignments: Json<Vec<AssignmentRow>>,
 }
 
 /// The facts of upgrading each active subscription the partner sold the customer, or `None` when
 /// the customer is not this partner's. One statement, which reads the customer's subscriptions
 /// once (for the sources and for the conditions) and its relationships once, whatever the number
-/// of sources; each license holder's other services are read per holder, as for one upgrade.
+/// of sources, and every license of the customer once, from which the holders' services
+/// elsewhere are worked out in the service.
 pub async fn customer_facts(
     conn: &mut PgConnection,
     partner_id: PartnerId,
@@ -75,17 +78,7 @@ pub async fn customer_facts(
                   (SELECT coalesce(json_agg(json_build_object(
                               'subscription_id', a.subscription_id,
                               'user_id', a.user_id, 'display_name', u.display_name, 'email', u.email,
-                              'assigned_at', a.assigned_at, 'disabled_services', a.disabled_services,
-                              'other_services', ARRAY(
-                                  SELECT DISTINCT os.service_code
-                                  FROM license_assignments other
-                                  JOIN subscriptions s ON s.customer_id = other.customer_id
-                                                      AND s.id = other.subscription_id
-                                  JOIN offer_services os ON os.offer_id = s.offer_id
-                                  WHERE other.customer_id = a.customer_id AND other.user_id = a.user_id
-                                    AND other.subscription_id <> a.subscription_id
-                                    AND s.status IN ('active', 'suspended')
-                                    AND NOT os.service_code = ANY(other.disabled_services)))
+                              'assigned_at', a.assigned_at, 'disabled_services', a.disabled_services)
                               ORDER BY a.subscription_id, a.assigned_at, a.user_id), '[]')
                    FROM license_assignments a
                    JOIN subscriptions src ON src.customer_id = a.customer_id
@@ -93,7 +86,11 @@ pub async fn customer_facts(
                    JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
                    WHERE a.customer_id = c.id
                      AND src.channel = 'partner' AND src.partner_id = $2
-                     AND src.status = 'active') AS "holders!: Json<Vec<SourceHolderRow>>"
+                     AND src.status = 'active') AS "holders!: Json<Vec<SourceHolderRow>>",
+                  (SELECT coalesce(json_agg(json_build_object(
+                              'user_id', a.user_id, 'subscription_id', a.subscription_id,
+                              'disabled_services', a.disabled_services)), '[]')
+                   FROM license_assignments a WHERE a.customer_id = c.id) AS "assignments!: Json<Vec<AssignmentRow>>"
            FROM customers c
            JOIN reseller_relationships r ON r.customer_id = c.id AND r.partner_id = $2
            CROSS JOIN LATERAL (

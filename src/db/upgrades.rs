@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 
-use super::licenses::HolderRow;
+use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
 use crate::domain::records::{PerformedUpgrade, RelationshipStatus, Subscription};
 
@@ -131,6 +131,8 @@ pub struct FactsRow {
     pub add_ons: i64,
     /// Holders of a license from the source, in license order.
     pub holders: Json<Vec<HolderRow>>,
+    /// Every license of the customer: what the holders have elsewhere is read from them.
+    pub assignments: Json<Vec<AssignmentRow>>,
 }
 
 /// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
@@ -168,21 +170,15 @@ pub async fn facts(
                      AND ao.status = 'active') AS "add_ons!",
                   (SELECT coalesce(json_agg(json_build_object(
                               'user_id', a.user_id, 'display_name', u.display_name, 'email', u.email,
-                              'assigned_at', a.assigned_at, 'disabled_services', a.disabled_services,
-                              'other_services', ARRAY(
-                                  SELECT DISTINCT os.service_code
-                                  FROM license_assignments other
-                                  JOIN subscriptions s ON s.customer_id = other.customer_id
-                                                      AND s.id = other.subscription_id
-                                  JOIN offer_services os ON os.offer_id = s.offer_id
-                                  WHERE other.customer_id = a.customer_id AND other.user_id = a.user_id
-                                    AND other.subscription_id <> a.subscription_id
-                                    AND s.status IN ('active', 'suspended')
-                                    AND NOT os.service_code = ANY(other.disabled_services)))
+                              'assigned_at', a.assigned_at, 'disabled_services', a.disabled_services)
                               ORDER BY a.assigned_at, a.user_id), '[]')
                    FROM license_assignments a
                    JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
-                   WHERE a.customer_id = c.id AND a.subscription_id = $3) AS "holders!: Json<Vec<HolderRow>>"
+                   WHERE a.customer_id = c.id AND a.subscription_id = $3) AS "holders!: Json<Vec<HolderRow>>",
+                  (SELECT coalesce(json_agg(json_build_object(
+                              'user_id', a.user_id, 'subscription_id', a.subscription_id,
+                              'disabled_services', a.disabled_services)), '[]')
+                   FROM license_assignments a WHERE a.customer_id = c.id) AS "assignments!: Json<Vec<AssignmentRow>>"
            FROM customers c
            JOIN reseller_relationships r ON r.customer_id = c.id AND r.partner_id = $2
            WHERE c.id = $1"#,

@@ -237,5 +237,35 @@ fn already_on_target(source: &Offer, target: &Offer) -> ReassignmentReason {
     }
 }
 
+/// A license of the user from another subscription of the customer, as the services the user has
+/// elsewhere are read from it.
+#[derive(Debug, Clone, Copy)]
+pub struct OtherLicense<'a> {
+    pub offer: &'a Offer,
+    /// Whether its subscription is active or suspended.
+    pub live: bool,
+    /// Services of the offer switched off for the user.
+    pub disabled: &'a [String],
+}
+
+/// The services a user has through other licenses (`LicenseHolder::other_services`): each live
+/// license's offer services, less those switched off for the user.
+pub fn services_elsewhere<'a>(
+    licenses: impl IntoIterator<Item = OtherLicense<'a>>,
+) -> BTreeSet<String> {
+    licenses
+        .into_iter()
+        .filter(|license| license.live)
+        .flat_map(|license| {
+            license
+                .offer
+                .services
+                .iter()
+                .filter(|s| !license.disabled.contains(s))
+        })
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

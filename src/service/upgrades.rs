@@ -98,7 +98,7 @@ pub async fn options(
         .ok_or_else(|| subscription_not_found(subscription_id))?
         .0
         .as_of(super::today());
-    let facts = Facts::new(row, &source, partner_id)?;
+    let facts = Facts::new(row, &source, (partner_id, catalog))?;
     let case = facts.case(catalog);
     Ok(upgrade::evaluate_all(&case)
         .into_iter()
@@ -170,7 +170,7 @@ pub(super) async fn eligible(
     target_offer_id: &str,
     quantity: i64,
 ) -> Result<EligibleUpgrade, Error> {
-    let facts = Facts::load(conn, actor.partner_id, source).await?;
+    let facts = Facts::load(conn, catalog, actor.partner_id, source).await?;
     upgrade::evaluate(&facts.case(catalog), target_offer_id, quantity)
         .into_eligible()
         .map_err(Error::NotEligible)

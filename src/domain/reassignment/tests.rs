@@ -57,6 +57,35 @@ fn codes(account: &AccountToReassign) -> Vec<(ReassignmentCode, Option<&str>)> {
 
 const TRANSFER: UpgradeType = UpgradeType::UpgradeWithLicenseTransfer;
 
+/// What a user has elsewhere: the offer services of each live license, less those switched off.
+#[test]
+fn services_elsewhere_are_the_live_licenses_services_less_the_disabled_ones() {
+    let (basic, e1, e3) = (basic(), e1(), e3());
+    let none: [String; 0] = [];
+    let bookings = ["BOOKINGS".to_owned()];
+    let license = |offer, live, disabled| OtherLicense {
+        offer,
+        live,
+        disabled,
+    };
+    let cases: [(Vec<OtherLicense<'_>>, BTreeSet<String>); 5] = [
+        (vec![], services(&[])),
+        (vec![license(&basic, true, &none)], basic.services.clone()),
+        (vec![license(&basic, false, &none)], services(&[])),
+        (
+            vec![license(&basic, true, &bookings), license(&e1, true, &none)],
+            services(&["EXCHANGE", "TEAMS"]),
+        ),
+        (
+            vec![license(&basic, true, &bookings), license(&e3, true, &none)],
+            e3.services.clone(),
+        ),
+    ];
+    for (licenses, expected) in cases {
+        assert_eq!(services_elsewhere(licenses.iter().copied()), expected);
+    }
+}
+
 #[test]
 fn with_license_transfer_every_holder_moves_when_nothing_is_in_the_way() {
     let holders = [holder(0), holder(1)];

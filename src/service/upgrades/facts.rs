@@ -10,13 +10,13 @@ use sqlx::PgConnection;
 
 use super::super::{customer_not_found, subscription_not_found};
 use crate::db;
-use crate::db::licenses::HolderRow;
+use crate::db::licenses::{AssignmentRow, HolderRow};
 use crate::db::recommendations::CustomerFactsRow;
 use crate::db::subscriptions::SubscriptionFactsRow;
 use crate::db::upgrades::{FactsRow, RightsRow};
 use crate::domain::Catalog;
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
-use crate::domain::reassignment::LicenseHolder;
+use crate::domain::reassignment::{self, LicenseHolder, OtherLicense};
 use crate::domain::records::{RelationshipStatus, Subscription};
 use crate::domain::subscription::{Channel, SubscriptionStatus};
 use crate::domain::upgrade::{SourceTerms, UpgradeCase};
@@ -40,28 +40,36 @@ impl Facts {
     /// Loads the facts of an upgrade of `source`, already found (and locked) for the partner.
     pub(super) async fn load(
         conn: &mut PgConnection,
+        catalog: &Catalog,
         partner_id: PartnerId,
         source: &Subscription,
     ) -> Result<Self, Error> {
         let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)
             .await?
             .ok_or_else(|| customer_not_found(source.customer_id))?;
-        Facts::new(row, source, partner_id)
+        Facts::new(row, source, (partner_id, catalog))
     }
 
     /// The facts of an upgrade of `source` from the one-subscription query.
     pub(super) fn new(
         row: FactsRow,
         source: &Subscription,
-        partner_id: PartnerId,
+        (partner_id, catalog): (PartnerId, &Catalog),
     ) -> Result<Self, Error> {
         let customer = CustomerFacts {
             market: &row.market_code,
             subscriptions: &row.subscriptions.0,
             rights: &admin_rights(row.rights.0),
+            assignments: &row.assignments.0,
             partner_id,
+            catalog,
         };
-        let holders = row.holders.0.into_iter().map(license_holder).collect();
+        let holders = row
+            .holders
+            .0
+            .into_iter()
+            .map(|h| customer.holder(h, source.id))
+            .collect();
         customer.facts_of(source, row.add_ons, holders)
     }
 
@@ -69,13 +77,15 @@ impl Facts {
     /// subscription as of today, in id order, from the customer-wide query.
     pub(super) fn for_customer(
         row: CustomerFactsRow,
-        partner_id: PartnerId,
+        (partner_id, catalog): (PartnerId, &Catalog),
     ) -> Result<Vec<(Subscription, Self)>, Error> {
         let customer = CustomerFacts {
             market: &row.market_code,
             subscriptions: &row.subscriptions.0,
             rights: &admin_rights(row.rights.0),
+            assignments: &row.assignments.0,
             partner_id,
+            catalog,
         };
         let add_ons: BTreeMap<SubscriptionId, i64> = row
             .add_ons
@@ -86,7 +96,7 @@ impl Facts {
         let mut holders: BTreeMap<SubscriptionId, Vec<LicenseHolder>> = BTreeMap::new();
         for row in row.holders.0 {
             let held = holders.entry(row.subscription_id).or_default();
-            held.push(license_holder(row.holder));
+            held.push(customer.holder(row.holder, row.subscription_id));
         }
         row.sources
             .0
@@ -137,10 +147,45 @@ struct CustomerFacts<'r> {
     market: &'r str,
     subscriptions: &'r [SubscriptionFactsRow],
     rights: &'r [AdminRights],
+    /// Every license of the customer.
+    assignments: &'r [AssignmentRow],
     partner_id: PartnerId,
+    catalog: &'r Catalog,
 }
 
 impl CustomerFacts<'_> {
+    /// A holder of a license from `source_id`, with the services its other licenses give it:
+    /// worked out here from the customer's licenses and the catalog, rather than joined per
+    /// holder in the database.
+    fn holder(&self, h: HolderRow, source_id: SubscriptionId) -> LicenseHolder {
+        let elsewhere = self
+            .assignments
+            .iter()
+            .filter(|a| a.user_id == h.user_id && a.subscription_id != source_id)
+            .filter_map(|a| {
+                let subscription = self
+                    .subscriptions
+                    .iter()
+                    .find(|s| s.id == a.subscription_id)?;
+                Some(OtherLicense {
+                    offer: self.catalog.offer(&subscription.offer_id)?,
+                    live: matches!(
+                        subscription.status,
+                        SubscriptionStatus::Active | SubscriptionStatus::Suspended
+                    ),
+                    disabled: &a.disabled_services,
+                })
+            });
+        LicenseHolder {
+            other_services: reassignment::services_elsewhere(elsewhere),
+            user_id: h.user_id,
+            display_name: h.display_name,
+            email: h.email,
+            assigned_at: h.assigned_at,
+            disabled_services: h.disabled_services.into_iter().collect(),
+        }
+    }
+
     /// The facts of an upgrade of `source`, with its active add-ons and license holders.
     fn facts_of(
         &self,
@@ -180,17 +225,6 @@ fn admin_rights(rows: Vec<RightsRow>) -> Vec<AdminRights> {
             services: (!r.all_services).then(|| r.services.into_iter().collect()),
         })
         .collect()
-}
-
-fn license_holder(h: HolderRow) -> LicenseHolder {
-    LicenseHolder {
-        user_id: h.user_id,
-        display_name: h.display_name,
-        email: h.email,
-        assigned_at: h.assigned_at,
-        disabled_services: h.disabled_services.into_iter().collect(),
-        other_services: h.other_services.into_iter().collect(),
-    }
 }
 
 /// The customer's subscriptions as the rules see them: the source, the others, and which of the

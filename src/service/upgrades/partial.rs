@@ -101,7 +101,7 @@ pub(in crate::service) async fn perform(
         Some(target) => Some(existing_target(conn, target).await?),
         None => None,
     };
-    let facts = Facts::load(conn, actor.partner_id, source).await?;
+    let facts = Facts::load(conn, catalog, actor.partner_id, source).await?;
     let partial = PartialRequest {
         quantity: ask.quantity,
         users: ask.users.as_deref(),

@@ -52,7 +52,7 @@ pub async fn for_customer(
         .market(&market)
         .map(|m| m.currency.clone())
         .ok_or_else(|| Error::internal(format!("market {market} is not in the catalog")))?;
-    let subscriptions = Facts::for_customer(row, partner_id)?
+    let subscriptions = Facts::for_customer(row, (partner_id, catalog))?
         .into_iter()
         .map(|(subscription, facts)| SubscriptionRecommendations {
             offer_name: catalog
