@@ -200,6 +200,27 @@ pub async fn counts(
     Ok(rows.into_iter().map(|r| (r.outcome, r.count)).collect())
 }
 
+/// How many items of each of the jobs have each outcome, job by job.
+pub async fn counts_of(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    job_ids: &[Uuid],
+) -> Result<Vec<(Uuid, ItemOutcome, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT job_id, outcome AS "outcome: ItemOutcome", count(*) AS "count!"
+             FROM upgrade_job_items WHERE partner_id = $1 AND job_id = ANY ($2)
+            GROUP BY job_id, outcome"#,
+        partner_id.as_uuid(),
+        job_ids
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.job_id, r.outcome, r.count))
+        .collect())
+}
+
 /// A page of the job's items after item `after`, only those with `outcome` when given.
 pub async fn items(
     pool: &PgPool,

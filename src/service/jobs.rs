@@ -269,7 +269,7 @@ pub async fn find(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<JobV
     view(pool, job).await
 }
 
-/// A page of the partner's jobs, oldest first, each with its counts.
+/// A page of the partner's jobs, oldest first, each with its counts (one query for them all).
 pub async fn list(
     pool: &PgPool,
     partner_id: PartnerId,
@@ -277,11 +277,19 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<JobView>, Error> {
     let jobs = db::jobs::list(pool, partner_id, after, limit).await?;
-    let mut views = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        views.push(view(pool, job).await?);
-    }
-    Ok(views)
+    let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
+    let counts = db::jobs::counts_of(pool, partner_id, &ids).await?;
+    Ok(jobs
+        .into_iter()
+        .map(|job| {
+            let tally: Vec<(ItemOutcome, i64)> = counts
+                .iter()
+                .filter(|(id, _, _)| *id == job.id)
+                .map(|(_, outcome, count)| (*outcome, *count))
+                .collect();
+            JobView::new(job, &tally)
+        })
+        .collect())
 }
 
 /// Cancels the job: pending items are skipped, those done stay done. Cancelling a cancelled job

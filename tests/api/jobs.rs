@@ -346,8 +346,11 @@ async fn a_retried_creation_with_the_same_key_gets_the_same_job() {
         "idempotency_key_reused",
     )
     .await;
+    let done = ended(&admin, first["id"].as_str().unwrap()).await;
     let listed = json_ok(admin.get("/v1/upgrade-jobs").await).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["counts"], done["counts"]);
+    assert_eq!(listed["items"][0]["counts"]["succeeded"], 1);
 }
 
 /// Another partner can neither see nor cancel the job: everything about it is 404, as for a job
