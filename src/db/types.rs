@@ -1,10 +1,10 @@
 //! The domain's closed sets of names (statuses, channels, cycles, change kinds) as Postgres
 //! `text` columns, which named CHECK constraints keep to those names: decoding an unknown name
-//! is an error, never a silent default.
+//! is an error, never a silent default. Both they and the typed ids also decode from arrays.
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Encode, Postgres, Type};
 
 use uuid::Uuid;
@@ -31,6 +31,16 @@ macro_rules! text_column {
         impl Encode<'_, Postgres> for $name {
             fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
                 <&str as Encode<Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl PgHasArrayType for $name {
+            fn array_type_info() -> PgTypeInfo {
+                <&str as PgHasArrayType>::array_type_info()
+            }
+
+            fn array_compatible(ty: &PgTypeInfo) -> bool {
+                <&str as PgHasArrayType>::array_compatible(ty)
             }
         }
 
@@ -76,6 +86,12 @@ macro_rules! uuid_column {
         impl<'r> Decode<'r, Postgres> for $name {
             fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
                 <Uuid as Decode<Postgres>>::decode(value).map(<$name>::from)
+            }
+        }
+
+        impl PgHasArrayType for $name {
+            fn array_type_info() -> PgTypeInfo {
+                <Uuid as PgHasArrayType>::array_type_info()
             }
         }
     )*};

@@ -58,15 +58,14 @@ impl Facts {
     ) -> Result<Self, Error> {
         let customer = CustomerFacts {
             market: &row.market_code,
-            subscriptions: &row.subscriptions.0,
+            subscriptions: &row.subscriptions,
             rights: &admin_rights(row.rights.0),
-            assignments: &row.assignments.0,
+            assignments: &row.assignments,
             partner_id,
             catalog,
         };
         let holders = row
             .holders
-            .0
             .into_iter()
             .map(|h| customer.holder(h, source.id))
             .collect();
