@@ -48,6 +48,16 @@ impl Error {
         Error::Internal(cause.into())
     }
 
+    /// What a person reads of an upgrade refused by the eligibility conditions: their codes (the
+    /// answer lists each in full, in `failures`).
+    pub fn not_eligible_detail(failures: &[Failure]) -> String {
+        let codes: Vec<&str> = failures.iter().map(|f| f.code.as_str()).collect();
+        format!(
+            "The upgrade is not eligible: {}. See failures.",
+            codes.join(", ")
+        )
+    }
+
     /// The stable code the answer carries.
     pub fn code(&self) -> ErrorCode {
         match self {

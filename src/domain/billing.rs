@@ -123,7 +123,6 @@ pub fn remaining(start: NaiveDate, end: NaiveDate, today: NaiveDate) -> Remainin
     }
 }
 
-/// `amount × days ÷ period_days`, rounded half to even.
 /// The bill of a change scheduled for a renewal: no proration, no credit, the offer's whole first
 /// period from the renewal (`period`: its start and exclusive end), `quantity` seats at
 /// `monthly_unit_price`, `period_months` months.
@@ -150,6 +149,7 @@ pub fn full_period(
     }
 }
 
+/// `amount × days ÷ period_days`, rounded half to even.
 fn share(amount: i128, days: i64, period_days: i64) -> i128 {
     round_half_even(amount * i128::from(days), i128::from(period_days))
 }

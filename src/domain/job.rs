@@ -184,6 +184,15 @@ impl Counts {
         *slot += count;
     }
 
+    /// The counts of a tally of (outcome, items) pairs, as the database groups them.
+    pub fn of(tally: impl IntoIterator<Item = (ItemOutcome, i64)>) -> Self {
+        let mut counts = Counts::default();
+        for (outcome, count) in tally {
+            counts.add(outcome, count);
+        }
+        counts
+    }
+
     /// Items with an outcome other than pending.
     pub fn done(&self) -> i64 {
         self.succeeded + self.not_eligible + self.failed + self.skipped

@@ -151,13 +151,9 @@ impl From<Error> for Problem {
         match error {
             Error::Refused { code, detail } => Problem::new(code, detail),
             Error::NotEligible(failures) => {
-                let codes: Vec<&str> = failures.iter().map(|f| f.code.as_str()).collect();
                 let mut problem = Problem::new(
                     ErrorCode::UpgradeNotEligible,
-                    format!(
-                        "The upgrade is not eligible: {}. See failures.",
-                        codes.join(", ")
-                    ),
+                    Error::not_eligible_detail(&failures),
                 );
                 problem.failures = Some(failures);
                 problem

@@ -67,10 +67,7 @@ pub struct JobView {
 
 impl JobView {
     fn new(job: UpgradeJob, tally: &[(ItemOutcome, i64)]) -> Self {
-        let mut counts = Counts::default();
-        for (outcome, count) in tally {
-            counts.add(*outcome, *count);
-        }
+        let counts = Counts::of(tally.iter().copied());
         let progress = job::progress(&counts, job.started_at, job.finished_at, Utc::now());
         JobView {
             job,
@@ -307,7 +304,7 @@ pub async fn cancel(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<Jo
         }
         if cancelled {
             let tally = db::jobs::counts(&mut *conn, partner_id, id).await?;
-            worker::announce_end(conn, &job, &JobView::new(job.clone(), &tally).counts).await?;
+            worker::announce_end(conn, &job, &Counts::of(tally)).await?;
         }
         Ok(job)
     })

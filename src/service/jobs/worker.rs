@@ -236,13 +236,7 @@ fn problem(error: &Error) -> serde_json::Value {
     let code: ErrorCode = error.code();
     let detail = match error {
         Error::Refused { detail, .. } => detail.to_string(),
-        Error::NotEligible(failures) => {
-            let codes: Vec<&str> = failures.iter().map(|f| f.code.as_str()).collect();
-            format!(
-                "The upgrade is not eligible: {}. See failures.",
-                codes.join(", ")
-            )
-        }
+        Error::NotEligible(failures) => Error::not_eligible_detail(failures),
         Error::Internal(cause) => {
             tracing::error!(error = %cause, "a job item failed");
             "An unexpected error; it is logged.".to_owned()
@@ -260,10 +254,8 @@ fn problem(error: &Error) -> serde_json::Value {
 async fn end_if_done(pool: &PgPool, (partner_id, job_id): (PartnerId, Uuid)) -> Result<(), Error> {
     idempotency::in_transaction(pool, async |conn| {
         if let Some(job) = db::jobs::complete_if_done(conn, partner_id, job_id).await? {
-            let mut counts = Counts::default();
-            for (outcome, count) in db::jobs::counts(&mut *conn, job.partner_id, job.id).await? {
-                counts.add(outcome, count);
-            }
+            let tally = db::jobs::counts(&mut *conn, job.partner_id, job.id).await?;
+            let counts = Counts::of(tally);
             announce_end(conn, &job, &counts).await?;
         }
         Ok(())
