@@ -46,6 +46,19 @@ SELECT create_distributed_table('upgrades', 'customer_id', colocate_with => 'cus
 SELECT create_distributed_table('subscription_history', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('idempotency_records', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('scheduled_changes', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('customer_facts', 'customer_id', colocate_with => 'customers');
+
+-- customer_facts is rebuilt, at commit, by triggers on the customer tables above that call
+-- store_customer_facts for the changed customer. Every table those functions read is co-located
+-- with the changed row's shard, which is what Citus asks before it runs triggers on distributed
+-- tables; it still calls them unsafe and wants them allowed, and the functions distributed by
+-- customer so that each runs on the node holding that customer. (Not verified in CI, which has no
+-- cluster: check it on one before relying on it.)
+ALTER DATABASE CURRENT SET citus.enable_unsafe_triggers = on;
+SET citus.enable_unsafe_triggers = on;
+SELECT create_distributed_function('customer_facts_of(uuid[])');
+SELECT create_distributed_function('store_customer_facts(uuid[])');
+SELECT create_distributed_function('customer_facts_changed()');
 
 -- Left on the coordinator, as local tables: webhook_endpoints, webhook_events,
 -- webhook_deliveries, webhook_attempts, upgrade_jobs, upgrade_job_items.

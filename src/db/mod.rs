@@ -4,6 +4,7 @@ pub mod add_ons;
 pub mod catalog;
 pub mod customers;
 mod errors;
+pub mod facts;
 pub mod history;
 pub mod idempotency;
 pub mod jobs;

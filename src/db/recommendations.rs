@@ -4,9 +4,9 @@
 use sqlx::PgConnection;
 use sqlx::types::Json;
 
+use super::facts::RightsRow;
 use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
-use super::upgrades::RightsRow;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 use crate::domain::records::Subscription;
 

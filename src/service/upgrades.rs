@@ -88,9 +88,15 @@ pub async fn options(
     subscription_id: SubscriptionId,
 ) -> Result<Vec<UpgradeOption>, Error> {
     let mut conn = pool.acquire().await?;
-    let mut row = db::upgrades::facts(&mut conn, partner_id, customer_id, subscription_id)
-        .await?
-        .ok_or_else(|| customer_not_found(customer_id))?;
+    let mut row = db::facts::facts(
+        &mut conn,
+        db::facts::Freshness::Stored,
+        partner_id,
+        customer_id,
+        subscription_id,
+    )
+    .await?
+    .ok_or_else(|| customer_not_found(customer_id))?;
     drop(conn);
     let source = row
         .source

@@ -688,7 +688,12 @@ pub async fn assert_invariants(database_url: &str) {
                  WHERE a.customer_id = s.customer_id AND a.subscription_id = s.id)
          UNION ALL
          SELECT 'idempotency key ' || idempotency_key || ' recorded without its answer'
-           FROM idempotency_records WHERE response_status IS NULL",
+           FROM idempotency_records WHERE response_status IS NULL
+         UNION ALL
+         SELECT 'customer ' || c.id || ' has stored facts that differ from its tables'
+           FROM customers c
+           LEFT JOIN customer_facts f ON f.customer_id = c.id
+          WHERE f IS DISTINCT FROM (SELECT l FROM customer_facts_of(ARRAY[c.id]) l)",
     )
     .fetch_all(&pool)
     .await

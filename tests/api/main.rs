@@ -11,6 +11,7 @@ mod dates;
 mod demo;
 mod docs;
 mod errors;
+mod facts;
 mod headers;
 mod helpers;
 mod injection;

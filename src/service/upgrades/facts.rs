@@ -10,10 +10,10 @@ use sqlx::PgConnection;
 
 use super::super::{customer_not_found, subscription_not_found};
 use crate::db;
+use crate::db::facts::{FactsRow, Freshness, RightsRow};
 use crate::db::licenses::{AssignmentRow, HolderRow};
 use crate::db::recommendations::CustomerFactsRow;
 use crate::db::subscriptions::SubscriptionFactsRow;
-use crate::db::upgrades::{FactsRow, RightsRow};
 use crate::domain::Catalog;
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
 use crate::domain::reassignment::{self, LicenseHolder, OtherLicense};
@@ -44,9 +44,15 @@ impl Facts {
         partner_id: PartnerId,
         source: &Subscription,
     ) -> Result<Self, Error> {
-        let row = db::upgrades::facts(conn, partner_id, source.customer_id, source.id)
-            .await?
-            .ok_or_else(|| customer_not_found(source.customer_id))?;
+        let row = db::facts::facts(
+            conn,
+            Freshness::Live,
+            partner_id,
+            source.customer_id,
+            source.id,
+        )
+        .await?
+        .ok_or_else(|| customer_not_found(source.customer_id))?;
         Facts::new(row, source, (partner_id, catalog))
     }
 
@@ -59,7 +65,7 @@ impl Facts {
         let customer = CustomerFacts {
             market: &row.market_code,
             subscriptions: &row.subscriptions,
-            rights: &admin_rights(row.rights.0),
+            rights: &admin_rights(row.rights),
             assignments: &row.assignments,
             partner_id,
             catalog,

@@ -1,0 +1,235 @@
+//! The facts of an upgrade: the customer's row of `customer_facts` (README, "Performance"), as
+//! stored at the last commit for the eligibility listing, or built now, under the caller's
+//! locks, for the upgrade itself; plus the source subscription. One statement either way, and
+//! one mapping from the customer-wide row to what one partner may see of one source.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::licenses::{AssignmentRow, HolderRow};
+use super::subscriptions::SubscriptionFactsRow;
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::records::{RelationshipStatus, Subscription};
+use crate::domain::subscription::{Channel, SubscriptionStatus};
+
+/// A delegated admin relationship as the eligibility rules read it. Its times come as
+/// microseconds since the epoch where it is read from JSON, which decode whatever the year
+/// (Postgres writes years outside 1..=9999 in JSON in forms no RFC 3339 reader reads back).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RightsRow {
+    pub status: RelationshipStatus,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub starts_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub ends_at: DateTime<Utc>,
+    pub all_services: bool,
+    pub services: Vec<String>,
+}
+
+/// Everything an upgrade evaluation reads, fetched in one round trip.
+#[derive(Debug, Clone)]
+pub struct FactsRow {
+    pub market_code: String,
+    /// The source, when this partner sold it to the customer.
+    pub source: Option<Json<Subscription>>,
+    /// Every subscription of the customer, every channel and status, the source included.
+    pub subscriptions: Vec<SubscriptionFactsRow>,
+    /// The partner's delegated admin relationships with the customer.
+    pub rights: Vec<RightsRow>,
+    /// Active add-ons of the source.
+    pub add_ons: i64,
+    /// Holders of a license from the source, in license order.
+    pub holders: Vec<HolderRow>,
+    /// Every license of the customer: what the holders have elsewhere is read from them.
+    pub assignments: Vec<AssignmentRow>,
+}
+
+/// Where the customer's facts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// The row stored at the last commit: one index lookup (reads).
+    Stored,
+    /// Built now from the tables, as this transaction sees them (writes, under their locks).
+    Live,
+}
+
+/// The customer's `customer_facts` row and the source subscription. Each list is one array
+/// per column, which Postgres sends and the service decodes for a fraction of the cost of JSON.
+struct CustomerRecord {
+    market_code: String,
+    source: Option<Json<Subscription>>,
+    subscription_ids: Vec<SubscriptionId>,
+    subscription_offers: Vec<String>,
+    subscription_statuses: Vec<SubscriptionStatus>,
+    subscription_quantities: Vec<i32>,
+    subscription_channels: Vec<Channel>,
+    subscription_partners: Vec<Option<PartnerId>>,
+    right_partners: Vec<PartnerId>,
+    right_statuses: Vec<RelationshipStatus>,
+    right_starts: Vec<DateTime<Utc>>,
+    right_ends: Vec<DateTime<Utc>>,
+    right_all_services: Vec<bool>,
+    right_services: Vec<String>,
+    add_on_subscriptions: Vec<SubscriptionId>,
+    license_users: Vec<Uuid>,
+    license_subscriptions: Vec<SubscriptionId>,
+    license_assigned: Vec<DateTime<Utc>>,
+    license_names: Vec<String>,
+    license_emails: Vec<String>,
+    license_disabled: Vec<String>,
+}
+
+/// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
+/// partner's.
+pub async fn facts(
+    conn: &mut PgConnection,
+    freshness: Freshness,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<Option<FactsRow>, sqlx::Error> {
+    // One text for both sources: the planner keeps only the branch `$4` selects.
+    let record = sqlx::query_as!(
+        CustomerRecord,
+        r#"SELECT f.market_code AS "market_code!",
+                  (SELECT to_json(s) FROM subscriptions s
+                   WHERE s.customer_id = $1 AND s.id = $3
+                     AND s.channel = 'partner' AND s.partner_id = $2) AS "source: Json<Subscription>",
+                  f.subscription_ids AS "subscription_ids!: Vec<SubscriptionId>",
+                  f.subscription_offers AS "subscription_offers!",
+                  f.subscription_statuses AS "subscription_statuses!: Vec<SubscriptionStatus>",
+                  f.subscription_quantities AS "subscription_quantities!",
+                  f.subscription_channels AS "subscription_channels!: Vec<Channel>",
+                  f.subscription_partners AS "subscription_partners!: Vec<Option<PartnerId>>",
+                  f.right_partners AS "right_partners!: Vec<PartnerId>",
+                  f.right_statuses AS "right_statuses!: Vec<RelationshipStatus>",
+                  f.right_starts AS "right_starts!", f.right_ends AS "right_ends!",
+                  f.right_all_services AS "right_all_services!", f.right_services AS "right_services!",
+                  f.add_on_subscriptions AS "add_on_subscriptions!: Vec<SubscriptionId>",
+                  f.license_users AS "license_users!",
+                  f.license_subscriptions AS "license_subscriptions!: Vec<SubscriptionId>",
+                  f.license_assigned AS "license_assigned!", f.license_names AS "license_names!",
+                  f.license_emails AS "license_emails!", f.license_disabled AS "license_disabled!"
+           FROM (SELECT * FROM customer_facts WHERE customer_id = $1 AND NOT $4
+                 UNION ALL
+                 SELECT * FROM customer_facts_of(ARRAY[$1::uuid]) WHERE $4) f
+           WHERE $2 = ANY (f.partners)"#,
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
+        subscription_id.as_uuid(),
+        freshness == Freshness::Live
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(record.map(|record| record.for_source(partner_id, subscription_id)))
+}
+
+/// `EXCHANGE,BOOKINGS` as its codes; the empty string as none.
+fn codes(joined: String) -> Vec<String> {
+    joined
+        .split(',')
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl CustomerRecord {
+    /// What `partner_id` may see of the customer, for an upgrade of `source`.
+    fn for_source(mut self, partner_id: PartnerId, source_id: SubscriptionId) -> FactsRow {
+        let add_ons = (self.add_on_subscriptions.iter())
+            .filter(|id| **id == source_id)
+            .count();
+        let rights = self.rights_of(partner_id);
+        let subscriptions = self.subscriptions();
+        let market_code = std::mem::take(&mut self.market_code);
+        let source = self.source.take();
+        let (holders, assignments) = self.licenses(source_id);
+        FactsRow {
+            market_code,
+            source,
+            subscriptions,
+            rights,
+            add_ons: i64::try_from(add_ons).unwrap_or(i64::MAX),
+            holders,
+            assignments,
+        }
+    }
+
+    fn subscriptions(&mut self) -> Vec<SubscriptionFactsRow> {
+        (std::mem::take(&mut self.subscription_ids).into_iter())
+            .zip(std::mem::take(&mut self.subscription_offers))
+            .zip(std::mem::take(&mut self.subscription_statuses))
+            .zip(std::mem::take(&mut self.subscription_quantities))
+            .zip(std::mem::take(&mut self.subscription_channels))
+            .zip(std::mem::take(&mut self.subscription_partners))
+            .map(
+                |(((((id, offer_id), status), quantity), channel), partner_id)| {
+                    SubscriptionFactsRow {
+                        id,
+                        offer_id,
+                        status,
+                        quantity,
+                        channel,
+                        partner_id,
+                    }
+                },
+            )
+            .collect()
+    }
+
+    /// The partner's own relationships, in id order.
+    fn rights_of(&mut self, partner_id: PartnerId) -> Vec<RightsRow> {
+        (self.right_partners.iter())
+            .zip(std::mem::take(&mut self.right_statuses))
+            .zip(&self.right_starts)
+            .zip(&self.right_ends)
+            .zip(&self.right_all_services)
+            .zip(std::mem::take(&mut self.right_services))
+            .filter(|(((((partner, _), _), _), _), _)| **partner == partner_id)
+            .map(
+                |(((((_, status), starts_at), ends_at), all_services), services)| RightsRow {
+                    status,
+                    starts_at: *starts_at,
+                    ends_at: *ends_at,
+                    all_services: *all_services,
+                    services: codes(services),
+                },
+            )
+            .collect()
+    }
+
+    /// The source's holders (in the order they were licensed) and every license.
+    fn licenses(self, source: SubscriptionId) -> (Vec<HolderRow>, Vec<AssignmentRow>) {
+        let mut holders = Vec::new();
+        let mut assignments = Vec::with_capacity(self.license_users.len());
+        let licenses = (self.license_users.into_iter())
+            .zip(self.license_subscriptions)
+            .zip(self.license_assigned)
+            .zip(self.license_names)
+            .zip(self.license_emails)
+            .zip(self.license_disabled);
+        for (((((user_id, subscription_id), assigned_at), display_name), email), disabled) in
+            licenses
+        {
+            let disabled_services = codes(disabled);
+            if subscription_id == source {
+                holders.push(HolderRow {
+                    user_id,
+                    display_name,
+                    email,
+                    assigned_at,
+                    disabled_services: disabled_services.clone(),
+                });
+            }
+            assignments.push(AssignmentRow {
+                user_id,
+                subscription_id,
+                disabled_services,
+            });
+        }
+        holders.sort_by_key(|holder| (holder.assigned_at, holder.user_id));
+        (holders, assignments)
+    }
+}
