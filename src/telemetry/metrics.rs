@@ -6,8 +6,6 @@
 
 mod series;
 
-pub use series::UPGRADE_OUTCOMES;
-
 use std::sync::OnceLock;
 use std::time::Duration;
 

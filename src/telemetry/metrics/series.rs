@@ -7,7 +7,7 @@ use crate::domain::eligibility::FailureCode;
 use crate::domain::job::ItemOutcome;
 
 /// The `outcome` label values of `upgrades_total` (`http::upgrades` chooses among them).
-pub const UPGRADE_OUTCOMES: [&str; 9] = [
+const UPGRADE_OUTCOMES: [&str; 9] = [
     "performed",
     "dry_run",
     "replayed",
