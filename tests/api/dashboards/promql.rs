@@ -153,9 +153,9 @@ fn tokenize(expr: &str) -> Vec<Token> {
             continue;
         }
         if matches!(c, '"' | '\'' | '`') {
-            at = string_end(&chars, at);
-            let inner = chars[start + 1..at.saturating_sub(1).max(start + 1)].iter();
-            tokens.push(Token::Str(inner.collect()));
+            let end = closing_quote(&chars, at);
+            tokens.push(Token::Str(chars[start + 1..end].iter().collect()));
+            at = end + 1;
         } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
             at = run(&chars, at, |c| {
                 c.is_ascii_alphanumeric() || c == '_' || c == ':'
@@ -183,14 +183,14 @@ fn tokenize(expr: &str) -> Vec<Token> {
     tokens
 }
 
-/// The index after the string literal opened at `at` (a backslash escapes the next character).
-fn string_end(chars: &[char], at: usize) -> usize {
-    let quote = chars[at];
+/// The index of the quote closing the string opened at `at` (a backslash escapes the next
+/// character), or the end of the expression.
+fn closing_quote(chars: &[char], at: usize) -> usize {
     let mut i = at + 1;
-    while i < chars.len() && chars[i] != quote {
+    while i < chars.len() && chars[i] != chars[at] {
         i += if chars[i] == '\\' { 2 } else { 1 };
     }
-    (i + 1).min(chars.len())
+    i.min(chars.len())
 }
 
 /// The index of the first character from `at` that does not satisfy `keep`.
