@@ -136,6 +136,7 @@ impl Application {
         let retention = tokio::spawn(retention::run(self.pool.clone(), self.retention, stopped()));
         let renewals = tokio::spawn(renewals::run(self.pool.clone(), self.renewals, stopped()));
         let jobs = tokio::spawn(jobs::run(self.pool.clone(), self.jobs, stopped()));
+        let outbox = tokio::spawn(webhooks::outbox::measure(self.pool.clone(), stopped()));
         let worker = tokio::spawn(webhooks::deliver(self.pool, self.webhooks, stopped()));
         let server = server::serve(self.listener, self.router, self.connections, async move {
             shutdown.await;
@@ -154,6 +155,7 @@ impl Application {
         let _retention = AbortOnDrop(retention);
         let _renewals = AbortOnDrop(renewals);
         let _jobs = AbortOnDrop(jobs);
+        let _outbox = AbortOnDrop(outbox);
         let mut worker = AbortOnDrop(worker);
         let finished = tokio::select! {
             () = server => Ok(()),

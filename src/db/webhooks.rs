@@ -2,6 +2,10 @@
 //! Deliveries are claimed with a lease in one short statement and recorded in another; no
 //! transaction or row lock is held while a delivery is being sent.
 
+mod gauges;
+
+pub use gauges::{OutboxState, outbox_state};
+
 use std::time::Duration;
 
 use sqlx::PgPool;

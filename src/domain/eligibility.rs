@@ -25,6 +25,18 @@ pub enum FailureCode {
 }
 
 impl FailureCode {
+    /// Every condition, in the article's order.
+    pub const ALL: [FailureCode; 8] = [
+        FailureCode::SubscriptionNotActive,
+        FailureCode::NoUpgradePaths,
+        FailureCode::TargetOfferNotAllowed,
+        FailureCode::DelegatedAdminMissing,
+        FailureCode::ConflictingServices,
+        FailureCode::TargetAlreadyOwned,
+        FailureCode::AddOnsPresent,
+        FailureCode::SeatLimitExceeded,
+    ];
+
     /// The stable wire name.
     pub fn as_str(self) -> &'static str {
         match self {

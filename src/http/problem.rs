@@ -160,6 +160,9 @@ impl From<Error> for Problem {
             }
             Error::DatabaseUnavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
+                if matches!(cause, sqlx::Error::PoolTimedOut) {
+                    crate::telemetry::metrics::record_pool_acquire_timeout();
+                }
                 Problem::new(
                     ErrorCode::DatabaseUnavailable,
                     "The database is unavailable; retry shortly.",

@@ -4,6 +4,7 @@
 //! subscription's events in order.
 
 mod delivery;
+pub mod outbox;
 pub mod target;
 
 pub use delivery::{WorkerSettings, deliver};

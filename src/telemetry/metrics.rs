@@ -1,5 +1,10 @@
 //! Prometheus metrics, recorded by every layer: request counts and latency histograms by method, route and status;
-//! upgrades by outcome; eligibility failures by code; the database pool's connections.
+//! upgrades by outcome; eligibility failures by code; the database pool's connections and
+//! acquire timeouts; webhook deliveries, the outbox and endpoints; term ends; upgrade jobs.
+//! Every series whose labels are known in advance is registered at zero at start-up
+//! (`series`), so dashboards and alerts see each metric before its first event.
+
+mod series;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -18,6 +23,10 @@ const TERM_ENDS: &str = "subscription_term_ends_total";
 const JOB_ITEMS: &str = "upgrade_job_items_total";
 const JOB_ITEM_DURATION: &str = "upgrade_job_item_duration_seconds";
 const JOB_QUEUE_DEPTH: &str = "upgrade_job_queue_depth";
+const POOL_ACQUIRE_TIMEOUTS: &str = "db_pool_acquire_timeouts_total";
+const OUTBOX_PENDING: &str = "webhook_outbox_pending_deliveries";
+const OUTBOX_OLDEST_AGE: &str = "webhook_outbox_oldest_pending_age_seconds";
+const WEBHOOK_ENDPOINTS: &str = "webhook_endpoints";
 
 /// Latency buckets in seconds, finer where this service's answers fall (1–50 ms).
 const BUCKETS: &[f64] = &[
@@ -39,58 +48,11 @@ pub fn handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Fails only if another recorder is installed; this one then still renders nothing.
             let _ = metrics::set_global_recorder(recorder);
-            describe();
+            series::describe();
+            series::register_at_zero();
             handle
         })
         .clone()
-}
-
-/// What each metric measures, for the `# HELP` lines.
-fn describe() {
-    metrics::describe_counter!(
-        REQUESTS,
-        "HTTP requests answered, by method, route and status"
-    );
-    metrics::describe_histogram!(
-        REQUEST_DURATION,
-        metrics::Unit::Seconds,
-        "Time to answer an HTTP request, by method, route and status"
-    );
-    metrics::describe_counter!(
-        UPGRADES,
-        "Upgrade requests by outcome: performed, dry_run, replayed, not_eligible, conflict, \
-         precondition_failed, not_found, unavailable, error"
-    );
-    metrics::describe_counter!(
-        ELIGIBILITY_FAILURES,
-        "Failing eligibility conditions reported (options listed, recommendations blocked and upgrades refused), by code"
-    );
-    metrics::describe_gauge!(
-        POOL_CONNECTIONS,
-        "Open database connections, by state (in_use, idle)"
-    );
-    metrics::describe_gauge!(POOL_MAX, "The database pool's size limit");
-    metrics::describe_counter!(
-        TERM_ENDS,
-        "Subscription terms ended by the renewal worker, by outcome (renewed, expired)"
-    );
-    metrics::describe_counter!(
-        JOB_ITEMS,
-        "Upgrade job items processed, by outcome (succeeded, not_eligible, failed, skipped)"
-    );
-    metrics::describe_histogram!(
-        JOB_ITEM_DURATION,
-        metrics::Unit::Seconds,
-        "Time to process one upgrade job item, by outcome"
-    );
-    metrics::describe_gauge!(
-        JOB_QUEUE_DEPTH,
-        "Upgrade job items waiting to be processed, over every running job"
-    );
-    metrics::describe_counter!(
-        WEBHOOK_DELIVERIES,
-        "Webhook delivery attempts by result (delivered, failed, gave_up)"
-    );
 }
 
 /// Counts one answered request. `route` is the matched route's template (or `unmatched`), never
@@ -161,6 +123,45 @@ pub fn record_pool(open: u32, idle: usize, max: u32) {
     metrics::gauge!(POOL_CONNECTIONS, "state" => "in_use").set((open - idle).max(0.0));
     metrics::gauge!(POOL_CONNECTIONS, "state" => "idle").set(idle);
     metrics::gauge!(POOL_MAX).set(f64::from(max));
+}
+
+/// Counts one request answered 503 because no pooled connection came free within the acquire
+/// timeout: the pool is saturated.
+pub fn record_pool_acquire_timeout() {
+    metrics::counter!(POOL_ACQUIRE_TIMEOUTS).increment(1);
+}
+
+/// The webhook outbox and endpoints, as one pass over the database measured them. An endpoint
+/// is failing while one of its deliveries is being retried, healthy when enabled and not failing.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutboxGauges {
+    /// Deliveries pending for healthy endpoints: the delivery worker's own backlog.
+    pub pending_healthy: i64,
+    /// Deliveries pending for failing endpoints (retried, or queued behind a retried one).
+    pub pending_failing: i64,
+    /// Deliveries kept for disabled endpoints, sent once they are enabled again.
+    pub pending_disabled: i64,
+    /// Age of the oldest event pending for a healthy endpoint; zero when none waits.
+    pub oldest_pending_age: Duration,
+    /// Endpoints by state: healthy, failing, disabled.
+    pub endpoints: [i64; 3],
+}
+
+/// The `state` label values of the endpoint gauges, in [`OutboxGauges::endpoints`]' order.
+const ENDPOINT_STATES: [&str; 3] = ["healthy", "failing", "disabled"];
+
+/// Sets the webhook outbox and endpoint gauges.
+pub fn set_outbox(gauges: &OutboxGauges) {
+    let pending = [
+        gauges.pending_healthy,
+        gauges.pending_failing,
+        gauges.pending_disabled,
+    ];
+    for (n, state) in ENDPOINT_STATES.into_iter().enumerate() {
+        metrics::gauge!(OUTBOX_PENDING, "endpoint_state" => state).set(pending[n] as f64);
+        metrics::gauge!(WEBHOOK_ENDPOINTS, "state" => state).set(gauges.endpoints[n] as f64);
+    }
+    metrics::gauge!(OUTBOX_OLDEST_AGE).set(gauges.oldest_pending_age.as_secs_f64());
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod catalog;
 mod clients;
 mod connections;
 mod customers;
+mod dashboards;
 mod dates;
 mod demo;
 mod docs;
