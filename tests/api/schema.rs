@@ -144,6 +144,38 @@ async fn every_customer_table_keys_and_references_by_customer() {
     );
 }
 
+/// The Citus recipe (`deploy/citus/distribute.sql`) distributes every customer table, and only
+/// those, co-located with `customers`: a new customer table the recipe forgot would stay on the
+/// coordinator and refuse its foreign keys there.
+#[tokio::test]
+async fn the_citus_recipe_distributes_every_customer_table() {
+    let app = spawn_app().await;
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    let mut tables = customer_tables(&pool).await;
+    pool.close().await;
+    tables.insert("customers".to_owned());
+    let recipe = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/citus/distribute.sql"),
+    )
+    .expect("the recipe");
+    let distributed: BTreeSet<String> = recipe
+        .lines()
+        .filter_map(|line| line.strip_prefix("SELECT create_distributed_table('"))
+        .filter_map(|rest| rest.split_once('\''))
+        .map(|(table, _)| table.to_owned())
+        .collect();
+    assert_eq!(distributed, tables);
+    let not_colocated = recipe
+        .lines()
+        .filter(|line| line.starts_with("SELECT create_distributed_table("))
+        .filter(|line| !line.contains("colocate_with => 'customers'"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        not_colocated,
+        ["SELECT create_distributed_table('customers', 'id');"]
+    );
+}
+
 /// On a distributed Postgres an error names the shard's copy of a constraint, `<name>_<shard
 /// id>`, and the service takes a trailing `_<digits>` off before mapping the name to an answer:
 /// so no constraint or index of ours may end in one.
