@@ -72,7 +72,7 @@ fn request_span(id: &str, method: &Method, route: &str, headers: &HeaderMap) -> 
         request_id = %id,
         method = %method,
         route = %route,
-        otel.name = %format_args!("{method} {route}"),
+        otel.name = %span_name(method, route),
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = %method,
@@ -82,6 +82,16 @@ fn request_span(id: &str, method: &Method, route: &str, headers: &HeaderMap) -> 
     );
     otel::continue_trace(&span, headers);
     span
+}
+
+/// `METHOD /route/{template}`; only the method when no route matched (OpenTelemetry's HTTP
+/// conventions), so that names stay few.
+fn span_name(method: &Method, route: &str) -> String {
+    if route == "unmatched" {
+        method.to_string()
+    } else {
+        format!("{method} {route}")
+    }
 }
 
 /// Records the answer's status on an exported request span; a 5xx marks it as failed.

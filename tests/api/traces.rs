@@ -326,6 +326,19 @@ fn delivered_context(delivery: &Post) -> (String, String) {
     (fields[1].to_owned(), fields[2].to_owned())
 }
 
+/// Waits for the process to exit without blocking this test's runtime, which serves the
+/// collector the exiting service sends its last spans to.
+async fn exited(service: &mut ServiceProcess) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_request_joins_the_callers_trace_with_its_route_status_and_partner() {
     let collector = Collector::start().await;
@@ -437,7 +450,7 @@ async fn spans_still_queued_are_sent_when_the_service_stops() {
     assert_eq!(response.status(), StatusCode::OK);
 
     service.terminate();
-    assert!(service.wait().success(), "a clean exit");
+    assert!(exited(&mut service).await.success(), "a clean exit");
 
     let spans = collector.spans();
     let span = spans
@@ -475,7 +488,7 @@ async fn with_export_off_nothing_is_sent_and_the_callers_traceparent_still_reach
         "passed on as it came"
     );
     service.terminate();
-    assert!(service.wait().success(), "a clean exit");
+    assert!(exited(&mut service).await.success(), "a clean exit");
     assert!(
         collector.posts_to("/v1/traces").is_empty(),
         "nothing exported"
