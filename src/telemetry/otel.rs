@@ -224,6 +224,21 @@ mod tests {
     }
 
     #[test]
+    fn the_protocol_is_protobuf_by_default_json_on_request_and_never_grpc() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            crate::config::Cli::try_parse_from(
+                std::iter::once("subscription-upgrades").chain(args.iter().copied()),
+            )
+            .map(|cli| cli.settings.otel.protocol)
+        };
+        assert_eq!(parse(&[]).unwrap(), OtlpProtocol::HttpProtobuf);
+        let json = parse(&["--otel-exporter-otlp-protocol", "http/json"]);
+        assert_eq!(json.unwrap(), OtlpProtocol::HttpJson);
+        assert!(parse(&["--otel-exporter-otlp-protocol", "grpc"]).is_err());
+    }
+
+    #[test]
     fn the_traces_url_comes_from_the_traces_endpoint_else_the_base_url_and_is_off_otherwise() {
         for (endpoint, traces, disabled, url) in [
             (None, None, false, None),

@@ -35,7 +35,7 @@ impl TraceParent {
             return None;
         }
         hex(&value[..2])?;
-        let trace_id = u128::try_from(hex(&value[3..35])?).ok()?;
+        let trace_id = hex(&value[3..35])?;
         let parent_id = u64::try_from(hex(&value[36..52])?).ok()?;
         let flags = u8::try_from(hex(&value[53..55])?).ok()?;
         (trace_id != 0 && parent_id != 0).then_some(TraceParent {
