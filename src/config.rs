@@ -240,6 +240,9 @@ pub struct Settings {
         global = true
     )]
     pub auth_audience: String,
+    /// OpenTelemetry trace export (off unless an OTLP endpoint is set).
+    #[command(flatten)]
+    pub otel: crate::telemetry::otel::OtelSettings,
 }
 
 impl Settings {

@@ -11,8 +11,17 @@ use subscription_upgrades::{db, http, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format);
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Only serving makes spans worth exporting.
+    let otel = matches!(command, Command::Serve).then_some(&cli.settings.otel);
+    let telemetry = match telemetry::init(cli.settings.log_format, otel) {
+        Ok(telemetry) => telemetry,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match command {
         Command::Serve => serve(&cli.settings).await,
         Command::Migrate => startup::prepare_database(&cli.settings)
             .await
@@ -32,6 +41,8 @@ async fn main() -> ExitCode {
         Command::Healthcheck => startup::probe_health(cli.settings.bind_addr).await,
         Command::Token(args) => mint_token(&cli.settings, args),
     };
+    // After the graceful shutdown: the spans of the last requests are sent before exiting.
+    telemetry.shutdown().await;
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -20,6 +20,8 @@ pub struct NewHistoryEntry<'a> {
     pub actor_user_id: &'a str,
     pub actor_roles: &'a [String],
     pub request_id: &'a str,
+    /// The trace context the event's deliveries send (`traceparent`), if the change had one.
+    pub traceparent: Option<&'a str>,
 }
 
 /// Appends a change and, in the same statement, its webhook event and one delivery per endpoint
@@ -37,8 +39,9 @@ pub async fn record(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ), event AS (
              INSERT INTO webhook_events
-                 (id, partner_id, customer_id, subscription_id, event_type, payload, occurred_at)
-             SELECT $12, $4, $1, $3, $13, $14, $11
+                 (id, partner_id, customer_id, subscription_id, event_type, payload, occurred_at,
+                  traceparent)
+             SELECT $12, $4, $1, $3, $13, $14, $11, $15
               WHERE $13::text IS NOT NULL AND EXISTS (
                     SELECT 1 FROM webhook_endpoints w
                      WHERE w.partner_id = $4 AND $13 = ANY (w.events))
@@ -61,6 +64,7 @@ pub async fn record(
         event.id,
         event.event_type,
         event.payload,
+        entry.traceparent,
     )
     .execute(conn)
     .await?;

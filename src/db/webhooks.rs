@@ -201,6 +201,8 @@ pub struct Claimed {
     pub event_id: Uuid,
     pub event_type: String,
     pub payload: serde_json::Value,
+    /// The trace context of the change that caused the event, to send as `traceparent`.
+    pub traceparent: Option<String>,
 }
 
 /// How many deliveries to claim, and for how long.
@@ -267,7 +269,8 @@ pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Er
               AND w.partner_id = d.partner_id AND w.id = d.endpoint_id AND e.seq = d.event_seq
            RETURNING d.endpoint_id, d.event_seq, d.attempts, d.lease AS "lease!",
                      (extract(epoch FROM now() - d.failing_since) * 1000)::bigint AS failing_for_ms,
-                     w.url, w.secret, e.id AS event_id, e.event_type, e.payload"#,
+                     w.url, w.secret, e.id AS event_id, e.event_type, e.payload,
+                     e.traceparent"#,
         claim.limit,
         claim.per_endpoint,
         lease_ms

@@ -13,6 +13,7 @@ use crate::domain::policy::{self, Operation, Role};
 use crate::domain::{ErrorCode, PartnerId};
 use crate::error::Error;
 use crate::service::Actor;
+use crate::telemetry::otel;
 
 /// Who is calling: partner tenant, user and roles, from a token that verified.
 #[derive(Debug, Clone)]
@@ -73,6 +74,9 @@ impl FromRequestParts<AppState> for Caller {
             return Err(rate_limited(wait));
         }
         let roles = auth::known_roles(&claims);
+        if otel::enabled() {
+            tracing::Span::current().record("partner_id", tracing::field::display(claims.tid));
+        }
         Ok(Caller {
             partner_id: PartnerId::from(claims.tid),
             user_id: claims.sub,

@@ -6,14 +6,17 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use super::problem::{PROBLEM_JSON, Problem};
 use super::request_id::{self, MS_CORRELATION_ID, X_REQUEST_ID};
 use crate::domain::ErrorCode;
+use crate::telemetry::otel;
+use crate::telemetry::propagation::{self, TraceParent};
 
 /// Gives the request its id and span, logs it once when answered, and counts it.
 pub async fn observe(request: Request, next: Next) -> Response {
@@ -26,11 +29,13 @@ pub async fn observe(request: Request, next: Next) -> Response {
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
     let method = request.method().clone();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let inbound = TraceParent::from_headers(request.headers());
+    let span = request_span(&id, &method, &route, request.headers());
 
-    let mut response = request_id::scope(id.clone(), next.run(request))
-        .instrument(span.clone())
-        .await;
+    let mut response =
+        propagation::scope(inbound, request_id::scope(id.clone(), next.run(request)))
+            .instrument(span.clone())
+            .await;
 
     let status = response.status();
     let elapsed = started.elapsed();
@@ -41,6 +46,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
             "answered"
         );
     });
+    record_status(&span, status);
     crate::telemetry::metrics::record_request(&method, &route, status.as_u16(), elapsed);
 
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -52,6 +58,51 @@ pub async fn observe(request: Request, next: Next) -> Response {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
     response
+}
+
+/// The request's span. With trace export on it is also the OpenTelemetry server span, named
+/// by the route template (never the raw path), a child of the caller's trace when the request
+/// carries a valid `traceparent`; the partner id is recorded on it once the caller is known.
+fn request_span(id: &str, method: &Method, route: &str, headers: &HeaderMap) -> Span {
+    if !otel::enabled() {
+        return tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    }
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        otel.name = %span_name(method, route),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = Empty,
+        partner_id = Empty,
+    );
+    otel::continue_trace(&span, headers);
+    span
+}
+
+/// `METHOD /route/{template}`; only the method when no route matched (OpenTelemetry's HTTP
+/// conventions), so that names stay few.
+fn span_name(method: &Method, route: &str) -> String {
+    if route == "unmatched" {
+        method.to_string()
+    } else {
+        format!("{method} {route}")
+    }
+}
+
+/// Records the answer's status on an exported request span; a 5xx marks it as failed.
+fn record_status(span: &Span, status: StatusCode) {
+    if !otel::enabled() {
+        return;
+    }
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
 }
 
 /// Replaces an error response that has no problem+json body (from axum's own rejections,

@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
+use tracing::Instrument;
 
 use crate::db;
 use crate::db::idempotency::NewIdempotencyRecord;
@@ -225,7 +226,19 @@ pub async fn run_keyed(
 /// back before returning. Dropping a transaction would also roll it back, but only once its
 /// connection is next used, after the answer is sent: its row locks and the key's advisory lock
 /// would outlive the request, and a retry arriving at once would find the key still in use.
+/// With trace export on, the transaction is a span of the request that runs it.
 pub async fn in_transaction<T>(
+    pool: &PgPool,
+    change: impl AsyncFnOnce(&mut PgConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let span = crate::telemetry::otel::transaction_span();
+    let result = transaction(pool, change).instrument(span.clone()).await;
+    let outcome = if result.is_ok() { "commit" } else { "rollback" };
+    span.record("db.outcome", outcome);
+    result
+}
+
+async fn transaction<T>(
     pool: &PgPool,
     change: impl AsyncFnOnce(&mut PgConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {

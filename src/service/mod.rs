@@ -59,6 +59,7 @@ impl Actor {
             after: after.as_ref(),
         };
         let event = Event::announce(&notice, Uuid::now_v7(), Utc::now());
+        let traceparent = crate::telemetry::propagation::current();
         let entry = NewHistoryEntry {
             customer_id,
             subscription_id,
@@ -69,6 +70,7 @@ impl Actor {
             actor_user_id: &self.user_id,
             actor_roles: &self.roles,
             request_id: &self.request_id,
+            traceparent: traceparent.as_deref(),
         };
         Ok(db::history::record(conn, &entry, &event).await?)
     }

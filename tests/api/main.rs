@@ -36,6 +36,7 @@ mod startup;
 mod subscriptions;
 mod sweep;
 mod tenancy;
+mod traces;
 mod two_instances;
 mod upgrades;
 mod webhooks;

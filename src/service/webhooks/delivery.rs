@@ -13,6 +13,8 @@ use ipnet::IpNet;
 use sqlx::PgPool;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 use uuid::Uuid;
 
 use super::target::{self, GuardedResolver};
@@ -21,6 +23,8 @@ use crate::db::webhooks::{Attempt, Claim, Claimed};
 use crate::domain::webhook::address;
 use crate::domain::webhook::signature;
 use crate::domain::webhook::{Outcome, RetryPolicy};
+use crate::telemetry::otel;
+use crate::telemetry::propagation::{TRACEPARENT, TraceParent};
 
 /// How long a lease outlasts the receiver's timeout: time to record the attempt.
 const LEASE_MARGIN: Duration = Duration::from_secs(15);
@@ -181,7 +185,11 @@ fn start_sending(
 
 async fn send_and_record(sender: &Sender, delivery: &Claimed) {
     let started = Instant::now();
-    let attempt = send(sender, delivery).await;
+    let (span, traceparent) = delivery_span(delivery);
+    let attempt = send(sender, delivery, traceparent.as_deref())
+        .instrument(span.clone())
+        .await;
+    record_on_span(&span, &attempt);
     let delivered = attempt
         .status_code
         .is_some_and(|code| (200..300).contains(&code));
@@ -225,8 +233,56 @@ fn give_up_reason(attempt: &Attempt, window: Duration) -> String {
     reason.chars().take(1000).collect()
 }
 
-/// Sends one delivery, signed as Standard Webhooks says.
-async fn send(sender: &Sender, delivery: &Claimed) -> Attempt {
+/// The delivery's span (client kind, with export on; none otherwise) and the `traceparent` to
+/// send: the span's own context, a child of the stored one, with export on; the stored context
+/// of the change that caused the event, as it is, with export off; none if it had none.
+fn delivery_span(delivery: &Claimed) -> (Span, Option<String>) {
+    let stored = delivery.traceparent.as_deref().and_then(TraceParent::parse);
+    if !otel::enabled() {
+        return (Span::none(), stored.map(|context| context.to_string()));
+    }
+    let host = target::parse_url(&delivery.url)
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "webhook delivery",
+        otel.name = "POST webhook",
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = "POST",
+        server.address = %host,
+        http.response.status_code = Empty,
+        error.type = Empty,
+        endpoint_id = %delivery.endpoint_id,
+        event_id = %delivery.event_id,
+        event_type = %delivery.event_type,
+    );
+    if let Some(parent) = stored {
+        otel::set_parent(&span, parent);
+    }
+    let own = otel::traceparent_of(&span).or(stored);
+    (span, own.map(|context| context.to_string()))
+}
+
+/// The receiver's answer on the delivery span; anything but 2xx marks it as failed.
+fn record_on_span(span: &Span, attempt: &Attempt) {
+    if let Some(code) = attempt.status_code {
+        span.record("http.response.status_code", code);
+    }
+    if !attempt
+        .status_code
+        .is_some_and(|code| (200..300).contains(&code))
+    {
+        span.record("otel.status_code", "ERROR");
+        let kind = attempt
+            .status_code
+            .map_or("no_answer".to_owned(), |c| c.to_string());
+        span.record("error.type", kind);
+    }
+}
+
+/// Sends one delivery, signed as Standard Webhooks says, with the trace context if any.
+async fn send(sender: &Sender, delivery: &Claimed, traceparent: Option<&str>) -> Attempt {
     let started = Instant::now();
     let failed = |error: String| Attempt {
         status_code: None,
@@ -245,23 +301,11 @@ async fn send(sender: &Sender, delivery: &Claimed) -> Attempt {
     let Ok(key) = signature::key(&delivery.secret) else {
         return failed("the endpoint's secret is not valid".to_owned());
     };
-    let body = serde_json::to_vec(&delivery.payload).unwrap_or_default();
-    let id = delivery.event_id.to_string();
-    let timestamp = chrono::Utc::now().timestamp();
-    let answer = sender
-        .client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header(
-            "webhook-signature",
-            signature::signature(&key, &id, timestamp, &body),
-        )
-        .header("webhook-event", &delivery.event_type)
-        .body(body)
-        .send()
-        .await;
+    let mut request = signed(sender.client.post(url), &key, delivery);
+    if let Some(traceparent) = traceparent {
+        request = request.header(TRACEPARENT, traceparent);
+    }
+    let answer = request.send().await;
     let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     match answer {
         Ok(response) => Attempt {
@@ -274,6 +318,27 @@ async fn send(sender: &Sender, delivery: &Claimed) -> Attempt {
             ..failed(causes(&error.without_url()))
         },
     }
+}
+
+/// The event as body, with the Standard Webhooks headers and signature.
+fn signed(
+    request: reqwest::RequestBuilder,
+    key: &[u8],
+    delivery: &Claimed,
+) -> reqwest::RequestBuilder {
+    let body = serde_json::to_vec(&delivery.payload).unwrap_or_default();
+    let id = delivery.event_id.to_string();
+    let timestamp = chrono::Utc::now().timestamp();
+    request
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header(
+            "webhook-signature",
+            signature::signature(key, &id, timestamp, &body),
+        )
+        .header("webhook-event", &delivery.event_type)
+        .body(body)
 }
 
 /// An error and its causes, outermost first: reqwest's own message ("error sending request")
