@@ -7,16 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
 
 use super::TokenError;
 use super::jwk_set::{KeySet, SigningKey};
 use super::provider::{Fetched, Provider};
 use super::settings::{KeyError, KeySettings};
-
-/// Failed fetches back off by doubling, up to this many times the minimum interval.
-const MAX_BACKOFF_DOUBLINGS: u32 = 6;
 
 /// The cached key set of an identity provider.
 pub struct Jwks {
@@ -27,6 +24,8 @@ pub struct Jwks {
     /// Fetches finished, successful or not: a request that waited for one in flight sees it.
     fetches: AtomicU64,
     schedule: Mutex<Schedule>,
+    /// Wakes the periodic refresh when a fetch on demand moved the next one.
+    rescheduled: Notify,
     min_refresh: Duration,
     max_refresh: Duration,
 }
@@ -57,6 +56,7 @@ impl Jwks {
                 next_due: Instant::now(),
                 failures: 0,
             }),
+            rescheduled: Notify::new(),
             min_refresh: settings.jwks_min_refresh,
             max_refresh: settings.jwks_refresh.max(settings.jwks_min_refresh),
         })
@@ -84,7 +84,10 @@ impl Jwks {
         loop {
             self.refresh(Trigger::Schedule).await;
             let due = self.schedule.lock().await.next_due;
-            tokio::time::sleep_until(due).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = self.rescheduled.notified() => {}
+            }
         }
     }
 
@@ -132,11 +135,15 @@ impl Jwks {
             Err(error) => {
                 schedule.failures = schedule.failures.saturating_add(1);
                 tracing::warn!(%error, failures = schedule.failures, "could not refresh the identity provider's signing keys; keeping the cached ones");
-                self.backoff(schedule.failures)
+                // Retried after the minimum interval: at most a fetch every few seconds.
+                self.min_refresh
             }
         };
         schedule.next_due = Instant::now() + wait;
         self.fetches.fetch_add(1, Ordering::Release);
+        if matches!(trigger, Trigger::UnknownKey) {
+            self.rescheduled.notify_one();
+        }
     }
 
     /// Replaces the cached keys; returns the time until the next periodic refresh.
@@ -153,10 +160,5 @@ impl Jwks {
             .max_age
             .unwrap_or(self.max_refresh)
             .clamp(self.min_refresh, self.max_refresh)
-    }
-
-    fn backoff(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(MAX_BACKOFF_DOUBLINGS);
-        (self.min_refresh * 2u32.pow(doublings)).min(self.max_refresh)
     }
 }

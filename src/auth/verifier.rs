@@ -36,7 +36,9 @@ const PROVIDER_ALGORITHMS: &[Algorithm] = &[
 #[derive(Clone)]
 pub struct TokenVerifier {
     keys: Keys,
-    validation: Validation,
+    /// One per family of algorithms allowed (jsonwebtoken wants a validation's algorithms to
+    /// be of one family).
+    validations: Vec<Validation>,
     /// A multi-tenant issuer's parts before and after `{tenantid}`; `None` when the issuer is
     /// one exact string (checked by `validation`).
     issuer_template: Option<(String, String)>,
@@ -65,22 +67,23 @@ impl TokenVerifier {
             Keys::Fixed(key) => key.algorithms.clone(),
             Keys::Provider(_) => PROVIDER_ALGORITHMS.to_vec(),
         };
-        let issuer = settings.required_issuer();
-        let issuer_template = issuer
+        let issuer_template = settings
+            .required_issuer()
             .split_once(TENANT_PLACEHOLDER)
             .map(|(before, after)| (before.to_owned(), after.to_owned()));
-        let mut validation = Validation::new(algorithms[0]);
-        validation.algorithms = algorithms;
-        if issuer_template.is_none() {
-            validation.set_issuer(&[issuer]);
+        let mut validations: Vec<Validation> = Vec::new();
+        for algorithm in algorithms {
+            match validations
+                .iter_mut()
+                .find(|v| v.algorithms[0].family() == algorithm.family())
+            {
+                Some(validation) => validation.algorithms.push(algorithm),
+                None => validations.push(validation(settings, algorithm, &issuer_template)),
+            }
         }
-        validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECS;
         Ok(TokenVerifier {
             keys,
-            validation,
+            validations,
             issuer_template,
         })
     }
@@ -111,7 +114,12 @@ impl TokenVerifier {
         if !key.algorithms.contains(&header.alg) {
             return Err(TokenError::AlgorithmNotAllowed);
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)
+        let validation = self
+            .validations
+            .iter()
+            .find(|v| v.algorithms.contains(&header.alg))
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, validation)
             .map(|data| data.claims)
             .map_err(|e| classify(e.kind()))?;
         self.check_issuer_template(&claims)?;
@@ -135,6 +143,23 @@ impl TokenVerifier {
             Err(TokenError::WrongIssuer)
         }
     }
+}
+
+/// The checks of every token, for `algorithm` (and others of its family, added later).
+fn validation(
+    settings: &KeySettings,
+    algorithm: Algorithm,
+    issuer_template: &Option<(String, String)>,
+) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    if issuer_template.is_none() {
+        validation.set_issuer(&[settings.required_issuer()]);
+    }
+    validation.set_audience(&[&settings.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECS;
+    validation
 }
 
 fn public_key(path: &str) -> Result<SigningKey, KeyError> {

@@ -298,6 +298,11 @@ impl TestApp {
         }
     }
 
+    /// Acting as whoever `token` says.
+    pub fn api_with_token(&self, token: String) -> Api<'_> {
+        Api { app: self, token }
+    }
+
     /// Acting as the global admin of this app's default partner.
     pub fn admin(&self) -> Api<'_> {
         self.api(self.partner, &["global_admin"])
