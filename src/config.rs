@@ -224,6 +224,23 @@ pub struct Settings {
     /// PEM file with the RSA (RS256) or P-256 (ES256) public key that verifies bearer tokens.
     #[arg(long, env = "AUTH_JWT_PUBLIC_KEY_FILE", global = true)]
     pub auth_jwt_public_key_file: Option<String>,
+    /// URL of the identity provider's key set (JWKS) that verifies bearer tokens; https (plain
+    /// http only to a loopback host).
+    #[arg(long, env = "AUTH_JWKS_URL", global = true)]
+    pub auth_jwks_url: Option<String>,
+    /// OpenID Connect issuer: the required `iss` (instead of AUTH_ISSUER), and where the key set
+    /// is discovered (`{issuer}/.well-known/openid-configuration`) unless AUTH_JWKS_URL is set.
+    /// `{tenantid}` stands for the token's own `tid` (Entra ID multi-tenant applications).
+    #[arg(long, env = "AUTH_OIDC_ISSUER", global = true)]
+    pub auth_oidc_issuer: Option<String>,
+    /// Seconds at least between two fetches of the provider's key set (a token with an unknown
+    /// `kid` fetches it again, at most this often).
+    #[arg(long, env = "AUTH_JWKS_MIN_REFRESH_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub auth_jwks_min_refresh_secs: u64,
+    /// Seconds at most between two fetches of the provider's key set (a shorter
+    /// `Cache-Control: max-age` is honoured), so removed keys stop working.
+    #[arg(long, env = "AUTH_JWKS_REFRESH_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub auth_jwks_refresh_secs: u64,
     /// Required `iss` of bearer tokens.
     #[arg(
         long,
@@ -261,6 +278,10 @@ impl Settings {
         KeySettings {
             secret: self.auth_jwt_secret.clone(),
             public_key_file: self.auth_jwt_public_key_file.clone(),
+            jwks_url: self.auth_jwks_url.clone(),
+            oidc_issuer: self.auth_oidc_issuer.clone(),
+            jwks_min_refresh: Duration::from_secs(self.auth_jwks_min_refresh_secs),
+            jwks_refresh: Duration::from_secs(self.auth_jwks_refresh_secs),
             issuer: self.auth_issuer.clone(),
             audience: self.auth_audience.clone(),
         }

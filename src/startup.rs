@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::auth::TokenVerifier;
+use crate::auth::{Jwks, TokenVerifier};
 use crate::config::Settings;
 use crate::db::{self, PoolSettings, SetupError};
 use crate::domain::Catalog;
@@ -35,7 +35,8 @@ pub enum StartupError {
     Keys(#[from] crate::auth::KeyError),
     #[error(
         "no token key is configured (development mode), so the service only listens on a loopback \
-         address, not {0}; set AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE"
+         address, not {0}; set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL or \
+         AUTH_OIDC_ISSUER"
     )]
     DevelopmentModeNotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
@@ -62,6 +63,8 @@ pub struct Application {
     retention: RetentionSettings,
     renewals: RenewalSettings,
     jobs: JobSettings,
+    /// The identity provider's key cache, refreshed in the background while serving.
+    provider_keys: Option<Arc<Jwks>>,
 }
 
 impl Application {
@@ -69,12 +72,14 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let keys = settings.keys();
         let verifier = TokenVerifier::new(&keys)?;
+        let provider_keys = verifier.provider_keys();
         if keys.is_development() {
             if !settings.bind_addr.ip().is_loopback() {
                 return Err(StartupError::DevelopmentModeNotLoopback(settings.bind_addr));
             }
             tracing::warn!(
-                "DEVELOPMENT MODE: no AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE is set; tokens are \
+                "DEVELOPMENT MODE: no AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL or \
+                 AUTH_OIDC_ISSUER is set; tokens are \
                  checked against the public development secret. Never run like this in production."
             );
         }
@@ -110,6 +115,7 @@ impl Application {
             retention: settings.retention(),
             renewals,
             jobs,
+            provider_keys,
         })
     }
 
@@ -156,6 +162,9 @@ impl Application {
         let _renewals = AbortOnDrop(renewals);
         let _jobs = AbortOnDrop(jobs);
         let _outbox = AbortOnDrop(outbox);
+        let _keys = self
+            .provider_keys
+            .map(|keys| AbortOnDrop(tokio::spawn(keys.keep_fresh())));
         let mut worker = AbortOnDrop(worker);
         let finished = tokio::select! {
             () = server => Ok(()),

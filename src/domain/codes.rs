@@ -113,6 +113,8 @@ error_codes! {
     TokenAlgorithmNotAllowed = "token_algorithm_not_allowed", 401;
     /// The token's claims are missing or of the wrong form.
     TokenClaimsInvalid = "token_claims_invalid", 401;
+    /// The token names a signing key (`kid`) the identity provider does not publish.
+    TokenKeyUnknown = "token_key_unknown", 401;
     /// The caller's roles do not allow the operation.
     RoleNotAllowed = "role_not_allowed", 403;
     /// No such route.
@@ -213,8 +215,11 @@ error_codes! {
     LockTimeout = "lock_timeout", 503;
     /// The service could not answer in time.
     ServiceUnavailable = "service_unavailable", 503;
-    /// `/readyz`: the database does not answer.
+    /// `/readyz`: the database does not answer, or the identity provider's signing keys are not
+    /// loaded yet.
     NotReady = "not_ready", 503;
+    /// The identity provider's signing keys have not been loaded yet, so no token can be checked.
+    AuthProviderUnavailable = "auth_provider_unavailable", 503;
 }
 
 /// A rule's refusal: its stable code, and (as `Display`) what a person reads.

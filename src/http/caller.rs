@@ -67,7 +67,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).map_err(unauthorized)?;
-        let claims = state.verifier.verify(token).map_err(unauthorized)?;
+        let claims = state.verifier.verify(token).await.map_err(unauthorized)?;
         if let Some(limiter) = &state.rate_limiter
             && let Err(wait) = limiter.check(claims.tid, Instant::now())
         {
@@ -79,7 +79,8 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller {
             partner_id: PartnerId::from(claims.tid),
-            user_id: claims.sub,
+            // Entra ID's object id is the user's stable id; other providers have `sub` only.
+            user_id: claims.oid.unwrap_or(claims.sub),
             roles,
             role_names: claims.roles,
         })
@@ -114,6 +115,9 @@ fn rate_limited(wait: Duration) -> Problem {
 fn unauthorized(error: TokenError) -> Problem {
     // RFC 6750: no error attribute when no credentials were sent at all.
     let challenge = match &error {
+        TokenError::ProviderUnavailable { retry_after } => {
+            return Problem::new(error.code(), error.to_string()).with_retry_after(*retry_after);
+        }
         TokenError::Missing => r#"Bearer realm="subscription-upgrades""#.to_owned(),
         other => format!(
             r#"Bearer realm="subscription-upgrades", error="invalid_token", error_description="{}""#,

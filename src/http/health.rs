@@ -28,18 +28,24 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// The database answers: this instance can serve requests.
+/// The database answers and bearer tokens can be checked (an identity provider's signing keys
+/// are loaded): this instance can serve requests.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Database unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unreachable, or the identity provider's keys not loaded yet", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
     match service::database_ready(&state.pool).await {
+        Ok(()) if !state.verifier.is_ready() => Err(Problem::new(
+            ErrorCode::NotReady,
+            "The identity provider's signing keys are not loaded yet; no token can be checked.",
+        )
+        .with_retry_after(2)),
         Ok(()) => Ok(Json(Health { status: "ready" })),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

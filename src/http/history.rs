@@ -38,7 +38,8 @@ pub struct HistoryEntryView {
     /// The state after it, with what the change did (billing, released licenses, …).
     #[schema(value_type = Option<Object>)]
     after: Option<serde_json::Value>,
-    /// The `sub` of the caller's token.
+    /// The caller's user id: the token's `oid` (Entra ID's object id) when present, else its
+    /// `sub`.
     actor_user_id: String,
     actor_roles: Vec<String>,
     /// The request's `X-Request-Id`, to find its log lines.

@@ -45,6 +45,12 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT with tid (the partner), roles, and oid or sub (the user): HS256 \
+                         with a shared secret, RS256/ES256 with a public key, or signed by an \
+                         OpenID Connect provider such as Microsoft Entra ID, whose published keys \
+                         (JWKS) verify it.",
+                    ))
                     .build(),
             ),
         );

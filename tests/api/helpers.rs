@@ -57,6 +57,8 @@ pub fn test_settings(database_url: String) -> Settings {
     settings.bind_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.auth_jwt_secret = Some(TEST_SECRET.to_owned());
     settings.auth_jwt_public_key_file = None;
+    settings.auth_jwks_url = None;
+    settings.auth_oidc_issuer = None;
     settings.auth_issuer = "subscription-upgrades".to_owned();
     settings.auth_audience = "subscription-upgrades".to_owned();
     settings.rate_limit_per_second = 0;
@@ -296,6 +298,11 @@ impl TestApp {
             app: self,
             token: token(partner, roles),
         }
+    }
+
+    /// Acting as whoever `token` says.
+    pub fn api_with_token(&self, token: String) -> Api<'_> {
+        Api { app: self, token }
     }
 
     /// Acting as the global admin of this app's default partner.

@@ -20,6 +20,7 @@ mod jobs;
 mod lifecycle;
 mod logs;
 mod matrix;
+mod oidc;
 mod operations;
 mod outage;
 mod partial;
