@@ -7,6 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod lists;
+
+pub use lists::{ADD_ON_OFFER_IDS, BASE_OFFER_IDS, MARKET_CODES, SERVICE_CODES};
+
 /// A market a customer belongs to, with the currency its prices and bills are in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Market {
