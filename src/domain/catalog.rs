@@ -9,7 +9,11 @@ use utoipa::ToSchema;
 
 mod lists;
 
-pub use lists::{ADD_ON_OFFER_IDS, BASE_OFFER_IDS, MARKET_CODES, SERVICE_CODES};
+pub(crate) use lists::named_schema;
+pub use lists::{
+    ADD_ON_OFFER_IDS, AddOnOfferId, BASE_OFFER_IDS, BaseOfferId, MARKET_CODES, MarketCode, OfferId,
+    SERVICE_CODES, ServiceCode, string_enum,
+};
 
 /// A market a customer belongs to, with the currency its prices and bills are in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -70,6 +70,7 @@ pub struct ScheduledChangeView {
     kind: ScheduledKind,
     /// For an upgrade: the offer it goes to.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<OfferId>)]
     target_offer_id: Option<String>,
     /// Seats after the change; for a partial upgrade, the seats that move.
     quantity: i64,

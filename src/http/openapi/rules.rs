@@ -4,13 +4,14 @@
 //! headers. Where a rule cannot be stated exactly the schema states a looser one: a client that
 //! follows the document never refuses what the service would accept.
 
+use utoipa::Modify;
 use utoipa::openapi::schema::{
     AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
 };
 use utoipa::openapi::{Ref, RefOr};
-use utoipa::{Modify, PartialSchema, ToSchema};
 
-use crate::domain::catalog::{ADD_ON_OFFER_IDS, BASE_OFFER_IDS, MARKET_CODES, SERVICE_CODES};
+pub use crate::domain::catalog::{AddOnOfferId, BaseOfferId, MarketCode, OfferId, ServiceCode};
+use crate::domain::catalog::{named_schema, string_enum};
 use crate::domain::input::{CUSTOMER_NAME_MAX, DISPLAY_NAME_MAX, NAME_FORBIDDEN_CLASS};
 #[cfg(doc)]
 use crate::domain::input::{EARLIEST_DATE, LATEST_DATE};
@@ -18,59 +19,6 @@ use crate::domain::subscription::MAX_QUANTITY;
 use crate::domain::webhook::EVENT_TYPES;
 use crate::service::idempotency::MAX_KEY_LEN;
 use crate::service::webhooks::target::MAX_URL_LENGTH;
-
-/// A string schema listing exactly `values`.
-fn string_enum<'a>(description: &str, values: impl IntoIterator<Item = &'a str>) -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some(description))
-        .enum_values(Some(values))
-        .into()
-}
-
-/// Declares a named schema (a component) whose body `schema` builds.
-macro_rules! named_schema {
-    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
-        $(#[$doc])*
-        pub struct $name;
-
-        impl PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                RefOr::T($schema)
-            }
-        }
-
-        impl ToSchema for $name {}
-    };
-}
-
-named_schema!(
-    /// A market code of the catalog.
-    MarketCode => string_enum("A market of the catalog.", MARKET_CODES)
-);
-
-named_schema!(
-    /// A service code some offer of the catalog includes.
-    ServiceCode => string_enum("A service some offer of the catalog includes.", SERVICE_CODES)
-);
-
-named_schema!(
-    /// Any offer id of the catalog, base or add-on.
-    OfferId => string_enum(
-        "An offer of the catalog (a base offer or an add-on).",
-        BASE_OFFER_IDS.into_iter().chain(ADD_ON_OFFER_IDS),
-    )
-);
-
-named_schema!(
-    /// A base offer id of the catalog.
-    BaseOfferId => string_enum("A base offer of the catalog (bought on its own).", BASE_OFFER_IDS)
-);
-
-named_schema!(
-    /// An add-on offer id of the catalog.
-    AddOnOfferId => string_enum("An add-on offer of the catalog.", ADD_ON_OFFER_IDS)
-);
 
 named_schema!(
     /// A webhook event type.
@@ -85,6 +33,32 @@ named_schema!(
         .description(Some("Seats."))
         .minimum(Some(1))
         .maximum(Some(MAX_QUANTITY))
+        .into()
+);
+
+named_schema!(
+    /// One event of a job's `text/event-stream`, as an SSE parser presents it.
+    JobEvent => ObjectBuilder::new()
+        .description(Some("One server-sent event of a job's stream."))
+        .property(
+            "event",
+            string_enum(
+                "`progress` while the job runs, `end` once with its final state, `error` if the \
+                 job could not be read (the stream then closes).",
+                ["progress", "end", "error"],
+            ),
+        )
+        .property(
+            "data",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "For `progress` and `end`: the job as JSON, as `GET /v1/upgrade-jobs/{jobId}` \
+                     answers it; for `error`: a message.",
+                )),
+        )
+        .required("event")
+        .required("data")
         .into()
 );
 
