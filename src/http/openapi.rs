@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
 use super::AppState;
 use super::problem::PROBLEM_JSON;
 
+mod examples;
 pub mod rules;
 
 use rules::{
@@ -103,6 +104,7 @@ pub fn document_json() -> String {
     BodyProblems.modify(&mut document);
     HeaderRules.modify(&mut document);
     DateBounds.modify(&mut document);
+    examples::Examples.modify(&mut document);
     let mut text = document
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
