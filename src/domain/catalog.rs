@@ -7,6 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod lists;
+
+pub(crate) use lists::named_schema;
+pub use lists::{
+    ADD_ON_OFFER_IDS, AddOnOfferId, BASE_OFFER_IDS, BaseOfferId, MARKET_CODES, MarketCode, OfferId,
+    SERVICE_CODES, ServiceCode, string_enum,
+};
+
 /// A market a customer belongs to, with the currency its prices and bills are in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Market {

@@ -8,6 +8,17 @@ pub use dates::{
     timestamp,
 };
 
+/// The longest customer name, in characters.
+pub const CUSTOMER_NAME_MAX: usize = 200;
+
+/// The longest user display name, in characters.
+pub const DISPLAY_NAME_MAX: usize = 256;
+
+/// Characters a name may not contain: control characters (except the whitespace ones, which
+/// trimming removes at either end) and the invisible formatting ones of [`name`], as a regular
+/// expression class for the OpenAPI document.
+pub const NAME_FORBIDDEN_CLASS: &str = r"\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff";
+
 /// A text field that is not acceptable, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} {reason}")]

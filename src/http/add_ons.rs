@@ -14,6 +14,7 @@ use super::caller::Caller;
 use super::change::quantity_or_status;
 use super::conditional::{self, IdempotencyHeader};
 use super::extract::{Json, Path};
+use super::openapi::rules::{AddOnOfferId, Quantity};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
@@ -37,10 +38,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuyAddOn {
     /// An add-on offer that attaches to the subscription's offer, e.g. `teams-audio-conferencing`.
-    #[schema(min_length = 1)]
+    #[schema(value_type = AddOnOfferId)]
     offer_id: String,
     /// Seats: 1 to the subscription's quantity.
-    #[schema(minimum = 1)]
+    #[schema(value_type = Quantity)]
     quantity: i64,
 }
 
@@ -50,7 +51,7 @@ pub struct BuyAddOn {
 pub struct ChangeAddOn {
     /// New number of seats: 1 to the subscription's quantity.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<Quantity>)]
     quantity: Option<i64>,
     /// `cancelled` cancels the add-on for good.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,6 +75,7 @@ impl ChangeAddOn {
 pub struct AddOnView {
     id: Uuid,
     subscription_id: Uuid,
+    #[schema(value_type = AddOnOfferId)]
     offer_id: String,
     offer_name: String,
     quantity: i32,

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::caller::Caller;
 use super::extract::{Json, Path};
+use super::openapi::rules::{BaseOfferId, MarketCode, OfferId, ServiceCode};
 use super::pagination::{Page, PageRequest, Paging};
 use super::problem::{AuthProblems, Problem};
 use crate::domain::{Catalog, ErrorCode, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
@@ -27,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct OfferView {
     /// Stable slug, e.g. `m365-business-basic`.
+    #[schema(value_type = OfferId)]
     id: String,
     name: String,
     kind: OfferKind,
@@ -37,12 +39,15 @@ pub struct OfferView {
     /// Most seats a customer may hold across the family's subscriptions; `null` when uncapped.
     family_seat_cap: Option<u32>,
     /// Service codes the offer includes.
+    #[schema(value_type = Vec<ServiceCode>)]
     services: Vec<String>,
     /// Where the offer is sold, and at what price.
     prices: Vec<PriceView>,
     /// For an add-on: the base offers it may be attached to.
+    #[schema(value_type = Vec<BaseOfferId>)]
     attaches_to: Vec<String>,
     /// Offers this one can be upgraded to (before market and customer rules).
+    #[schema(value_type = Vec<BaseOfferId>)]
     upgrade_targets: Vec<String>,
 }
 
@@ -50,6 +55,7 @@ pub struct OfferView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceView {
+    #[schema(value_type = MarketCode)]
     market: String,
     /// ISO 4217 code.
     currency: String,
@@ -61,12 +67,15 @@ pub struct PriceView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradePathView {
+    #[schema(value_type = BaseOfferId)]
     source_offer_id: String,
     source_offer_name: String,
+    #[schema(value_type = BaseOfferId)]
     target_offer_id: String,
     target_offer_name: String,
     upgrade_type: UpgradeType,
     /// Markets where a customer can take this path (both offers are sold there).
+    #[schema(value_type = Vec<MarketCode>)]
     markets: Vec<String>,
 }
 
@@ -75,7 +84,8 @@ pub struct UpgradePathView {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OfferListQuery {
-    /// Only offers sold in this market (`US`, `IT`, `IN`).
+    /// Only offers sold in this market.
+    #[param(value_type = Option<MarketCode>)]
     market: Option<String>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -90,8 +100,10 @@ pub struct OfferListQuery {
 #[into_params(parameter_in = Query)]
 pub struct UpgradePathListQuery {
     /// Only paths out of this offer.
+    #[param(value_type = Option<OfferId>)]
     source_offer_id: Option<String>,
     /// Only paths a customer in this market can take.
+    #[param(value_type = Option<MarketCode>)]
     market: Option<String>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -157,7 +169,7 @@ async fn list_offers(
     path = "/v1/offers/{offerId}",
     tag = "catalog",
     security(("bearer" = [])),
-    params(("offerId" = String, Path, description = "Offer slug")),
+    params(("offerId" = OfferId, Path, description = "Offer slug")),
     responses(
         (status = 200, description = "The offer", body = OfferView),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),

@@ -12,6 +12,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
 use super::extract::{Json, Path};
+use super::openapi::rules::{self, MarketCode};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::Customer;
@@ -32,7 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct CustomerView {
     id: Uuid,
     name: String,
-    /// Market code (`US`, `IT`, `IN`).
+    #[schema(value_type = MarketCode)]
     market: String,
     created_at: DateTime<Utc>,
 }
@@ -52,10 +53,9 @@ impl From<Customer> for CustomerView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateCustomer {
-    /// 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = rules::customer_name)]
     name: String,
-    /// Market code (`US`, `IT`, `IN`).
+    #[schema(value_type = MarketCode)]
     market: String,
 }
 

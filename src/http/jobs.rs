@@ -17,6 +17,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::conditional::{IDEMPOTENT_REPLAYED, IdempotencyHeader};
 use super::extract::{Json, Path};
+use super::openapi::rules::{MarketCode, OfferId, Quantity};
 use super::pagination::{Page, PageQuery, PageRequest, Paging};
 use super::problem::{AuthProblems, Problem};
 use crate::domain::job::ItemOutcome;
@@ -45,11 +46,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct JobItemRequest {
     customer_id: Uuid,
     subscription_id: Uuid,
-    #[schema(min_length = 1)]
+    #[schema(value_type = OfferId)]
     target_offer_id: String,
     /// Seats of the target; the source's when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<Quantity>)]
     quantity: Option<i64>,
 }
 
@@ -58,18 +59,18 @@ pub struct JobItemRequest {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobSelection {
-    #[schema(min_length = 1)]
+    #[schema(value_type = OfferId)]
     source_offer_id: String,
-    #[schema(min_length = 1)]
+    #[schema(value_type = OfferId)]
     target_offer_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     customer_ids: Option<Vec<Uuid>>,
-    /// A market code (`US`, `IT`, `IN`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<MarketCode>)]
     market: Option<String>,
     /// Seats of every target; each source's own when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<Quantity>)]
     quantity: Option<i64>,
 }
 

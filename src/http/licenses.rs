@@ -12,6 +12,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
 use super::extract::{Json, Path};
+use super::openapi::rules;
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::LicenseAssignment;
@@ -29,8 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAssignment {
     user_id: Uuid,
-    /// Services of the offer switched off for this user.
     #[serde(default)]
+    #[schema(schema_with = rules::disabled_services)]
     disabled_services: Vec<String>,
 }
 

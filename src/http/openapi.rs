@@ -11,6 +11,14 @@ use utoipa::{Modify, OpenApi};
 use super::AppState;
 use super::problem::PROBLEM_JSON;
 
+mod examples;
+pub mod rules;
+
+use rules::{
+    AddOnOfferId, BaseOfferId, DateBounds, EventType, HeaderRules, MarketCode, OfferId, Quantity,
+    ServiceCode,
+};
+
 /// Document-level information; paths and schemas come from the routers.
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +28,7 @@ use super::problem::PROBLEM_JSON;
         license(name = "MIT", identifier = "MIT"),
     ),
     modifiers(&BearerAuth),
+    components(schemas(MarketCode, ServiceCode, OfferId, BaseOfferId, AddOnOfferId, EventType, Quantity)),
     tags(
         (name = "catalog", description = "Offers, prices and the upgrade matrix"),
         (name = "customers", description = "Customers, delegated admin relationships and users"),
@@ -99,6 +108,9 @@ pub fn document_json() -> String {
     let mut document = super::api_routes().into_openapi();
     // After the routes are merged in: the modifiers of `ApiDoc` run before there are paths.
     BodyProblems.modify(&mut document);
+    HeaderRules.modify(&mut document);
+    DateBounds.modify(&mut document);
+    examples::Examples.modify(&mut document);
     let mut text = document
         .to_pretty_json()
         .expect("the OpenAPI document serialises");

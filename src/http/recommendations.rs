@@ -13,6 +13,7 @@ use super::caller::Caller;
 use super::extract::{Json, Path};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::billing::Billing;
+use crate::domain::catalog::{BaseOfferId, MarketCode};
 use crate::domain::eligibility::Failure;
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::recommendation::{Blocked, Recommendation};
@@ -34,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct UpgradeRecommendations {
     customer_id: Uuid,
     /// The customer's market: prices and bills are in its currency.
+    #[schema(value_type = MarketCode)]
     market: String,
     /// In subscription id order; suspended, ended and other sellers' subscriptions are left out.
     subscriptions: Vec<SubscriptionUpgrades>,
@@ -44,6 +46,7 @@ pub struct UpgradeRecommendations {
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionUpgrades {
     subscription_id: Uuid,
+    #[schema(value_type = BaseOfferId)]
     offer_id: String,
     offer_name: Option<String>,
     quantity: i32,
@@ -57,6 +60,7 @@ pub struct SubscriptionUpgrades {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecommendedUpgrade {
+    #[schema(value_type = BaseOfferId)]
     target_offer_id: String,
     target_offer_name: Option<String>,
     upgrade_type: UpgradeType,
@@ -83,6 +87,7 @@ pub struct RecommendedUpgrade {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockedUpgrade {
+    #[schema(value_type = BaseOfferId)]
     target_offer_id: String,
     target_offer_name: Option<String>,
     /// Every failing condition.

@@ -12,6 +12,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
 use super::extract::{DateField, Json, Path};
+use super::openapi::rules;
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::DelegatedAdminRelationship;
@@ -37,7 +38,7 @@ pub struct CreateRelationship {
     /// After `startsAt`; RFC 3339, from 1970-01-01T00:00:00Z through 2999-12-31T23:59:59Z.
     #[schema(value_type = String, format = DateTime)]
     ends_at: DateField,
-    /// Service codes the relationship grants admin rights for, or `["*"]` for all.
+    #[schema(schema_with = rules::granted_services)]
     services: Vec<String>,
 }
 
@@ -49,6 +50,7 @@ pub struct RelationshipView {
     customer_id: Uuid,
     partner_id: Uuid,
     /// As recorded.
+    #[schema(value_type = RelationshipStatus)]
     status: String,
     /// Whether it grants rights now: recorded `active` and now within `[startsAt, endsAt)`.
     effective: bool,

@@ -15,6 +15,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
+use super::openapi::rules::{OfferId, Quantity};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::billing::Billing;
 use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
@@ -40,10 +41,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleChange {
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(min_length = 1)]
+    #[schema(value_type = Option<OfferId>)]
     target_offer_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<Quantity>)]
     quantity: Option<i64>,
     /// Move only `quantity` seats to the target right after the renewal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -69,6 +70,7 @@ pub struct ScheduledChangeView {
     kind: ScheduledKind,
     /// For an upgrade: the offer it goes to.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<OfferId>)]
     target_offer_id: Option<String>,
     /// Seats after the change; for a partial upgrade, the seats that move.
     quantity: i64,

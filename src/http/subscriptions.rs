@@ -17,6 +17,7 @@ use super::conditional::{self, IdempotencyHeader, IfMatch, etag, with_etag};
 use super::created::created;
 use super::extract::{DateField, Json, Path};
 use super::licenses::AssignmentView;
+use super::openapi::rules::{BaseOfferId, Quantity};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use super::scheduled::ScheduledChangeView;
@@ -43,10 +44,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct SubscriptionView {
     id: Uuid,
     customer_id: Uuid,
+    #[schema(value_type = BaseOfferId)]
     offer_id: String,
     /// Seats.
     quantity: i32,
+    #[schema(value_type = SubscriptionStatus)]
     status: String,
+    #[schema(value_type = BillingCycle)]
     billing_cycle: String,
     term_start: NaiveDate,
     term_end: NaiveDate,
@@ -92,10 +96,11 @@ impl From<Subscription> for SubscriptionView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSubscription {
-    #[schema(min_length = 1)]
+    /// A base offer sold in the customer's market.
+    #[schema(value_type = BaseOfferId)]
     offer_id: String,
     /// Seats, at least 1 and within the offer's cap.
-    #[schema(minimum = 1)]
+    #[schema(value_type = Quantity)]
     quantity: i64,
     billing_cycle: BillingCycle,
     /// Start of the one-year term (it ends 12 months later); today when absent. Every date here
@@ -276,7 +281,7 @@ async fn get_subscription(
 pub struct ChangeSubscription {
     /// New number of seats: 1 to the offer's cap, never below the assigned licenses.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<Quantity>)]
     quantity: Option<i64>,
     /// `active` ↔ `suspended`, either → `cancelled` (final).
     #[serde(skip_serializing_if = "Option::is_none")]

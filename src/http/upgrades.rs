@@ -17,6 +17,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
+use super::openapi::rules::{OfferId, Quantity};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::PerformedUpgrade;
@@ -79,12 +80,12 @@ async fn list_upgrade_options(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PerformUpgrade {
-    #[schema(min_length = 1)]
+    #[schema(value_type = OfferId)]
     target_offer_id: String,
     /// Whole upgrade: seats of the target, the source's quantity when absent. Partial upgrade
     /// (required): the seats that move, fewer than the source's.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<Quantity>)]
     quantity: Option<i64>,
     /// Move only `quantity` seats; the source keeps the rest and stays active.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

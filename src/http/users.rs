@@ -12,6 +12,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
 use super::extract::{Json, Path};
+use super::openapi::rules;
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::User;
@@ -28,11 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUser {
-    /// 1–256 characters.
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(schema_with = rules::display_name)]
     display_name: String,
-    /// Unique within the customer, case-insensitively.
-    #[schema(min_length = 3, max_length = 320)]
+    #[schema(schema_with = rules::email)]
     email: String,
 }
 

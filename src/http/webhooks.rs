@@ -13,6 +13,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::created::{Created, created};
 use super::extract::{Json, Path};
+use super::openapi::rules::{self, EventType};
 use super::pagination::Page;
 use super::problem::{AuthProblems, Problem};
 use crate::domain::Operation;
@@ -33,18 +34,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterWebhook {
-    /// `https://` (or `http://`) URL that receives each event as a JSON POST. Its host must be,
-    /// and resolve to, public internet addresses (`webhook_url_not_allowed` otherwise).
-    #[schema(min_length = 8, max_length = 2048)]
+    #[schema(schema_with = rules::webhook_url)]
     url: String,
-    /// Event types to send (`subscription.created`, `subscription.upgraded`,
-    /// `subscription.quantity_changed`, `subscription.status_changed`, `add_on.purchased`,
-    /// `add_on.quantity_changed`, `add_on.cancelled`), or `["*"]` for all.
+    #[schema(schema_with = rules::event_types)]
     events: Vec<String>,
     /// The signing secret, as the Standard Webhooks specification has it: `whsec_` followed by
     /// the base64 of 24 to 64 random bytes. Leave it out and the service generates one. Either
     /// way it is in the registration's answer and never shown again.
-    #[schema(min_length = 38, max_length = 94)]
+    #[schema(
+        min_length = 38,
+        max_length = 94,
+        pattern = "^whsec_[A-Za-z0-9+/]+={0,2}$"
+    )]
     secret: Option<String>,
 }
 
@@ -54,6 +55,7 @@ pub struct RegisterWebhook {
 pub struct WebhookView {
     id: Uuid,
     url: String,
+    #[schema(value_type = Vec<EventType>)]
     events: Vec<String>,
     /// `disabled` after a delivery failed for the whole retry window (see `disabledReason`) or
     /// at the partner's request; its events still queue and are sent once it is enabled again.

@@ -19,7 +19,7 @@ pub async fn create(
     name: &str,
     market: &str,
 ) -> Result<Customer, Error> {
-    let name = input::name("name", name, 200)
+    let name = input::name("name", name, input::CUSTOMER_NAME_MAX)
         .map_err(|e| Error::new(ErrorCode::InvalidCustomerName, e.to_string()))?;
     if catalog.market(market).is_none() {
         let known: Vec<_> = catalog.markets().iter().map(|m| m.code.as_str()).collect();
@@ -109,7 +109,7 @@ pub async fn create_user(
     display_name: &str,
     email: &str,
 ) -> Result<User, Error> {
-    let display_name = input::name("displayName", display_name, 256)
+    let display_name = input::name("displayName", display_name, input::DISPLAY_NAME_MAX)
         .map_err(|e| Error::new(ErrorCode::InvalidDisplayName, e.to_string()))?;
     let email =
         input::email(email).map_err(|e| Error::new(ErrorCode::InvalidEmail, e.to_string()))?;

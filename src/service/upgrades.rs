@@ -28,6 +28,7 @@ use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, U
 use crate::error::Error;
 
 use super::subscriptions::check_precondition;
+use crate::domain::catalog::{BaseOfferId, OfferId};
 use crate::domain::records::Precondition;
 
 /// What the caller asks for.
@@ -51,7 +52,9 @@ pub struct UpgradeResult {
     pub source_subscription_id: Uuid,
     /// `null` for a dry run.
     pub target_subscription_id: Option<Uuid>,
+    #[schema(value_type = BaseOfferId)]
     pub source_offer_id: String,
+    #[schema(value_type = OfferId)]
     pub target_offer_id: String,
     pub upgrade_type: UpgradeType,
     /// Seats the target gains: all of its seats for a whole upgrade, the seats moved for a

@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use subscription_upgrades::domain::OfferKind;
 
 use crate::helpers::{assert_problem, json_ok, spawn_app};
 
@@ -262,4 +263,39 @@ async fn catalog_reads_refuse_bad_input_with_specific_problems() {
         let response = app.get(path).await;
         assert_problem(response, status, code).await;
     }
+}
+
+/// The document's enum `name`, as served.
+fn listed<'a>(document: &'a Value, name: &str) -> Vec<&'a str> {
+    document["components"]["schemas"][name]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name} is an enum"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_migrated_catalogs_markets_services_and_offers() {
+    let app = spawn_app().await;
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    let catalog = subscription_upgrades::db::catalog::load(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let url = format!("{}/openapi.json", app.address);
+    let document = json_ok(app.client.get(url).send().await.unwrap()).await;
+
+    let markets: Vec<&str> = catalog.markets().iter().map(|m| m.code.as_str()).collect();
+    let services: Vec<&str> = catalog.service_codes().into_iter().collect();
+    let offers = |kind: OfferKind| -> Vec<&str> {
+        let offers = catalog.offers().iter().filter(move |o| o.kind == kind);
+        offers.map(|o| o.id.as_str()).collect()
+    };
+    assert_eq!(listed(&document, "MarketCode"), markets);
+    assert_eq!(listed(&document, "ServiceCode"), services);
+    assert_eq!(listed(&document, "BaseOfferId"), offers(OfferKind::Base));
+    assert_eq!(listed(&document, "AddOnOfferId"), offers(OfferKind::AddOn));
+    let all = [offers(OfferKind::Base), offers(OfferKind::AddOn)].concat();
+    assert_eq!(listed(&document, "OfferId"), all);
 }

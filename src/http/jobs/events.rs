@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::http::AppState;
 use crate::http::caller::Caller;
 use crate::http::extract::Path;
+use crate::http::openapi::rules::JobEvent;
 use crate::http::problem::{AuthProblems, Problem};
 use crate::service::jobs;
 
@@ -35,7 +36,7 @@ enum Step {
     params(("jobId" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Server-sent events: `progress` while the job runs, then `end`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `progress` while the job runs, then `end`", content_type = "text/event-stream", body = JobEvent),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
         (status = 404, description = "No such job of yours", body = Problem, content_type = "application/problem+json"),

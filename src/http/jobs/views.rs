@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::catalog::OfferId;
 use crate::domain::job::{Counts, ItemOutcome, JobItem, JobStatus};
 use crate::service::jobs;
 
@@ -65,6 +66,7 @@ pub struct JobItemView {
     seq: i32,
     customer_id: Uuid,
     subscription_id: Uuid,
+    #[schema(value_type = OfferId)]
     target_offer_id: String,
     quantity: Option<i32>,
     outcome: ItemOutcome,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::billing::Billing;
+use crate::domain::catalog::BaseOfferId;
 use crate::domain::eligibility::Failure;
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::{ErrorCode, SubscriptionId, UpgradeType};
@@ -15,6 +16,7 @@ use crate::service::upgrades::{self, PartialOption};
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeOption {
+    #[schema(value_type = BaseOfferId)]
     target_offer_id: String,
     target_offer_name: Option<String>,
     upgrade_type: Option<UpgradeType>,

@@ -17,7 +17,12 @@ from subscription_upgrades_client.api.upgrades import (
     list_upgrade_options,
     perform_upgrade,
 )
-from subscription_upgrades_client.models import PageUpgradeOption, PerformUpgrade, UpgradeResult
+from subscription_upgrades_client.models import (
+    OfferId,
+    PageUpgradeOption,
+    PerformUpgrade,
+    UpgradeResult,
+)
 
 
 def main(base_url: str, token: str, customer: str, subscription: str) -> None:
@@ -32,13 +37,14 @@ def main(base_url: str, token: str, customer: str, subscription: str) -> None:
     refused = [option for option in options.items if not option.eligible]
     assert eligible, "an eligible upgrade"
     assert all(option.failures for option in refused), "every refusal says why"
-    choice = eligible[0]
+    # Offer ids are enums in the document: an option's target (a base offer) is an offer id.
+    target = OfferId(eligible[0].target_offer_id)
 
     preview = perform_upgrade.sync_detailed(
         customer_id=customer_id,
         subscription_id=subscription_id,
         client=client,
-        body=PerformUpgrade(target_offer_id=choice.target_offer_id, dry_run=True),
+        body=PerformUpgrade(target_offer_id=target, dry_run=True),
     )
     assert preview.status_code == 200, preview
     assert isinstance(preview.parsed, UpgradeResult) and preview.parsed.dry_run
@@ -47,7 +53,7 @@ def main(base_url: str, token: str, customer: str, subscription: str) -> None:
         customer_id=customer_id,
         subscription_id=subscription_id,
         client=client,
-        body=PerformUpgrade(target_offer_id=choice.target_offer_id),
+        body=PerformUpgrade(target_offer_id=target),
         idempotency_key=str(uuid.uuid4()),
     )
     assert performed.status_code == 201, performed
@@ -63,7 +69,7 @@ def main(base_url: str, token: str, customer: str, subscription: str) -> None:
     print(
         json.dumps(
             {
-                "targetOfferId": result.target_offer_id,
+                "targetOfferId": result.target_offer_id.value,
                 "upgradeId": str(result.upgrade_id),
                 "recorded": recorded is not None and recorded.id == result.upgrade_id,
                 "transferredUsers": result.transferred_users,
