@@ -57,6 +57,7 @@ pub enum Freshness {
 
 /// The customer's `customer_facts` row and the source subscription. Each list is one array
 /// per column, which Postgres sends and the service decodes for a fraction of the cost of JSON.
+#[derive(sqlx::FromRow)]
 struct CustomerRecord {
     market_code: String,
     source: Option<Json<Subscription>>,
@@ -81,6 +82,32 @@ struct CustomerRecord {
     license_disabled: Vec<String>,
 }
 
+/// The facts statement over `$from` (the stored table or the function that builds the row
+/// live): two statements, so that each keeps one cached plan (a single statement choosing its
+/// source by a parameter was planned anew on every call, which cost more than running it).
+macro_rules! facts_statement {
+    ($from:literal) => {
+        concat!(
+            "SELECT f.market_code,
+                    (SELECT to_json(s) FROM subscriptions s
+                     WHERE s.customer_id = $1 AND s.id = $3
+                       AND s.channel = 'partner' AND s.partner_id = $2) AS source,
+                    f.subscription_ids, f.subscription_offers, f.subscription_statuses,
+                    f.subscription_quantities, f.subscription_channels, f.subscription_partners,
+                    f.right_partners, f.right_statuses, f.right_starts, f.right_ends,
+                    f.right_all_services, f.right_services, f.add_on_subscriptions,
+                    f.license_users, f.license_subscriptions, f.license_assigned, f.license_names,
+                    f.license_emails, f.license_disabled
+             FROM ",
+            $from,
+            " $2 = ANY (f.partners)"
+        )
+    };
+}
+
+const STORED: &str = facts_statement!("customer_facts f WHERE f.customer_id = $1 AND");
+const LIVE: &str = facts_statement!("customer_facts_of(ARRAY[$1::uuid]) f WHERE");
+
 /// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
 /// partner's.
 pub async fn facts(
@@ -90,39 +117,16 @@ pub async fn facts(
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
 ) -> Result<Option<FactsRow>, sqlx::Error> {
-    // One text for both sources: the planner keeps only the branch `$4` selects.
-    let record = sqlx::query_as!(
-        CustomerRecord,
-        r#"SELECT f.market_code AS "market_code!",
-                  (SELECT to_json(s) FROM subscriptions s
-                   WHERE s.customer_id = $1 AND s.id = $3
-                     AND s.channel = 'partner' AND s.partner_id = $2) AS "source: Json<Subscription>",
-                  f.subscription_ids AS "subscription_ids!: Vec<SubscriptionId>",
-                  f.subscription_offers AS "subscription_offers!",
-                  f.subscription_statuses AS "subscription_statuses!: Vec<SubscriptionStatus>",
-                  f.subscription_quantities AS "subscription_quantities!",
-                  f.subscription_channels AS "subscription_channels!: Vec<Channel>",
-                  f.subscription_partners AS "subscription_partners!: Vec<Option<PartnerId>>",
-                  f.right_partners AS "right_partners!: Vec<PartnerId>",
-                  f.right_statuses AS "right_statuses!: Vec<RelationshipStatus>",
-                  f.right_starts AS "right_starts!", f.right_ends AS "right_ends!",
-                  f.right_all_services AS "right_all_services!", f.right_services AS "right_services!",
-                  f.add_on_subscriptions AS "add_on_subscriptions!: Vec<SubscriptionId>",
-                  f.license_users AS "license_users!",
-                  f.license_subscriptions AS "license_subscriptions!: Vec<SubscriptionId>",
-                  f.license_assigned AS "license_assigned!", f.license_names AS "license_names!",
-                  f.license_emails AS "license_emails!", f.license_disabled AS "license_disabled!"
-           FROM (SELECT * FROM customer_facts WHERE customer_id = $1 AND NOT $4
-                 UNION ALL
-                 SELECT * FROM customer_facts_of(ARRAY[$1::uuid]) WHERE $4) f
-           WHERE $2 = ANY (f.partners)"#,
-        customer_id.as_uuid(),
-        partner_id.as_uuid(),
-        subscription_id.as_uuid(),
-        freshness == Freshness::Live
-    )
-    .fetch_optional(conn)
-    .await?;
+    let statement = match freshness {
+        Freshness::Stored => STORED,
+        Freshness::Live => LIVE,
+    };
+    let record: Option<CustomerRecord> = sqlx::query_as(statement)
+        .bind(customer_id)
+        .bind(partner_id)
+        .bind(subscription_id)
+        .fetch_optional(conn)
+        .await?;
     Ok(record.map(|record| record.for_source(partner_id, subscription_id)))
 }
 
