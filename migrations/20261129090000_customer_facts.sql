@@ -88,10 +88,12 @@ WHERE c.id = ANY ($1)
 $$;
 
 -- Stores the facts of the given customers as this transaction sees them (bulk loads call it
--- directly, for a batch of customers at once).
+-- directly, for a batch of customers at once). PL/pgSQL rather than SQL: it keeps the
+-- statement's plan for the session, where a SQL function plans it anew on every call.
 CREATE FUNCTION store_customer_facts(ids uuid[]) RETURNS void
-LANGUAGE sql AS $$
-INSERT INTO customer_facts SELECT * FROM customer_facts_of($1)
+LANGUAGE plpgsql AS $$
+BEGIN
+INSERT INTO customer_facts SELECT * FROM customer_facts_of(ids)
 ON CONFLICT (customer_id) DO UPDATE SET
     (market_code, partners, subscription_ids, subscription_offers, subscription_statuses,
      subscription_quantities, subscription_channels, subscription_partners, right_partners,
@@ -105,7 +107,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
      EXCLUDED.right_starts, EXCLUDED.right_ends, EXCLUDED.right_all_services,
      EXCLUDED.right_services, EXCLUDED.add_on_subscriptions, EXCLUDED.license_users,
      EXCLUDED.license_subscriptions, EXCLUDED.license_assigned, EXCLUDED.license_names,
-     EXCLUDED.license_emails, EXCLUDED.license_disabled)
+     EXCLUDED.license_emails, EXCLUDED.license_disabled);
+END
 $$;
 
 -- Fires at commit, once per changed row; rebuilds each customer once per transaction (the
