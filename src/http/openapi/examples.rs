@@ -1,5 +1,5 @@
 //! Examples of the main operations' requests and answers, as the service gave them over the demo
-//! data (README, "The demo data"): the files of `openapi/examples/`, named
+//! data (README, "The demo data"): the files of `src/http/openapi/examples/`, named
 //! `<operationId>.request.json` or `<operationId>.<status>.json`.
 
 use serde_json::Value;
@@ -12,53 +12,49 @@ const EXAMPLES: [(&str, &str, &str); 10] = [
     (
         "list_upgrade_options",
         "200",
-        include_str!("../../../openapi/examples/list_upgrade_options.200.json"),
+        include_str!("examples/list_upgrade_options.200.json"),
     ),
     (
         "perform_upgrade",
         "request",
-        include_str!("../../../openapi/examples/perform_upgrade.request.json"),
+        include_str!("examples/perform_upgrade.request.json"),
     ),
     (
         "perform_upgrade",
         "200",
-        include_str!("../../../openapi/examples/perform_upgrade.200.json"),
+        include_str!("examples/perform_upgrade.200.json"),
     ),
     (
         "change_subscription",
         "request",
-        include_str!("../../../openapi/examples/change_subscription.request.json"),
+        include_str!("examples/change_subscription.request.json"),
     ),
     (
         "change_subscription",
         "200",
-        include_str!("../../../openapi/examples/change_subscription.200.json"),
+        include_str!("examples/change_subscription.200.json"),
     ),
     (
         "buy_add_on",
         "request",
-        include_str!("../../../openapi/examples/buy_add_on.request.json"),
+        include_str!("examples/buy_add_on.request.json"),
     ),
     (
         "buy_add_on",
         "201",
-        include_str!("../../../openapi/examples/buy_add_on.201.json"),
+        include_str!("examples/buy_add_on.201.json"),
     ),
     (
         "create_job",
         "request",
-        include_str!("../../../openapi/examples/create_job.request.json"),
+        include_str!("examples/create_job.request.json"),
     ),
     (
         "create_job",
         "202",
-        include_str!("../../../openapi/examples/create_job.202.json"),
+        include_str!("examples/create_job.202.json"),
     ),
-    (
-        "get_job",
-        "200",
-        include_str!("../../../openapi/examples/get_job.200.json"),
-    ),
+    ("get_job", "200", include_str!("examples/get_job.200.json")),
 ];
 
 /// Puts each example on its operation's request body or answer.
