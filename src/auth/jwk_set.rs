@@ -13,15 +13,22 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
-/// The RSA algorithms; a key without `alg` may be used with any of them.
-const RSA: &[Algorithm] = &[
+/// Every algorithm a key set's keys may allow: asymmetric only, never `none` or HS*. The RSA
+/// ones come first.
+pub const ALGORITHMS: &[Algorithm] = &[
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
     Algorithm::PS256,
     Algorithm::PS384,
     Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
 ];
+
+/// The RSA algorithms; a key without `alg` may be used with any of them.
+const RSA: &[Algorithm] = ALGORITHMS.split_at(6).0;
 
 /// RSA moduli shorter than this (2048 bits) are too weak to trust.
 const MIN_RSA_MODULUS_BYTES: usize = 256;

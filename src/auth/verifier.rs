@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use uuid::Uuid;
 
 use super::header::TokenHeader;
-use super::jwk_set::SigningKey;
+use super::jwk_set::{self, SigningKey};
 use super::jwks::Jwks;
 use super::settings::{KeyError, KeySettings, KeySource};
 use super::{Claims, TokenError};
@@ -18,19 +18,6 @@ const LEEWAY_SECS: u64 = 30;
 
 /// The placeholder of a multi-tenant issuer, replaced by the token's own `tid`.
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
-
-/// The algorithms a provider's keys may use: asymmetric only, never `none` or HS*.
-const PROVIDER_ALGORITHMS: &[Algorithm] = &[
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
 
 /// Verifies bearer tokens.
 #[derive(Clone)]
@@ -65,7 +52,7 @@ impl TokenVerifier {
         };
         let algorithms = match &keys {
             Keys::Fixed(key) => key.algorithms.clone(),
-            Keys::Provider(_) => PROVIDER_ALGORITHMS.to_vec(),
+            Keys::Provider(_) => jwk_set::ALGORITHMS.to_vec(),
         };
         let issuer_template = settings
             .required_issuer()
