@@ -35,6 +35,19 @@ async fn every_option_fails_with(api: &Api<'_>, customer: &str, source: &str, co
         .all(|(_, codes)| codes.iter().any(|c| c == code))
 }
 
+/// A US customer with a Business Basic subscription of five seats (the upgrade source), and
+/// full admin rights when `rights`; answers the customer and the source.
+async fn customer_with_source(admin: &Api<'_>, rights: bool) -> (String, String) {
+    let customer = admin.customer("US").await;
+    if rights {
+        admin.relationship(&customer, &["*"]).await;
+    }
+    let source = admin
+        .subscription(&customer, "m365-business-basic", 5)
+        .await;
+    (customer, source)
+}
+
 async fn connect(app: &TestApp) -> PgConnection {
     PgConnection::connect(app.database_url())
         .await
@@ -45,10 +58,7 @@ async fn connect(app: &TestApp) -> PgConnection {
 async fn a_change_made_straight_in_the_database_shows_in_the_next_listing() {
     let app = spawn_app().await;
     let admin = app.admin();
-    let customer = admin.customer("US").await;
-    let source = admin
-        .subscription(&customer, "m365-business-basic", 5)
-        .await;
+    let (customer, source) = customer_with_source(&admin, false).await;
     assert!(every_option_fails_with(&admin, &customer, &source, "delegated_admin_missing").await);
 
     let pool = PgPool::connect(app.database_url()).await.unwrap();
@@ -79,11 +89,7 @@ async fn a_change_made_straight_in_the_database_shows_in_the_next_listing() {
 async fn a_change_rolled_back_leaves_the_stored_facts_as_they_were() {
     let app = spawn_app().await;
     let admin = app.admin();
-    let customer = admin.customer("US").await;
-    admin.relationship(&customer, &["*"]).await;
-    let source = admin
-        .subscription(&customer, "m365-business-basic", 5)
-        .await;
+    let (customer, source) = customer_with_source(&admin, true).await;
     let before = failure_codes(&admin, &customer, &source).await;
 
     let mut conn = connect(&app).await;
@@ -103,10 +109,7 @@ async fn a_change_rolled_back_leaves_the_stored_facts_as_they_were() {
 async fn two_transactions_changing_one_customer_at_once_leave_both_changes_in_its_facts() {
     let app = spawn_app().await;
     let admin = app.admin();
-    let customer = admin.customer("US").await;
-    let source = admin
-        .subscription(&customer, "m365-business-basic", 5)
-        .await;
+    let (customer, source) = customer_with_source(&admin, false).await;
     let other = admin.subscription(&customer, "o365-e3", 5).await;
 
     // Neither transaction takes the customer's row lock (as the service's writes do), so only
@@ -141,11 +144,7 @@ async fn two_transactions_changing_one_customer_at_once_leave_both_changes_in_it
 async fn every_write_through_the_service_keeps_the_stored_facts_current() {
     let app = spawn_app().await;
     let admin = app.admin();
-    let customer = admin.customer("US").await;
-    admin.relationship(&customer, &["*"]).await;
-    let source = admin
-        .subscription(&customer, "m365-business-basic", 5)
-        .await;
+    let (customer, source) = customer_with_source(&admin, true).await;
     let user = admin.user(&customer, "ada@contoso.com").await;
     admin.assign(&customer, &source, &user, &[]).await;
     let upgraded = admin
