@@ -14,10 +14,21 @@ pub const CUSTOMER_NAME_MAX: usize = 200;
 /// The longest user display name, in characters.
 pub const DISPLAY_NAME_MAX: usize = 256;
 
-/// Characters a name may not contain: control characters (except the whitespace ones, which
-/// trimming removes at either end) and the invisible formatting ones of [`name`], as a regular
-/// expression class for the OpenAPI document.
-pub const NAME_FORBIDDEN_CLASS: &str = r"\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff";
+/// Characters a name or an e-mail address may not contain once trimmed: control characters and
+/// the invisible formatting ones of [`name`], as a regular expression class for the OpenAPI
+/// document.
+pub const NAME_FORBIDDEN_CLASS: &str =
+    r"\u0000-\u001f\u007f-\u009f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff";
+
+/// The characters trimming removes (Unicode's `White_Space`, as [`char::is_whitespace`]), as a
+/// regular expression class for the OpenAPI document. Spelled out because `\s` means something
+/// else in each dialect that reads the document: ECMA-262 adds U+FEFF and leaves out U+0085,
+/// Python adds U+001C–U+001F.
+pub const WHITESPACE_CLASS: &str =
+    r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// The longest e-mail address, in characters once trimmed.
+pub const EMAIL_MAX: usize = 320;
 
 /// A text field that is not acceptable, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,9 +57,10 @@ pub fn name(field: &'static str, value: &str, max: usize) -> Result<String, Inva
     Ok(trimmed.to_owned())
 }
 
-/// An e-mail address: one `@` between a non-empty local part and a dotted domain, no spaces or
-/// control characters, at most 320 characters. Stored as given (trimmed); compared
-/// case-insensitively by the database.
+/// An e-mail address: one `@` between a non-empty local part and a domain with a dot that
+/// neither starts nor ends it; no spaces, control or invisible formatting characters; at most
+/// [`EMAIL_MAX`] characters. Stored as given (trimmed); compared case-insensitively by the
+/// database.
 pub fn email(value: &str) -> Result<String, InvalidText> {
     let trimmed = value.trim();
     let invalid = |reason| {
@@ -57,7 +69,7 @@ pub fn email(value: &str) -> Result<String, InvalidText> {
             reason,
         })
     };
-    if trimmed.len() > 320 {
+    if trimmed.chars().count() > EMAIL_MAX {
         return invalid("is too long");
     }
     if trimmed
@@ -183,5 +195,22 @@ mod tests {
             assert!(email(input).is_err(), "{input:?}");
         }
         assert!(email(&format!("{}@x.com", "a".repeat(320))).is_err());
+        let longest = format!("{}@x.com", "é".repeat(EMAIL_MAX - 6));
+        assert_eq!(email(&format!(" {longest} ")), Ok(longest.clone()));
+        assert!(email(&format!("é{longest}")).is_err());
+    }
+
+    /// The classes the OpenAPI document's patterns are built from name exactly the characters
+    /// the checks treat alike (every one of them is in the Basic Multilingual Plane).
+    #[test]
+    fn the_document_classes_name_exactly_the_characters_the_checks_use() {
+        let class = |class: &str| regex::Regex::new(&format!("^[{class}]$")).unwrap();
+        let (whitespace, forbidden) = (class(WHITESPACE_CLASS), class(NAME_FORBIDDEN_CLASS));
+        for c in (0..=0xFFFF).filter_map(char::from_u32) {
+            let text = c.to_string();
+            assert_eq!(whitespace.is_match(&text), c.is_whitespace(), "{c:?}");
+            let refused_in_a_name = name("name", &format!("a{c}b"), 10).is_err();
+            assert_eq!(forbidden.is_match(&text), refused_in_a_name, "{c:?}");
+        }
     }
 }

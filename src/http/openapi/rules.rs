@@ -12,7 +12,9 @@ use utoipa::openapi::{Ref, RefOr};
 
 pub use crate::domain::catalog::{AddOnOfferId, BaseOfferId, MarketCode, OfferId, ServiceCode};
 use crate::domain::catalog::{named_schema, string_enum};
-use crate::domain::input::{CUSTOMER_NAME_MAX, DISPLAY_NAME_MAX, NAME_FORBIDDEN_CLASS};
+use crate::domain::input::{
+    CUSTOMER_NAME_MAX, DISPLAY_NAME_MAX, EMAIL_MAX, NAME_FORBIDDEN_CLASS, WHITESPACE_CLASS,
+};
 #[cfg(doc)]
 use crate::domain::input::{EARLIEST_DATE, LATEST_DATE};
 use crate::domain::subscription::MAX_QUANTITY;
@@ -118,24 +120,36 @@ pub fn disabled_services() -> Schema {
         .into()
 }
 
-/// An e-mail address as the service checks it: one `@` between a local part and a dotted
-/// domain, no spaces inside (surrounding ones are trimmed), at most 320 characters. Not
-/// `format: email`, which refuses addresses the service takes (`a@b.test*`).
+/// An e-mail address as the service checks it ([`crate::domain::input::email`]): one `@`
+/// between a local part and a domain with a dot that neither starts nor ends it, no spaces,
+/// control or invisible formatting characters inside (surrounding spaces are trimmed), at most
+/// [`EMAIL_MAX`] characters. Not `format: email`, which refuses addresses the service takes
+/// (`a@b.test*`).
 pub fn email() -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(
             "Unique within the customer, case-insensitively; one `@` between a local part and a \
-             dotted domain, no spaces (surrounding ones are trimmed).",
+             domain with a dot that neither starts nor ends it; no spaces, control or invisible \
+             formatting characters (surrounding spaces are trimmed).",
         ))
-        .min_length(Some(3))
-        .max_length(Some(320))
-        .pattern(Some(r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"))
+        .min_length(Some(5))
+        .max_length(Some(EMAIL_MAX))
+        .pattern(Some(email_pattern()))
         .into()
 }
 
-/// A name: 1 to `max` characters once trimmed, at least one of them not a space, none of them
-/// a control or invisible formatting character (a tab or line break may only surround it).
+/// The pattern of [`email`].
+fn email_pattern() -> String {
+    let space = WHITESPACE_CLASS;
+    let inner = format!("[^@{space}{NAME_FORBIDDEN_CLASS}]");
+    let edge = format!("[^@.{space}{NAME_FORBIDDEN_CLASS}]");
+    format!("^[{space}]*{inner}+@{edge}{inner}*\\.{inner}*{edge}[{space}]*$")
+}
+
+/// A name as the service checks it ([`crate::domain::input::name`]): 1 to `max` characters
+/// once trimmed, none of them a control or invisible formatting character (a tab or line break
+/// may only surround it).
 fn name(max: usize) -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -144,10 +158,17 @@ fn name(max: usize) -> Schema {
         )))
         .min_length(Some(1))
         .max_length(Some(max))
-        .pattern(Some(format!(
-            r"^[^{NAME_FORBIDDEN_CLASS}]*[^{NAME_FORBIDDEN_CLASS}\s][^{NAME_FORBIDDEN_CLASS}]*$"
-        )))
+        .pattern(Some(name_pattern()))
         .into()
+}
+
+/// The pattern of [`name`]: spaces around a text that starts and ends with something else and
+/// holds no control or invisible formatting character (spaces inside it may not be tabs or line
+/// breaks, which are control characters).
+fn name_pattern() -> String {
+    let (space, forbidden) = (WHITESPACE_CLASS, NAME_FORBIDDEN_CLASS);
+    let edge = format!("[^{space}{forbidden}]");
+    format!("^[{space}]*{edge}(?:[^{forbidden}]*{edge})?[{space}]*$")
 }
 
 /// A customer's name.
@@ -285,12 +306,112 @@ fn inline<T>(item: &RefOr<T>) -> Option<&T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::input::{EARLIEST_DATE, LATEST_DATE};
+    use crate::domain::input::{self, EARLIEST_DATE, LATEST_DATE};
 
     #[test]
     fn the_year_pattern_spans_the_accepted_dates() {
         assert_eq!(EARLIEST_DATE.to_string(), "1970-01-01");
         assert_eq!(LATEST_DATE.to_string(), "2999-12-31");
         assert_eq!(YEAR_RANGE, "^(19[7-9][0-9]|2[0-9]{3})-");
+    }
+
+    /// The e-mail pattern and the service's check agree on every character of the Basic
+    /// Multilingual Plane (where every space, control and invisible formatting character is) in
+    /// each place of an address, and on addresses of every shape the check tells apart.
+    #[test]
+    fn the_email_pattern_accepts_exactly_what_the_service_accepts() {
+        let pattern = regex::Regex::new(&email_pattern()).unwrap();
+        let agree = |value: &str| {
+            assert_eq!(
+                pattern.is_match(value),
+                input::email(value).is_ok(),
+                "{value:?}"
+            );
+        };
+        for c in (0..=0xFFFF).filter_map(char::from_u32).chain(['😀', '𝔸']) {
+            agree(&format!("{c}ab@c.d"));
+            agree(&format!("a{c}b@c.d"));
+            agree(&format!("ab@{c}c.d"));
+            agree(&format!("ab@c{c}d.e"));
+            agree(&format!("ab@c.d{c}"));
+        }
+        let shapes = [
+            "a@b.c",
+            " \u{3000}ada@contoso.com\t\n",
+            "a@b..c",
+            "a.b@c.d",
+            "a@b",
+            "a@.b",
+            "a@b.",
+            "@b.c",
+            "a@@b.c",
+            "a@b@c.d",
+            "a b@c.d",
+            "a\u{FEFF}@b.c",
+            "a\u{1C}@b.c",
+            "\u{1C}a@b.c",
+            "\u{85}a@b.c\u{85}",
+            "",
+        ];
+        for value in shapes {
+            agree(value);
+        }
+    }
+
+    /// The name pattern and the service's check agree on every character of the Basic
+    /// Multilingual Plane inside a name and around it, and on names of every shape it tells
+    /// apart.
+    #[test]
+    fn the_name_pattern_accepts_exactly_what_the_service_accepts() {
+        let pattern = regex::Regex::new(&name_pattern()).unwrap();
+        let agree = |value: &str| {
+            assert_eq!(
+                pattern.is_match(value),
+                input::name("name", value, usize::MAX).is_ok(),
+                "{value:?}"
+            );
+        };
+        for c in (0..=0xFFFF).filter_map(char::from_u32).chain(['😀', '𝔸']) {
+            agree(&format!("{c}"));
+            agree(&format!("{c}ab"));
+            agree(&format!("a{c}b"));
+            agree(&format!("ab{c}"));
+        }
+        for value in [
+            "",
+            " ",
+            "\t\n",
+            " a ",
+            "a b",
+            "a\tb",
+            "\u{3000}a\u{85}",
+            "a\u{200D}b",
+        ] {
+            agree(value);
+        }
+    }
+
+    /// A pattern without its anchors, as the generator reads it (it matches whole strings).
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
+    // What a client generates from the document, as Schemathesis does, the service takes.
+    proptest::proptest! {
+        #[test]
+        fn every_name_the_name_pattern_generates_is_accepted(
+            value in proptest::string::string_regex(unanchored(&name_pattern())).unwrap()
+        ) {
+            proptest::prop_assert!(input::name("name", &value, usize::MAX).is_ok(), "{:?}", value);
+        }
+
+        #[test]
+        fn every_address_the_email_pattern_generates_is_accepted(
+            value in proptest::string::string_regex(unanchored(&email_pattern())).unwrap()
+        ) {
+            if value.chars().count() <= EMAIL_MAX {
+                proptest::prop_assert!(input::email(&value).is_ok(), "{:?}", value);
+            }
+        }
     }
 }
