@@ -1,8 +1,10 @@
 -- What the eligibility rules read of a customer, kept as one row per customer so that the
 -- eligibility listing costs Postgres one index lookup instead of seven (README, "Performance").
--- The row is rebuilt when a transaction that changed any of the tables it is made of commits
--- (deferred constraint triggers below), so it is never older than the last commit; upgrades
--- themselves still read the same facts live, through customer_facts_of, under their locks.
+-- A transaction that changes any of the tables the row is made of drops the customer's row when
+-- it commits (deferred constraint triggers below), and the next read that finds no row builds
+-- and stores it (refill_customer_facts): a stored row is never older than the last commit,
+-- and a write pays for a delete, not a rebuild. Upgrades themselves read the same facts live,
+-- through customer_facts_of, under their locks.
 -- Each array is one column of a list, in the order its ORDER BY gives; a license's or a
 -- relationship's service codes come comma-joined (codes have no commas).
 CREATE TABLE customer_facts (
@@ -33,8 +35,10 @@ CREATE TABLE customer_facts (
     license_names           text[]        NOT NULL,
     license_emails          text[]        NOT NULL,
     license_disabled        text[]        NOT NULL,
-    CONSTRAINT customer_facts_pkey PRIMARY KEY (customer_id),
-    CONSTRAINT customer_facts_customer_fkey FOREIGN KEY (customer_id) REFERENCES customers (id)
+    -- No foreign key to customers: storing a row would take a key-share lock on the customer's
+    -- row, which a writer holds for update while its commit waits for the refill's facts lock
+    -- (a deadlock). A customer's deletion drops its row like any other change.
+    CONSTRAINT customer_facts_pkey PRIMARY KEY (customer_id)
 ) WITH (toast_tuple_target = 8160);
 
 -- The facts of the given customers as they are now (as this transaction sees them).
@@ -111,13 +115,37 @@ ON CONFLICT (customer_id) DO UPDATE SET
 END
 $$;
 
--- Fires at commit, once per changed row; rebuilds each customer once per transaction (the
--- customers already rebuilt are noted in a transaction-local setting).
+-- Every stored row and every refill of a customer's facts is ordered by this lock, held to
+-- the end of the transaction that takes it.
+CREATE FUNCTION customer_facts_lock(id uuid) RETURNS void
+LANGUAGE sql AS $$
+SELECT pg_advisory_xact_lock(hashtextextended('customer_facts:' || id::text, 0))
+$$;
+
+-- Builds and stores the customer's facts when it has no stored row (the first read after a
+-- write). Under the customer's facts lock, and each statement a new snapshot, so a refill reads
+-- what is committed once no writer of that customer is committing: it never stores facts that
+-- a commit it did not see has changed (that commit's drop waits for this transaction to end). A
+-- refill is a cache fill, committed without waiting for the disk: a crash may lose it, never
+-- make it wrong.
+CREATE FUNCTION refill_customer_facts(id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM customer_facts_lock(id);
+    IF NOT EXISTS (SELECT 1 FROM customer_facts f WHERE f.customer_id = id) THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+        PERFORM store_customer_facts(ARRAY[id]);
+    END IF;
+END
+$$;
+
+-- Fires at commit, once per changed row; drops each changed customer's row once per
+-- transaction (the customers already dropped are noted in a transaction-local setting).
 CREATE FUNCTION customer_facts_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     changed uuid;
-    done text := coalesce(current_setting('subscription_upgrades.facts_rebuilt', true), '');
+    done text := coalesce(current_setting('subscription_upgrades.facts_dropped', true), '');
 BEGIN
     -- Each branch names only fields its table has (PL/pgSQL resolves them when it runs one).
     IF TG_TABLE_NAME = 'customers' THEN
@@ -128,19 +156,18 @@ BEGIN
         changed := NEW.customer_id;
     END IF;
     IF position(changed::text IN done) = 0 THEN
-        -- Rebuilds of one customer run one after the other, and each reads what is committed
-        -- once it holds the lock, so none writes facts older than another's. The lock is
-        -- transaction-scoped and taken only here, at commit, so it cannot deadlock with the
-        -- row locks of the change itself.
-        PERFORM pg_advisory_xact_lock(hashtextextended('customer_facts:' || changed::text, 0));
-        PERFORM store_customer_facts(ARRAY[changed]);
-        PERFORM set_config('subscription_upgrades.facts_rebuilt', done || changed::text || ',', true);
+        -- Waits for a refill in flight and deletes what it stored. The lock is taken only at
+        -- commit and by refills, which take no row locks, so it cannot deadlock with the row
+        -- locks of the change itself.
+        PERFORM customer_facts_lock(changed);
+        DELETE FROM customer_facts WHERE customer_id = changed;
+        PERFORM set_config('subscription_upgrades.facts_dropped', done || changed::text || ',', true);
     END IF;
     RETURN NULL;
 END
 $$;
 
--- Bulk loads (`seed-demo --scale`) set subscription_upgrades.bulk_load and rebuild each batch's
+-- Bulk loads (`seed-demo --scale`) set subscription_upgrades.bulk_load and store each batch's
 -- customers at once; the condition is checked when a row changes, so no event is even queued.
 DO $$
 DECLARE

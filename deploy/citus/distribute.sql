@@ -48,9 +48,9 @@ SELECT create_distributed_table('idempotency_records', 'customer_id', colocate_w
 SELECT create_distributed_table('scheduled_changes', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('customer_facts', 'customer_id', colocate_with => 'customers');
 
--- customer_facts is rebuilt, at commit, by triggers on the customer tables above that call
--- store_customer_facts for the changed customer. Every table those functions read is co-located
--- with the changed row's shard, which is what Citus asks before it runs triggers on distributed
+-- A customer's row of customer_facts is dropped, at commit, by triggers on the customer tables
+-- above, and stored again by refill_customer_facts on the next read. Every table those functions
+-- read or write is co-located with the changed row's shard, which is what Citus asks before it runs triggers on distributed
 -- tables; it still calls them unsafe and wants them allowed, and the functions distributed by
 -- customer so that each runs on the node holding that customer. (Not verified in CI, which has no
 -- cluster: check it on one before relying on it.)
@@ -58,6 +58,7 @@ ALTER DATABASE CURRENT SET citus.enable_unsafe_triggers = on;
 SET citus.enable_unsafe_triggers = on;
 SELECT create_distributed_function('customer_facts_of(uuid[])');
 SELECT create_distributed_function('store_customer_facts(uuid[])');
+SELECT create_distributed_function('refill_customer_facts(uuid)', 'id', colocate_with => 'customers');
 SELECT create_distributed_function('customer_facts_changed()');
 
 -- Left on the coordinator, as local tables: webhook_endpoints, webhook_events,

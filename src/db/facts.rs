@@ -1,7 +1,9 @@
 //! The facts of an upgrade: the customer's row of `customer_facts` (README, "Performance"), as
-//! stored at the last commit for the eligibility listing, or built now, under the caller's
-//! locks, for the upgrade itself; plus the source subscription. One statement either way, and
-//! one mapping from the customer-wide row to what one partner may see of one source.
+//! stored (and refilled first when a write has dropped it) for the eligibility listing and the
+//! recommendations, or built now, under the caller's locks, for the upgrade itself; plus the
+//! sources (one subscription, or every active one the partner sold the customer). One statement
+//! each way, and one mapping from the customer-wide row to what one partner may see of its
+//! sources.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -33,7 +35,7 @@ pub struct RightsRow {
 pub struct FactsRow {
     pub market_code: String,
     /// The source, when this partner sold it to the customer.
-    pub source: Option<Json<Subscription>>,
+    pub source: Option<Subscription>,
     /// Every subscription of the customer, every channel and status, the source included.
     pub subscriptions: Vec<SubscriptionFactsRow>,
     /// The partner's delegated admin relationships with the customer.
@@ -46,21 +48,54 @@ pub struct FactsRow {
     pub assignments: Vec<AssignmentRow>,
 }
 
+/// How many active add-ons a subscription has (only subscriptions with some are listed).
+#[derive(Debug, Clone)]
+pub struct AddOnCountRow {
+    pub subscription_id: SubscriptionId,
+    pub count: i64,
+}
+
+/// A holder of a license from one of the sources.
+#[derive(Debug, Clone)]
+pub struct SourceHolderRow {
+    pub subscription_id: SubscriptionId,
+    pub holder: HolderRow,
+}
+
+/// Everything the upgrade evaluations of a customer's subscriptions read, in one round trip.
+#[derive(Debug, Clone)]
+pub struct CustomerFactsRow {
+    pub market_code: String,
+    /// The active subscriptions the partner sold the customer, in id order: the sources.
+    pub sources: Vec<Subscription>,
+    /// Every subscription of the customer, every channel and status, the sources included.
+    pub subscriptions: Vec<SubscriptionFactsRow>,
+    /// The partner's delegated admin relationships with the customer.
+    pub rights: Vec<RightsRow>,
+    /// Active add-ons per subscription, in subscription id order.
+    pub add_ons: Vec<AddOnCountRow>,
+    /// Holders of a license from each source, by source, each source's in license order.
+    pub holders: Vec<SourceHolderRow>,
+    /// Every license of the customer: what the holders have elsewhere is read from them.
+    pub assignments: Vec<AssignmentRow>,
+}
+
 /// Where the customer's facts come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
-    /// The row stored at the last commit: one index lookup (reads).
+    /// The stored row: one index lookup (reads). A write drops it at commit; the first read to
+    /// miss it builds and stores it again, so it is never older than the last commit.
     Stored,
     /// Built now from the tables, as this transaction sees them (writes, under their locks).
     Live,
 }
 
-/// The customer's `customer_facts` row and the source subscription. Each list is one array
-/// per column, which Postgres sends and the service decodes for a fraction of the cost of JSON.
+/// The customer's `customer_facts` row and the sources. Each list is one array per column,
+/// which Postgres sends and the service decodes for a fraction of the cost of JSON.
 #[derive(sqlx::FromRow)]
 struct CustomerRecord {
     market_code: String,
-    source: Option<Json<Subscription>>,
+    sources: Json<Vec<Subscription>>,
     subscription_ids: Vec<SubscriptionId>,
     subscription_offers: Vec<String>,
     subscription_statuses: Vec<SubscriptionStatus>,
@@ -82,16 +117,20 @@ struct CustomerRecord {
     license_disabled: Vec<String>,
 }
 
-/// The facts statement over `$from` (the stored table or the function that builds the row
-/// live): two statements, so that each keeps one cached plan (a single statement choosing its
-/// source by a parameter was planned anew on every call, which cost more than running it).
+/// The facts statement of `$sources` (which of the partner's subscriptions of the customer) over
+/// `$from` (the stored table or the function that builds the row live): one statement per pair,
+/// so that each keeps one cached plan (a single statement choosing its source by a parameter was
+/// planned anew on every call, which cost more than running it).
 macro_rules! facts_statement {
-    ($from:literal) => {
+    ($sources:literal, $from:literal) => {
         concat!(
             "SELECT f.market_code,
-                    (SELECT to_json(s) FROM subscriptions s
-                     WHERE s.customer_id = $1 AND s.id = $3
-                       AND s.channel = 'partner' AND s.partner_id = $2) AS source,
+                    (SELECT coalesce(json_agg(to_json(s) ORDER BY s.id), '[]')
+                     FROM subscriptions s
+                     WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2
+                       AND ",
+            $sources,
+            ") AS sources,
                     f.subscription_ids, f.subscription_offers, f.subscription_statuses,
                     f.subscription_quantities, f.subscription_channels, f.subscription_partners,
                     f.right_partners, f.right_statuses, f.right_starts, f.right_ends,
@@ -105,8 +144,17 @@ macro_rules! facts_statement {
     };
 }
 
-const STORED: &str = facts_statement!("customer_facts f WHERE f.customer_id = $1 AND");
-const LIVE: &str = facts_statement!("customer_facts_of(ARRAY[$1::uuid]) f WHERE");
+const ONE_STORED: &str =
+    facts_statement!("s.id = $3", "customer_facts f WHERE f.customer_id = $1 AND");
+const ONE_LIVE: &str = facts_statement!("s.id = $3", "customer_facts_of(ARRAY[$1::uuid]) f WHERE");
+const ACTIVE_STORED: &str = facts_statement!(
+    "s.status = 'active'",
+    "customer_facts f WHERE f.customer_id = $1 AND"
+);
+const ACTIVE_LIVE: &str = facts_statement!(
+    "s.status = 'active'",
+    "customer_facts_of(ARRAY[$1::uuid]) f WHERE"
+);
 
 /// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
 /// partner's.
@@ -117,17 +165,79 @@ pub async fn facts(
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
 ) -> Result<Option<FactsRow>, sqlx::Error> {
-    let statement = match freshness {
-        Freshness::Stored => STORED,
-        Freshness::Live => LIVE,
+    let read = Read {
+        customer_id,
+        partner_id,
+        source: Some(subscription_id),
     };
-    let record: Option<CustomerRecord> = sqlx::query_as(statement)
-        .bind(customer_id)
-        .bind(partner_id)
-        .bind(subscription_id)
-        .fetch_optional(conn)
-        .await?;
+    let record = match freshness {
+        Freshness::Stored => read.stored(conn, ONE_STORED, ONE_LIVE).await?,
+        Freshness::Live => read.fetch(conn, ONE_LIVE).await?,
+    };
     Ok(record.map(|record| record.for_source(partner_id, subscription_id)))
+}
+
+/// The facts of upgrading each active subscription the partner sold the customer, from the
+/// stored row, or `None` when the customer is not this partner's.
+pub async fn customer_facts(
+    conn: &mut PgConnection,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+) -> Result<Option<CustomerFactsRow>, sqlx::Error> {
+    let read = Read {
+        customer_id,
+        partner_id,
+        source: None,
+    };
+    let record = read.stored(conn, ACTIVE_STORED, ACTIVE_LIVE).await?;
+    Ok(record.map(|record| record.for_sources(partner_id)))
+}
+
+/// One read of a customer's facts, with its statements' parameters.
+struct Read {
+    customer_id: CustomerId,
+    partner_id: PartnerId,
+    source: Option<SubscriptionId>,
+}
+
+impl Read {
+    /// The stored row and the sources, read in one snapshot. When a write has dropped the row
+    /// (or the customer is not the partner's), the row is refilled and read again; when a write
+    /// drops it again meanwhile, the facts are built live, which is also what tells that the
+    /// customer is not the partner's.
+    async fn stored(
+        &self,
+        conn: &mut PgConnection,
+        stored: &'static str,
+        live: &'static str,
+    ) -> Result<Option<CustomerRecord>, sqlx::Error> {
+        if let Some(record) = self.fetch(conn, stored).await? {
+            return Ok(Some(record));
+        }
+        sqlx::query("SELECT refill_customer_facts($1)")
+            .bind(self.customer_id)
+            .execute(&mut *conn)
+            .await?;
+        if let Some(record) = self.fetch(conn, stored).await? {
+            return Ok(Some(record));
+        }
+        self.fetch(conn, live).await
+    }
+
+    async fn fetch(
+        &self,
+        conn: &mut PgConnection,
+        statement: &'static str,
+    ) -> Result<Option<CustomerRecord>, sqlx::Error> {
+        let query = sqlx::query_as(statement)
+            .bind(self.customer_id)
+            .bind(self.partner_id);
+        let query = match self.source {
+            Some(source) => query.bind(source),
+            None => query,
+        };
+        query.fetch_optional(conn).await
+    }
 }
 
 /// `EXCHANGE,BOOKINGS` as its codes; the empty string as none.
@@ -148,14 +258,42 @@ impl CustomerRecord {
         let rights = self.rights_of(partner_id);
         let subscriptions = self.subscriptions();
         let market_code = std::mem::take(&mut self.market_code);
-        let source = self.source.take();
-        let (holders, assignments) = self.licenses(source_id);
+        let source = std::mem::take(&mut self.sources.0).pop();
+        let (holders, assignments) = self.licenses(|id| id == source_id);
         FactsRow {
             market_code,
             source,
             subscriptions,
             rights,
             add_ons: i64::try_from(add_ons).unwrap_or(i64::MAX),
+            holders: holders.into_iter().map(|h| h.holder).collect(),
+            assignments,
+        }
+    }
+
+    /// What `partner_id` may see of the customer, for an upgrade of each of the sources.
+    fn for_sources(mut self, partner_id: PartnerId) -> CustomerFactsRow {
+        let mut add_ons = std::collections::BTreeMap::<SubscriptionId, i64>::new();
+        for id in &self.add_on_subscriptions {
+            *add_ons.entry(*id).or_default() += 1;
+        }
+        let rights = self.rights_of(partner_id);
+        let subscriptions = self.subscriptions();
+        let market_code = std::mem::take(&mut self.market_code);
+        let sources = std::mem::take(&mut self.sources.0);
+        let (holders, assignments) =
+            self.licenses(|id| sources.binary_search_by_key(&id, |s| s.id).is_ok());
+        CustomerFactsRow {
+            market_code,
+            sources,
+            subscriptions,
+            rights,
+            add_ons: (add_ons.into_iter())
+                .map(|(subscription_id, count)| AddOnCountRow {
+                    subscription_id,
+                    count,
+                })
+                .collect(),
             holders,
             assignments,
         }
@@ -204,8 +342,12 @@ impl CustomerRecord {
             .collect()
     }
 
-    /// The source's holders (in the order they were licensed) and every license.
-    fn licenses(self, source: SubscriptionId) -> (Vec<HolderRow>, Vec<AssignmentRow>) {
+    /// The holders of a license from a source (by source, each source's in the order they were
+    /// licensed) and every license.
+    fn licenses(
+        self,
+        is_source: impl Fn(SubscriptionId) -> bool,
+    ) -> (Vec<SourceHolderRow>, Vec<AssignmentRow>) {
         let mut holders = Vec::new();
         let mut assignments = Vec::with_capacity(self.license_users.len());
         let licenses = (self.license_users.into_iter())
@@ -218,13 +360,16 @@ impl CustomerRecord {
             licenses
         {
             let disabled_services = codes(disabled);
-            if subscription_id == source {
-                holders.push(HolderRow {
-                    user_id,
-                    display_name,
-                    email,
-                    assigned_at,
-                    disabled_services: disabled_services.clone(),
+            if is_source(subscription_id) {
+                holders.push(SourceHolderRow {
+                    subscription_id,
+                    holder: HolderRow {
+                        user_id,
+                        display_name,
+                        email,
+                        assigned_at,
+                        disabled_services: disabled_services.clone(),
+                    },
                 });
             }
             assignments.push(AssignmentRow {
@@ -233,7 +378,7 @@ impl CustomerRecord {
                 disabled_services,
             });
         }
-        holders.sort_by_key(|holder| (holder.assigned_at, holder.user_id));
+        holders.sort_by_key(|h| (h.subscription_id, h.holder.assigned_at, h.holder.user_id));
         (holders, assignments)
     }
 }

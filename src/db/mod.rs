@@ -11,7 +11,6 @@ pub mod jobs;
 pub mod licenses;
 #[cfg(test)]
 mod lint;
-pub mod recommendations;
 pub mod relationships;
 pub mod retention;
 pub mod scale;

@@ -128,7 +128,7 @@ SELECT store_customer_facts(ARRAY(
     SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid
     FROM generate_series($1, $2 - 1) AS k))";
 
-/// Turns off, for the transaction, the triggers that rebuild each changed customer's facts at
+/// Turns off, for the transaction, the triggers that drop each changed customer's facts at
 /// commit: a bulk load stores a whole batch's facts in one statement instead.
 const BULK_LOAD: &str = "SET LOCAL subscription_upgrades.bulk_load = 'on'";
 

@@ -105,7 +105,6 @@ pub async fn options(
         .source
         .take()
         .ok_or_else(|| subscription_not_found(subscription_id))?
-        .0
         .as_of(super::today());
     let facts = Facts::new(row, &source, (partner_id, catalog))?;
     let case = facts.case(catalog);

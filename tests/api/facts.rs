@@ -1,7 +1,8 @@
-//! The stored facts behind the eligibility listing (README, "Performance"): each customer's row
-//! of `customer_facts` is rebuilt when a change to its tables commits, however the change was
-//! made (through the service or straight in the database, one transaction or two at once), so
-//! the listing never answers from data older than the last commit.
+//! The stored facts behind the eligibility listing and the recommendations (README,
+//! "Performance"): a change to a customer's tables drops its row of `customer_facts` when it
+//! commits, however the change was made (through the service or straight in the database, one
+//! transaction or two at once), and the next read stores it again, so neither ever answers from
+//! data older than the last commit.
 
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -113,7 +114,8 @@ async fn two_transactions_changing_one_customer_at_once_leave_both_changes_in_it
     let other = admin.subscription(&customer, "o365-e3", 5).await;
 
     // Neither transaction takes the customer's row lock (as the service's writes do), so only
-    // the rebuild's own lock orders them; each commits after the other has written.
+    // the facts lock orders their drops; each commits after the other has written. Both drop
+    // the row, and the next listing stores it with both changes.
     let (mut first, mut second) = (connect(&app).await, connect(&app).await);
     let mut a = first.begin().await.unwrap();
     let mut b = second.begin().await.unwrap();
@@ -129,6 +131,9 @@ async fn two_transactions_changing_one_customer_at_once_leave_both_changes_in_it
     committed_a.unwrap();
     committed_b.unwrap();
 
+    assert_eq!(stored_rows(&mut first, &customer).await, 0);
+    let listed = failure_codes(&admin, &customer, &source).await;
+    assert!(!listed.is_empty());
     let quantities: Vec<i32> = sqlx::query_scalar(
         "SELECT unnest(subscription_quantities) FROM customer_facts WHERE customer_id = $1::uuid",
     )
@@ -137,6 +142,135 @@ async fn two_transactions_changing_one_customer_at_once_leave_both_changes_in_it
     .await
     .unwrap();
     assert_eq!(quantities.iter().filter(|q| [7, 9].contains(q)).count(), 2);
+    assert_invariants(app.database_url()).await;
+}
+
+/// How many stored rows of facts the customer has (0 or 1).
+async fn stored_rows(conn: &mut PgConnection, customer: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM customer_facts WHERE customer_id = $1::uuid")
+        .bind(customer)
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}
+
+/// Waits until a session of this database waits for a lock of the kind `event` names
+/// (`advisory`, `transactionid`).
+async fn wait_for_a_lock_wait(conn: &mut PgConnection, event: &str) {
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND wait_event_type = 'Lock'
+                     AND wait_event = $1";
+    while sqlx::query_scalar::<_, i64>(waiting)
+        .bind(event)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        == 0
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A read refilling the row while a write commits: the refill has built the facts and waits to
+/// store them (held up here by an uncommitted row of the same customer) when the write commits.
+/// The write's drop waits for the refill's facts lock and deletes what the refill stored, so
+/// the next listing sees the write; without that lock the refill's older facts would stay.
+#[tokio::test]
+async fn a_refill_racing_a_commit_never_leaves_the_facts_the_commit_changed() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let (customer, source) = customer_with_source(&admin, true).await;
+    assert!(!every_option_fails_with(&admin, &customer, &source, "subscription_not_active").await);
+
+    let (mut blocker, mut writer, mut watcher) = (
+        connect(&app).await,
+        connect(&app).await,
+        connect(&app).await,
+    );
+    // A committed change drops the row, so that the next read refills it.
+    sqlx::query("UPDATE subscriptions SET auto_renew = false WHERE id = $1::uuid")
+        .bind(&source)
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    assert_eq!(stored_rows(&mut watcher, &customer).await, 0);
+
+    // An uncommitted row of the customer's facts: the refill's insert waits for it to end.
+    let mut held = blocker.begin().await.unwrap();
+    sqlx::query("INSERT INTO customer_facts SELECT * FROM customer_facts_of(ARRAY[$1::uuid])")
+        .bind(&customer)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let read = async {
+        let path = format!("/v1/customers/{customer}/subscriptions/{source}/upgrades");
+        admin.get(&path).await.status()
+    };
+    let write_meanwhile = async {
+        // The refill holds the facts lock and has built its facts.
+        wait_for_a_lock_wait(&mut watcher, "transactionid").await;
+        let mut tx = writer.begin().await.unwrap();
+        sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
+            .bind(&source)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        // The commit's drop waits for the refill's facts lock (were it not to, the commit
+        // would end first, and the refill would then store the facts it built before it).
+        let commit = tx.commit();
+        tokio::pin!(commit);
+        let committed = tokio::select! {
+            committed = &mut commit => Some(committed),
+            () = wait_for_a_lock_wait(&mut watcher, "advisory") => None,
+        };
+        held.rollback().await.unwrap();
+        match committed {
+            Some(committed) => committed.unwrap(),
+            None => commit.await.unwrap(),
+        }
+    };
+    let (status, ()) = tokio::join!(read, write_meanwhile);
+    assert_eq!(status, reqwest::StatusCode::OK);
+
+    assert!(every_option_fails_with(&admin, &customer, &source, "subscription_not_active").await);
+    assert_invariants(app.database_url()).await;
+}
+
+/// A refill takes no lock a writer holds: a read of a customer whose row a write has locked
+/// (as every write of the service does, then commits, its drop waiting for the refill) is
+/// answered at once, and the write's commit still lands in the next listing.
+#[tokio::test]
+async fn a_refill_never_waits_for_the_row_locks_of_a_write_in_flight() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let (customer, source) = customer_with_source(&admin, true).await;
+    let mut writer = connect(&app).await;
+    let mut watcher = connect(&app).await;
+    sqlx::query("UPDATE subscriptions SET auto_renew = false WHERE id = $1::uuid")
+        .bind(&source)
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    assert_eq!(stored_rows(&mut watcher, &customer).await, 0);
+
+    let mut tx = writer.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE")
+        .bind(&customer)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
+        .bind(&source)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // Refilled while the write holds the customer's row: not yet suspended.
+    assert!(!every_option_fails_with(&admin, &customer, &source, "subscription_not_active").await);
+    assert_eq!(stored_rows(&mut watcher, &customer).await, 1);
+    tx.commit().await.unwrap();
+
+    assert_eq!(stored_rows(&mut watcher, &customer).await, 0);
+    assert!(every_option_fails_with(&admin, &customer, &source, "subscription_not_active").await);
     assert_invariants(app.database_url()).await;
 }
 
@@ -154,7 +288,11 @@ async fn every_write_through_the_service_keeps_the_stored_facts_current() {
         )
         .await;
     assert_eq!(upgraded.status(), reqwest::StatusCode::CREATED);
-    // The source is upgraded: the listing says so from the stored row.
+    // The upgrade dropped the row at commit; the listing stores it again, and says the source
+    // is upgraded.
+    let mut conn = connect(&app).await;
+    assert_eq!(stored_rows(&mut conn, &customer).await, 0);
     assert!(every_option_fails_with(&admin, &customer, &source, "subscription_not_active").await);
+    assert_eq!(stored_rows(&mut conn, &customer).await, 1);
     assert_invariants(app.database_url()).await;
 }

@@ -10,9 +10,8 @@ use sqlx::PgConnection;
 
 use super::super::{customer_not_found, subscription_not_found};
 use crate::db;
-use crate::db::facts::{FactsRow, Freshness, RightsRow};
+use crate::db::facts::{CustomerFactsRow, FactsRow, Freshness, RightsRow};
 use crate::db::licenses::{AssignmentRow, HolderRow};
-use crate::db::recommendations::CustomerFactsRow;
 use crate::db::subscriptions::SubscriptionFactsRow;
 use crate::domain::Catalog;
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
@@ -86,25 +85,23 @@ impl Facts {
     ) -> Result<Vec<(Subscription, Self)>, Error> {
         let customer = CustomerFacts {
             market: &row.market_code,
-            subscriptions: &row.subscriptions.0,
-            rights: &admin_rights(row.rights.0),
-            assignments: &row.assignments.0,
+            subscriptions: &row.subscriptions,
+            rights: &admin_rights(row.rights),
+            assignments: &row.assignments,
             partner_id,
             catalog,
         };
         let add_ons: BTreeMap<SubscriptionId, i64> = row
             .add_ons
-            .0
             .into_iter()
             .map(|a| (a.subscription_id, a.count))
             .collect();
         let mut holders: BTreeMap<SubscriptionId, Vec<LicenseHolder>> = BTreeMap::new();
-        for row in row.holders.0 {
+        for row in row.holders {
             let held = holders.entry(row.subscription_id).or_default();
             held.push(customer.holder(row.holder, row.subscription_id));
         }
         row.sources
-            .0
             .into_iter()
             .map(|source| {
                 let source = source.as_of(super::super::today());

@@ -43,7 +43,7 @@ pub async fn for_customer(
     customer_id: CustomerId,
 ) -> Result<CustomerRecommendations, Error> {
     let mut conn = pool.acquire().await?;
-    let row = db::recommendations::customer_facts(&mut conn, partner_id, customer_id)
+    let row = db::facts::customer_facts(&mut conn, partner_id, customer_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
     drop(conn);
