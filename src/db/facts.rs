@@ -117,12 +117,25 @@ struct CustomerRecord {
     license_disabled: Vec<String>,
 }
 
-/// The facts statement of `$sources` (which of the partner's subscriptions of the customer) over
-/// `$from` (the stored table or the function that builds the row live): one statement per pair,
-/// so that each keeps one cached plan (a single statement choosing its source by a parameter was
-/// planned anew on every call, which cost more than running it).
+/// The facts statement of which of the partner's subscriptions of the customer are the sources
+/// (`one`: `$3`; `active`: every active one) over where the row comes from (`stored`: the table;
+/// `live`: the function that builds it now): one statement per pair, so that each keeps one
+/// cached plan (a single statement choosing by a parameter was planned anew on every call, which
+/// cost more than running it).
 macro_rules! facts_statement {
-    ($sources:literal, $from:literal) => {
+    (one, $from:ident) => {
+        facts_statement!(@from $from, "s.id = $3")
+    };
+    (active, $from:ident) => {
+        facts_statement!(@from $from, "s.status = 'active'")
+    };
+    (@from stored, $sources:literal) => {
+        facts_statement!(@sql $sources, "customer_facts f WHERE f.customer_id = $1 AND")
+    };
+    (@from live, $sources:literal) => {
+        facts_statement!(@sql $sources, "customer_facts_of(ARRAY[$1::uuid]) f WHERE")
+    };
+    (@sql $sources:literal, $from:literal) => {
         concat!(
             "SELECT f.market_code,
                     (SELECT coalesce(json_agg(to_json(s) ORDER BY s.id), '[]')
@@ -144,17 +157,10 @@ macro_rules! facts_statement {
     };
 }
 
-const ONE_STORED: &str =
-    facts_statement!("s.id = $3", "customer_facts f WHERE f.customer_id = $1 AND");
-const ONE_LIVE: &str = facts_statement!("s.id = $3", "customer_facts_of(ARRAY[$1::uuid]) f WHERE");
-const ACTIVE_STORED: &str = facts_statement!(
-    "s.status = 'active'",
-    "customer_facts f WHERE f.customer_id = $1 AND"
-);
-const ACTIVE_LIVE: &str = facts_statement!(
-    "s.status = 'active'",
-    "customer_facts_of(ARRAY[$1::uuid]) f WHERE"
-);
+const ONE_STORED: &str = facts_statement!(one, stored);
+const ONE_LIVE: &str = facts_statement!(one, live);
+const ACTIVE_STORED: &str = facts_statement!(active, stored);
+const ACTIVE_LIVE: &str = facts_statement!(active, live);
 
 /// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
 /// partner's.
