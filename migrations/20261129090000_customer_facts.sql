@@ -3,8 +3,9 @@
 -- A transaction that changes any of the tables the row is made of drops the customer's row when
 -- it commits (deferred constraint triggers below), and the next read that finds no row builds
 -- and stores it (refill_customer_facts): a stored row is never older than the last commit,
--- and a write pays for a delete, not a rebuild. Upgrades themselves read the same facts live,
--- through customer_facts_of, under their locks.
+-- and a write pays for a delete, not a rebuild. Upgrades read the stored row too, under their
+-- locks, unless their own transaction has changed the customer's tables (customer_facts_mine):
+-- then they build it live, through customer_facts_of, and store nothing.
 -- Each array is one column of a list, in the order its ORDER BY gives; a license's or a
 -- relationship's service codes come comma-joined (codes have no commas).
 CREATE TABLE customer_facts (
@@ -133,19 +134,27 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM customer_facts_lock(id);
     IF NOT EXISTS (SELECT 1 FROM customer_facts f WHERE f.customer_id = id) THEN
-        PERFORM set_config('synchronous_commit', 'off', true);
+        -- Only a transaction that has written nothing else commits without waiting for the disk.
+        IF pg_current_xact_id_if_assigned() IS NULL THEN
+            PERFORM set_config('synchronous_commit', 'off', true);
+        END IF;
         PERFORM store_customer_facts(ARRAY[id]);
     END IF;
 END
 $$;
 
--- Fires at commit, once per changed row; drops each changed customer's row once per
--- transaction (the customers already dropped are noted in a transaction-local setting).
+-- Two triggers per table run this, once per changed row. `note`, when the row changes: notes
+-- the customer in a transaction-local setting, so that this transaction's own reads of the
+-- stored row (an upgrade's, under its locks) build the facts live instead (customer_facts_mine).
+-- `drop`, at commit: drops each changed customer's row once per transaction (the customers
+-- already dropped are noted in another setting).
 CREATE FUNCTION customer_facts_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     changed uuid;
-    done text := coalesce(current_setting('subscription_upgrades.facts_dropped', true), '');
+    setting text := CASE TG_ARGV[0] WHEN 'note' THEN 'subscription_upgrades.facts_changed'
+                                    ELSE 'subscription_upgrades.facts_dropped' END;
+    done text := coalesce(current_setting(setting, true), '');
 BEGIN
     -- Each branch names only fields its table has (PL/pgSQL resolves them when it runs one).
     IF TG_TABLE_NAME = 'customers' THEN
@@ -156,15 +165,24 @@ BEGIN
         changed := NEW.customer_id;
     END IF;
     IF position(changed::text IN done) = 0 THEN
-        -- Waits for a refill in flight and deletes what it stored. The lock is taken only at
-        -- commit and by refills, which take no row locks, so it cannot deadlock with the row
-        -- locks of the change itself.
-        PERFORM customer_facts_lock(changed);
-        DELETE FROM customer_facts WHERE customer_id = changed;
-        PERFORM set_config('subscription_upgrades.facts_dropped', done || changed::text || ',', true);
+        IF TG_ARGV[0] = 'drop' THEN
+            -- Waits for a refill in flight and deletes what it stored. The lock is taken only
+            -- at commit and by refills, which take no row locks, so it cannot deadlock with the
+            -- row locks of the change itself.
+            PERFORM customer_facts_lock(changed);
+            DELETE FROM customer_facts WHERE customer_id = changed;
+        END IF;
+        PERFORM set_config(setting, done || changed::text || ',', true);
     END IF;
     RETURN NULL;
 END
+$$;
+
+-- Whether this transaction has changed the customer's facts (its stored row, if any, is then
+-- older than what the transaction sees).
+CREATE FUNCTION customer_facts_mine(id uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+SELECT position(id::text IN coalesce(current_setting('subscription_upgrades.facts_changed', true), '')) > 0
 $$;
 
 -- Bulk loads (`seed-demo --scale`) set subscription_upgrades.bulk_load and store each batch's
@@ -177,10 +195,15 @@ BEGIN
                              'delegated_admin_relationships', 'delegated_admin_relationship_services',
                              'subscription_add_ons', 'license_assignments', 'users'] LOOP
         EXECUTE format(
+            'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH ROW
+             WHEN (current_setting(''subscription_upgrades.bulk_load'', true) IS DISTINCT FROM ''on'')
+             EXECUTE FUNCTION customer_facts_changed(''note'')',
+            t || '_facts_noted', t);
+        EXECUTE format(
             'CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I
              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
              WHEN (current_setting(''subscription_upgrades.bulk_load'', true) IS DISTINCT FROM ''on'')
-             EXECUTE FUNCTION customer_facts_changed()',
+             EXECUTE FUNCTION customer_facts_changed(''drop'')',
             t || '_facts_changed', t);
     END LOOP;
 END

@@ -1,9 +1,9 @@
 //! The facts of an upgrade: the customer's row of `customer_facts` (README, "Performance"), as
 //! stored (and refilled first when a write has dropped it) for the eligibility listing and the
-//! recommendations, or built now, under the caller's locks, for the upgrade itself; plus the
-//! sources (one subscription, or every active one the partner sold the customer). One statement
-//! each way, and one mapping from the customer-wide row to what one partner may see of its
-//! sources.
+//! recommendations; as stored or, when the transaction has changed the customer, built now,
+//! under the caller's locks, for the upgrade itself; plus the sources (one subscription, or every
+//! active one the partner sold the customer). One statement each way, and one mapping from the
+//! customer-wide row to what one partner may see of its sources.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -83,11 +83,15 @@ pub struct CustomerFactsRow {
 /// Where the customer's facts come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
-    /// The stored row: one index lookup (reads). A write drops it at commit; the first read to
-    /// miss it builds and stores it again, so it is never older than the last commit.
+    /// A read of its own: the stored row, one index lookup. A write drops it at commit; the
+    /// first read to miss it builds and stores it again, so it is never older than the last
+    /// commit.
     Stored,
-    /// Built now from the tables, as this transaction sees them (writes, under their locks).
-    Live,
+    /// A read in a write's transaction, under its locks: the stored row, unless this
+    /// transaction has changed the customer's tables (then older than what it sees) or a write
+    /// has dropped it; otherwise built now from the tables, as this transaction sees them.
+    /// Never stores anything.
+    Locked,
 }
 
 /// The customer's `customer_facts` row and the sources. Each list is one array per column,
@@ -119,7 +123,8 @@ struct CustomerRecord {
 
 /// The facts statement of which of the partner's subscriptions of the customer are the sources
 /// (`one`: `$3`; `active`: every active one) over where the row comes from (`stored`: the table;
-/// `live`: the function that builds it now): one statement per pair, so that each keeps one
+/// `unchanged`: the table, unless this transaction changed the customer; `live`: the function
+/// that builds it now): one statement per pair, so that each keeps one
 /// cached plan (a single statement choosing by a parameter was planned anew on every call, which
 /// cost more than running it).
 macro_rules! facts_statement {
@@ -131,6 +136,10 @@ macro_rules! facts_statement {
     };
     (@from stored, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts f WHERE f.customer_id = $1 AND")
+    };
+    (@from unchanged, $sources:literal) => {
+        facts_statement!(@sql $sources, "customer_facts f
+             WHERE f.customer_id = $1 AND NOT customer_facts_mine($1::uuid) AND")
     };
     (@from live, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts_of(ARRAY[$1::uuid]) f WHERE")
@@ -158,6 +167,7 @@ macro_rules! facts_statement {
 }
 
 const ONE_STORED: &str = facts_statement!(one, stored);
+const ONE_UNCHANGED: &str = facts_statement!(one, unchanged);
 const ONE_LIVE: &str = facts_statement!(one, live);
 const ACTIVE_STORED: &str = facts_statement!(active, stored);
 const ACTIVE_LIVE: &str = facts_statement!(active, live);
@@ -178,7 +188,10 @@ pub async fn facts(
     };
     let record = match freshness {
         Freshness::Stored => read.stored(conn, ONE_STORED, ONE_LIVE).await?,
-        Freshness::Live => read.fetch(conn, ONE_LIVE).await?,
+        Freshness::Locked => match read.fetch(conn, ONE_UNCHANGED).await? {
+            Some(record) => Some(record),
+            None => read.fetch(conn, ONE_LIVE).await?,
+        },
     };
     Ok(record.map(|record| record.for_source(partner_id, subscription_id)))
 }

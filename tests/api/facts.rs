@@ -274,6 +274,44 @@ async fn a_refill_never_waits_for_the_row_locks_of_a_write_in_flight() {
     assert_invariants(app.database_url()).await;
 }
 
+/// An upgrade reads the stored row under its locks unless its own transaction has changed the
+/// customer (the renewal's scheduled partial upgrade, after the renewal): the row is then older
+/// than what the transaction sees, so it is hidden from that transaction alone.
+#[tokio::test]
+async fn a_transaction_that_changed_a_customer_does_not_read_its_stored_facts() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let (customer, source) = customer_with_source(&admin, true).await;
+    let (other, other_source) = customer_with_source(&admin, true).await;
+    failure_codes(&admin, &customer, &source).await;
+    failure_codes(&admin, &other, &other_source).await;
+    let mut conn = connect(&app).await;
+    let unchanged = "SELECT count(*) FROM customer_facts
+                      WHERE customer_id = $1::uuid AND NOT customer_facts_mine($1::uuid)";
+    let count = async |conn: &mut PgConnection, statement: &str, id: &str| -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(statement.to_owned()))
+            .bind(id)
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count(&mut conn, unchanged, &customer).await, 1);
+
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
+        .bind(&source)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(count(&mut tx, unchanged, &customer).await, 0);
+    assert_eq!(stored_rows(&mut tx, &customer).await, 1);
+    assert_eq!(count(&mut tx, unchanged, &other).await, 1);
+    tx.rollback().await.unwrap();
+
+    assert_eq!(count(&mut conn, unchanged, &customer).await, 1);
+    assert_invariants(app.database_url()).await;
+}
+
 #[tokio::test]
 async fn every_write_through_the_service_keeps_the_stored_facts_current() {
     let app = spawn_app().await;

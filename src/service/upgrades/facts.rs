@@ -45,7 +45,7 @@ impl Facts {
     ) -> Result<Self, Error> {
         let row = db::facts::facts(
             conn,
-            Freshness::Live,
+            Freshness::Locked,
             partner_id,
             source.customer_id,
             source.id,
