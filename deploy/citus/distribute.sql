@@ -60,6 +60,9 @@ SELECT create_distributed_function('customer_facts_of(uuid[])');
 SELECT create_distributed_function('store_customer_facts(uuid[])');
 SELECT create_distributed_function('refill_customer_facts(uuid)', 'id', colocate_with => 'customers');
 SELECT create_distributed_function('customer_facts_changed()');
+-- customer_facts_mine reads a transaction-local setting that the triggers write: it must run on
+-- the node whose triggers wrote it, with the statement that reads the stored row.
+SELECT create_distributed_function('customer_facts_mine(uuid)', 'id', colocate_with => 'customers');
 
 -- Left on the coordinator, as local tables: webhook_endpoints, webhook_events,
 -- webhook_deliveries, webhook_attempts, upgrade_jobs, upgrade_job_items.
