@@ -5,7 +5,7 @@
 //! data older than the last commit.
 
 use serde_json::Value;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 
 use crate::helpers::{Api, TestApp, assert_invariants, json_ok, spawn_app};
 
@@ -49,6 +49,28 @@ async fn customer_with_source(admin: &Api<'_>, rights: bool) -> (String, String)
     (customer, source)
 }
 
+/// Suspends the subscription `$1`.
+const SUSPEND: &str = "UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid";
+/// Turns off auto-renewal of the subscription `$1`: a change that drops its customer's facts.
+const AUTO_RENEW_OFF: &str = "UPDATE subscriptions SET auto_renew = false WHERE id = $1::uuid";
+/// Locks the customer `$1`'s row, as every write of the service does first.
+const LOCK_CUSTOMER: &str = "SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE";
+/// Stores the customer `$1`'s facts (uncommitted, in the caller's transaction).
+const STORE_UNCOMMITTED: &str =
+    "INSERT INTO customer_facts SELECT * FROM customer_facts_of(ARRAY[$1::uuid])";
+
+/// Commits a change of the customer's `source`, which drops its stored facts, so that the next
+/// read refills them.
+async fn drop_stored_facts(conn: &mut PgConnection, customer: &str, source: &str) {
+    execute(&mut *conn, AUTO_RENEW_OFF, source).await;
+    assert_eq!(stored_rows(conn, customer).await, 0);
+}
+
+/// Runs `statement` with the id `$1`.
+async fn execute(conn: &mut PgConnection, statement: &'static str, id: &str) {
+    sqlx::query(statement).bind(id).execute(conn).await.unwrap();
+}
+
 async fn connect(app: &TestApp) -> PgConnection {
     PgConnection::connect(app.database_url())
         .await
@@ -62,7 +84,7 @@ async fn a_change_made_straight_in_the_database_shows_in_the_next_listing() {
     let (customer, source) = customer_with_source(&admin, false).await;
     assert!(every_option_fails_with(&admin, &customer, &source, "delegated_admin_missing").await);
 
-    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    let mut conn = connect(&app).await;
     sqlx::query(
         "INSERT INTO delegated_admin_relationships
              (customer_id, id, partner_id, status, starts_at, ends_at, all_services)
@@ -71,18 +93,13 @@ async fn a_change_made_straight_in_the_database_shows_in_the_next_listing() {
     )
     .bind(&customer)
     .bind(app.partner)
-    .execute(&pool)
+    .execute(&mut conn)
     .await
     .unwrap();
     assert!(!every_option_fails_with(&admin, &customer, &source, "delegated_admin_missing").await);
 
-    sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
-        .bind(&source)
-        .execute(&pool)
-        .await
-        .unwrap();
+    execute(&mut conn, SUSPEND, &source).await;
     assert!(every_option_fails_with(&admin, &customer, &source, "subscription_not_active").await);
-    pool.close().await;
     assert_invariants(app.database_url()).await;
 }
 
@@ -95,11 +112,7 @@ async fn a_change_rolled_back_leaves_the_stored_facts_as_they_were() {
 
     let mut conn = connect(&app).await;
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
-        .bind(&source)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    execute(&mut tx, SUSPEND, &source).await;
     tx.rollback().await.unwrap();
 
     assert_eq!(failure_codes(&admin, &customer, &source).await, before);
@@ -187,21 +200,11 @@ async fn a_refill_racing_a_commit_never_leaves_the_facts_the_commit_changed() {
         connect(&app).await,
         connect(&app).await,
     );
-    // A committed change drops the row, so that the next read refills it.
-    sqlx::query("UPDATE subscriptions SET auto_renew = false WHERE id = $1::uuid")
-        .bind(&source)
-        .execute(&mut writer)
-        .await
-        .unwrap();
-    assert_eq!(stored_rows(&mut watcher, &customer).await, 0);
+    drop_stored_facts(&mut writer, &customer, &source).await;
 
     // An uncommitted row of the customer's facts: the refill's insert waits for it to end.
     let mut held = blocker.begin().await.unwrap();
-    sqlx::query("INSERT INTO customer_facts SELECT * FROM customer_facts_of(ARRAY[$1::uuid])")
-        .bind(&customer)
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    execute(&mut held, STORE_UNCOMMITTED, &customer).await;
     let read = async {
         let path = format!("/v1/customers/{customer}/subscriptions/{source}/upgrades");
         admin.get(&path).await.status()
@@ -210,11 +213,7 @@ async fn a_refill_racing_a_commit_never_leaves_the_facts_the_commit_changed() {
         // The refill holds the facts lock and has built its facts.
         wait_for_a_lock_wait(&mut watcher, "transactionid").await;
         let mut tx = writer.begin().await.unwrap();
-        sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
-            .bind(&source)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        execute(&mut tx, SUSPEND, &source).await;
         // The commit's drop waits for the refill's facts lock (were it not to, the commit
         // would end first, and the refill would then store the facts it built before it).
         let commit = tx.commit();
@@ -246,24 +245,11 @@ async fn a_refill_never_waits_for_the_row_locks_of_a_write_in_flight() {
     let (customer, source) = customer_with_source(&admin, true).await;
     let mut writer = connect(&app).await;
     let mut watcher = connect(&app).await;
-    sqlx::query("UPDATE subscriptions SET auto_renew = false WHERE id = $1::uuid")
-        .bind(&source)
-        .execute(&mut writer)
-        .await
-        .unwrap();
-    assert_eq!(stored_rows(&mut watcher, &customer).await, 0);
+    drop_stored_facts(&mut writer, &customer, &source).await;
 
     let mut tx = writer.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE")
-        .bind(&customer)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
-        .bind(&source)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    execute(&mut tx, LOCK_CUSTOMER, &customer).await;
+    execute(&mut tx, SUSPEND, &source).await;
     // Refilled while the write holds the customer's row: not yet suspended.
     assert!(!every_option_fails_with(&admin, &customer, &source, "subscription_not_active").await);
     assert_eq!(stored_rows(&mut watcher, &customer).await, 1);
@@ -298,11 +284,7 @@ async fn a_transaction_that_changed_a_customer_does_not_read_its_stored_facts() 
     assert_eq!(count(&mut conn, unchanged, &customer).await, 1);
 
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query("UPDATE subscriptions SET status = 'suspended' WHERE id = $1::uuid")
-        .bind(&source)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    execute(&mut tx, SUSPEND, &source).await;
     assert_eq!(count(&mut tx, unchanged, &customer).await, 0);
     assert_eq!(stored_rows(&mut tx, &customer).await, 1);
     assert_eq!(count(&mut tx, unchanged, &other).await, 1);
