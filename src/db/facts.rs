@@ -5,6 +5,8 @@
 //! active one the partner sold the customer). One statement each way, and one mapping from the
 //! customer-wide row to what one partner may see of its sources.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -48,13 +50,6 @@ pub struct FactsRow {
     pub assignments: Vec<AssignmentRow>,
 }
 
-/// How many active add-ons a subscription has (only subscriptions with some are listed).
-#[derive(Debug, Clone)]
-pub struct AddOnCountRow {
-    pub subscription_id: SubscriptionId,
-    pub count: i64,
-}
-
 /// A holder of a license from one of the sources.
 #[derive(Debug, Clone)]
 pub struct SourceHolderRow {
@@ -72,8 +67,8 @@ pub struct CustomerFactsRow {
     pub subscriptions: Vec<SubscriptionFactsRow>,
     /// The partner's delegated admin relationships with the customer.
     pub rights: Vec<RightsRow>,
-    /// Active add-ons per subscription, in subscription id order.
-    pub add_ons: Vec<AddOnCountRow>,
+    /// How many active add-ons each subscription has (only those with some).
+    pub add_ons: BTreeMap<SubscriptionId, i64>,
     /// Holders of a license from each source, by source, each source's in license order.
     pub holders: Vec<SourceHolderRow>,
     /// Every license of the customer: what the holders have elsewhere is read from them.
@@ -292,7 +287,7 @@ impl CustomerRecord {
 
     /// What `partner_id` may see of the customer, for an upgrade of each of the sources.
     fn for_sources(mut self, partner_id: PartnerId) -> CustomerFactsRow {
-        let mut add_ons = std::collections::BTreeMap::<SubscriptionId, i64>::new();
+        let mut add_ons = BTreeMap::<SubscriptionId, i64>::new();
         for id in &self.add_on_subscriptions {
             *add_ons.entry(*id).or_default() += 1;
         }
@@ -307,12 +302,7 @@ impl CustomerRecord {
             sources,
             subscriptions,
             rights,
-            add_ons: (add_ons.into_iter())
-                .map(|(subscription_id, count)| AddOnCountRow {
-                    subscription_id,
-                    count,
-                })
-                .collect(),
+            add_ons,
             holders,
             assignments,
         }

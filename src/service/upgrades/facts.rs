@@ -91,11 +91,6 @@ impl Facts {
             partner_id,
             catalog,
         };
-        let add_ons: BTreeMap<SubscriptionId, i64> = row
-            .add_ons
-            .into_iter()
-            .map(|a| (a.subscription_id, a.count))
-            .collect();
         let mut holders: BTreeMap<SubscriptionId, Vec<LicenseHolder>> = BTreeMap::new();
         for row in row.holders {
             let held = holders.entry(row.subscription_id).or_default();
@@ -105,7 +100,7 @@ impl Facts {
             .into_iter()
             .map(|source| {
                 let source = source.as_of(super::super::today());
-                let add_ons = add_ons.get(&source.id).copied().unwrap_or(0);
+                let add_ons = row.add_ons.get(&source.id).copied().unwrap_or(0);
                 let held = holders.remove(&source.id).unwrap_or_default();
                 let facts = customer.facts_of(&source, add_ons, held)?;
                 Ok((source, facts))
