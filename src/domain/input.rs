@@ -27,7 +27,7 @@ pub const NAME_FORBIDDEN_CLASS: &str =
 pub const WHITESPACE_CLASS: &str =
     r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
-/// The longest e-mail address, in characters once trimmed.
+/// The longest e-mail address, in characters as sent.
 pub const EMAIL_MAX: usize = 320;
 
 /// A text field that is not acceptable, with the reason.
@@ -38,15 +38,16 @@ pub struct InvalidText {
     pub reason: &'static str,
 }
 
-/// A human-readable name: trimmed, 1..=`max` characters, no control characters.
+/// A human-readable name: at most `max` characters as sent (the document's `maxLength`),
+/// trimmed, then at least one character and no control or invisible formatting ones.
 pub fn name(field: &'static str, value: &str, max: usize) -> Result<String, InvalidText> {
     let trimmed = value.trim();
     let invalid = |reason| Err(InvalidText { field, reason });
+    if value.chars().count() > max {
+        return invalid("is too long");
+    }
     if trimmed.is_empty() {
         return invalid("must not be empty");
-    }
-    if trimmed.chars().count() > max {
-        return invalid("is too long");
     }
     if trimmed
         .chars()
@@ -59,8 +60,8 @@ pub fn name(field: &'static str, value: &str, max: usize) -> Result<String, Inva
 
 /// An e-mail address: one `@` between a non-empty local part and a domain with a dot that
 /// neither starts nor ends it; no spaces, control or invisible formatting characters; at most
-/// [`EMAIL_MAX`] characters. Stored as given (trimmed); compared case-insensitively by the
-/// database.
+/// [`EMAIL_MAX`] characters as sent. Stored as given (trimmed); compared case-insensitively by
+/// the database.
 pub fn email(value: &str) -> Result<String, InvalidText> {
     let trimmed = value.trim();
     let invalid = |reason| {
@@ -69,7 +70,7 @@ pub fn email(value: &str) -> Result<String, InvalidText> {
             reason,
         })
     };
-    if trimmed.chars().count() > EMAIL_MAX {
+    if value.chars().count() > EMAIL_MAX {
         return invalid("is too long");
     }
     if trimmed
@@ -153,6 +154,8 @@ mod tests {
         }
         assert!(name("name", &"x".repeat(201), 200).is_err());
         assert!(name("name", &"é".repeat(200), 200).is_ok());
+        assert!(name("name", &format!(" {} ", "x".repeat(198)), 200).is_ok());
+        assert!(name("name", &format!(" {} ", "x".repeat(199)), 200).is_err());
     }
 
     #[test]
@@ -195,9 +198,9 @@ mod tests {
             assert!(email(input).is_err(), "{input:?}");
         }
         assert!(email(&format!("{}@x.com", "a".repeat(320))).is_err());
-        let longest = format!("{}@x.com", "é".repeat(EMAIL_MAX - 6));
+        let longest = format!("{}@x.com", "é".repeat(EMAIL_MAX - 8));
         assert_eq!(email(&format!(" {longest} ")), Ok(longest.clone()));
-        assert!(email(&format!("é{longest}")).is_err());
+        assert!(email(&format!("  {longest} ")).is_err());
     }
 
     /// The classes the OpenAPI document's patterns are built from name exactly the characters

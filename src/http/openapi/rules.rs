@@ -123,7 +123,7 @@ pub fn disabled_services() -> Schema {
 /// An e-mail address as the service checks it ([`crate::domain::input::email`]): one `@`
 /// between a local part and a domain with a dot that neither starts nor ends it, no spaces,
 /// control or invisible formatting characters inside (surrounding spaces are trimmed), at most
-/// [`EMAIL_MAX`] characters. Not `format: email`, which refuses addresses the service takes
+/// [`EMAIL_MAX`] characters as sent. Not `format: email`, which refuses addresses the service takes
 /// (`a@b.test*`).
 pub fn email() -> Schema {
     ObjectBuilder::new()
@@ -147,14 +147,15 @@ fn email_pattern() -> String {
     format!("^[{space}]*{inner}+@{edge}{inner}*\\.{inner}*{edge}[{space}]*$")
 }
 
-/// A name as the service checks it ([`crate::domain::input::name`]): 1 to `max` characters
-/// once trimmed, none of them a control or invisible formatting character (a tab or line break
-/// may only surround it).
+/// A name as the service checks it ([`crate::domain::input::name`]): at most `max` characters
+/// as sent, at least one of them not a space, none a control or invisible formatting character
+/// (a tab or line break may only surround it).
 fn name(max: usize) -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(format!(
-            "1–{max} characters once trimmed, no control or invisible formatting characters."
+            "At most {max} characters, at least one of them not a space; no control or \
+             invisible formatting characters (surrounding spaces are trimmed)."
         )))
         .min_length(Some(1))
         .max_length(Some(max))

@@ -86,6 +86,31 @@ fn the_name_pattern_accepts_exactly_what_the_service_accepts() {
     }
 }
 
+/// `maxLength` counts the characters as sent, surrounding spaces included, and so does the
+/// service: with the pattern, it accepts exactly what the service accepts around the limit.
+#[test]
+fn the_length_limits_count_the_characters_as_sent() {
+    let name = regex::Regex::new(&name_pattern()).unwrap();
+    let email = regex::Regex::new(&email_pattern()).unwrap();
+    for padding in 0..3 {
+        let spaces = " ".repeat(padding);
+        for core in 8..=12 {
+            let value = format!("{spaces}{}{spaces}", "x".repeat(core));
+            let documented = value.chars().count() <= 10 && name.is_match(&value);
+            assert_eq!(
+                documented,
+                input::name("name", &value, 10).is_ok(),
+                "{value:?}"
+            );
+        }
+        for local in EMAIL_MAX - 8..=EMAIL_MAX - 4 {
+            let value = format!("{spaces}{}@b.cd{spaces}", "a".repeat(local));
+            let documented = value.chars().count() <= EMAIL_MAX && email.is_match(&value);
+            assert_eq!(documented, input::email(&value).is_ok(), "{value:?}");
+        }
+    }
+}
+
 /// A pattern without its anchors, as the generator reads it (it matches whole strings).
 fn unanchored(pattern: &str) -> &str {
     pattern.trim_start_matches('^').trim_end_matches('$')
