@@ -208,6 +208,29 @@ pub struct Settings {
     /// Milliseconds an idle job worker waits before looking for items again.
     #[arg(long, env = "JOB_POLL_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000), global = true)]
     pub job_poll_ms: u64,
+    /// Job event streams (`GET /v1/upgrade-jobs/{jobId}/events`) this instance serves at once,
+    /// over every partner; at most half of HTTP_MAX_CONNECTIONS, so other requests always find a
+    /// connection. Beyond it, 429 `too_many_streams`.
+    #[arg(long, env = "JOB_EVENT_STREAMS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=50_000), global = true)]
+    pub job_event_streams: u32,
+    /// Job event streams one partner may have open on this instance at once. Beyond it, 429
+    /// `too_many_streams`.
+    #[arg(long, env = "JOB_EVENT_STREAMS_PER_PARTNER", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50_000), global = true)]
+    pub job_event_streams_per_partner: u32,
+    /// Seconds a job event stream stays open at most; then it closes, and the client reconnects
+    /// with `Last-Event-ID`.
+    #[arg(long, env = "JOB_EVENT_STREAM_MAX_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub job_event_stream_max_secs: u64,
+    /// Jobs one partner may have queued or running at once. Beyond it, 429 `too_many_jobs`.
+    #[arg(long, env = "JOB_MAX_ACTIVE_PER_PARTNER", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub job_max_active_per_partner: u32,
+    /// Items of one partner's queued or running jobs that may wait at once. Beyond it, 429
+    /// `too_many_pending_items`.
+    #[arg(long, env = "JOB_MAX_PENDING_ITEMS_PER_PARTNER", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000), global = true)]
+    pub job_max_pending_items_per_partner: u32,
+    /// Hours finished (completed or cancelled) upgrade jobs and their items are kept.
+    #[arg(long, env = "JOB_RETENTION_HOURS", default_value_t = 720, value_parser = clap::value_parser!(u64).range(1..=87_600), global = true)]
+    pub job_retention_hours: u64,
     /// Seconds between runs of the retention job (the first at start-up).
     #[arg(long, env = "RETENTION_INTERVAL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub retention_interval_secs: u64,

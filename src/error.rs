@@ -19,6 +19,15 @@ pub enum Error {
         code: ErrorCode,
         detail: Cow<'static, str>,
     },
+    /// The caller holds as much of a bounded resource (event streams, queued jobs) as it may:
+    /// 429 with `Retry-After`, nothing was done.
+    #[error("{detail}")]
+    Throttled {
+        code: ErrorCode,
+        detail: Cow<'static, str>,
+        /// Seconds after which a retry may succeed.
+        retry_after: u32,
+    },
     /// The upgrade fails the eligibility rules; every failing condition is listed (422).
     #[error("the upgrade is not eligible")]
     NotEligible(Vec<Failure>),
@@ -43,6 +52,20 @@ impl Error {
         }
     }
 
+    /// A 429: the caller holds as much of a bounded resource as it may; retry after `retry_after`
+    /// seconds.
+    pub fn throttled(
+        code: ErrorCode,
+        detail: impl Into<Cow<'static, str>>,
+        retry_after: u32,
+    ) -> Self {
+        Error::Throttled {
+            code,
+            detail: detail.into(),
+            retry_after,
+        }
+    }
+
     /// A 500 from anything unexpected.
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Internal(cause.into())
@@ -61,7 +84,7 @@ impl Error {
     /// The stable code the answer carries.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Refused { code, .. } => *code,
+            Error::Refused { code, .. } | Error::Throttled { code, .. } => *code,
             Error::NotEligible(_) => ErrorCode::UpgradeNotEligible,
             Error::DatabaseUnavailable(_) => ErrorCode::DatabaseUnavailable,
             Error::LockTimeout(_) => ErrorCode::LockTimeout,

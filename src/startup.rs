@@ -18,7 +18,9 @@ use crate::domain::Catalog;
 use crate::error::Error;
 use crate::http::rate_limit::Quota;
 use crate::http::server::{self, ConnectionLimits};
+use crate::http::stream_limit::StreamLimits;
 use crate::http::{self, AppState, HttpLimits};
+use crate::service::jobs::JobLimits;
 use crate::service::jobs::worker::{self as jobs, JobSettings};
 use crate::service::renewals::{self, RenewalSettings};
 use crate::service::retention::{self, RetentionSettings};
@@ -96,7 +98,8 @@ impl Application {
         let (renewals, jobs) = (settings.renewals(shared.clone()), settings.jobs(shared));
         let router = http::router(
             AppState::new(pool.clone(), catalog, verifier, settings.rate_limit())
-                .with_webhook_networks(settings.webhook_allowed_networks.clone()),
+                .with_webhook_networks(settings.webhook_allowed_networks.clone())
+                .with_job_limits(settings.job_limits(), settings.stream_limits()),
             &limits,
         );
         let listener = TcpListener::bind(settings.bind_addr)
@@ -263,11 +266,32 @@ impl Settings {
         }
     }
 
+    /// What one partner may hold of the job queue.
+    fn job_limits(&self) -> JobLimits {
+        JobLimits {
+            max_active: i64::from(self.job_max_active_per_partner),
+            max_pending_items: i64::from(self.job_max_pending_items_per_partner),
+        }
+    }
+
+    /// The job event streams' bounds: the instance's never more than half its connections, so
+    /// the probes and other requests always find one.
+    fn stream_limits(&self) -> StreamLimits {
+        let connections = usize::try_from(self.http_max_connections).unwrap_or(usize::MAX);
+        let instance = usize::try_from(self.job_event_streams).unwrap_or(usize::MAX);
+        StreamLimits {
+            per_instance: instance.min(connections / 2).max(1),
+            per_partner: usize::try_from(self.job_event_streams_per_partner).unwrap_or(usize::MAX),
+            max_life: Duration::from_secs(self.job_event_stream_max_secs),
+        }
+    }
+
     /// The retention job's settings.
     fn retention(&self) -> RetentionSettings {
         RetentionSettings {
             interval: Duration::from_secs(self.retention_interval_secs),
             keep_outbox: Duration::from_secs(self.outbox_retention_hours * 3600),
+            keep_jobs: Duration::from_secs(self.job_retention_hours * 3600),
         }
     }
 

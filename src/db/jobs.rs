@@ -249,6 +249,7 @@ pub async fn items(
 }
 
 mod queue;
+pub mod quota;
 
 pub use queue::{
     Claimed, announce, cancel, claim, complete_if_done, finish_item, queue_depth, retry_item,

@@ -1,6 +1,7 @@
 //! Removing what is no longer needed, a bounded batch per statement so no statement holds many
 //! row locks or runs long: finished webhook deliveries (with their attempts), events no delivery
-//! refers to any more, and expired `Idempotency-Key` records.
+//! refers to any more, expired `Idempotency-Key` records, and finished upgrade jobs (their items
+//! first, then the jobs left without items).
 
 use std::time::Duration;
 
@@ -71,6 +72,60 @@ pub async fn delete_expired_idempotency_records(
                  WHERE expires_at <= now()
                  LIMIT $1)
             AND expires_at <= now()",
+        limit
+    )
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
+/// Removes up to `limit` items of upgrade jobs finished (completed or cancelled) more than `age`
+/// ago; how many. Items still pending (in flight when their job was cancelled) stay until done.
+/// Only item rows are locked, and no job row: the lock order of the job queue is never reversed.
+pub async fn delete_finished_job_items(
+    pool: &PgPool,
+    age: Duration,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "DELETE FROM upgrade_job_items
+          WHERE (partner_id, job_id, seq) IN (
+                SELECT i.partner_id, i.job_id, i.seq
+                  FROM upgrade_jobs j
+                  JOIN upgrade_job_items i ON i.partner_id = j.partner_id AND i.job_id = j.id
+                 WHERE j.status IN ('completed', 'cancelled')
+                   AND j.finished_at < now() - $1::bigint * interval '1 millisecond'
+                   AND i.outcome <> 'pending'
+                 LIMIT $2)
+            AND outcome <> 'pending'",
+        millis(age),
+        limit
+    )
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
+/// Removes up to `limit` upgrade jobs finished more than `age` ago that have no items left; how
+/// many.
+pub async fn delete_finished_jobs(
+    pool: &PgPool,
+    age: Duration,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "DELETE FROM upgrade_jobs
+          WHERE (partner_id, id) IN (
+                SELECT j.partner_id, j.id FROM upgrade_jobs j
+                 WHERE j.status IN ('completed', 'cancelled')
+                   AND j.finished_at < now() - $1::bigint * interval '1 millisecond'
+                   AND NOT EXISTS (SELECT 1 FROM upgrade_job_items i
+                                    WHERE i.partner_id = j.partner_id AND i.job_id = j.id)
+                 LIMIT $2)
+            AND NOT EXISTS (SELECT 1 FROM upgrade_job_items i
+                             WHERE i.partner_id = upgrade_jobs.partner_id
+                               AND i.job_id = upgrade_jobs.id)",
+        millis(age),
         limit
     )
     .execute(pool)

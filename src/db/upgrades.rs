@@ -27,13 +27,17 @@ pub struct NewUpgrade<'a> {
 }
 
 /// Records an upgrade; a second whole upgrade of one source violates `upgrades_source_key`.
+///
+/// `performed_at` is the database's clock when the row is written, not the transaction's start
+/// (`now()`): the caller holds the customer's row lock until it commits, so of one customer's
+/// upgrades, this order is the order they committed in, whichever started first.
 pub async fn create(conn: &mut PgConnection, new: &NewUpgrade<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO upgrades
              (customer_id, id, partner_id, source_subscription_id, target_subscription_id,
               source_offer_id, target_offer_id, upgrade_type, quantity, partial, result,
-              actor_user_id, actor_roles, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+              actor_user_id, actor_roles, request_id, performed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp())",
         new.customer_id.as_uuid(),
         new.id,
         new.partner_id.as_uuid(),
@@ -74,7 +78,8 @@ pub async fn find_for_partner(
     .await
 }
 
-/// A page of the partner's upgrades for the customer, oldest first (ids are time-ordered).
+/// A page of the partner's upgrades for the customer in the order they committed (`performed_at`,
+/// then id for equal instants), after the upgrade `after`.
 pub async fn list_for_partner(
     pool: &PgPool,
     customer_id: CustomerId,
@@ -87,8 +92,11 @@ pub async fn list_for_partner(
         r#"SELECT id, customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
                 partial, quantity, result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades
-         WHERE customer_id = $1 AND partner_id = $2 AND ($3::uuid IS NULL OR id > $3)
-         ORDER BY id LIMIT $4"#,
+         WHERE customer_id = $1 AND partner_id = $2
+           AND ($3::uuid IS NULL OR (performed_at, id) > (
+                SELECT a.performed_at, a.id FROM upgrades a
+                 WHERE a.customer_id = $1 AND a.partner_id = $2 AND a.id = $3))
+         ORDER BY performed_at, id LIMIT $4"#,
         customer_id.as_uuid(),
         partner_id.as_uuid(),
         after,

@@ -189,6 +189,8 @@ error_codes! {
     AddOnQuantityExceedsBase = "add_on_quantity_exceeds_base", 422;
     /// A job of more than 10,000 items, listed or selected.
     TooManyItems = "too_many_items", 422;
+    /// A job's `selection.customerIds` lists more than 1,000 customers.
+    TooManyCustomerIds = "too_many_customer_ids", 422;
     /// The `Idempotency-Key` was used for another request.
     IdempotencyKeyReused = "idempotency_key_reused", 422;
     /// The customer has no such user.
@@ -205,6 +207,13 @@ error_codes! {
     TargetSubscriptionMismatch = "target_subscription_mismatch", 422;
     /// The partner's request quota is spent.
     RateLimited = "rate_limited", 429;
+    /// The partner already follows as many job event streams on this instance as it may, or the
+    /// instance serves as many as it may.
+    TooManyStreams = "too_many_streams", 429;
+    /// The partner already has as many jobs queued or running as it may.
+    TooManyJobs = "too_many_jobs", 429;
+    /// The job would take the partner's pending job items over its limit.
+    TooManyPendingItems = "too_many_pending_items", 429;
     /// The request's header section is over 16 KiB or 100 lines.
     HeadersTooLarge = "headers_too_large", 431;
     /// A bug or an unexpected answer; logged with the request id.

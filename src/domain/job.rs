@@ -14,6 +14,9 @@ use super::ids::{CustomerId, PartnerId, SubscriptionId};
 /// Most items one job may have, listed or selected.
 pub const MAX_ITEMS: usize = 10_000;
 
+/// Most customers a selection may list (`selection.customerIds`).
+pub const MAX_CUSTOMER_IDS: usize = 1_000;
+
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -63,7 +63,9 @@ pub struct JobSelection {
     source_offer_id: String,
     #[schema(value_type = OfferId)]
     target_offer_id: String,
+    /// Up to 1,000 customers (422 `too_many_customer_ids` beyond).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 1000)]
     customer_ids: Option<Vec<Uuid>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<MarketCode>)]
@@ -91,10 +93,31 @@ pub struct CreateJob {
     at_term_end: bool,
 }
 
+impl JobSelection {
+    /// What job answers show of the selection: bounded, so listing jobs stays small whatever
+    /// was selected; the customers come as a count (the job's items name each one).
+    fn summary(&self) -> serde_json::Value {
+        let mut summary = serde_json::json!({
+            "sourceOfferId": self.source_offer_id,
+            "targetOfferId": self.target_offer_id,
+        });
+        if let Some(ids) = &self.customer_ids {
+            summary["customerCount"] = ids.len().into();
+        }
+        if let Some(market) = &self.market {
+            summary["market"] = market.as_str().into();
+        }
+        if let Some(quantity) = self.quantity {
+            summary["quantity"] = quantity.into();
+        }
+        summary
+    }
+}
+
 impl CreateJob {
     fn into_request(self, key: Option<(String, [u8; 32])>) -> Result<JobRequest, Error> {
         let definition = serde_json::json!({
-            "selection": self.selection,
+            "selection": self.selection.as_ref().map(JobSelection::summary),
             "items": self.items.as_ref().map(Vec::len),
         });
         let items = match (self.items, self.selection) {
@@ -134,7 +157,9 @@ impl CreateJob {
 }
 
 /// Accepts a job of upgrades at once (202, `Location`); the instances' workers process it in the
-/// background, each item exactly as a single upgrade. An invalid job is refused whole.
+/// background, each item exactly as a single upgrade. An invalid job is refused whole. A partner
+/// with as many jobs queued or running, or items pending, as it may is answered 429
+/// `too_many_jobs` or `too_many_pending_items` with `Retry-After`.
 #[utoipa::path(
     post, path = "/v1/upgrade-jobs", tag = "upgrade-jobs",
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the same job")),
@@ -145,7 +170,7 @@ impl CreateJob {
         (status = 400, description = "Invalid body, offer, market or quantity", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
         (status = 409, description = "The same Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "More than 10,000 items, or the Idempotency-Key was used for another job", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 10,000 items or 1,000 customerIds, or the Idempotency-Key was used for another job", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn create_job(
@@ -158,7 +183,8 @@ async fn create_job(
     let key = key.partner_scope(&body)?;
     let request = body.into_request(key)?;
     let actor = caller.into_actor();
-    let (job, created) = jobs::create(&state.pool, &state.catalog(), &actor, &request).await?;
+    let limits = (&*state.catalog, state.job_limits);
+    let (job, created) = jobs::create(&state.pool, limits, &actor, &request).await?;
     let location = format!("/v1/upgrade-jobs/{}", job.job.id);
     let mut response = (StatusCode::ACCEPTED, axum::Json(JobView::from(job))).into_response();
     let headers = response.headers_mut();

@@ -27,6 +27,7 @@ mod relationships;
 pub mod request_id;
 mod scheduled;
 pub mod server;
+pub mod stream_limit;
 mod subscriptions;
 mod upgrades;
 mod users;
@@ -53,8 +54,10 @@ use utoipa_axum::routes;
 
 use crate::auth::TokenVerifier;
 use crate::domain::{Catalog, ErrorCode};
+use crate::service::jobs::JobLimits;
 use problem::Problem;
 use rate_limit::{Quota, RateLimiter};
+use stream_limit::{StreamLimits, StreamSlots};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -69,6 +72,10 @@ pub struct AppState {
     rate_limiter: Option<Arc<RateLimiter>>,
     /// Networks webhook endpoints may be in although they are not public.
     webhook_networks: Arc<[IpNet]>,
+    /// What one partner may hold of the job queue.
+    job_limits: JobLimits,
+    /// The job event streams open on this instance.
+    streams: Arc<StreamSlots>,
 }
 
 impl AppState {
@@ -88,7 +95,16 @@ impl AppState {
             verifier: Arc::new(verifier),
             rate_limiter: quota.map(|quota| Arc::new(RateLimiter::new(quota))),
             webhook_networks: Arc::new([]),
+            job_limits: JobLimits::default(),
+            streams: Arc::new(StreamSlots::new(StreamLimits::default())),
         }
+    }
+
+    /// Bounds what one partner may hold of the job queue, and the job event streams.
+    pub fn with_job_limits(mut self, jobs: JobLimits, streams: StreamLimits) -> Self {
+        self.job_limits = jobs;
+        self.streams = Arc::new(StreamSlots::new(streams));
+        self
     }
 
     /// Allows webhook endpoints in these networks although they are not public.

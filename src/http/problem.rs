@@ -150,6 +150,11 @@ impl From<Error> for Problem {
     fn from(error: Error) -> Self {
         match error {
             Error::Refused { code, detail } => Problem::new(code, detail),
+            Error::Throttled {
+                code,
+                detail,
+                retry_after,
+            } => Problem::new(code, detail).with_retry_after(retry_after),
             Error::NotEligible(failures) => {
                 let mut problem = Problem::new(
                     ErrorCode::UpgradeNotEligible,

@@ -3,6 +3,7 @@
 //! workers of every instance (`jobs::worker`), each item one single upgrade. Only the partner's
 //! own jobs exist for it.
 
+mod limits;
 pub mod worker;
 
 use chrono::Utc;
@@ -17,6 +18,7 @@ use crate::domain::job::{self, Counts, ItemOutcome, JobItem, JobStatus, Progress
 use crate::domain::subscription::MAX_QUANTITY;
 use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
+pub use limits::JobLimits;
 
 /// One listed upgrade.
 #[derive(Debug, Clone)]
@@ -78,11 +80,11 @@ impl JobView {
 }
 
 /// Creates the job, or answers the one created earlier with the same key and request (`false`).
-/// Refused whole, before anything is queued, when it is too big or names an unknown offer,
-/// market or quantity.
+/// Refused whole, before anything is queued, when it is too big, names an unknown offer, market
+/// or quantity, or would take the partner over its `limits`.
 pub async fn create(
     pool: &PgPool,
-    catalog: &Catalog,
+    (catalog, limits): (&Catalog, JobLimits),
     actor: &Actor,
     request: &JobRequest,
 ) -> Result<(JobView, bool), Error> {
@@ -101,6 +103,7 @@ pub async fn create(
             };
         }
         let items = new_items(conn, actor.partner_id, &request.items).await?;
+        limits::admit(conn, actor.partner_id, items.customer_ids.len(), limits).await?;
         let new = NewJob {
             partner_id: actor.partner_id,
             id: Uuid::now_v7(),
@@ -153,6 +156,17 @@ fn check(catalog: &Catalog, items: &JobItems) -> Result<(), Error> {
             }
         }
         JobItems::Selected(selection) => {
+            let customers = selection.customer_ids.as_ref().map_or(0, Vec::len);
+            if customers > job::MAX_CUSTOMER_IDS {
+                return Err(Error::new(
+                    ErrorCode::TooManyCustomerIds,
+                    format!(
+                        "selection.customerIds lists at most {} customers; this one lists \
+                         {customers}. Split the job, or select by market.",
+                        job::MAX_CUSTOMER_IDS
+                    ),
+                ));
+            }
             offer(&selection.source_offer_id, "selection.sourceOfferId".into())?;
             offer(&selection.target_offer_id, "selection.targetOfferId".into())?;
             quantity(selection.quantity, "selection".into())?;

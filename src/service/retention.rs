@@ -1,7 +1,8 @@
-//! The retention job each instance runs: keeps the webhook outbox and the `Idempotency-Key`
-//! records from growing forever. Finished deliveries (delivered, or given up and not requeued)
-//! and their attempts go after the retention period, then events no delivery refers to; expired
-//! idempotency records go at once. Pending deliveries are never removed.
+//! The retention job each instance runs: keeps the webhook outbox, the `Idempotency-Key` records
+//! and the upgrade jobs from growing forever. Finished deliveries (delivered, or given up and not
+//! requeued) and their attempts go after the retention period, then events no delivery refers
+//! to; expired idempotency records go at once; finished upgrade jobs (completed or cancelled) go
+//! after theirs, their items first. Pending deliveries and jobs not finished are never removed.
 
 use std::future::Future;
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct RetentionSettings {
     pub interval: Duration,
     /// How long finished deliveries, their attempts and their events are kept.
     pub keep_outbox: Duration,
+    /// How long finished upgrade jobs and their items are kept.
+    pub keep_jobs: Duration,
 }
 
 /// How many rows one run removed.
@@ -29,6 +32,8 @@ pub struct Removed {
     pub deliveries: u64,
     pub events: u64,
     pub idempotency_records: u64,
+    pub job_items: u64,
+    pub jobs: u64,
 }
 
 /// Runs the retention job every `interval` until `shutdown` completes.
@@ -39,6 +44,8 @@ pub async fn run(pool: PgPool, settings: RetentionSettings, shutdown: impl Futur
                 deliveries = removed.deliveries,
                 events = removed.events,
                 idempotency_records = removed.idempotency_records,
+                job_items = removed.job_items,
+                jobs = removed.jobs,
                 "retention removed expired rows"
             ),
             Ok(_) => {}
@@ -59,6 +66,9 @@ pub async fn remove_expired(
     removed.events = drain(|| retention::delete_unreferenced_events(pool, keep, BATCH)).await?;
     removed.idempotency_records =
         drain(|| retention::delete_expired_idempotency_records(pool, BATCH)).await?;
+    let keep = settings.keep_jobs;
+    removed.job_items = drain(|| retention::delete_finished_job_items(pool, keep, BATCH)).await?;
+    removed.jobs = drain(|| retention::delete_finished_jobs(pool, keep, BATCH)).await?;
     Ok(removed)
 }
 

@@ -279,6 +279,12 @@ async fn an_invalid_job_is_refused_before_anything_is_queued() {
             "too_many_items",
         ),
         (
+            json!({"selection": {"sourceOfferId": "m365-business-basic", "targetOfferId": "o365-e1",
+                                 "customerIds": vec![id.clone(); 1_001]}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_customer_ids",
+        ),
+        (
             json!({"items": [item(&id, &id, "no-such-offer")]}),
             StatusCode::BAD_REQUEST,
             "unknown_offer",
@@ -388,7 +394,10 @@ async fn another_partner_cannot_see_or_cancel_the_job() {
     assert_eq!(ended(&admin, &id).await["counts"]["succeeded"], 1);
 }
 
+mod cancel;
+mod limits;
 mod running;
+mod streams;
 
 /// A job's end is an event for the partner's webhooks (`upgrade_job.completed`), with its counts.
 #[tokio::test]

@@ -39,5 +39,6 @@ mod sweep;
 mod tenancy;
 mod traces;
 mod two_instances;
+mod upgrade_order;
 mod upgrades;
 mod webhooks;

@@ -34,6 +34,11 @@ pub struct Claimed {
 /// items to take (so a big job never holds back another partner's small one by more than a
 /// batch), for `lease`. A cancelled job is served only for the items that were in flight when it
 /// was cancelled and whose worker was lost.
+///
+/// Lock order: the job row first, then its items, as `cancel` and `complete_if_done` take them
+/// (README, "Upgrade jobs"). A job another transaction holds (a cancel in progress, another
+/// worker's claim) is passed over for the next one, so a worker never waits on a job while it
+/// holds item locks, and a cancel never waits on a worker that waits on it.
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
@@ -51,6 +56,7 @@ pub async fn claim(
                                  AND (i.leased_until IS NULL OR i.leased_until < now()))
                 ORDER BY j.last_served_at, j.created_at
                 LIMIT 1
+                  FOR UPDATE OF j SKIP LOCKED
            ), picked AS (
                SELECT i.partner_id, i.job_id, i.seq FROM upgrade_job_items i
                  JOIN job ON i.partner_id = job.partner_id AND i.job_id = job.id
@@ -151,7 +157,8 @@ pub async fn complete_if_done(
 }
 
 /// Cancels the job if it has not ended: its pending items not in flight are skipped (those in
-/// flight finish). The job as it is afterwards, and whether this call cancelled it.
+/// flight finish). The job as it is afterwards, and whether this call cancelled it. Locks the job
+/// row, then its items: the order `claim` takes them in.
 pub async fn cancel(
     conn: &mut PgConnection,
     partner_id: PartnerId,

@@ -17,7 +17,9 @@ pub struct JobView {
     status: JobStatus,
     dry_run: bool,
     at_term_end: bool,
-    /// The job as accepted: the `selection`, or how many `items` were listed.
+    /// The job as accepted: how many `items` were listed, or a summary of the `selection`
+    /// (`sourceOfferId`, `targetOfferId`, `market`, `quantity`, and `customerCount`, how many
+    /// `customerIds` it listed).
     #[schema(value_type = Object)]
     definition: serde_json::Value,
     total_items: i32,
@@ -54,6 +56,45 @@ impl From<jobs::JobView> for JobView {
             finished_at: job.finished_at,
             estimated_end: view.progress.estimated_end,
             request_id: job.request_id,
+        }
+    }
+}
+
+/// A job's progress, as its event stream sends it: no definition, a link to the whole job.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobProgressView {
+    id: Uuid,
+    /// The job: `/v1/upgrade-jobs/{jobId}`.
+    job: String,
+    status: JobStatus,
+    total_items: i32,
+    /// Items per outcome.
+    counts: Counts,
+    /// Items done per 100 (100 for a job without items).
+    percent: f64,
+    /// Items processed per second since the job started.
+    items_per_second: f64,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    /// When the pending items should be done at the current rate; `null` when ended or unknown.
+    estimated_end: Option<DateTime<Utc>>,
+}
+
+impl From<&jobs::JobView> for JobProgressView {
+    fn from(view: &jobs::JobView) -> Self {
+        let job = &view.job;
+        JobProgressView {
+            id: job.id,
+            job: format!("/v1/upgrade-jobs/{}", job.id),
+            status: job.status,
+            total_items: job.total_items,
+            counts: view.counts,
+            percent: view.progress.percent,
+            items_per_second: view.progress.items_per_second,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            estimated_end: view.progress.estimated_end,
         }
     }
 }

@@ -51,12 +51,24 @@ named_schema!(
             ),
         )
         .property(
+            "id",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "The job's progress as of this event (`running-120`: its status and items \
+                     done), `end` for the `end` event; send it back as `Last-Event-ID` when \
+                     reconnecting. None on `error`.",
+                )),
+        )
+        .property(
             "data",
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .description(Some(
-                    "For `progress` and `end`: the job as JSON, as `GET /v1/upgrade-jobs/{jobId}` \
-                     answers it; for `error`: a message.",
+                    "For `progress` and `end`: the job's progress as JSON, `id`, `job` (its \
+                     URL), `status`, `totalItems`, `counts`, `percent`, `itemsPerSecond`, \
+                     `startedAt`, `finishedAt`, `estimatedEnd` (the job's definition is not \
+                     repeated: read it at `job`); for `error`: a message.",
                 )),
         )
         .required("event")
