@@ -81,6 +81,12 @@ impl Error {
         )
     }
 
+    /// Whether every pooled connection stayed busy past the acquire timeout (counted apart from
+    /// other unavailability: it says the pool, not Postgres, is the bottleneck).
+    pub fn is_pool_timeout(&self) -> bool {
+        matches!(self, Error::DatabaseUnavailable(sqlx::Error::PoolTimedOut))
+    }
+
     /// The stable code the answer carries.
     pub fn code(&self) -> ErrorCode {
         match self {

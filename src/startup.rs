@@ -21,6 +21,7 @@ use crate::http::server::{self, ConnectionLimits};
 use crate::http::stream_limit::StreamLimits;
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::jobs::JobLimits;
+use crate::service::App;
 use crate::service::jobs::worker::{self as jobs, JobSettings};
 use crate::service::renewals::{self, RenewalSettings};
 use crate::service::retention::{self, RetentionSettings};
@@ -94,10 +95,14 @@ impl Application {
             request_timeout: settings.request_timeout(),
             cors_allowed_origins: settings.cors_allowed_origins.clone(),
         };
-        let shared = Arc::new(catalog.clone());
-        let (renewals, jobs) = (settings.renewals(shared.clone()), settings.jobs(shared));
+        let shared = Arc::new(catalog);
+        let (renewals, jobs) = (
+            settings.renewals(shared.clone()),
+            settings.jobs(shared.clone()),
+        );
+        let app = App::new(pool.clone(), shared);
         let router = http::router(
-            AppState::new(pool.clone(), catalog, verifier, settings.rate_limit())
+            AppState::new(app, pool.clone(), verifier, settings.rate_limit())
                 .with_webhook_networks(settings.webhook_allowed_networks.clone())
                 .with_job_limits(settings.job_limits(), settings.stream_limits()),
             &limits,

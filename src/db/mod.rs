@@ -189,6 +189,21 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
 
+/// The benchmark floor's one indexed query: a subscription's seats, no rules, no tenancy check
+/// beyond the key (built only with the `bench-floor` feature).
+#[cfg(feature = "bench-floor")]
+pub async fn floor_quantity(
+    pool: &PgPool,
+    customer_id: crate::domain::CustomerId,
+    subscription_id: crate::domain::SubscriptionId,
+) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar("SELECT quantity FROM subscriptions WHERE customer_id = $1 AND id = $2")
+        .bind(customer_id)
+        .bind(subscription_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// The demo partners' tenant ids (see `seed_demo.sql`).
 pub const DEMO_PARTNERS: [(&str, &str); 2] = [
     (

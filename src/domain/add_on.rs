@@ -81,6 +81,8 @@ impl AddOnError {
     }
 }
 
+super::codes::refusal!(AddOnError);
+
 /// The base subscription an add-on is bought for or belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Base<'a> {

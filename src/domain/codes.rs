@@ -237,25 +237,19 @@ pub trait Refusal: std::fmt::Display {
     fn code(&self) -> ErrorCode;
 }
 
-/// Refusals whose inherent `code()` gives their code.
-macro_rules! refusals {
-    ($($refusal:ty),* $(,)?) => {$(
-        impl Refusal for $refusal {
-            fn code(&self) -> ErrorCode {
+/// Makes a refusal whose inherent `code()` gives its code a [`Refusal`]. Each rule's module
+/// invokes it for its own refusal, so the codes depend on no rule (the arrows point down here).
+macro_rules! refusal {
+    ($refusal:ty) => {
+        impl $crate::domain::codes::Refusal for $refusal {
+            fn code(&self) -> $crate::domain::codes::ErrorCode {
                 <$refusal>::code(self)
             }
         }
-    )*};
+    };
 }
 
-refusals!(
-    super::subscription::NewSubscriptionError,
-    super::lifecycle::QuantityError,
-    super::add_on::AddOnError,
-    super::input::InvalidDate,
-    super::renewal::ScheduleRefusal,
-    super::partial::PartialRefusal,
-);
+pub(crate) use refusal;
 
 #[cfg(test)]
 mod tests {

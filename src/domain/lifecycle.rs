@@ -64,6 +64,8 @@ impl QuantityError {
     }
 }
 
+super::codes::refusal!(QuantityError);
+
 /// What a seat change is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeatChange<'a> {

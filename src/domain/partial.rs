@@ -101,6 +101,8 @@ impl PartialRefusal {
     }
 }
 
+super::codes::refusal!(PartialRefusal);
+
 fn join(ids: &[Uuid]) -> String {
     ids.iter()
         .map(Uuid::to_string)

@@ -67,6 +67,8 @@ impl ScheduleRefusal {
     }
 }
 
+super::codes::refusal!(ScheduleRefusal);
+
 /// Whether a change can be scheduled for the term end: the subscription is active, renews, and
 /// has no scheduled change yet (the change itself is then checked as if made now).
 pub fn check_schedulable(

@@ -154,6 +154,8 @@ impl NewSubscriptionError {
     }
 }
 
+super::codes::refusal!(NewSubscriptionError);
+
 /// Checks that `quantity` seats of `offer_id` may be sold to a customer in `market` who already
 /// holds `family_seats_held` seats in the offer's family: the offer is a base offer sold there, and
 /// both the offer's own cap and the family's shared cap hold.

@@ -24,7 +24,6 @@ use crate::domain::{Catalog, CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
 use crate::service::add_ons::{AddOnOutcome, ChangeRequest, PurchaseRequest};
 use crate::service::idempotency::StoredAnswer;
-use crate::service::{self};
 
 /// The add-on routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -177,12 +176,14 @@ async fn buy_add_on(
         quantity: body.quantity,
     };
     let scope = key.scope(caller.partner_id, customer_id, &body)?;
-    let (catalog, actor) = (state.catalog(), caller.into_actor());
-    conditional::keyed_write(&state.pool, scope, async |conn| {
-        let outcome = service::add_ons::purchase(conn, &catalog, &actor, &request).await?;
-        AddOnChangeView::answer(&catalog, &outcome, 201)
-    })
-    .await
+    let catalog = state.catalog();
+    let answered = state
+        .app()
+        .buy_add_on(&caller.into_actor(), &request, scope.as_ref(), |outcome| {
+            AddOnChangeView::answer(&catalog, outcome, 201)
+        })
+        .await?;
+    Ok(conditional::respond(answered))
 }
 
 /// The subscription's add-ons, active and cancelled.
@@ -205,17 +206,13 @@ async fn list_add_ons(
 ) -> Result<Json<Page<AddOnView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let catalog = state.catalog();
+    let (actor, subscription) = (caller.into_actor(), (customer_id, subscription_id));
     page.try_keyset(
         async |after, limit| {
-            service::add_ons::list(
-                &state.pool,
-                caller.partner_id,
-                customer_id,
-                subscription_id,
-                after,
-                limit,
-            )
-            .await
+            state
+                .app()
+                .add_ons(&actor, subscription, after, limit)
+                .await
         },
         |row| row.id,
         |row| AddOnView::new(row, &catalog),
@@ -241,14 +238,11 @@ async fn get_add_on(
     Path((customer_id, subscription_id, add_on_id)): Path<(CustomerId, SubscriptionId, Uuid)>,
 ) -> Result<Json<AddOnView>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let row = service::add_ons::find(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        add_on_id,
-    )
-    .await?;
+    let subscription = (customer_id, subscription_id);
+    let row = state
+        .app()
+        .add_on(&caller.into_actor(), subscription, add_on_id)
+        .await?;
     Ok(Json(AddOnView::new(row, &state.catalog())?))
 }
 
@@ -286,10 +280,12 @@ async fn change_add_on(
         change: body.change()?,
     };
     let scope = key.scope(caller.partner_id, customer_id, &body)?;
-    let (catalog, actor) = (state.catalog(), caller.into_actor());
-    conditional::keyed_write(&state.pool, scope, async |conn| {
-        let outcome = service::add_ons::change(conn, &catalog, &actor, &request).await?;
-        AddOnChangeView::answer(&catalog, &outcome, 200)
-    })
-    .await
+    let catalog = state.catalog();
+    let answered = state
+        .app()
+        .change_add_on(&caller.into_actor(), &request, scope.as_ref(), |outcome| {
+            AddOnChangeView::answer(&catalog, outcome, 200)
+        })
+        .await?;
+    Ok(conditional::respond(answered))
 }

@@ -8,14 +8,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::problem::Problem;
 use crate::domain::records::{Precondition, Subscription};
 use crate::domain::{CustomerId, ErrorCode, PartnerId};
 use crate::error::Error;
-use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
+use crate::service::idempotency::{Answered, IdempotencyKey, Scope};
 
 /// The `ETag` of a subscription answer.
 pub fn etag(subscription: &Subscription) -> String {
@@ -173,18 +172,6 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Precondition>, Error> {
         }
     }
     Ok((!tags.is_empty()).then_some(Precondition::Tags(tags)))
-}
-
-/// Runs a write through the service's one runner (key, locks, change, stored answer, commit) with
-/// `change` giving the answer, and answers it: a retry with the same key gets the first answer.
-pub async fn keyed_write(
-    pool: &PgPool,
-    scope: Option<Scope>,
-    change: impl AsyncFnOnce(&mut PgConnection) -> Result<StoredAnswer, Error>,
-) -> Result<Response, Error> {
-    Ok(respond(
-        idempotency::run_keyed(pool, scope.as_ref(), change).await?,
-    ))
 }
 
 /// The answer as JSON with its `Location` and `ETag`, marked when replayed.

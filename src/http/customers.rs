@@ -18,7 +18,6 @@ use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::Customer;
 use crate::domain::{CustomerId, Operation};
 use crate::error::Error;
-use crate::service;
 
 /// The customer routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -75,14 +74,10 @@ async fn create_customer(
     Json(body): Json<CreateCustomer>,
 ) -> Result<Created<CustomerView>, Error> {
     caller.require(Operation::CreateCustomer)?;
-    let row = service::customers::create(
-        &state.pool,
-        &state.catalog(),
-        caller.partner_id,
-        &body.name,
-        &body.market,
-    )
-    .await?;
+    let row = state
+        .app()
+        .create_customer(&caller.into_actor(), &body.name, &body.market)
+        .await?;
     Ok(created(format!("/v1/customers/{}", row.id), row.into()))
 }
 
@@ -102,10 +97,9 @@ async fn list_customers(
     page: PageRequest,
 ) -> Result<Json<Page<CustomerView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let actor = caller.into_actor();
     page.keyset(
-        async |after, limit| {
-            service::customers::list(&state.pool, caller.partner_id, after, limit).await
-        },
+        async |after, limit| state.app().customers(&actor, after, limit).await,
         |row| row.id.as_uuid(),
         Into::into,
     )
@@ -130,6 +124,9 @@ async fn get_customer(
     Path(customer_id): Path<CustomerId>,
 ) -> Result<Json<CustomerView>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let row = service::visible_customer(&state.pool, caller.partner_id, customer_id).await?;
+    let row = state
+        .app()
+        .customer(&caller.into_actor(), customer_id)
+        .await?;
     Ok(Json(row.into()))
 }

@@ -24,11 +24,9 @@ async fn floor(
     Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Json<Value>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let quantity: Option<i32> =
-        sqlx::query_scalar("SELECT quantity FROM subscriptions WHERE customer_id = $1 AND id = $2")
-            .bind(customer_id)
-            .bind(subscription_id)
-            .fetch_optional(&state.pool)
-            .await?;
+    let quantity = state
+        .app()
+        .floor_quantity(customer_id, subscription_id)
+        .await?;
     Ok(Json(json!({ "quantity": quantity })))
 }

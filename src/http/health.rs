@@ -8,7 +8,6 @@ use super::AppState;
 use super::extract::Json;
 use super::problem::Problem;
 use crate::domain::ErrorCode;
-use crate::service;
 
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,7 +39,7 @@ pub async fn healthz() -> Json<Health> {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
-    match service::database_ready(&state.pool).await {
+    match state.app().database_ready().await {
         Ok(()) if !state.verifier.is_ready() => Err(Problem::new(
             ErrorCode::NotReady,
             "The identity provider's signing keys are not loaded yet; no token can be checked.",

@@ -16,7 +16,6 @@ use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::HistoryEntry;
 use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
-use crate::service;
 
 /// The history route.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -83,17 +82,13 @@ async fn list_history(
     page: PageRequest,
 ) -> Result<Json<Page<HistoryEntryView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let (actor, subscription) = (caller.into_actor(), subscription_id);
     page.keyset(
         async |after, limit| {
-            service::subscriptions::history(
-                &state.pool,
-                caller.partner_id,
-                customer_id,
-                subscription_id,
-                after,
-                limit,
-            )
-            .await
+            state
+                .app()
+                .subscription_history(&actor, customer_id, subscription, after, limit)
+                .await
         },
         |row| row.id,
         Into::into,

@@ -18,7 +18,6 @@ use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::LicenseAssignment;
 use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
-use crate::service;
 
 /// The license assignment routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -81,16 +80,16 @@ async fn assign_license(
     Json(body): Json<CreateAssignment>,
 ) -> Result<Created<AssignmentView>, Error> {
     caller.require(Operation::AssignLicenses)?;
-    let row = service::licenses::assign(
-        &state.pool,
-        &state.catalog(),
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-        body.user_id,
-        body.disabled_services,
-    )
-    .await?;
+    let subscription = (customer_id, subscription_id);
+    let row = state
+        .app()
+        .assign_license(
+            &caller.into_actor(),
+            subscription,
+            body.user_id,
+            body.disabled_services,
+        )
+        .await?;
     let location = format!(
         "/v1/customers/{customer_id}/subscriptions/{subscription_id}/license-assignments/{}",
         row.user_id
@@ -117,17 +116,13 @@ async fn list_assignments(
     page: PageRequest,
 ) -> Result<Json<Page<AssignmentView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let (actor, subscription) = (caller.into_actor(), (customer_id, subscription_id));
     page.keyset(
         async |after, limit| {
-            service::licenses::list(
-                &state.pool,
-                caller.partner_id,
-                customer_id,
-                subscription_id,
-                after,
-                limit,
-            )
-            .await
+            state
+                .app()
+                .licenses(&actor, subscription, after, limit)
+                .await
         },
         |row| row.user_id,
         Into::into,

@@ -5,7 +5,6 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::AppState;
-use crate::telemetry;
 
 /// Prometheus text exposition of every metric.
 #[utoipa::path(
@@ -15,12 +14,7 @@ use crate::telemetry;
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let pool = &state.pool;
-    telemetry::metrics::record_pool(
-        pool.size(),
-        pool.num_idle(),
-        pool.options().get_max_connections(),
-    );
+    state.app().record_pool_metrics();
     (
         [(
             header::CONTENT_TYPE,

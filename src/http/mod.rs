@@ -55,6 +55,7 @@ use utoipa_axum::routes;
 use crate::auth::TokenVerifier;
 use crate::domain::{Catalog, ErrorCode};
 use crate::service::jobs::JobLimits;
+use crate::service::App;
 use problem::Problem;
 use rate_limit::{Quota, RateLimiter};
 use stream_limit::{StreamLimits, StreamSlots};
@@ -62,9 +63,11 @@ use stream_limit::{StreamLimits, StreamSlots};
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The application: every operation, and every transaction, goes through it.
+    app: App,
+    /// Only the job and webhook handlers still read the pool; they move behind [`App`] once
+    /// the branches changing them have merged, and this field goes with them.
     pub pool: PgPool,
-    /// Read once at start-up; a catalog change needs a restart.
-    catalog: Arc<Catalog>,
     metrics: PrometheusHandle,
     openapi: Arc<String>,
     verifier: Arc<TokenVerifier>,
@@ -79,17 +82,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a pool, the catalog loaded from it, the token verifier and the per-partner
-    /// quota (none: unlimited).
-    pub fn new(
-        pool: PgPool,
-        catalog: Catalog,
-        verifier: TokenVerifier,
-        quota: Option<Quota>,
-    ) -> Self {
+    /// State over the application (and, for the job and webhook handlers, its pool), the token
+    /// verifier and the per-partner quota (none: unlimited).
+    pub fn new(app: App, pool: PgPool, verifier: TokenVerifier, quota: Option<Quota>) -> Self {
         AppState {
+            app,
             pool,
-            catalog: Arc::new(catalog),
             metrics: crate::telemetry::metrics::handle(),
             openapi: Arc::new(openapi::document_json()),
             verifier: Arc::new(verifier),
@@ -113,9 +111,14 @@ impl AppState {
         self
     }
 
+    /// The application the handlers call.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
     /// The catalog loaded at start-up.
     pub fn catalog(&self) -> Arc<Catalog> {
-        Arc::clone(&self.catalog)
+        Arc::clone(self.app.catalog())
     }
 }
 

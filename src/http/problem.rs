@@ -148,6 +148,7 @@ impl IntoResponse for Problem {
 
 impl From<Error> for Problem {
     fn from(error: Error) -> Self {
+        let pool_timeout = error.is_pool_timeout();
         match error {
             Error::Refused { code, detail } => Problem::new(code, detail),
             Error::Throttled {
@@ -165,7 +166,7 @@ impl From<Error> for Problem {
             }
             Error::DatabaseUnavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
-                if matches!(cause, sqlx::Error::PoolTimedOut) {
+                if pool_timeout {
                     crate::telemetry::metrics::record_pool_acquire_timeout();
                 }
                 Problem::new(

@@ -20,7 +20,7 @@ use crate::domain::recommendation::{Blocked, Recommendation};
 use crate::domain::{CustomerId, Operation, UpgradeType};
 use crate::error::Error;
 use crate::service::upgrades::recommendations::{
-    self, CustomerRecommendations, SubscriptionRecommendations,
+    CustomerRecommendations, SubscriptionRecommendations,
 };
 use crate::telemetry;
 
@@ -117,13 +117,10 @@ async fn get_upgrade_recommendations(
     Path(customer_id): Path<CustomerId>,
 ) -> Result<Json<UpgradeRecommendations>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let found = recommendations::for_customer(
-        &state.pool,
-        &state.catalog(),
-        caller.partner_id,
-        customer_id,
-    )
-    .await?;
+    let found = state
+        .app()
+        .recommendations(&caller.into_actor(), customer_id)
+        .await?;
     telemetry::metrics::record_eligibility_failures(
         found
             .subscriptions

@@ -19,7 +19,7 @@ use crate::domain::records::DelegatedAdminRelationship;
 use crate::domain::records::RelationshipStatus;
 use crate::domain::{CustomerId, Operation};
 use crate::error::Error;
-use crate::service::{self, customers::RelationshipRequest};
+use crate::service::customers::RelationshipRequest;
 
 /// The delegated admin relationship routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -109,14 +109,10 @@ async fn create_relationship(
         ends_at: body.ends_at.timestamp("endsAt")?,
         services: body.services,
     };
-    let row = service::customers::create_relationship(
-        &state.pool,
-        &state.catalog(),
-        caller.partner_id,
-        customer_id,
-        request,
-    )
-    .await?;
+    let row = state
+        .app()
+        .create_relationship(&caller.into_actor(), customer_id, request)
+        .await?;
     let location = format!(
         "/v1/customers/{customer_id}/delegated-admin-relationships/{}",
         row.id
@@ -143,16 +139,13 @@ async fn list_relationships(
     page: PageRequest,
 ) -> Result<Json<Page<RelationshipView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let actor = caller.into_actor();
     page.keyset(
         async |after, limit| {
-            service::customers::list_relationships(
-                &state.pool,
-                caller.partner_id,
-                customer_id,
-                after,
-                limit,
-            )
-            .await
+            state
+                .app()
+                .relationships(&actor, customer_id, after, limit)
+                .await
         },
         |row| row.id,
         Into::into,

@@ -21,8 +21,8 @@ use crate::domain::billing::Billing;
 use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
-use crate::service::idempotency::{StoredAnswer, in_transaction};
-use crate::service::scheduled::{self, ScheduleRequest, Scheduled};
+use crate::service::idempotency::StoredAnswer;
+use crate::service::scheduled::{ScheduleRequest, Scheduled};
 
 /// The scheduled-change routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -180,21 +180,34 @@ async fn schedule_change(
         precondition: if_match.precondition()?,
         dry_run: body.dry_run,
     };
-    let (catalog, actor) = (state.catalog(), caller.into_actor());
-    conditional::keyed_write(&state.pool, scope, async |conn| {
-        let scheduled = scheduled::schedule(conn, &catalog, &actor, &request).await?;
-        let dry_run = scheduled.change.is_none();
-        let body =
-            serde_json::to_vec(&ScheduledChangeView::from(scheduled)).map_err(Error::internal)?;
-        Ok(if dry_run {
-            StoredAnswer::new(200, body)
-        } else {
-            StoredAnswer::new(201, body).with_location(format!(
-                "/v1/customers/{customer_id}/subscriptions/{subscription_id}/scheduled-change"
-            ))
-        })
+    let answered = state
+        .app()
+        .schedule_change(
+            &caller.into_actor(),
+            &request,
+            scope.as_ref(),
+            |scheduled| answer(customer_id, subscription_id, scheduled),
+        )
+        .await?;
+    Ok(conditional::respond(answered))
+}
+
+/// A scheduled change is created (201) at its location; a dry run is answered 200.
+fn answer(
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+    scheduled: Scheduled,
+) -> Result<StoredAnswer, Error> {
+    let dry_run = scheduled.change.is_none();
+    let body =
+        serde_json::to_vec(&ScheduledChangeView::from(scheduled)).map_err(Error::internal)?;
+    Ok(if dry_run {
+        StoredAnswer::new(200, body)
+    } else {
+        StoredAnswer::new(201, body).with_location(format!(
+            "/v1/customers/{customer_id}/subscriptions/{subscription_id}/scheduled-change"
+        ))
     })
-    .await
 }
 
 /// The change scheduled for the subscription's term end.
@@ -215,8 +228,10 @@ async fn get_scheduled_change(
     Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Json<ScheduledChangeView>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let (subscription, change) =
-        scheduled::find(&state.pool, caller.partner_id, customer_id, subscription_id).await?;
+    let (subscription, change) = state
+        .app()
+        .scheduled_change(&caller.into_actor(), customer_id, subscription_id)
+        .await?;
     Ok(Json(ScheduledChangeView::of(&subscription, change)))
 }
 
@@ -239,10 +254,9 @@ async fn undo_scheduled_change(
     Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<StatusCode, Error> {
     caller.require(Operation::ChangeSubscription)?;
-    let actor = caller.into_actor();
-    in_transaction(&state.pool, async |conn| {
-        scheduled::undo(conn, &actor, customer_id, subscription_id).await
-    })
-    .await?;
+    state
+        .app()
+        .undo_scheduled_change(&caller.into_actor(), customer_id, subscription_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -29,7 +29,6 @@ use crate::error::Error;
 use crate::service::idempotency::StoredAnswer;
 use crate::service::lifecycle::{Change, ChangeOutcome, ChangeRequest};
 use crate::service::subscriptions::SubscriptionRequest;
-use crate::service::{self};
 
 /// The subscription routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -202,14 +201,10 @@ async fn create_subscription(
 ) -> Result<Response, Error> {
     caller.require(Operation::CreateSubscription)?;
     let request = body.into_request(&caller)?;
-    let row = service::subscriptions::create(
-        &state.pool,
-        &state.catalog(),
-        &caller.into_actor(),
-        customer_id,
-        request,
-    )
-    .await?;
+    let row = state
+        .app()
+        .create_subscription(&caller.into_actor(), customer_id, request)
+        .await?;
     let location = format!("/v1/customers/{customer_id}/subscriptions/{}", row.id);
     let view = SubscriptionView::from(row.clone());
     Ok(with_etag(row, created(location, view)))
@@ -234,9 +229,12 @@ async fn list_subscriptions(
     page: PageRequest,
 ) -> Result<Json<Page<SubscriptionView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let actor = caller.into_actor();
     page.keyset(
         async |after, limit| {
-            service::subscriptions::list(&state.pool, caller.partner_id, customer_id, after, limit)
+            state
+                .app()
+                .subscriptions(&actor, customer_id, after, limit)
                 .await
         },
         |row| row.id.as_uuid(),
@@ -263,13 +261,10 @@ async fn get_subscription(
     Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Response, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let (row, scheduled) = service::subscriptions::find_with_scheduled(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-    )
-    .await?;
+    let (row, scheduled) = state
+        .app()
+        .subscription(&caller.into_actor(), customer_id, subscription_id)
+        .await?;
     let mut view = SubscriptionView::from(row.clone());
     view.scheduled_change = scheduled.map(|change| ScheduledChangeView::of(&row, change));
     Ok(with_etag(row, Json(view)))
@@ -387,10 +382,12 @@ async fn change_subscription(
         precondition: if_match.precondition()?,
     };
     let scope = key.scope(caller.partner_id, customer_id, &body)?;
-    let (catalog, actor) = (state.catalog(), caller.into_actor());
-    conditional::keyed_write(&state.pool, scope, async |conn| {
-        let outcome = service::lifecycle::apply(conn, &catalog, &actor, &request).await?;
-        SubscriptionChangeView::answer(&outcome, &catalog)
-    })
-    .await
+    let catalog = state.catalog();
+    let answered = state
+        .app()
+        .change_subscription(&caller.into_actor(), &request, scope.as_ref(), |outcome| {
+            SubscriptionChangeView::answer(outcome, &catalog)
+        })
+        .await?;
+    Ok(conditional::respond(answered))
 }

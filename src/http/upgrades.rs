@@ -24,8 +24,8 @@ use crate::domain::records::PerformedUpgrade;
 use crate::domain::records::Precondition;
 use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId};
 use crate::error::Error;
-use crate::service::idempotency::{self, Answered, StoredAnswer};
-use crate::service::upgrades::{self, PartialAsk, UpgradeRequest, UpgradeResult};
+use crate::service::idempotency::{Answered, StoredAnswer};
+use crate::service::upgrades::{PartialAsk, UpgradeRequest, UpgradeResult};
 use crate::telemetry;
 
 /// The upgrade routes.
@@ -55,14 +55,11 @@ async fn list_upgrade_options(
     Path((customer_id, subscription_id)): Path<(CustomerId, SubscriptionId)>,
 ) -> Result<Json<Page<UpgradeOption>>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let options = upgrades::options(
-        &state.pool,
-        &state.catalog(),
-        caller.partner_id,
-        customer_id,
-        subscription_id,
-    )
-    .await?;
+    let subscription = (customer_id, subscription_id);
+    let options = state
+        .app()
+        .upgrade_options(&caller.into_actor(), subscription)
+        .await?;
     telemetry::metrics::record_eligibility_failures(
         options
             .iter()
@@ -186,13 +183,17 @@ async fn perform_upgrade(
         .scope(caller.partner_id, customer_id, &body)?
         .filter(|_| !body.dry_run);
     let request = body.into_request(if_match.precondition()?)?;
-    let (catalog, actor) = (state.catalog(), caller.into_actor());
-    let performed = idempotency::run_keyed(&state.pool, scope.as_ref(), async |conn| {
-        let subscription = (customer_id, subscription_id);
-        let result = upgrades::perform(conn, &catalog, &actor, subscription, &request).await?;
-        answer(customer_id, &result)
-    })
-    .await;
+    let subscription = (customer_id, subscription_id);
+    let performed = state
+        .app()
+        .perform_upgrade(
+            &caller.into_actor(),
+            subscription,
+            &request,
+            scope.as_ref(),
+            |result| answer(customer_id, result),
+        )
+        .await;
     record_metrics(&performed, request.dry_run);
     Ok(conditional::respond(performed?))
 }
@@ -298,9 +299,13 @@ async fn list_upgrades(
     page: PageRequest,
 ) -> Result<Json<Page<UpgradeRecord>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let actor = caller.into_actor();
     page.keyset(
         async |after, limit| {
-            upgrades::list(&state.pool, caller.partner_id, customer_id, after, limit).await
+            state
+                .app()
+                .upgrades(&actor, customer_id, after, limit)
+                .await
         },
         |row| row.id,
         Into::into,
@@ -326,6 +331,9 @@ async fn get_upgrade(
     Path((customer_id, upgrade_id)): Path<(CustomerId, Uuid)>,
 ) -> Result<Json<UpgradeRecord>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let row = upgrades::find(&state.pool, caller.partner_id, customer_id, upgrade_id).await?;
+    let row = state
+        .app()
+        .upgrade(&caller.into_actor(), customer_id, upgrade_id)
+        .await?;
     Ok(Json(row.into()))
 }

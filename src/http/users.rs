@@ -18,7 +18,6 @@ use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::User;
 use crate::domain::{CustomerId, Operation};
 use crate::error::Error;
-use crate::service;
 
 /// The user routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -76,14 +75,15 @@ async fn create_user(
     Json(body): Json<CreateUser>,
 ) -> Result<Created<UserView>, Error> {
     caller.require(Operation::ManageUsers)?;
-    let row = service::customers::create_user(
-        &state.pool,
-        caller.partner_id,
-        customer_id,
-        &body.display_name,
-        &body.email,
-    )
-    .await?;
+    let row = state
+        .app()
+        .create_user(
+            &caller.into_actor(),
+            customer_id,
+            &body.display_name,
+            &body.email,
+        )
+        .await?;
     Ok(created(
         format!("/v1/customers/{customer_id}/users/{}", row.id),
         row.into(),
@@ -109,17 +109,9 @@ async fn list_users(
     page: PageRequest,
 ) -> Result<Json<Page<UserView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let actor = caller.into_actor();
     page.keyset(
-        async |after, limit| {
-            service::customers::list_users(
-                &state.pool,
-                caller.partner_id,
-                customer_id,
-                after,
-                limit,
-            )
-            .await
-        },
+        async |after, limit| state.app().users(&actor, customer_id, after, limit).await,
         |row| row.id,
         Into::into,
     )

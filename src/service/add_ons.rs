@@ -2,18 +2,18 @@
 //! add-ons"), under the same locks and `Idempotency-Key` as the other changes, each change in the
 //! history.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::lifecycle::seat_billing;
-use super::scheduled;
-use super::{Actor, lock_subscription};
+use super::idempotency::{Answered, Scope, StoredAnswer};
+use super::subscription_steps::{cancel_scheduled_for, seat_billing};
+use super::{Actor, App, lock_subscription};
 use crate::db;
 use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
 use crate::domain::records::{AddOn, ChangeKind, Customer, Subscription};
 use crate::domain::renewal::ImmediateChange;
-use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
 /// An add-on after a purchase or change, with what it does to the current period's bill.
@@ -41,9 +41,68 @@ pub struct ChangeRequest {
     pub change: AddOnChange,
 }
 
+impl App {
+    /// Buys an add-on in a keyed write: `answer` makes, in the transaction, the answer to store
+    /// under `scope`'s key; a retry with the key gets the stored answer and buys nothing.
+    pub async fn buy_add_on(
+        &self,
+        actor: &Actor,
+        request: &PurchaseRequest,
+        scope: Option<&Scope>,
+        answer: impl FnOnce(&AddOnOutcome) -> Result<StoredAnswer, Error>,
+    ) -> Result<Answered, Error> {
+        self.keyed(scope, async |conn| {
+            answer(&purchase(conn, self.catalog(), actor, request).await?)
+        })
+        .await
+    }
+
+    /// Changes or cancels an add-on in a keyed write, answered as [`buy_add_on`](Self::buy_add_on).
+    pub async fn change_add_on(
+        &self,
+        actor: &Actor,
+        request: &ChangeRequest,
+        scope: Option<&Scope>,
+        answer: impl FnOnce(&AddOnOutcome) -> Result<StoredAnswer, Error>,
+    ) -> Result<Answered, Error> {
+        self.keyed(scope, async |conn| {
+            answer(&change(conn, self.catalog(), actor, request).await?)
+        })
+        .await
+    }
+
+    /// The add-on, if the subscription is one the actor's partner sold to this (visible)
+    /// customer.
+    pub async fn add_on(
+        &self,
+        actor: &Actor,
+        (customer_id, subscription_id): (CustomerId, SubscriptionId),
+        id: Uuid,
+    ) -> Result<AddOn, Error> {
+        let pool = self.pool();
+        super::subscriptions::find(pool, actor.partner_id, customer_id, subscription_id).await?;
+        db::add_ons::find(pool, customer_id, subscription_id, id)
+            .await?
+            .ok_or_else(|| add_on_not_found(id))
+    }
+
+    /// A page of the add-ons of a subscription the actor's partner sold to a visible customer.
+    pub async fn add_ons(
+        &self,
+        actor: &Actor,
+        (customer_id, subscription_id): (CustomerId, SubscriptionId),
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<AddOn>, Error> {
+        let pool = self.pool();
+        super::subscriptions::find(pool, actor.partner_id, customer_id, subscription_id).await?;
+        Ok(db::add_ons::list(pool, customer_id, subscription_id, after, limit).await?)
+    }
+}
+
 /// Buys the add-on in the caller's transaction, after locking the customer then the base
 /// subscription.
-pub async fn purchase(
+async fn purchase(
     conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
@@ -85,13 +144,13 @@ pub async fn purchase(
         billing,
     };
     record(conn, actor, ChangeKind::AddOnPurchase, None, &outcome).await?;
-    scheduled::cancel_for(conn, actor, &base, ImmediateChange::AddOnPurchase).await?;
+    cancel_scheduled_for(conn, actor, &base, ImmediateChange::AddOnPurchase).await?;
     Ok(outcome)
 }
 
 /// Changes the add-on's quantity or cancels it in the caller's transaction, after locking the
 /// customer then the base subscription. Asking for what already holds changes nothing.
-pub async fn change(
+async fn change(
     conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
@@ -145,33 +204,6 @@ pub async fn change(
         record(conn, actor, kind, Some(&before), &outcome).await?;
     }
     Ok(outcome)
-}
-
-/// The add-on, if the subscription is one this partner sold to this (visible) customer.
-pub async fn find(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-    id: Uuid,
-) -> Result<AddOn, Error> {
-    super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
-    db::add_ons::find(pool, customer_id, subscription_id, id)
-        .await?
-        .ok_or_else(|| add_on_not_found(id))
-}
-
-/// A page of the add-ons of a subscription this partner sold to a visible customer.
-pub async fn list(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<AddOn>, Error> {
-    super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
-    Ok(db::add_ons::list(pool, customer_id, subscription_id, after, limit).await?)
 }
 
 fn base_of<'a>(customer: &'a Customer, base: &'a Subscription) -> Result<Base<'a>, Error> {

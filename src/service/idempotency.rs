@@ -202,7 +202,7 @@ pub enum Answered {
 /// nothing runs), runs `change` (which takes its locks, customer then subscription, and returns
 /// the answer to give), stores the answer under the key and commits. A refusal rolls back
 /// before it is answered.
-pub async fn run_keyed(
+pub(in crate::service) async fn run_keyed(
     pool: &PgPool,
     scope: Option<&Scope>,
     change: impl AsyncFnOnce(&mut PgConnection) -> Result<StoredAnswer, Error>,
@@ -227,7 +227,7 @@ pub async fn run_keyed(
 /// connection is next used, after the answer is sent: its row locks and the key's advisory lock
 /// would outlive the request, and a retry arriving at once would find the key still in use.
 /// With trace export on, the transaction is a span of the request that runs it.
-pub async fn in_transaction<T>(
+pub(in crate::service) async fn in_transaction<T>(
     pool: &PgPool,
     change: impl AsyncFnOnce(&mut PgConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {

@@ -1,38 +1,51 @@
 //! Assigning licenses from a subscription to the customer's users.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::idempotency::in_transaction;
-use super::subscription_not_found;
+use super::{Actor, App, subscription_not_found};
 use crate::db;
 use crate::domain::records::{LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, input};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, input};
 use crate::error::Error;
 
-/// Assigns a license. The subscription row is locked so that two assignments cannot both take
-/// the last seat.
-pub async fn assign(
-    pool: &PgPool,
-    catalog: &Catalog,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-    user_id: Uuid,
-    disabled_services: Vec<String>,
-) -> Result<LicenseAssignment, Error> {
-    super::visible_customer(pool, partner_id, customer_id).await?;
-    in_transaction(pool, async |conn| {
-        let subscription =
-            db::subscriptions::lock_for_partner(conn, customer_id, partner_id, subscription_id)
-                .await?
-                .ok_or_else(|| subscription_not_found(subscription_id))?;
-        check_assignable(catalog, &subscription, &disabled_services)?;
-        check_user_and_seat(conn, &subscription, user_id).await?;
-        insert(conn, &subscription, user_id, &disabled_services).await
-    })
-    .await
+impl App {
+    /// Assigns a license from the subscription to the user. The subscription row is locked so that
+    /// two assignments cannot both take the last seat.
+    pub async fn assign_license(
+        &self,
+        actor: &Actor,
+        (customer_id, subscription_id): (CustomerId, SubscriptionId),
+        user_id: Uuid,
+        disabled_services: Vec<String>,
+    ) -> Result<LicenseAssignment, Error> {
+        let (catalog, partner_id) = (self.catalog(), actor.partner_id);
+        super::visible_customer(self.pool(), partner_id, customer_id).await?;
+        self.transaction(async |conn| {
+            let subscription =
+                db::subscriptions::lock_for_partner(conn, customer_id, partner_id, subscription_id)
+                    .await?
+                    .ok_or_else(|| subscription_not_found(subscription_id))?;
+            check_assignable(catalog, &subscription, &disabled_services)?;
+            check_user_and_seat(conn, &subscription, user_id).await?;
+            insert(conn, &subscription, user_id, &disabled_services).await
+        })
+        .await
+    }
+
+    /// A page of the licenses assigned from one of the actor's partner's subscriptions.
+    pub async fn licenses(
+        &self,
+        actor: &Actor,
+        (customer_id, subscription_id): (CustomerId, SubscriptionId),
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<LicenseAssignment>, Error> {
+        let pool = self.pool();
+        super::subscriptions::find(pool, actor.partner_id, customer_id, subscription_id).await?;
+        Ok(db::licenses::list(pool, customer_id, subscription_id, after, limit).await?)
+    }
 }
 
 /// Licenses come only from an active subscription, and only its offer's services can be
@@ -114,17 +127,4 @@ async fn insert(
         ),
         _ => e.into(),
     })
-}
-
-/// A page of the licenses assigned from one of the partner's subscriptions.
-pub async fn list(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<LicenseAssignment>, Error> {
-    super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
-    Ok(db::licenses::list(pool, customer_id, subscription_id, after, limit).await?)
 }

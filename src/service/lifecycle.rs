@@ -4,18 +4,19 @@
 
 use sqlx::PgConnection;
 
-use super::scheduled;
+use super::idempotency::{Answered, Scope, StoredAnswer};
+use super::subscription_steps::{cancel_scheduled_for, seat_billing, seat_change};
 use super::subscriptions::check_precondition;
-use super::{Actor, lock_subscription, snapshot};
+use super::{Actor, App, lock_subscription, snapshot};
 use crate::db;
 use crate::domain::billing::Billing;
-use crate::domain::lifecycle::{self, SeatChange, SeatProration};
+use crate::domain::lifecycle;
 use crate::domain::records::{
     AddOn, ChangeKind, Customer, LicenseAssignment, Precondition, Subscription,
 };
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::{Catalog, CustomerId, ErrorCode, Offer, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
 /// One change to a subscription.
@@ -60,6 +61,24 @@ pub struct ChangeRequest {
     pub precondition: Option<Precondition>,
 }
 
+impl App {
+    /// Changes a subscription's seats, status or auto-renewal in a keyed write: `answer` makes,
+    /// in the transaction, the answer to store under `scope`'s key; a retry with the key gets
+    /// the stored answer and changes nothing.
+    pub async fn change_subscription(
+        &self,
+        actor: &Actor,
+        request: &ChangeRequest,
+        scope: Option<&Scope>,
+        answer: impl FnOnce(&ChangeOutcome) -> Result<StoredAnswer, Error>,
+    ) -> Result<Answered, Error> {
+        self.keyed(scope, async |conn| {
+            answer(&apply(conn, self.catalog(), actor, request).await?)
+        })
+        .await
+    }
+}
+
 /// Applies the change in the caller's transaction, after locking the customer then the
 /// subscription; asking for what already holds changes nothing.
 pub async fn apply(
@@ -85,7 +104,7 @@ pub async fn apply(
             Change::AutoRenew(on) => (ChangeKind::AutoRenewChange, ImmediateChange::AutoRenew(on)),
         };
         record(conn, actor, kind, &before, &outcome).await?;
-        scheduled::cancel_for(conn, actor, &before, immediate).await?;
+        cancel_scheduled_for(conn, actor, &before, immediate).await?;
     }
     Ok(outcome)
 }
@@ -128,84 +147,6 @@ async fn change_quantity(
         billing,
         ..ChangeOutcome::unchanged(&subscription)
     })
-}
-
-/// Whether the subscription may have `quantity` seats, by the rules of a seat change.
-pub(super) async fn check_seats(
-    conn: &mut PgConnection,
-    catalog: &Catalog,
-    customer: &Customer,
-    before: &Subscription,
-    quantity: i64,
-) -> Result<(), Error> {
-    let offer = catalog
-        .offer(&before.offer_id)
-        .ok_or_else(|| Error::internal(format!("offer {} not in catalog", before.offer_id)))?;
-    let change = seat_change(conn, customer, before, offer, quantity).await?;
-    Ok(lifecycle::check_quantity(catalog, &change)?)
-}
-
-/// What the seat rules look at: the licenses assigned, the family's seats the customer holds in
-/// its other live subscriptions, and the largest active add-on (the customer's row is locked).
-async fn seat_change<'a>(
-    conn: &mut PgConnection,
-    customer: &Customer,
-    before: &Subscription,
-    offer: &'a Offer,
-    quantity: i64,
-) -> Result<SeatChange<'a>, Error> {
-    let family_seats = match &offer.family_id {
-        Some(family) => db::subscriptions::family_seats(conn, customer.id, family).await?,
-        None => 0,
-    };
-    let own_live = matches!(
-        before.status,
-        SubscriptionStatus::Active | SubscriptionStatus::Suspended
-    );
-    let own_seats = if own_live {
-        i64::from(before.quantity)
-    } else {
-        0
-    };
-    Ok(SeatChange {
-        offer,
-        status: before.status,
-        quantity,
-        assigned: db::licenses::count(conn, customer.id, before.id).await?,
-        family_seats_elsewhere: family_seats - own_seats,
-        add_on_seats: db::add_ons::active(conn, customer.id, before.id)
-            .await?
-            .iter()
-            .map(|a| i64::from(a.quantity))
-            .max()
-            .unwrap_or(0),
-    })
-}
-
-/// What going from `old` to `new` seats at `unit_price` does to the bill of `base`'s current
-/// period; `None` when the customer's market or the price is unknown.
-pub(super) fn seat_billing(
-    catalog: &Catalog,
-    customer: &Customer,
-    base: &Subscription,
-    unit_price: Option<i64>,
-    old: i64,
-    new: i64,
-) -> Result<Option<Billing>, Error> {
-    let (Some(market), Some(unit_price)) = (catalog.market(&customer.market_code), unit_price)
-    else {
-        return Ok(None);
-    };
-    Ok(Some(lifecycle::prorate_seats(&SeatProration {
-        currency: market.currency.clone(),
-        cycle: base.billing_cycle,
-        period_start: base.current_period_start,
-        period_end: base.current_period_end,
-        monthly_unit_price: unit_price,
-        old_quantity: old,
-        new_quantity: new,
-        today: super::today(),
-    })))
 }
 
 /// Suspension keeps the license assignments (the users' services stop while suspended and come
@@ -295,26 +236,6 @@ async fn change_auto_renew(
                 .await?;
     }
     Ok(outcome)
-}
-
-/// Records a change that left the subscription's own row as it was (a change scheduled,
-/// cancelled, applied or failed): its state before, and `after` saying what happened.
-pub(super) async fn record_note(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    subscription: &Subscription,
-    kind: ChangeKind,
-    after: serde_json::Value,
-) -> Result<(), Error> {
-    actor
-        .record_change(
-            conn,
-            (subscription.customer_id, subscription.id),
-            kind,
-            Some(snapshot(subscription)),
-            Some(after),
-        )
-        .await
 }
 
 pub(super) async fn record(

@@ -1,9 +1,12 @@
-//! Orchestration: each operation takes its locks (customer, then subscription), loads what the
-//! rules need, calls the pure rules in `domain`, and writes through `db`, in a transaction opened
-//! by the one runner (`idempotency::run_keyed`) or `in_transaction`. Handlers call these; nothing
-//! here imports `http` (the runner stores the answer `http` made, as it is).
+//! Orchestration, behind one application object ([`App`], built at start-up): each operation
+//! takes its locks (customer, then subscription), loads what the rules need, calls the pure rules
+//! in `domain`, and writes through `db`, in a transaction `App` opens (the keyed runner,
+//! `idempotency::run_keyed`, or `in_transaction`). Handlers call `App`'s methods (one file of
+//! `impl App` per aggregate) and never see a connection; nothing here imports `http` (a keyed
+//! write stores the answer `http` made, as it is).
 
 pub mod add_ons;
+mod app;
 pub mod customers;
 pub mod idempotency;
 pub mod jobs;
@@ -12,11 +15,14 @@ pub mod lifecycle;
 pub mod renewals;
 pub mod retention;
 pub mod scheduled;
+mod subscription_steps;
 pub mod subscriptions;
 pub mod upgrades;
 pub mod webhooks;
 
 use std::future::Future;
+
+pub use app::App;
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -129,11 +135,6 @@ fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
 }
 
-/// Whether the database answers now (readiness).
-pub async fn database_ready(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
-    db::ping(pool).await
-}
-
 /// The 404 for a customer the partner does not have, or that does not exist: the two are
 /// indistinguishable on purpose.
 pub fn customer_not_found(customer_id: CustomerId) -> Error {
@@ -152,7 +153,7 @@ pub fn subscription_not_found(subscription_id: SubscriptionId) -> Error {
 }
 
 /// The customer, when the partner has a reseller relationship with it; 404 otherwise.
-pub async fn visible_customer(
+async fn visible_customer(
     pool: &sqlx::PgPool,
     partner_id: PartnerId,
     customer_id: CustomerId,

@@ -14,8 +14,9 @@ use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::in_transaction;
 use super::lifecycle::{self, ChangeOutcome};
+use super::subscription_steps::{check_seats, notice, record_note};
 use super::upgrades::{self, PartialAsk};
-use super::{Actor, FirstPass, scheduled};
+use super::{Actor, FirstPass};
 use crate::db;
 use crate::domain::billing::{self, Billing};
 use crate::domain::records::{ChangeKind, Customer, ScheduledChange, ScheduledKind, Subscription};
@@ -151,7 +152,7 @@ async fn upgrade(
     let target = change.target_offer_id.as_deref().unwrap_or_default();
     let quantity = i64::from(change.quantity);
     let eligible = upgrades::eligible(conn, catalog, actor, before, target, quantity).await;
-    let notice = scheduled::notice(change, before.term_end);
+    let notice = notice(change, before.term_end);
     match eligible {
         Ok(upgrade) => {
             let bill = first_period_bill(catalog, (customer, before), target, quantity, term);
@@ -160,13 +161,13 @@ async fn upgrade(
             let after =
                 serde_json::json!({"scheduledChange": notice, "upgradeId": result.upgrade_id});
             let kind = ChangeKind::ScheduledChangeApplied;
-            lifecycle::record_note(conn, actor, before, kind, after).await?;
+            record_note(conn, actor, before, kind, after).await?;
             Ok(true)
         }
         Err(Error::NotEligible(failures)) => {
             let after = serde_json::json!({"scheduledChange": notice, "failures": failures});
             let kind = ChangeKind::ScheduledChangeFailed;
-            lifecycle::record_note(conn, actor, before, kind, after).await?;
+            record_note(conn, actor, before, kind, after).await?;
             Ok(false)
         }
         Err(other) => Err(other),
@@ -184,7 +185,7 @@ async fn partial_upgrade(
     renewed: &Subscription,
     change: &ScheduledChange,
 ) -> Result<(), Error> {
-    let notice = scheduled::notice(change, renewed.term_start);
+    let notice = notice(change, renewed.term_start);
     let ask = PartialAsk {
         quantity: i64::from(change.quantity),
         users: change.users.clone(),
@@ -211,7 +212,7 @@ async fn partial_upgrade(
         }
         Err(other) => return Err(other),
     };
-    lifecycle::record_note(conn, actor, renewed, kind, after).await
+    record_note(conn, actor, renewed, kind, after).await
 }
 
 /// A scheduled seat change, applied to the renewed subscription when the seat rules still allow
@@ -223,22 +224,22 @@ async fn seats(
     (customer, renewed): (&Customer, &Subscription),
     change: &ScheduledChange,
 ) -> Result<(), Error> {
-    let notice = scheduled::notice(change, renewed.term_start);
+    let notice = notice(change, renewed.term_start);
     let quantity = i64::from(change.quantity);
-    match lifecycle::check_seats(conn, catalog, customer, renewed, quantity).await {
+    match check_seats(conn, catalog, customer, renewed, quantity).await {
         Ok(()) => {
             let status = (change.quantity, renewed.status);
             let (customer_id, id) = (renewed.customer_id, renewed.id);
             db::subscriptions::update(conn, customer_id, id, status, None).await?;
             let after = serde_json::json!({"scheduledChange": notice, "quantity": quantity});
             let kind = ChangeKind::ScheduledChangeApplied;
-            lifecycle::record_note(conn, actor, renewed, kind, after).await
+            record_note(conn, actor, renewed, kind, after).await
         }
         Err(Error::Refused { code, detail }) => {
             let failure = serde_json::json!({"code": code, "message": detail});
             let after = serde_json::json!({"scheduledChange": notice, "failures": [failure]});
             let kind = ChangeKind::ScheduledChangeFailed;
-            lifecycle::record_note(conn, actor, renewed, kind, after).await
+            record_note(conn, actor, renewed, kind, after).await
         }
         Err(other) => Err(other),
     }

@@ -4,20 +4,22 @@
 //! cancelled by any immediate change of the subscription, each with its history entry and event.
 
 use chrono::NaiveDate;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
+use super::idempotency::{Answered, Scope, StoredAnswer};
+use super::subscription_steps::{cancel_scheduled, check_seats, notice, record_note};
 use super::subscriptions::check_precondition;
 use super::upgrades::{self, PartialAsk};
-use super::{Actor, lifecycle, lock_subscription};
+use super::{Actor, App, lock_subscription};
 use crate::db;
 use crate::db::scheduled::NewScheduledChange;
 use crate::domain::billing::{self, Billing};
 use crate::domain::records::{
     ChangeKind, Customer, Precondition, ScheduledChange, ScheduledKind, Subscription,
 };
-use crate::domain::renewal::{ImmediateChange, cancels_scheduled, check_schedulable};
+use crate::domain::renewal::check_schedulable;
 use crate::domain::subscription::billing_dates;
-use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
 /// What to schedule: an upgrade (with `target_offer_id`; `quantity` defaults to the current
@@ -51,6 +53,58 @@ pub struct Scheduled {
     pub effective_date: NaiveDate,
     /// The first period after the renewal, in full; `None` when the price is unknown.
     pub billing: Option<Billing>,
+}
+
+impl App {
+    /// Schedules a change (or previews it, for a dry run) in a keyed write: `answer` makes, in
+    /// the transaction, the answer to store under `scope`'s key; a retry with the key gets the
+    /// stored answer and schedules nothing.
+    pub async fn schedule_change(
+        &self,
+        actor: &Actor,
+        request: &ScheduleRequest,
+        scope: Option<&Scope>,
+        answer: impl FnOnce(Scheduled) -> Result<StoredAnswer, Error>,
+    ) -> Result<Answered, Error> {
+        self.keyed(scope, async |conn| {
+            answer(schedule(conn, self.catalog(), actor, request).await?)
+        })
+        .await
+    }
+
+    /// The subscription's scheduled change, if the actor's partner sold it to this (visible)
+    /// customer.
+    pub async fn scheduled_change(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        subscription_id: SubscriptionId,
+    ) -> Result<(Subscription, ScheduledChange), Error> {
+        let pool = self.pool();
+        let subscription =
+            super::subscriptions::find(pool, actor.partner_id, customer_id, subscription_id)
+                .await?;
+        let change = db::scheduled::find(pool, customer_id, subscription_id)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok((subscription, change))
+    }
+
+    /// Undoes the scheduled change in a transaction of its own, after the usual locks. Undoing
+    /// when nothing is scheduled changes nothing: a retried undo answers as the first did.
+    pub async fn undo_scheduled_change(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        subscription_id: SubscriptionId,
+    ) -> Result<(), Error> {
+        self.transaction(async |conn| {
+            let (_, before) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
+            cancel_scheduled(conn, actor, &before, "undone by the partner").await?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// Schedules the change in the caller's transaction, after locking the customer then the
@@ -90,7 +144,7 @@ pub async fn schedule(
                     "Send targetOfferId (an upgrade) or quantity (a seat change).",
                 )
             })?;
-            lifecycle::check_seats(conn, catalog, &customer, &before, quantity).await?;
+            check_seats(conn, catalog, &customer, &before, quantity).await?;
             (ScheduledKind::Quantity, quantity)
         }
     };
@@ -107,7 +161,7 @@ pub async fn schedule(
     if !request.dry_run {
         let change = store(conn, &before, &scheduled).await?;
         let after = serde_json::json!({"scheduledChange": notice(&change, before.term_end)});
-        lifecycle::record_note(conn, actor, &before, ChangeKind::ChangeScheduled, after).await?;
+        record_note(conn, actor, &before, ChangeKind::ChangeScheduled, after).await?;
         scheduled.change = Some(change);
     }
     Ok(scheduled)
@@ -163,81 +217,6 @@ fn renewal_bill(
         before.billing_cycle.period_months(),
         (first.current_period_start, first.current_period_end),
     ))
-}
-
-/// The subscription's scheduled change, if this partner sold it to this (visible) customer.
-pub async fn find(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-) -> Result<(Subscription, ScheduledChange), Error> {
-    let subscription =
-        super::subscriptions::find(pool, partner_id, customer_id, subscription_id).await?;
-    let change = db::scheduled::find(pool, customer_id, subscription_id)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok((subscription, change))
-}
-
-/// Undoes the scheduled change (the caller's transaction, after the usual locks). Undoing when
-/// nothing is scheduled changes nothing: a retried undo answers as the first did.
-pub async fn undo(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-) -> Result<(), Error> {
-    let (_, before) = lock_subscription(conn, actor, customer_id, subscription_id).await?;
-    cancel(conn, actor, &before, "undone by the partner").await?;
-    Ok(())
-}
-
-/// Cancels the subscription's scheduled change, if it has one, saying why in its history entry
-/// and event; whether there was one. Every immediate change calls this in its transaction.
-async fn cancel(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    before: &Subscription,
-    reason: &str,
-) -> Result<bool, Error> {
-    let Some(change) = db::scheduled::remove(conn, before.customer_id, before.id).await? else {
-        return Ok(false);
-    };
-    let after = serde_json::json!({
-        "scheduledChange": notice(&change, before.term_end),
-        "reason": reason,
-    });
-    let kind = ChangeKind::ScheduledChangeCancelled;
-    lifecycle::record_note(conn, actor, before, kind, after).await?;
-    Ok(true)
-}
-
-/// Cancels the scheduled change if the immediate `change` cancels it (README "Scheduled
-/// changes"), in the caller's transaction.
-pub(super) async fn cancel_for(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    before: &Subscription,
-    change: ImmediateChange,
-) -> Result<(), Error> {
-    if let Some(reason) = cancels_scheduled(change) {
-        cancel(conn, actor, before, reason).await?;
-    }
-    Ok(())
-}
-
-/// The scheduled change as the history and events show it.
-pub(super) fn notice(change: &ScheduledChange, effective_date: NaiveDate) -> serde_json::Value {
-    serde_json::json!({
-        "id": change.id,
-        "kind": change.kind,
-        "targetOfferId": change.target_offer_id,
-        "quantity": change.quantity,
-        "users": change.users,
-        "targetSubscriptionId": change.target_subscription_id,
-        "effectiveDate": effective_date,
-    })
 }
 
 fn not_found() -> Error {

@@ -4,8 +4,7 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::idempotency::in_transaction;
-use super::{Actor, customer_not_found, snapshot};
+use super::{Actor, App, customer_not_found, snapshot};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::domain::records::{
@@ -31,58 +30,105 @@ pub struct SubscriptionRequest {
     pub auto_renew: bool,
 }
 
-/// Creates the subscription. The customer row is locked first so that the family seat cap,
-/// which counts every subscription of the customer, holds under concurrent purchases.
-pub async fn create(
-    pool: &PgPool,
-    catalog: &Catalog,
-    actor: &Actor,
-    customer_id: CustomerId,
-    request: SubscriptionRequest,
-) -> Result<Subscription, Error> {
-    let today = super::today();
-    let dates = subscription::billing_dates(
-        request.billing_cycle,
-        request.term_start.unwrap_or(today),
-        today,
-        request.current_period,
-    )?;
+impl App {
+    /// Creates the subscription. The customer row is locked first so that the family seat cap,
+    /// which counts every subscription of the customer, holds under concurrent purchases.
+    pub async fn create_subscription(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        request: SubscriptionRequest,
+    ) -> Result<Subscription, Error> {
+        let catalog = self.catalog();
+        let today = super::today();
+        let dates = subscription::billing_dates(
+            request.billing_cycle,
+            request.term_start.unwrap_or(today),
+            today,
+            request.current_period,
+        )?;
 
-    in_transaction(pool, async |conn| {
-        let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
-            .await?
-            .ok_or_else(|| customer_not_found(customer_id))?;
-        check_new(conn, catalog, &customer, &request).await?;
-        let quantity = i32::try_from(request.quantity)
-            .map_err(|_| Error::from(NewSubscriptionError::InvalidQuantity))?;
-        let new = NewSubscription {
-            customer_id,
-            offer_id: &request.offer_id,
-            channel: request.channel,
-            partner_id: (request.channel == Channel::Partner).then_some(actor.partner_id),
-            quantity,
-            status: request.status,
-            billing_cycle: request.billing_cycle,
-            term_start: dates.term_start,
-            term_end: dates.term_end,
-            current_period_start: dates.current_period_start,
-            current_period_end: dates.current_period_end,
-            upgraded_from_id: None,
-            auto_renew: request.auto_renew,
-        };
-        let row = db::subscriptions::create(conn, &new).await?.as_of(today);
-        actor
-            .record_change(
-                conn,
-                (customer_id, row.id),
-                ChangeKind::Created,
-                None,
-                Some(snapshot(&row)),
-            )
+        self.transaction(async |conn| {
+            let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
+                .await?
+                .ok_or_else(|| customer_not_found(customer_id))?;
+            check_new(conn, catalog, &customer, &request).await?;
+            let quantity = i32::try_from(request.quantity)
+                .map_err(|_| Error::from(NewSubscriptionError::InvalidQuantity))?;
+            let new = NewSubscription {
+                customer_id,
+                offer_id: &request.offer_id,
+                channel: request.channel,
+                partner_id: (request.channel == Channel::Partner).then_some(actor.partner_id),
+                quantity,
+                status: request.status,
+                billing_cycle: request.billing_cycle,
+                term_start: dates.term_start,
+                term_end: dates.term_end,
+                current_period_start: dates.current_period_start,
+                current_period_end: dates.current_period_end,
+                upgraded_from_id: None,
+                auto_renew: request.auto_renew,
+            };
+            let row = db::subscriptions::create(conn, &new).await?.as_of(today);
+            actor
+                .record_change(
+                    conn,
+                    (customer_id, row.id),
+                    ChangeKind::Created,
+                    None,
+                    Some(snapshot(&row)),
+                )
+                .await?;
+            Ok(row)
+        })
+        .await
+    }
+
+    /// The subscription, if the actor's partner sold it to this (visible) customer, with the change
+    /// scheduled for its term end, if any.
+    pub async fn subscription(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        id: SubscriptionId,
+    ) -> Result<(Subscription, Option<ScheduledChange>), Error> {
+        let pool = self.pool();
+        let subscription = find(pool, actor.partner_id, customer_id, id).await?;
+        let scheduled = db::scheduled::find(pool, customer_id, id).await?;
+        Ok((subscription, scheduled))
+    }
+
+    /// A page of the subscriptions the actor's partner sold to a visible customer.
+    pub async fn subscriptions(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Subscription>, Error> {
+        let (pool, partner_id) = (self.pool(), actor.partner_id);
+        super::visible_customer(pool, partner_id, customer_id).await?;
+        let today = super::today();
+        let rows = db::subscriptions::list_for_partner(pool, customer_id, partner_id, after, limit)
             .await?;
-        Ok(row)
-    })
-    .await
+        Ok(rows.into_iter().map(|row| row.as_of(today)).collect())
+    }
+
+    /// A page of the changes recorded for a subscription the actor's partner sold to a visible
+    /// customer.
+    pub async fn subscription_history(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        id: SubscriptionId,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<HistoryEntry>, Error> {
+        let pool = self.pool();
+        find(pool, actor.partner_id, customer_id, id).await?;
+        Ok(db::history::list(pool, customer_id, id, after, limit).await?)
+    }
 }
 
 /// The offer is sold in the customer's market, and the quantity fits its caps given the seats the
@@ -121,46 +167,6 @@ pub async fn find(
         .await?
         .map(|row| row.as_of(super::today()))
         .ok_or_else(|| super::subscription_not_found(id))
-}
-
-/// Like [`find`], with the change scheduled for its term end, if any.
-pub async fn find_with_scheduled(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    id: SubscriptionId,
-) -> Result<(Subscription, Option<ScheduledChange>), Error> {
-    let subscription = find(pool, partner_id, customer_id, id).await?;
-    let scheduled = db::scheduled::find(pool, customer_id, id).await?;
-    Ok((subscription, scheduled))
-}
-
-/// A page of the subscriptions this partner sold to a visible customer.
-pub async fn list(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<Subscription>, Error> {
-    super::visible_customer(pool, partner_id, customer_id).await?;
-    let today = super::today();
-    let rows =
-        db::subscriptions::list_for_partner(pool, customer_id, partner_id, after, limit).await?;
-    Ok(rows.into_iter().map(|row| row.as_of(today)).collect())
-}
-
-/// A page of the changes recorded for a subscription this partner sold to a visible customer.
-pub async fn history(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    id: SubscriptionId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<HistoryEntry>, Error> {
-    find(pool, partner_id, customer_id, id).await?;
-    Ok(db::history::list(pool, customer_id, id, after, limit).await?)
 }
 
 /// 412 `etag_mismatch` unless the subscription satisfies the caller's `If-Match`.

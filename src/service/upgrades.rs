@@ -2,7 +2,7 @@
 //! reading them back. Every answer comes from `domain::upgrade::evaluate` over facts loaded here.
 
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -15,8 +15,9 @@ use facts::Facts;
 pub use partial::{PartialAsk, PartialOption, PartialResult};
 use write::{create_target, create_target_with, record_whole};
 
-use super::scheduled;
-use super::{Actor, customer_not_found, lock_subscription, subscription_not_found};
+use super::idempotency::{Answered, Scope, StoredAnswer};
+use super::subscription_steps::cancel_scheduled_for;
+use super::{Actor, App, customer_not_found, lock_subscription, subscription_not_found};
 use crate::db;
 use crate::domain::billing::Billing;
 use crate::domain::reassignment::AccountToReassign;
@@ -24,7 +25,7 @@ use crate::domain::records::{PerformedUpgrade, Subscription};
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::BillingDates;
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation};
-use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId, UpgradeType};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, UpgradeType};
 use crate::error::Error;
 
 use super::subscriptions::check_precondition;
@@ -81,40 +82,90 @@ pub struct UpgradeOption {
     pub partial: PartialOption,
 }
 
-/// Every upgrade option of the subscription, evaluated with its current quantity, and whether a
-/// partial upgrade to each target is possible: one query, then the pure rules.
-pub async fn options(
-    pool: &PgPool,
-    catalog: &Catalog,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-) -> Result<Vec<UpgradeOption>, Error> {
-    let mut conn = pool.acquire().await?;
-    let mut row = db::facts::facts(
-        &mut conn,
-        db::facts::Freshness::Stored,
-        partner_id,
-        customer_id,
-        subscription_id,
-    )
-    .await?
-    .ok_or_else(|| customer_not_found(customer_id))?;
-    drop(conn);
-    let source = row
-        .source
-        .take()
-        .ok_or_else(|| subscription_not_found(subscription_id))?
-        .as_of(super::today());
-    let facts = Facts::new(row, &source, (partner_id, catalog))?;
-    let case = facts.case(catalog);
-    Ok(upgrade::evaluate_all(&case)
-        .into_iter()
-        .map(|whole| UpgradeOption {
-            partial: partial::option(&facts, &case, &whole.target_offer_id),
-            whole,
+impl App {
+    /// Every upgrade option of the subscription, evaluated with its current quantity, and whether a
+    /// partial upgrade to each target is possible: one query, then the pure rules.
+    pub async fn upgrade_options(
+        &self,
+        actor: &Actor,
+        (customer_id, subscription_id): (CustomerId, SubscriptionId),
+    ) -> Result<Vec<UpgradeOption>, Error> {
+        let (catalog, partner_id) = (self.catalog().as_ref(), actor.partner_id);
+        let mut conn = self.pool().acquire().await?;
+        let mut row = db::facts::facts(
+            &mut conn,
+            db::facts::Freshness::Stored,
+            partner_id,
+            customer_id,
+            subscription_id,
+        )
+        .await?
+        .ok_or_else(|| customer_not_found(customer_id))?;
+        drop(conn);
+        let source = row
+            .source
+            .take()
+            .ok_or_else(|| subscription_not_found(subscription_id))?
+            .as_of(super::today());
+        let facts = Facts::new(row, &source, (partner_id, catalog))?;
+        let case = facts.case(catalog);
+        Ok(upgrade::evaluate_all(&case)
+            .into_iter()
+            .map(|whole| UpgradeOption {
+                partial: partial::option(&facts, &case, &whole.target_offer_id),
+                whole,
+            })
+            .collect())
+    }
+
+    /// Performs the upgrade (or its dry run) in a keyed write: `answer` makes, in the transaction,
+    /// the answer to store under `scope`'s key; a retry with the key gets the stored answer and
+    /// upgrades nothing.
+    pub async fn perform_upgrade(
+        &self,
+        actor: &Actor,
+        subscription: (CustomerId, SubscriptionId),
+        request: &UpgradeRequest,
+        scope: Option<&Scope>,
+        answer: impl FnOnce(&UpgradeResult) -> Result<StoredAnswer, Error>,
+    ) -> Result<Answered, Error> {
+        self.keyed(scope, async |conn| {
+            answer(&perform(conn, self.catalog(), actor, subscription, request).await?)
         })
-        .collect())
+        .await
+    }
+
+    /// A performed upgrade, if the actor's partner performed it.
+    pub async fn upgrade(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        upgrade_id: Uuid,
+    ) -> Result<PerformedUpgrade, Error> {
+        let (pool, partner_id) = (self.pool(), actor.partner_id);
+        super::visible_customer(pool, partner_id, customer_id).await?;
+        db::upgrades::find_for_partner(pool, customer_id, partner_id, upgrade_id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::UpgradeNotFound,
+                    format!("No upgrade {upgrade_id} of this customer is yours."),
+                )
+            })
+    }
+
+    /// A page of the actor's partner's upgrades for the customer.
+    pub async fn upgrades(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<PerformedUpgrade>, Error> {
+        let (pool, partner_id) = (self.pool(), actor.partner_id);
+        super::visible_customer(pool, partner_id, customer_id).await?;
+        Ok(db::upgrades::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
+    }
 }
 
 /// Performs the upgrade (or, for a dry run, evaluates it exactly as if performing it) in the
@@ -163,7 +214,7 @@ pub async fn perform(
     if !request.dry_run {
         let target = create_target(conn, actor, &source, &upgrade).await?;
         record_whole(conn, actor, &source, target, &mut result).await?;
-        scheduled::cancel_for(conn, actor, &source, ImmediateChange::Upgrade).await?;
+        cancel_scheduled_for(conn, actor, &source, ImmediateChange::Upgrade).await?;
     }
     Ok(result)
 }
@@ -216,34 +267,4 @@ pub(super) async fn upgrade_at_renewal(
     result.billing = billing;
     record_whole(conn, actor, source, (target, retired), &mut result).await?;
     Ok(result)
-}
-
-/// A performed upgrade, if this partner performed it.
-pub async fn find(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    upgrade_id: Uuid,
-) -> Result<PerformedUpgrade, Error> {
-    super::visible_customer(pool, partner_id, customer_id).await?;
-    db::upgrades::find_for_partner(pool, customer_id, partner_id, upgrade_id)
-        .await?
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::UpgradeNotFound,
-                format!("No upgrade {upgrade_id} of this customer is yours."),
-            )
-        })
-}
-
-/// A page of the partner's upgrades for the customer.
-pub async fn list(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<PerformedUpgrade>, Error> {
-    super::visible_customer(pool, partner_id, customer_id).await?;
-    Ok(db::upgrades::list_for_partner(pool, customer_id, partner_id, after, limit).await?)
 }

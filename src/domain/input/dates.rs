@@ -74,6 +74,8 @@ impl InvalidDate {
     }
 }
 
+crate::domain::codes::refusal!(InvalidDate);
+
 /// A calendar date, `YYYY-MM-DD`, from [`EARLIEST_DATE`] through [`LATEST_DATE`].
 pub fn date(field: &'static str, value: &str) -> Result<NaiveDate, InvalidDate> {
     let refuse = |got: Got| {

@@ -22,7 +22,8 @@ use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::upgrade::{self, EligibleUpgrade, UpgradeCase};
 use crate::domain::{Catalog, ErrorCode, SubscriptionId};
 use crate::error::Error;
-use crate::service::{Actor, scheduled, snapshot, today};
+use crate::service::subscription_steps::cancel_scheduled_for;
+use crate::service::{Actor, snapshot, today};
 
 /// What a partial upgrade asks for.
 #[derive(Debug, Clone)]
@@ -184,9 +185,9 @@ async fn write(
             .record_change(conn, entry, kind, before, after)
             .await?;
     }
-    scheduled::cancel_for(conn, actor, source, ImmediateChange::PartialUpgrade).await?;
+    cancel_scheduled_for(conn, actor, source, ImmediateChange::PartialUpgrade).await?;
     if let Some(existing) = &into {
-        scheduled::cancel_for(conn, actor, existing, ImmediateChange::Seats).await?;
+        cancel_scheduled_for(conn, actor, existing, ImmediateChange::Seats).await?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::domain::recommendation::{self, Recommendations};
 use crate::domain::records::Subscription;
 use crate::domain::{Catalog, CustomerId, PartnerId};
 use crate::error::Error;
-use crate::service::customer_not_found;
+use crate::service::{Actor, App, customer_not_found};
 
 /// One active subscription the partner sold the customer, with its upgrade options.
 #[derive(Debug, Clone)]
@@ -34,9 +34,20 @@ pub struct CustomerRecommendations {
     pub subscriptions: Vec<SubscriptionRecommendations>,
 }
 
-/// The upgrade options of every active subscription the partner sold the customer; 404 when the
-/// customer is not the partner's.
-pub async fn for_customer(
+impl App {
+    /// The upgrade options of every active subscription the actor's partner sold the customer;
+    /// 404 when the customer is not the partner's.
+    pub async fn recommendations(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+    ) -> Result<CustomerRecommendations, Error> {
+        for_customer(self.pool(), self.catalog(), actor.partner_id, customer_id).await
+    }
+}
+
+/// The recommendations, read through the pool (no transaction: one query, then the rules).
+async fn for_customer(
     pool: &PgPool,
     catalog: &Catalog,
     partner_id: PartnerId,
