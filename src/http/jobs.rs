@@ -183,7 +183,8 @@ async fn create_job(
     let key = key.partner_scope(&body)?;
     let request = body.into_request(key)?;
     let actor = caller.into_actor();
-    let limits = (&*state.catalog, state.job_limits);
+    let catalog = state.catalog();
+    let limits = (&*catalog, state.job_limits);
     let (job, created) = jobs::create(&state.pool, limits, &actor, &request).await?;
     let location = format!("/v1/upgrade-jobs/{}", job.job.id);
     let mut response = (StatusCode::ACCEPTED, axum::Json(JobView::from(job))).into_response();
