@@ -156,7 +156,12 @@ mod tests {
         let b = slots.take(OTHER).unwrap();
         assert!(slots.take(Uuid::from_u128(3)).is_err());
         drop(b);
-        assert!(slots.take(Uuid::from_u128(3)).is_ok());
-        assert_eq!(slots.open.lock().unwrap().by_partner.len(), 2);
+        let _c = slots.take(Uuid::from_u128(3)).unwrap();
+        let open = slots.open.lock().unwrap();
+        assert_eq!(
+            (open.total, open.by_partner.len()),
+            (2, 2),
+            "the other partner is forgotten"
+        );
     }
 }
