@@ -22,7 +22,7 @@ use crate::http::{self, AppState, HttpLimits};
 use crate::service::jobs::worker::{self as jobs, JobSettings};
 use crate::service::renewals::{self, RenewalSettings};
 use crate::service::retention::{self, RetentionSettings};
-use crate::service::webhooks::{self, WorkerSettings};
+use crate::service::webhooks::{self, EndpointRules, WorkerSettings};
 
 /// Why the service could not start; each displays as one readable line.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +96,10 @@ impl Application {
         let (renewals, jobs) = (settings.renewals(shared.clone()), settings.jobs(shared));
         let router = http::router(
             AppState::new(pool.clone(), catalog, verifier, settings.rate_limit())
-                .with_webhook_networks(settings.webhook_allowed_networks.clone()),
+                .with_webhook_rules(EndpointRules {
+                    allowed_networks: settings.webhook_allowed_networks.clone(),
+                    per_partner: settings.webhook_endpoints_per_partner,
+                }),
             &limits,
         );
         let listener = TcpListener::bind(settings.bind_addr)
@@ -240,6 +243,10 @@ impl Settings {
             retry_for: Duration::from_secs(self.webhook_retry_for_secs),
             concurrency: usize::from(self.webhook_concurrency),
             endpoint_concurrency: usize::from(self.webhook_endpoint_concurrency),
+            partner_concurrency: self.webhook_partner_concurrency.map_or(
+                usize::from(self.webhook_concurrency / 2).max(1),
+                usize::from,
+            ),
             allowed_networks: self.webhook_allowed_networks.clone(),
         }
     }
