@@ -21,7 +21,9 @@
 //! 6. the floor, the eligibility GET and the recommendations again with `wrk` (a lighter driver:
 //!    Debian's package, installed when missing and running as root; `benches/wrk/random.lua`);
 //! 7. an upgrade job of 10,000 items of one partner and, a second later, another partner's job of
-//!    10 items (`load/bulk.rs`): the big job's items per second and the small one's wait.
+//!    10 items (`load/bulk.rs`): the big job's items per second and the small one's wait;
+//! 8. one partner holding 200 webhook endpoints that never answer, with events queued for each,
+//!    and another partner's webhook (`load/webhooks.rs`): its arrival, to beat 3 s.
 //!
 //! It prints the figures and writes them to `benches/results/<date>-load.md`.
 
@@ -40,6 +42,8 @@ use uuid::Uuid;
 
 #[path = "load/bulk.rs"]
 mod bulk;
+#[path = "load/webhooks.rs"]
+mod webhooks;
 #[path = "load/wrk.rs"]
 mod wrk;
 
@@ -262,6 +266,7 @@ fn command(server: &str) -> Command {
         .env("LOG_FORMAT", "json")
         // The driver is one partner per hundred customers hammering from one host: no quota.
         .env("RATE_LIMIT_PER_SECOND", "0")
+        .envs(webhooks::SERVICE_ENV)
         .env_remove("AUTH_JWT_PUBLIC_KEY_FILE")
         .env_remove("AUTH_JWT_SECRET");
     command
@@ -590,11 +595,39 @@ async fn main() {
         bulk.items_per_second(),
         bulk.small_seconds
     );
+    eprintln!(
+        "webhooks: {} hanging endpoints of one partner …",
+        webhooks::ENDPOINTS
+    );
+    let seat_change = |k: u64| {
+        format!(
+            "/v1/customers/{}/subscriptions/{}",
+            Layout::customer(k),
+            Layout::subscription(k, 2)
+        )
+    };
+    let webhooks = webhooks::run(
+        &format!("{server}/{DATABASE}"),
+        (&driver.client, &format!("http://{BIND}")),
+        webhooks::Partner {
+            id: Layout::partner_id(0),
+            token: &driver.tokens[0],
+            subscriptions: (0..5).map(seat_change).collect(),
+        },
+        webhooks::Partner {
+            id: Layout::partner_id(1),
+            token: &driver.tokens[1],
+            subscriptions: vec![seat_change(100)],
+        },
+    )
+    .await;
+    eprintln!("{}", webhooks.report().trim());
     let rss = peak_rss_mb(&service);
     stop(&mut service);
 
-    let report =
-        report(&options, startup, &floor, &results, rss, &check, &bulk) + &wrk_report(&with_wrk);
+    let report = report(&options, startup, &floor, &results, rss, &check, &bulk)
+        + &wrk_report(&with_wrk)
+        + &webhooks.report();
     eprintln!("\n{report}");
     let path = format!(
         "{}/benches/results/{}-load.md",

@@ -5,6 +5,7 @@
 mod header;
 mod jwk_set;
 mod jwks;
+mod numeric_date;
 mod provider;
 mod settings;
 mod verifier;
@@ -41,10 +42,20 @@ pub struct Claims {
     pub roles: Vec<String>,
     pub iss: String,
     pub aud: Audience,
+    /// NumericDates may have a fraction (RFC 7519); kept as whole seconds.
+    #[serde(deserialize_with = "numeric_date::deserialize")]
     pub exp: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "numeric_date::deserialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nbf: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "numeric_date::deserialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub iat: Option<u64>,
 }
 

@@ -186,6 +186,14 @@ pub struct Settings {
     /// Webhook deliveries of one endpoint in flight at once, across instances.
     #[arg(long, env = "WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
     pub webhook_endpoint_concurrency: u16,
+    /// Webhook deliveries of one partner in flight at once, across instances; unset, half of
+    /// `WEBHOOK_CONCURRENCY` (at least 1), so one partner's hanging receivers leave the other
+    /// half of the senders to the other partners.
+    #[arg(long, env = "WEBHOOK_PARTNER_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
+    pub webhook_partner_concurrency: Option<u16>,
+    /// Webhook endpoints one partner may register (a partner's endpoints share its senders).
+    #[arg(long, env = "WEBHOOK_ENDPOINTS_PER_PARTNER", default_value_t = crate::service::webhooks::DEFAULT_ENDPOINTS_PER_PARTNER, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub webhook_endpoints_per_partner: u32,
     /// Networks webhooks may be sent to although they are not public, comma-separated CIDRs or
     /// addresses (e.g. `10.20.0.0/16`); none by default, so loopback, private, link-local,
     /// unique-local and metadata addresses are refused.

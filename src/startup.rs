@@ -25,7 +25,7 @@ use crate::service::App;
 use crate::service::jobs::worker::{self as jobs, JobSettings};
 use crate::service::renewals::{self, RenewalSettings};
 use crate::service::retention::{self, RetentionSettings};
-use crate::service::webhooks::{self, WorkerSettings};
+use crate::service::webhooks::{self, EndpointRules, WorkerSettings};
 
 /// Why the service could not start; each displays as one readable line.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +103,10 @@ impl Application {
         let app = App::new(pool.clone(), shared);
         let router = http::router(
             AppState::new(app, pool.clone(), verifier, settings.rate_limit())
-                .with_webhook_networks(settings.webhook_allowed_networks.clone())
+                .with_webhook_rules(EndpointRules {
+                    allowed_networks: settings.webhook_allowed_networks.clone(),
+                    per_partner: settings.webhook_endpoints_per_partner,
+                })
                 .with_job_limits(settings.job_limits(), settings.stream_limits()),
             &limits,
         );
@@ -248,6 +251,10 @@ impl Settings {
             retry_for: Duration::from_secs(self.webhook_retry_for_secs),
             concurrency: usize::from(self.webhook_concurrency),
             endpoint_concurrency: usize::from(self.webhook_endpoint_concurrency),
+            partner_concurrency: self.webhook_partner_concurrency.map_or(
+                usize::from(self.webhook_concurrency / 2).max(1),
+                usize::from,
+            ),
             allowed_networks: self.webhook_allowed_networks.clone(),
         }
     }

@@ -17,15 +17,42 @@ use crate::domain::records::WebhookEndpoint;
 
 use crate::domain::webhook::Outcome;
 
-/// Registers an endpoint.
+/// An endpoint to register.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEndpoint<'a> {
+    pub url: &'a str,
+    pub events: &'a [String],
+    pub secret: &'a str,
+}
+
+/// Registers an endpoint unless the partner already has `max` of them (`None` then).
+/// Registrations of one partner take turns on an advisory lock on its id, so two at once
+/// cannot both take the last place.
 pub async fn create_endpoint(
     pool: &PgPool,
     partner_id: PartnerId,
-    url: &str,
-    events: &[String],
-    secret: &str,
-) -> Result<WebhookEndpoint, sqlx::Error> {
-    sqlx::query_as!(
+    endpoint: NewEndpoint<'_>,
+    max: i64,
+) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // The first key names this lock's purpose; the second, the partner (a collision of the
+    // hash only makes two partners take turns).
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(71400142, hashtext($1::uuid::text))",
+        partner_id.as_uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let registered = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM webhook_endpoints WHERE partner_id = $1"#,
+        partner_id.as_uuid()
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if registered >= max {
+        return Ok(None);
+    }
+    let row = sqlx::query_as!(
         WebhookEndpoint,
         r#"INSERT INTO webhook_endpoints (partner_id, id, url, events, secret)
          VALUES ($1, $2, $3, $4, $5)
@@ -33,26 +60,33 @@ pub async fn create_endpoint(
                    disabled_at"#,
         partner_id.as_uuid(),
         Uuid::now_v7(),
-        url,
-        events,
-        secret
+        endpoint.url,
+        endpoint.events,
+        endpoint.secret
     )
-    .fetch_one(pool)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(row))
 }
 
-/// The partner's endpoints, oldest first.
+/// A page of the partner's endpoints, oldest first (ids are time-ordered), after `after`.
 pub async fn list_endpoints(
     pool: &PgPool,
     partner_id: PartnerId,
+    after: Option<Uuid>,
+    limit: i64,
 ) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
         WebhookEndpoint,
         r#"SELECT id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at
            FROM webhook_endpoints
-          WHERE partner_id = $1 ORDER BY id"#,
-        partner_id.as_uuid()
+          WHERE partner_id = $1 AND ($2::uuid IS NULL OR id > $2)
+          ORDER BY id LIMIT $3"#,
+        partner_id.as_uuid(),
+        after,
+        limit
     )
     .fetch_all(pool)
     .await
@@ -212,16 +246,22 @@ pub struct Claim {
     pub limit: i64,
     /// At most this many deliveries of one endpoint in flight, counting those already leased.
     pub per_endpoint: i64,
+    /// At most this many deliveries of one partner in flight, counting those already leased.
+    pub per_partner: i64,
     /// How long the claim lasts before another worker may take the delivery again.
     pub lease: Duration,
 }
 
-/// Leases due deliveries of enabled endpoints in one short transaction and returns them. Fair:
-/// every endpoint's first due delivery comes before any endpoint's second, and no endpoint gets
-/// more than `per_endpoint` in flight, so a slow receiver cannot take every sender. Ordered: a
-/// delivery waits while its subscription has an earlier one pending for the same endpoint.
+/// Leases due deliveries of enabled endpoints in one short transaction and returns them.
+///
+/// Fair between partners, then between a partner's endpoints: a partner never has more than
+/// `per_partner` deliveries in flight nor an endpoint more than `per_endpoint`, and the partners
+/// with the fewest in flight are served first (each partner's next delivery in turn, whatever
+/// the age of its backlog), so one partner's failing endpoints cannot take every sender. Within
+/// a partner, every endpoint's first due delivery comes before any endpoint's second. Ordered:
+/// a delivery waits while its subscription has an earlier one pending for the same endpoint.
 /// Claims are serialised across instances by a transaction-scoped advisory lock (held for the
-/// statement only), so the per-endpoint limit holds whatever the number of instances.
+/// statement only), so both limits hold whatever the number of instances.
 pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Error> {
     let lease_ms = i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX);
     let mut tx = pool.begin().await?;
@@ -231,8 +271,15 @@ pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Er
         .await?;
     let claimed = sqlx::query_as!(
         Claimed,
-        r#"WITH due AS (
-               SELECT d.endpoint_id, d.event_seq,
+        r#"WITH leased AS (
+               SELECT partner_id, endpoint_id FROM webhook_deliveries
+                WHERE lease IS NOT NULL AND leased_until >= now()
+           ), endpoint_load AS (
+               SELECT endpoint_id, count(*) AS leased FROM leased GROUP BY endpoint_id
+           ), partner_load AS (
+               SELECT partner_id, count(*) AS leased FROM leased GROUP BY partner_id
+           ), due AS (
+               SELECT d.partner_id, d.endpoint_id, d.event_seq,
                       row_number() OVER (PARTITION BY d.endpoint_id
                                          ORDER BY d.next_attempt_at, d.event_seq) AS turn
                  FROM webhook_deliveries d
@@ -245,15 +292,19 @@ pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Er
                        WHERE earlier.endpoint_id = d.endpoint_id
                          AND earlier.subscription_id = d.subscription_id
                          AND earlier.status = 'pending' AND earlier.event_seq < d.event_seq)
-           ), in_flight AS (
-               SELECT endpoint_id, count(*) AS leased FROM webhook_deliveries
-                WHERE lease IS NOT NULL AND leased_until >= now()
-                GROUP BY endpoint_id
+           ), sendable AS (
+               SELECT due.partner_id, due.endpoint_id, due.event_seq,
+                      row_number() OVER (PARTITION BY due.partner_id
+                                         ORDER BY due.turn, due.event_seq)
+                        + coalesce(partner_load.leased, 0) AS partner_turn
+                 FROM due
+                 LEFT JOIN endpoint_load USING (endpoint_id)
+                 LEFT JOIN partner_load USING (partner_id)
+                WHERE due.turn + coalesce(endpoint_load.leased, 0) <= $2
            ), chosen AS (
-               SELECT due.endpoint_id, due.event_seq
-                 FROM due LEFT JOIN in_flight USING (endpoint_id)
-                WHERE due.turn + coalesce(in_flight.leased, 0) <= $2
-                ORDER BY due.turn, due.event_seq
+               SELECT endpoint_id, event_seq FROM sendable
+                WHERE partner_turn <= $3
+                ORDER BY partner_turn, event_seq
                 LIMIT $1
            ), locked AS (
                SELECT d.endpoint_id, d.event_seq
@@ -263,7 +314,7 @@ pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Er
            )
            UPDATE webhook_deliveries d
               SET lease = gen_random_uuid(),
-                  leased_until = now() + $3::bigint * interval '1 millisecond'
+                  leased_until = now() + $4::bigint * interval '1 millisecond'
              FROM locked, webhook_endpoints w, webhook_events e
             WHERE d.endpoint_id = locked.endpoint_id AND d.event_seq = locked.event_seq
               AND w.partner_id = d.partner_id AND w.id = d.endpoint_id AND e.seq = d.event_seq
@@ -273,6 +324,7 @@ pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Er
                      e.traceparent"#,
         claim.limit,
         claim.per_endpoint,
+        claim.per_partner,
         lease_ms
     )
     .fetch_all(&mut *tx)

@@ -205,6 +205,8 @@ error_codes! {
     TargetSubscriptionNotFound = "target_subscription_not_found", 422;
     /// `targetSubscriptionId` names a subscription of another offer than the target.
     TargetSubscriptionMismatch = "target_subscription_mismatch", 422;
+    /// The partner already has as many webhook endpoints as it may (`WEBHOOK_ENDPOINTS_PER_PARTNER`).
+    WebhookEndpointLimitReached = "webhook_endpoint_limit_reached", 422;
     /// The partner's request quota is spent.
     RateLimited = "rate_limited", 429;
     /// The partner already follows as many job event streams on this instance as it may, or the

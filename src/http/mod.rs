@@ -41,7 +41,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ipnet::IpNet;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -56,6 +55,7 @@ use crate::auth::TokenVerifier;
 use crate::domain::{Catalog, ErrorCode};
 use crate::service::jobs::JobLimits;
 use crate::service::App;
+use crate::service::webhooks::EndpointRules;
 use problem::Problem;
 use rate_limit::{Quota, RateLimiter};
 use stream_limit::{StreamLimits, StreamSlots};
@@ -73,12 +73,12 @@ pub struct AppState {
     verifier: Arc<TokenVerifier>,
     /// Per-partner request quota; `None` when rate limiting is off.
     rate_limiter: Option<Arc<RateLimiter>>,
-    /// Networks webhook endpoints may be in although they are not public.
-    webhook_networks: Arc<[IpNet]>,
     /// What one partner may hold of the job queue.
     job_limits: JobLimits,
     /// The job event streams open on this instance.
     streams: Arc<StreamSlots>,
+    /// What a webhook endpoint's registration checks: its networks, the partner's count.
+    webhook_rules: Arc<EndpointRules>,
 }
 
 impl AppState {
@@ -92,7 +92,6 @@ impl AppState {
             openapi: Arc::new(openapi::document_json()),
             verifier: Arc::new(verifier),
             rate_limiter: quota.map(|quota| Arc::new(RateLimiter::new(quota))),
-            webhook_networks: Arc::new([]),
             job_limits: JobLimits::default(),
             streams: Arc::new(StreamSlots::new(StreamLimits::default())),
         }
@@ -105,9 +104,9 @@ impl AppState {
         self
     }
 
-    /// Allows webhook endpoints in these networks although they are not public.
-    pub fn with_webhook_networks(mut self, networks: Vec<IpNet>) -> Self {
-        self.webhook_networks = networks.into();
+    /// The rules webhook endpoints are registered by.
+    pub fn with_webhook_rules(mut self, rules: EndpointRules) -> Self {
+        self.webhook_rules = Arc::new(rules);
         self
     }
 

@@ -14,7 +14,7 @@ use super::caller::Caller;
 use super::created::{Created, created};
 use super::extract::{Json, Path};
 use super::openapi::rules::{self, EventType};
-use super::pagination::Page;
+use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, Problem};
 use crate::domain::Operation;
 use crate::domain::records::EndpointStatus;
@@ -103,6 +103,7 @@ pub struct RegisteredWebhook {
     responses(
         (status = 201, description = "Registered; the answer carries the secret, shown this once", body = RegisteredWebhook, headers(("Location" = String))),
         (status = 400, description = "Invalid URL, event list or secret, or a URL whose host is not a public internet address", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The partner already has as many endpoints as it may (`webhook_endpoint_limit_reached`)", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
     )
 )]
@@ -121,7 +122,7 @@ async fn register_webhook(
         &state.pool,
         caller.partner_id,
         &registration,
-        &state.webhook_networks,
+        &state.webhook_rules,
     )
     .await?;
     let location = format!("/v1/webhooks/{}", registered.endpoint.id);
@@ -132,25 +133,29 @@ async fn register_webhook(
     Ok(created(location, answer))
 }
 
-/// The partner's endpoints, oldest first (one page: a partner has few).
+/// The partner's endpoints, oldest first, a page at a time like every list.
 #[utoipa::path(
     get, path = "/v1/webhooks", tag = "webhooks",
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every endpoint of the partner", body = Page<WebhookView>),
+        (status = 200, description = "A page of the partner's endpoints", body = Page<WebhookView>),
+        (status = 400, description = "Bad limit or token", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
     )
 )]
 async fn list_webhooks(
     State(state): State<AppState>,
     caller: Caller,
+    page: PageRequest,
 ) -> Result<Json<Page<WebhookView>>, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    let rows = webhooks::list(&state.pool, caller.partner_id).await?;
-    Ok(Json(Page {
-        items: rows.into_iter().map(Into::into).collect(),
-        continuation_token: None,
-    }))
+    page.keyset(
+        async |after, limit| webhooks::list(&state.pool, caller.partner_id, after, limit).await,
+        |row| row.id,
+        Into::into,
+    )
+    .await
 }
 
 /// One endpoint of the partner.

@@ -30,6 +30,27 @@ pub struct Registration {
     pub secret: Option<String>,
 }
 
+/// Endpoints one partner may have unless the operator says otherwise.
+pub const DEFAULT_ENDPOINTS_PER_PARTNER: u32 = 50;
+
+/// What registration checks beyond the endpoint itself.
+#[derive(Debug, Clone)]
+pub struct EndpointRules {
+    /// Networks endpoints may be in although they are not public.
+    pub allowed_networks: Vec<IpNet>,
+    /// Endpoints one partner may have.
+    pub per_partner: u32,
+}
+
+impl Default for EndpointRules {
+    fn default() -> Self {
+        EndpointRules {
+            allowed_networks: Vec::new(),
+            per_partner: DEFAULT_ENDPOINTS_PER_PARTNER,
+        }
+    }
+}
+
 /// A registered endpoint and its secret (shown this once).
 #[derive(Debug, Clone)]
 pub struct Registered {
@@ -38,12 +59,13 @@ pub struct Registered {
 }
 
 /// Checks and registers an endpoint. A URL whose host is, or resolves to, an address outside the
-/// public internet is refused unless `allowed` covers it.
+/// public internet is refused unless the rules' networks cover it, and a partner that has
+/// `per_partner` endpoints already is refused another: its endpoints share its senders.
 pub async fn register(
     pool: &PgPool,
     partner_id: PartnerId,
     registration: &Registration,
-    allowed: &[IpNet],
+    rules: &EndpointRules,
 ) -> Result<Registered, Error> {
     let url = target::parse_url(&registration.url).ok_or_else(|| {
         Error::new(
@@ -61,11 +83,30 @@ pub async fn register(
         }
         None => generated_secret()?,
     };
-    target::check_at_registration(&url, allowed)
+    target::check_at_registration(&url, &rules.allowed_networks)
         .await
         .map_err(|blocked| Error::new(ErrorCode::WebhookUrlNotAllowed, format!("{blocked}.")))?;
-    let endpoint =
-        db::webhooks::create_endpoint(pool, partner_id, url.as_str(), &events, &secret).await?;
+    let new = db::webhooks::NewEndpoint {
+        url: url.as_str(),
+        events: &events,
+        secret: &secret,
+    };
+    let endpoint = db::webhooks::create_endpoint(
+        pool,
+        partner_id,
+        new,
+        i64::from(rules.per_partner),
+    )
+    .await?
+    .ok_or_else(|| {
+        Error::new(
+            ErrorCode::WebhookEndpointLimitReached,
+            format!(
+                "You have {} webhook endpoints, as many as a partner may; remove one first.",
+                rules.per_partner
+            ),
+        )
+    })?;
     Ok(Registered { endpoint, secret })
 }
 
@@ -75,9 +116,14 @@ fn generated_secret() -> Result<String, Error> {
     Ok(signature::secret_from_key(&key))
 }
 
-/// The partner's endpoints, oldest first.
-pub async fn list(pool: &PgPool, partner_id: PartnerId) -> Result<Vec<WebhookEndpoint>, Error> {
-    Ok(db::webhooks::list_endpoints(pool, partner_id).await?)
+/// A page of the partner's endpoints, oldest first, after `after`.
+pub async fn list(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<WebhookEndpoint>, Error> {
+    Ok(db::webhooks::list_endpoints(pool, partner_id, after, limit).await?)
 }
 
 /// One of the partner's endpoints; another partner's is 404 exactly like a missing one.

@@ -185,6 +185,33 @@ async fn a_valid_token_is_accepted_and_the_bearer_scheme_is_case_insensitive() {
 }
 
 #[tokio::test]
+async fn numeric_dates_with_a_fraction_are_accepted_and_still_enforced() {
+    let app = spawn_app().await;
+    let at = |offset: f64| json!(now() as f64 + offset);
+    let fractional = with(
+        with(with(claims(), "exp", at(600.25)), "nbf", at(-10.5)),
+        "iat",
+        at(-10.75),
+    );
+
+    let accepted = call(
+        &app,
+        Some(format!("Bearer {}", sign(&fractional, TEST_SECRET))),
+    )
+    .await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+
+    for (claim, value, code) in [
+        ("exp", at(-3600.5), "token_expired"),
+        ("nbf", at(3600.5), "token_not_yet_valid"),
+    ] {
+        let refused = sign(&with(fractional.clone(), claim, value), TEST_SECRET);
+        let response = call(&app, Some(format!("Bearer {refused}"))).await;
+        assert_problem(response, StatusCode::UNAUTHORIZED, code).await;
+    }
+}
+
+#[tokio::test]
 async fn rs256_and_es256_keys_verify_their_tokens_and_refuse_algorithm_confusion() {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
     let cases = [("rsa", Algorithm::RS256), ("ec", Algorithm::ES256)];

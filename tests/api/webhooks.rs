@@ -1,9 +1,12 @@
 //! Webhooks against local receivers: registration, signed at-least-once delivery of every change
 //! in order per subscription, retries after failures with every attempt recorded, and no event
 //! lost across a restart. The submodules cover one partner's receiver never holding up another's
-//! (`isolation`), where webhooks may not be sent (`targets`), giving up and recovering
+//! (`isolation`), nor its many endpoints (`fairness`), the endpoint list and its limit
+//! (`endpoints`), where webhooks may not be sent (`targets`), giving up and recovering
 //! (`give_up`), verification with the Standard Webhooks library (`standard`) and retention.
 
+mod endpoints;
+mod fairness;
 mod give_up;
 mod isolation;
 mod retention;

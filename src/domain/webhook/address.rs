@@ -94,12 +94,13 @@ const V4: [(u32, u8, Refused); 15] = [
     (0xf000_0000, 4, Refused::Reserved),            // 240.0.0.0/4 (the broadcast address aside)
 ];
 
-/// IPv6 networks that are not the public internet. Addresses that embed an IPv4 address
-/// (mapped, compatible, NAT64, 6to4) are judged by that address first.
-const V6: [(u128, u8, Refused); 8] = [
+/// IPv6 networks that are not the public internet. Those that embed an IPv4 address are in
+/// [`refusal`]'s rule.
+const V6: [(u128, u8, Refused); 9] = [
     (0, 128, Refused::Unspecified),                       // ::/128
     (1, 128, Refused::Loopback),                          // ::1/128
     (0x0100_0000_0000_0000 << 64, 64, Refused::Reserved), // 100::/64 (discard)
+    (0x2001_0000 << 96, 32, Refused::Reserved),           // 2001::/32 (Teredo: a relay picks)
     (0x2001_0db8 << 96, 32, Refused::Documentation),      // 2001:db8::/32
     (0xfc00 << 112, 7, Refused::UniqueLocal),             // fc00::/7
     (0xfe80 << 112, 10, Refused::LinkLocal),              // fe80::/10
@@ -108,37 +109,68 @@ const V6: [(u128, u8, Refused); 8] = [
 ];
 
 /// Why a webhook may not be sent to `ip`, or `None` when it may: a public address, or one inside
-/// a network the operator allowed.
+/// a network the operator allowed. The same rule holds at registration and for every address a
+/// name resolves to when a delivery connects.
+///
+/// IPv6 forms that embed an IPv4 address are decided one by one:
+/// - IPv4-mapped `::ffff:a.b.c.d` is that IPv4 address (the socket connects over IPv4): judged
+///   and allowed as it;
+/// - NAT64 `64:ff9b::a.b.c.d` (RFC 6052) and 6to4 `2002:aabb:ccdd::/48` (RFC 3056) reach the
+///   embedded address through a translator or relay: refused when the embedded address would
+///   be, and otherwise judged as IPv6. The allow list lifts a refusal only for the address
+///   connected to: allowing `127.0.0.1` does not allow `64:ff9b::7f00:1`, which a translator
+///   would carry to *its* loopback; allow the IPv6 network itself to send there;
+/// - IPv4-compatible `::a.b.c.d` (deprecated, RFC 4291), SIIT's IPv4-translated
+///   `::ffff:0:a.b.c.d` (RFC 2765, dropped by RFC 6145), NAT64's local-use `64:ff9b:1::/48`
+///   (RFC 8215: where the IPv4 address sits is the operator's choice) and Teredo `2001::/32`
+///   have no public use for a webhook: refused as reserved, unless their network is allowed.
 pub fn refusal(ip: IpAddr, allowed: &[IpNet]) -> Option<Refused> {
-    let judged = embedded_ipv4(ip).map_or(ip, IpAddr::V4);
-    if allowed
-        .iter()
-        .any(|network| network.contains(&ip) || network.contains(&judged))
-    {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    };
+    if allowed.iter().any(|network| network.contains(&ip)) {
         return None;
     }
-    match judged {
-        IpAddr::V4(v4) if v4 == Ipv4Addr::BROADCAST => Some(Refused::Broadcast),
-        IpAddr::V4(v4) => first_match(u32::from(v4).into(), 32, &V4.map(widen)),
-        IpAddr::V6(v6) => first_match(u128::from(v6), 128, &V6),
+    match ip {
+        IpAddr::V4(v4) => v4_refusal(v4),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            first_match(bits, 128, &V6).or_else(|| match embedded(bits) {
+                Embedded::Reachable(v4) => v4_refusal(v4),
+                Embedded::Obsolete => Some(Refused::Reserved),
+                Embedded::None => None,
+            })
+        }
     }
 }
 
-/// The IPv4 address an IPv6 address stands for, when it embeds one that traffic reaches:
-/// IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` and 6to4
-/// `2002:aabb:ccdd::`.
-fn embedded_ipv4(ip: IpAddr) -> Option<Ipv4Addr> {
-    let IpAddr::V6(v6) = ip else { return None };
-    let bits = u128::from(v6);
+fn v4_refusal(v4: Ipv4Addr) -> Option<Refused> {
+    if v4 == Ipv4Addr::BROADCAST {
+        return Some(Refused::Broadcast);
+    }
+    first_match(u32::from(v4).into(), 32, &V4.map(widen))
+}
+
+/// What an IPv6 address (not IPv4-mapped, not `::` or `::1`) says of an embedded IPv4 address.
+enum Embedded {
+    /// Traffic reaches this IPv4 address through a translator (NAT64) or relay (6to4).
+    Reachable(Ipv4Addr),
+    /// A form with no public use: IPv4-compatible, SIIT, NAT64 local-use.
+    Obsolete,
+    None,
+}
+
+fn embedded(bits: u128) -> Embedded {
     let low32 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
-    if let Some(v4) = v6.to_ipv4_mapped() {
-        Some(v4)
-    } else if (bits >> 32 == 0 && bits > 1) || bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
-        Some(low32)
-    } else if bits >> 112 == 0x2002 {
-        Some(Ipv4Addr::from(((bits >> 80) & 0xffff_ffff) as u32))
-    } else {
-        None
+    match bits >> 32 {
+        0x0064_ff9b_0000_0000_0000_0000 => Embedded::Reachable(low32),
+        0 | 0xffff_0000 => Embedded::Obsolete,
+        _ if bits >> 112 == 0x2002 => {
+            Embedded::Reachable(Ipv4Addr::from(((bits >> 80) & 0xffff_ffff) as u32))
+        }
+        _ if bits >> 80 == 0x0064_ff9b_0001 => Embedded::Obsolete,
+        _ => Embedded::None,
     }
 }
 
@@ -204,9 +236,17 @@ mod tests {
             ("100::1", Refused::Reserved),
             ("::ffff:127.0.0.1", Refused::Loopback),
             ("::ffff:169.254.169.254", Refused::LinkLocal),
-            ("::10.0.0.1", Refused::Private),
+            ("::10.0.0.1", Refused::Reserved),
+            ("::7f00:1", Refused::Reserved),
+            ("::8.8.8.8", Refused::Reserved),
+            ("::ffff:0:127.0.0.1", Refused::Reserved),
+            ("::ffff:0:8.8.8.8", Refused::Reserved),
             ("64:ff9b::a9fe:a9fe", Refused::LinkLocal),
+            ("64:ff9b::7f00:1", Refused::Loopback),
+            ("64:ff9b:1::808:808", Refused::Reserved),
             ("2002:0a00:0001::1", Refused::Private),
+            ("2002:7f00:1::", Refused::Loopback),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", Refused::Reserved),
         ] {
             assert_eq!(judge(ip, &[]), Some(refused), "{ip}");
         }
@@ -238,6 +278,21 @@ mod tests {
         assert_eq!(judge("127.0.0.1", &["127.0.0.0/8"]), None);
         assert_eq!(judge("::ffff:127.0.0.1", &["127.0.0.0/8"]), None);
         assert_eq!(judge("::1", &["127.0.0.0/8"]), Some(Refused::Loopback));
+        // The allow list is of addresses connected to: a translator's or relay's address that
+        // embeds an allowed IPv4 address is not allowed by it.
+        for (embedding, why) in [
+            ("64:ff9b::7f00:1", Refused::Loopback),
+            ("2002:7f00:1::", Refused::Loopback),
+            ("::7f00:1", Refused::Reserved),
+            ("::ffff:0:127.0.0.1", Refused::Reserved),
+        ] {
+            assert_eq!(
+                judge(embedding, &["127.0.0.1/32"]),
+                Some(why),
+                "{embedding}"
+            );
+        }
+        assert_eq!(judge("64:ff9b::7f00:1", &["64:ff9b::/96"]), None);
         assert_eq!(judge("10.1.2.3", &["10.1.0.0/16"]), None);
         assert_eq!(judge("10.2.0.1", &["10.1.0.0/16"]), Some(Refused::Private));
         assert_eq!(judge("fd00::5", &["fd00::5"]), None);

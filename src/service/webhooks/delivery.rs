@@ -2,7 +2,8 @@
 //! transaction), sends each in its own task with no transaction or lock held, and records each
 //! attempt in another short transaction that only the lease holder can commit. It claims again
 //! as soon as a sender is free, so a receiver that hangs holds up only its own deliveries: each
-//! endpoint has at most `endpoint_concurrency` in flight, and claims interleave endpoints.
+//! partner has at most `partner_concurrency` in flight and each endpoint `endpoint_concurrency`,
+//! and claims serve the partners with the fewest in flight first, then interleave endpoints.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -44,6 +45,9 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Deliveries of one endpoint in flight at once, across instances.
     pub endpoint_concurrency: usize,
+    /// Deliveries of one partner in flight at once, across instances: below `concurrency`, so
+    /// one partner's hanging receivers always leave senders to the others.
+    pub partner_concurrency: usize,
     /// Networks webhooks may be sent to although they are not public (none by default).
     pub allowed_networks: Vec<IpNet>,
 }
@@ -141,6 +145,7 @@ async fn claim(sender: &Sender, limit: usize) -> Result<Vec<Claimed>, sqlx::Erro
         Claim {
             limit: i64::try_from(limit).unwrap_or(i64::MAX),
             per_endpoint: i64::try_from(settings.endpoint_concurrency.max(1)).unwrap_or(1),
+            per_partner: i64::try_from(settings.partner_concurrency.max(1)).unwrap_or(1),
             lease: settings.timeout + LEASE_MARGIN,
         },
     )

@@ -18,7 +18,7 @@ use super::{Receiver, register, subscription};
 use crate::helpers::{TestApp, spawn_app_with};
 
 /// A receiver that accepts connections, reads what is sent and never answers.
-struct HangingReceiver {
+pub(super) struct HangingReceiver {
     address: std::net::SocketAddr,
     /// Requests that began to arrive.
     requests: Arc<AtomicUsize>,
@@ -26,7 +26,7 @@ struct HangingReceiver {
 }
 
 impl HangingReceiver {
-    async fn start() -> HangingReceiver {
+    pub(super) async fn start() -> HangingReceiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicUsize::new(0));
@@ -53,16 +53,16 @@ impl HangingReceiver {
         }
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://{}/hook", self.address)
     }
 
-    fn requests(&self) -> usize {
+    pub(super) fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
 
     /// Waits until `count` requests are hanging on it.
-    async fn wait_for_requests(&self, count: usize) {
+    pub(super) async fn wait_for_requests(&self, count: usize) {
         let started = Instant::now();
         while self.requests() < count {
             assert!(
@@ -83,7 +83,7 @@ impl Drop for HangingReceiver {
 
 /// A service whose receivers get 30 seconds to answer: long enough that waiting for a hanging
 /// one would show.
-async fn patient_app() -> TestApp {
+pub(super) async fn patient_app() -> TestApp {
     spawn_app_with(|settings| settings.webhook_timeout_secs = 30).await
 }
 
@@ -189,6 +189,7 @@ async fn a_sender_whose_lease_ended_and_was_claimed_again_records_nothing() {
     let claim = Claim {
         limit: 10,
         per_endpoint: 2,
+        per_partner: 8,
         lease: Duration::from_millis(1),
     };
     let first = webhooks::claim(&pool, claim).await.unwrap();

@@ -7,6 +7,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::{Receiver, SECRET, subscription};
+use subscription_upgrades::domain::webhook::address::parse_network;
+
 use crate::helpers::{TestApp, assert_problem, json_ok, spawn_app_with};
 
 /// A service with the default setting: no network allowed beyond the public internet.
@@ -90,6 +92,98 @@ async fn a_host_that_is_or_resolves_to_a_refused_address_when_connecting_is_not_
         "{errors:?}"
     );
     assert!(receiver.received().is_empty(), "the receiver got nothing");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn ipv6_forms_embedding_an_allowed_ipv4_address_are_not_allowed_by_it() {
+    let app = spawn_app_with(|settings| {
+        settings.webhook_allowed_networks = vec![parse_network("127.0.0.1/32").unwrap()];
+    })
+    .await;
+    let admin = app.admin();
+    let receiver = Receiver::start(0).await;
+    let port = receiver.address.port();
+
+    for (form, why) in [
+        ("64:ff9b::7f00:1", "64:ff9b::7f00:1 is a loopback address"),
+        (
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1::7f00:1 is a reserved address",
+        ),
+        ("2002:7f00:1::", "2002:7f00:1:: is a loopback address"),
+        ("::7f00:1", "::7f00:1 is a reserved address"),
+        (
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:7f00:1 is a reserved address",
+        ),
+    ] {
+        let url = format!("http://[{form}]:{port}/hook");
+        let body = json!({"url": url, "events": ["*"], "secret": SECRET});
+        let problem = assert_problem(
+            admin.post("/v1/webhooks", &body).await,
+            StatusCode::BAD_REQUEST,
+            "webhook_url_not_allowed",
+        )
+        .await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(why), "{form}: {detail}");
+    }
+    // The IPv4-mapped form is the allowed address itself: the socket connects to 127.0.0.1.
+    let mapped = json!({"url": format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+                        "events": ["*"], "secret": SECRET});
+    assert_eq!(
+        admin.post("/v1/webhooks", &mapped).await.status(),
+        StatusCode::CREATED
+    );
+    subscription(&admin).await;
+    receiver.delivered(1).await;
+}
+
+#[tokio::test]
+async fn the_siit_form_of_loopback_is_refused_with_no_allow_list() {
+    let app = strict_app().await;
+    let body =
+        json!({"url": "http://[::ffff:0:127.0.0.1]/hook", "events": ["*"], "secret": SECRET});
+
+    let problem = assert_problem(
+        app.admin().post("/v1/webhooks", &body).await,
+        StatusCode::BAD_REQUEST,
+        "webhook_url_not_allowed",
+    )
+    .await;
+
+    assert!(
+        problem["detail"].as_str().unwrap().contains("reserved"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_to_an_embedding_form_is_not_sent_although_its_ipv4_address_is_allowed() {
+    let app = spawn_app_with(|settings| {
+        settings.webhook_allowed_networks = vec![parse_network("127.0.0.1/32").unwrap()];
+    })
+    .await;
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    // Registered before the rule changed: written directly, as registration refuses it now.
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (partner_id, id, url, events, secret)
+         VALUES ($1, gen_random_uuid(), 'http://[::7f00:1]:9/hook', '{subscription.created}', $2)",
+    )
+    .bind(app.partner)
+    .bind(SECRET)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    subscription(&app.admin()).await;
+
+    let errors = first_attempt_errors(&pool, 1).await;
+    assert!(
+        errors[0].contains("not sent: ::7f00:1 is a reserved address"),
+        "{errors:?}"
+    );
     pool.close().await;
 }
 
