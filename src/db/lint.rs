@@ -1,6 +1,7 @@
 //! Static checks of the SQL in this module, for a distributed Postgres (Citus): no `ON CONFLICT
 //! ... DO UPDATE` calls a volatile function (Citus refuses them on distributed tables; the
-//! inserted row's values, `EXCLUDED.*`, serve instead).
+//! inserted row's values, `EXCLUDED.*`, serve instead); and every transaction of the service
+//! begins with `db::begin`, which takes its settings to the workers.
 
 /// Functions whose value changes between calls or rows.
 const VOLATILE: [&str; 8] = [
@@ -70,5 +71,29 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 10, "the db module's files were read");
+    }
+
+    /// A transaction begun otherwise would wait for a worker's row lock without the service's
+    /// `lock_timeout`, and its `SET LOCAL`s would stay on the coordinator.
+    #[test]
+    fn every_transaction_begins_with_db_begin() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut pending = vec![std::path::PathBuf::from(root)];
+        let mut checked = 0;
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("lint.rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for banned in [".begin()", ".try_begin()", "Connection::begin("] {
+                assert!(!source.contains(banned), "{}: {banned}", path.display());
+            }
+            checked += 1;
+        }
+        assert!(checked > 30, "the service's files were read");
     }
 }

@@ -123,7 +123,7 @@ pub async fn enable_endpoint(
     partner_id: PartnerId,
     id: Uuid,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let was = sqlx::query_scalar!(
         "SELECT status FROM webhook_endpoints WHERE partner_id = $1 AND id = $2 FOR UPDATE",
         partner_id.as_uuid(),
@@ -224,7 +224,7 @@ pub struct Claim {
 /// statement only), so the per-endpoint limit holds whatever the number of instances.
 pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Error> {
     let lease_ms = i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX);
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     // The key is arbitrary; it only has to be the same in every instance.
     sqlx::query!("SELECT pg_advisory_xact_lock(7140014001)")
         .execute(&mut *tx)

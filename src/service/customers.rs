@@ -28,7 +28,7 @@ pub async fn create(
             format!("market {market:?} is not one of {}", known.join(", ")),
         ));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let customer = db::customers::create(&mut tx, partner_id, &name, market).await?;
     tx.commit().await?;
     Ok(customer)
@@ -74,7 +74,7 @@ pub async fn create_relationship(
         all_services,
         services: &services,
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let row = db::relationships::create(&mut tx, customer_id, partner_id, &new).await?;
     tx.commit().await?;
     Ok(row)
@@ -114,7 +114,7 @@ pub async fn create_user(
     let email =
         input::email(email).map_err(|e| Error::new(ErrorCode::InvalidEmail, e.to_string()))?;
     visible_customer(pool, partner_id, customer_id).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let user = match db::users::create(&mut tx, customer_id, &display_name, &email).await {
         Err(e) if db::violated_constraint(&e) == Some("users_email_key") => {
             return Err(Error::new(

@@ -71,7 +71,8 @@ pub fn test_settings(database_url: String) -> Settings {
     settings
 }
 
-/// Starts the service on its own new database (which the service itself creates).
+/// Starts the service on its own new database (which the service itself creates; on a cluster,
+/// the recipe of `crate::cluster` makes it first).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -79,6 +80,7 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with settings adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
+    crate::cluster::create(&database_url, crate::cluster::Data::Empty).await;
     spawn_app_on_with(database_url, adjust).await
 }
 
@@ -102,8 +104,14 @@ async fn spawn_app_on_with(database_url: String, adjust: impl FnOnce(&mut Settin
     }
 }
 
-/// Starts the service on its own new database loaded with the demo data.
+/// Starts the service on its own new database loaded with the demo data (on a cluster, loaded
+/// before the recipe distributes the tables, as when an existing database moves to Citus).
 pub async fn spawn_demo_app() -> TestApp {
+    if crate::cluster::enabled() {
+        let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
+        crate::cluster::create(&database_url, crate::cluster::Data::Demo).await;
+        return spawn_app_on(database_url).await;
+    }
     let app = spawn_app().await;
     let pool = sqlx::PgPool::connect(app.database_url())
         .await
@@ -528,6 +536,7 @@ async fn drop_database(url: &str) -> Result<(), sqlx::Error> {
             "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
         )))
         .await?;
+    crate::cluster::drop_on_workers(url).await;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ mod add_ons;
 mod auth;
 mod catalog;
 mod clients;
+mod cluster;
 mod connections;
 mod customers;
 mod dashboards;
