@@ -64,6 +64,10 @@ pub async fn create(database_url: &str, data: Data) {
     if !enabled() {
         return;
     }
+    // One at a time: registering nodes and the recipe's ALTER DATABASE write catalogs shared by
+    // every database of a node, and two at once fail ("tuple concurrently updated").
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = ONE_AT_A_TIME.lock().await;
     let probe = PgConnectOptions::from_str(database_url).expect("a Postgres URL");
     let name = name_of(&probe);
     let nodes = nodes(database_url, &name);
