@@ -17,6 +17,7 @@ mod facts;
 mod headers;
 mod helpers;
 mod injection;
+mod invariants;
 mod jobs;
 mod lifecycle;
 mod logs;
