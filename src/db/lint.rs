@@ -3,6 +3,8 @@
 //! inserted row's values, `EXCLUDED.*`, serve instead); and every transaction of the service
 //! begins with `db::begin`, which takes its settings to the workers.
 
+mod update;
+
 /// Functions whose value changes between calls or rows.
 const VOLATILE: [&str; 8] = [
     "now(",
@@ -23,18 +25,30 @@ fn volatile_in_do_update(source: &str) -> Vec<&'static str> {
     let mut found = Vec::new();
     for (at, _) in lower.match_indices("do update") {
         let rest = &lower[at..];
-        let end = rest
-            .match_indices('"')
-            .find(|(quote, _)| {
-                matches!(
-                    rest[quote + 1..].chars().next(),
-                    None | Some('#' | ',' | ')' | '\n')
-                )
-            })
-            .map_or(rest.len(), |(quote, _)| quote);
+        let end = literal_end(rest);
         found.extend(VOLATILE.iter().filter(|f| rest[..end].contains(*f)));
     }
     found
+}
+
+/// Where the string literal `rest` is in ends: the first unescaped quote followed by `#`, `,`,
+/// `)` or a line end that does not close a quoted alias (`AS "id!"`); or the end of `rest`.
+fn literal_end(rest: &str) -> usize {
+    let bytes = rest.as_bytes();
+    let mut in_alias = false;
+    for (at, _) in rest.match_indices('"') {
+        if at > 0 && bytes[at - 1] == b'\\' {
+            continue;
+        }
+        if in_alias {
+            in_alias = false;
+        } else if rest[..at].ends_with("as ") {
+            in_alias = true;
+        } else if matches!(bytes.get(at + 1), None | Some(b'#' | b',' | b')' | b'\n')) {
+            return at;
+        }
+    }
+    rest.len()
 }
 
 #[cfg(test)]
