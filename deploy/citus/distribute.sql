@@ -22,6 +22,27 @@
 
 CREATE EXTENSION IF NOT EXISTS citus;
 
+-- Before: a database of that name on the coordinator and on every worker, each with
+-- `CREATE EXTENSION citus`, and the workers registered from the coordinator (`citus_add_node`;
+-- managed Citus does all of this). The coordinator may be registered too, or not. The tables may
+-- already hold data: distributing copies it to the shards.
+
+-- The customer tables carry the triggers that drop a customer's stored facts (see the functions
+-- below), and Citus distributes a table with triggers only when these are allowed. For this
+-- session, and for every later session on every node (the shards' triggers run on the workers).
+SET citus.enable_unsafe_triggers = on;
+DO $$ BEGIN
+    EXECUTE format('ALTER DATABASE %I SET citus.enable_unsafe_triggers = on', current_database());
+END $$;
+-- With the coordinator registered, making a table a reference table would otherwise pull every
+-- local table chained to it by a foreign key into Citus's metadata as a local table (customers
+-- refers to markets, and every customer table to customers), which then cannot be distributed.
+SET citus.enable_local_reference_table_foreign_keys = off;
+-- Distributing a table that holds rows copies them, and the triggers that copy fires reach tables
+-- chained by foreign keys to a reference table; Citus then refuses the parallel (one connection
+-- per shard) form of the next table's creation. One connection per node: slower, once.
+SET citus.multi_shard_modify_mode = 'sequential';
+
 -- The catalog and partners, first: customer tables refer to them.
 SELECT create_reference_table('markets');
 SELECT create_reference_table('services');
@@ -33,8 +54,26 @@ SELECT create_reference_table('add_on_base_offers');
 SELECT create_reference_table('upgrade_paths');
 SELECT create_reference_table('partners');
 
+-- A customer's row of customer_facts is dropped, at commit, by triggers on the customer tables
+-- below, and stored again by refill_customer_facts on the next read. Every table those functions
+-- read or write is co-located with the changed row's shard, so each trigger runs on the node
+-- holding that customer; the functions exist on every node, and refill_customer_facts is
+-- delegated to the customer's node, where its lock is the one the triggers take. First: when the
+-- tables already hold rows, distributing them copies each row into a shard, which fires the
+-- triggers there, and they need the functions and customer_facts on that node. (customer_facts
+-- has no foreign key, so it may come before customers.)
+SELECT create_distributed_table('customer_facts', 'customer_id');
+SELECT create_distributed_function('customer_facts_lock(uuid)');
+SELECT create_distributed_function('customer_facts_of(uuid[])');
+SELECT create_distributed_function('store_customer_facts(uuid[])');
+SELECT create_distributed_function('refill_customer_facts(uuid)', 'id', colocate_with => 'customer_facts');
+SELECT create_distributed_function('customer_facts_changed()');
+-- customer_facts_mine reads a transaction-local setting that the triggers write: it must run on
+-- the node whose triggers wrote it, with the statement that reads the stored row.
+SELECT create_distributed_function('customer_facts_mine(uuid)', 'id', colocate_with => 'customer_facts');
+
 -- The customer, then every table that refers to it, each after the tables it refers to.
-SELECT create_distributed_table('customers', 'id');
+SELECT create_distributed_table('customers', 'id', colocate_with => 'customer_facts');
 SELECT create_distributed_table('reseller_relationships', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('delegated_admin_relationships', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('delegated_admin_relationship_services', 'customer_id', colocate_with => 'customers');
@@ -46,23 +85,6 @@ SELECT create_distributed_table('upgrades', 'customer_id', colocate_with => 'cus
 SELECT create_distributed_table('subscription_history', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('idempotency_records', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('scheduled_changes', 'customer_id', colocate_with => 'customers');
-SELECT create_distributed_table('customer_facts', 'customer_id', colocate_with => 'customers');
-
--- A customer's row of customer_facts is dropped, at commit, by triggers on the customer tables
--- above, and stored again by refill_customer_facts on the next read. Every table those functions
--- read or write is co-located with the changed row's shard, which is what Citus asks before it runs triggers on distributed
--- tables; it still calls them unsafe and wants them allowed, and the functions distributed by
--- customer so that each runs on the node holding that customer. (Not verified in CI, which has no
--- cluster: check it on one before relying on it.)
-ALTER DATABASE CURRENT SET citus.enable_unsafe_triggers = on;
-SET citus.enable_unsafe_triggers = on;
-SELECT create_distributed_function('customer_facts_of(uuid[])');
-SELECT create_distributed_function('store_customer_facts(uuid[])');
-SELECT create_distributed_function('refill_customer_facts(uuid)', 'id', colocate_with => 'customers');
-SELECT create_distributed_function('customer_facts_changed()');
--- customer_facts_mine reads a transaction-local setting that the triggers write: it must run on
--- the node whose triggers wrote it, with the statement that reads the stored row.
-SELECT create_distributed_function('customer_facts_mine(uuid)', 'id', colocate_with => 'customers');
 
 -- Left on the coordinator, as local tables: webhook_endpoints, webhook_events,
 -- webhook_deliveries, webhook_attempts, upgrade_jobs, upgrade_job_items.

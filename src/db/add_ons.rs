@@ -128,18 +128,24 @@ pub async fn update(
     quantity: i32,
     status: &str,
 ) -> Result<AddOn, sqlx::Error> {
+    // The transaction's time, read first and passed in: Citus refuses `now()` inside CASE or
+    // COALESCE in an UPDATE of a distributed table (README, "Beyond one Postgres").
+    let now = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
+        .fetch_one(&mut *conn)
+        .await?;
     sqlx::query_as!(
         AddOn,
         r#"UPDATE subscription_add_ons
          SET quantity = $3, status = $4,
-             cancelled_at = CASE WHEN $4 = 'cancelled' THEN coalesce(cancelled_at, now()) END
+             cancelled_at = CASE WHEN $4 = 'cancelled' THEN coalesce(cancelled_at, $5) END
          WHERE customer_id = $1 AND id = $2
          RETURNING id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at"#,
         customer_id.as_uuid(),
         id,
         quantity,
-        status
+        status,
+        now
     )
     .fetch_one(conn)
     .await

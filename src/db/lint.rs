@@ -1,6 +1,9 @@
 //! Static checks of the SQL in this module, for a distributed Postgres (Citus): no `ON CONFLICT
 //! ... DO UPDATE` calls a volatile function (Citus refuses them on distributed tables; the
-//! inserted row's values, `EXCLUDED.*`, serve instead).
+//! inserted row's values, `EXCLUDED.*`, serve instead); and every transaction of the service
+//! begins with `db::begin`, which takes its settings to the workers.
+
+mod update;
 
 /// Functions whose value changes between calls or rows.
 const VOLATILE: [&str; 8] = [
@@ -22,18 +25,30 @@ fn volatile_in_do_update(source: &str) -> Vec<&'static str> {
     let mut found = Vec::new();
     for (at, _) in lower.match_indices("do update") {
         let rest = &lower[at..];
-        let end = rest
-            .match_indices('"')
-            .find(|(quote, _)| {
-                matches!(
-                    rest[quote + 1..].chars().next(),
-                    None | Some('#' | ',' | ')' | '\n')
-                )
-            })
-            .map_or(rest.len(), |(quote, _)| quote);
+        let end = literal_end(rest);
         found.extend(VOLATILE.iter().filter(|f| rest[..end].contains(*f)));
     }
     found
+}
+
+/// Where the string literal `rest` is in ends: the first unescaped quote followed by `#`, `,`,
+/// `)` or a line end that does not close a quoted alias (`AS "id!"`); or the end of `rest`.
+fn literal_end(rest: &str) -> usize {
+    let bytes = rest.as_bytes();
+    let mut in_alias = false;
+    for (at, _) in rest.match_indices('"') {
+        if at > 0 && bytes[at - 1] == b'\\' {
+            continue;
+        }
+        if in_alias {
+            in_alias = false;
+        } else if rest[..at].ends_with("as ") {
+            in_alias = true;
+        } else if matches!(bytes.get(at + 1), None | Some(b'#' | b',' | b')' | b'\n')) {
+            return at;
+        }
+    }
+    rest.len()
 }
 
 #[cfg(test)]
@@ -70,5 +85,29 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 10, "the db module's files were read");
+    }
+
+    /// A transaction begun otherwise would wait for a worker's row lock without the service's
+    /// `lock_timeout`, and its `SET LOCAL`s would stay on the coordinator.
+    #[test]
+    fn every_transaction_begins_with_db_begin() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut pending = vec![std::path::PathBuf::from(root)];
+        let mut checked = 0;
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("lint.rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for banned in [".begin()", ".try_begin()", "Connection::begin("] {
+                assert!(!source.contains(banned), "{}: {banned}", path.display());
+            }
+            checked += 1;
+        }
+        assert!(checked > 30, "the service's files were read");
     }
 }

@@ -184,6 +184,26 @@ pub async fn open_pool(
         })
 }
 
+/// Begins a transaction whose `SET LOCAL`s and lock timeout hold on every node it touches. On a
+/// Citus cluster the row locks of a customer's change are taken on a worker, which knows nothing
+/// of this connection's settings (its `lock_timeout` option) unless the coordinator passes them
+/// on: Citus sends a transaction's `SET LOCAL` statements to the workers when
+/// `citus.propagate_set_commands` is `local`, each by its own text. So this sets that, and the
+/// lock timeout again as a `SET LOCAL`, from inside a `DO` block (a `SET LOCAL` sent with the
+/// `BEGIN` in one string would be sent to the workers with its `BEGIN`). One round trip, as a
+/// plain `BEGIN`; on one Postgres the settings change nothing (`citus.*` is a placeholder).
+pub async fn begin(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin_with(BEGIN).await
+}
+
+/// The statement [`begin`] begins with.
+const BEGIN: &str = "BEGIN; DO $$ BEGIN
+    SET LOCAL citus.propagate_set_commands = 'local';
+    EXECUTE format('SET LOCAL lock_timeout = %L', current_setting('lock_timeout'));
+END $$";
+
 /// Whether the database answers a trivial query now.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
@@ -215,7 +235,7 @@ pub const DEMO_PARTNERS: [(&str, &str); 2] = [
 
 /// Loads the demo data in one transaction; rows that exist are left as they are.
 pub async fn seed_demo(pool: &PgPool) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool).await?;
     sqlx::raw_sql(include_str!("seed_demo.sql"))
         .execute(&mut *tx)
         .await?;

@@ -175,7 +175,7 @@ const BULK: [&str; 6] = [
 
 /// Loads the bulk partner of the load benchmark's job case (see `BULK`), in one transaction.
 pub async fn seed_bulk(pool: &PgPool, customers: i64) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     for statement in BULK {
         let query = sqlx::query(statement);
         let query = if statement.contains("$1") {
@@ -224,7 +224,7 @@ pub async fn seed(
 
 /// Loads customers `start..end` in one transaction; answers how many.
 async fn load_batch(pool: PgPool, start: i64, end: i64) -> Result<i64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(&pool).await?;
     // Synthetic data: a crash loses at most the batch, which a rerun loads again.
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)

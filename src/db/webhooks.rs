@@ -34,7 +34,7 @@ pub async fn create_endpoint(
     endpoint: NewEndpoint<'_>,
     max: i64,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     // The first key names this lock's purpose; the second, the partner (a collision of the
     // hash only makes two partners take turns).
     sqlx::query!(
@@ -157,7 +157,7 @@ pub async fn enable_endpoint(
     partner_id: PartnerId,
     id: Uuid,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let was = sqlx::query_scalar!(
         "SELECT status FROM webhook_endpoints WHERE partner_id = $1 AND id = $2 FOR UPDATE",
         partner_id.as_uuid(),
@@ -264,7 +264,7 @@ pub struct Claim {
 /// statement only), so both limits hold whatever the number of instances.
 pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Error> {
     let lease_ms = i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX);
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     // The key is arbitrary; it only has to be the same in every instance.
     sqlx::query!("SELECT pg_advisory_xact_lock(7140014001)")
         .execute(&mut *tx)

@@ -94,6 +94,7 @@ impl AppState {
             rate_limiter: quota.map(|quota| Arc::new(RateLimiter::new(quota))),
             job_limits: JobLimits::default(),
             streams: Arc::new(StreamSlots::new(StreamLimits::default())),
+            webhook_rules: Arc::new(EndpointRules::default()),
         }
     }
 

@@ -28,7 +28,7 @@ impl App {
                 format!("market {market:?} is not one of {}", known.join(", ")),
             ));
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = db::begin(pool).await?;
         let customer = db::customers::create(&mut tx, partner_id, &name, market).await?;
         tx.commit().await?;
         Ok(customer)
@@ -85,7 +85,7 @@ impl App {
             all_services,
             services: &services,
         };
-        let mut tx = pool.begin().await?;
+        let mut tx = db::begin(pool).await?;
         let row = db::relationships::create(&mut tx, customer_id, partner_id, &new).await?;
         tx.commit().await?;
         Ok(row)
@@ -128,7 +128,7 @@ impl App {
             input::email(email).map_err(|e| Error::new(ErrorCode::InvalidEmail, e.to_string()))?;
         let pool = self.pool();
         visible_customer(pool, actor.partner_id, customer_id).await?;
-        let mut tx = pool.begin().await?;
+        let mut tx = db::begin(pool).await?;
         let user = match db::users::create(&mut tx, customer_id, &display_name, &email).await {
             Err(e) if db::violated_constraint(&e) == Some("users_email_key") => {
                 return Err(Error::new(

@@ -242,7 +242,7 @@ async fn transaction<T>(
     pool: &PgPool,
     change: impl AsyncFnOnce(&mut PgConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     match change(&mut tx).await {
         Ok(value) => {
             tx.commit().await?;

@@ -11,6 +11,8 @@ use subscription_upgrades::config::{DEFAULT_DATABASE_URL, Settings};
 use subscription_upgrades::startup::Application;
 use uuid::Uuid;
 
+pub use crate::invariants::assert_invariants;
+
 /// The day `months` before today: a term start that has already ended, or not yet.
 pub fn months_ago(months: u32) -> chrono::NaiveDate {
     chrono::Utc::now()
@@ -71,7 +73,8 @@ pub fn test_settings(database_url: String) -> Settings {
     settings
 }
 
-/// Starts the service on its own new database (which the service itself creates).
+/// Starts the service on its own new database (which the service itself creates; on a cluster,
+/// the recipe of `crate::cluster` makes it first).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -79,6 +82,7 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with settings adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
+    crate::cluster::create(&database_url, crate::cluster::Data::Empty).await;
     spawn_app_on_with(database_url, adjust).await
 }
 
@@ -102,8 +106,14 @@ async fn spawn_app_on_with(database_url: String, adjust: impl FnOnce(&mut Settin
     }
 }
 
-/// Starts the service on its own new database loaded with the demo data.
+/// Starts the service on its own new database loaded with the demo data (on a cluster, loaded
+/// before the recipe distributes the tables, as when an existing database moves to Citus).
 pub async fn spawn_demo_app() -> TestApp {
+    if crate::cluster::enabled() {
+        let database_url = database_url_named(&format!("su_test_{}", Uuid::new_v4().simple()));
+        crate::cluster::create(&database_url, crate::cluster::Data::Demo).await;
+        return spawn_app_on(database_url).await;
+    }
     let app = spawn_app().await;
     let pool = sqlx::PgPool::connect(app.database_url())
         .await
@@ -528,6 +538,7 @@ async fn drop_database(url: &str) -> Result<(), sqlx::Error> {
             "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
         )))
         .await?;
+    crate::cluster::drop_on_workers(url).await;
     Ok(())
 }
 
@@ -627,87 +638,4 @@ pub async fn wait_for_a_lock_wait(database_url: &str, what: &str) {
         what,
     )
     .await;
-}
-
-/// The database's promises after any mix of concurrent requests, faults and retries: every
-/// `upgraded` source has exactly one target and one whole-upgrade row that agree with it, each
-/// upgrade has its two history entries (`upgrade` and `created`, or `partial_upgrade` on both
-/// ends), a partially upgraded source is still active, nobody holds a license on both ends of a
-/// whole upgrade, no subscription has more licenses than seats, and no request is left
-/// half-recorded. Panics listing every violation.
-pub async fn assert_invariants(database_url: &str) {
-    let pool = sqlx::PgPool::connect(database_url)
-        .await
-        .expect("a connection");
-    let violations: Vec<String> = sqlx::query_scalar(
-        "SELECT 'upgraded source ' || s.id || ' has ' || count(t.id) || ' targets'
-           FROM subscriptions s
-           LEFT JOIN subscriptions t ON t.customer_id = s.customer_id AND t.upgraded_from_id = s.id
-          WHERE s.status = 'upgraded'
-          GROUP BY s.id HAVING count(t.id) <> 1
-         UNION ALL
-         SELECT 'target ' || t.id || ' does not match its source'
-           FROM subscriptions t
-           LEFT JOIN subscriptions s ON s.customer_id = t.customer_id AND s.id = t.upgraded_from_id
-          WHERE t.upgraded_from_id IS NOT NULL
-            AND (s.status IS DISTINCT FROM 'upgraded' OR s.upgraded_to_id IS DISTINCT FROM t.id)
-         UNION ALL
-         SELECT 'upgraded source ' || s.id || ' has no matching upgrade row'
-           FROM subscriptions s
-          WHERE s.status = 'upgraded' AND NOT EXISTS (
-                SELECT 1 FROM upgrades u JOIN subscriptions t
-                    ON t.customer_id = u.customer_id AND t.id = u.target_subscription_id
-                 WHERE u.customer_id = s.customer_id AND u.source_subscription_id = s.id
-                   AND NOT u.partial
-                   AND u.target_subscription_id = s.upgraded_to_id AND t.quantity = u.quantity)
-         UNION ALL
-         SELECT 'whole upgrade ' || u.id || ' of a source that is not upgraded'
-           FROM upgrades u JOIN subscriptions s
-             ON s.customer_id = u.customer_id AND s.id = u.source_subscription_id
-          WHERE NOT u.partial AND s.status <> 'upgraded'
-         UNION ALL
-         SELECT 'partial upgrade ' || u.id || ' retired its source'
-           FROM upgrades u JOIN subscriptions s
-             ON s.customer_id = u.customer_id AND s.id = u.source_subscription_id
-          WHERE u.partial AND s.upgraded_to_id = u.target_subscription_id
-         UNION ALL
-         SELECT 'upgrade ' || u.id || ' lacks its history'
-           FROM upgrades u
-          WHERE (SELECT count(*) FROM subscription_history h
-                  WHERE h.customer_id = u.customer_id AND h.subscription_id = u.source_subscription_id
-                    AND h.change_kind = CASE WHEN u.partial THEN 'partial_upgrade' ELSE 'upgrade' END
-                    AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
-             OR (SELECT count(*) FROM subscription_history h
-                  WHERE h.customer_id = u.customer_id AND h.subscription_id = u.target_subscription_id
-                    AND h.change_kind = CASE WHEN u.partial THEN 'partial_upgrade' ELSE 'created' END
-                    AND h.after_state ->> 'upgradeId' = u.id::text) <> 1
-         UNION ALL
-         SELECT 'user ' || a.user_id || ' holds licenses on both ends of upgrade ' || u.id
-           FROM upgrades u
-           JOIN license_assignments a ON a.customer_id = u.customer_id
-                                     AND a.subscription_id = u.source_subscription_id
-           JOIN license_assignments b ON b.customer_id = u.customer_id
-                                     AND b.subscription_id = u.target_subscription_id
-                                     AND b.user_id = a.user_id
-          WHERE NOT u.partial
-         UNION ALL
-         SELECT 'subscription ' || s.id || ' has more licenses than seats'
-           FROM subscriptions s
-          WHERE s.quantity < (
-                SELECT count(*) FROM license_assignments a
-                 WHERE a.customer_id = s.customer_id AND a.subscription_id = s.id)
-         UNION ALL
-         SELECT 'idempotency key ' || idempotency_key || ' recorded without its answer'
-           FROM idempotency_records WHERE response_status IS NULL
-         UNION ALL
-         SELECT 'customer ' || c.id || ' has stored facts that differ from its tables'
-           FROM customers c
-           JOIN customer_facts f ON f.customer_id = c.id
-          WHERE f IS DISTINCT FROM (SELECT l FROM customer_facts_of(ARRAY[c.id]) l)",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("the invariant query runs");
-    pool.close().await;
-    assert!(violations.is_empty(), "invariants broken: {violations:#?}");
 }
