@@ -1,5 +1,5 @@
 -- Bulk upgrade jobs (issue 18). A job belongs to a partner and spans its customers, so, like the
--- webhook tables, its tables are keyed by partner, not by customer (README, "Beyond one
+-- webhook tables, its tables are keyed by partner, not by customer (docs/distributed.md, "Beyond one
 -- Postgres": they stay on the coordinator). An item names a customer and a subscription as the
 -- partner sent them: nothing is checked at submission (an item naming another partner's customer
 -- fails when processed, as not found), so items have no foreign keys to customer tables.

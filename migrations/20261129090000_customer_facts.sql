@@ -1,5 +1,5 @@
 -- What the eligibility rules read of a customer, kept as one row per customer so that the
--- eligibility listing costs Postgres one index lookup instead of seven (README, "Performance").
+-- eligibility listing costs Postgres one index lookup instead of seven (docs/performance.md).
 -- A transaction that changes any of the tables the row is made of drops the customer's row when
 -- it commits (deferred constraint triggers below), and the next read that finds no row builds
 -- and stores it (refill_customer_facts): a stored row is never older than the last commit,

@@ -1,4 +1,4 @@
--- The W3C trace context of the request that caused an event (README, "Tracing"). Deliveries are
+-- The W3C trace context of the request that caused an event (docs/operations.md, "Tracing"). Deliveries are
 -- sent later by a background worker, so the context is stored with the event and each delivery
 -- sends it as `traceparent`: the receiver's work joins the caller's trace. NULL when the change
 -- had no trace context (OpenTelemetry off and no `traceparent` sent; job items, renewals and job

@@ -1,4 +1,4 @@
-//! Bearer tokens (README, "Authentication and roles"): verification with a shared secret, a
+//! Bearer tokens (docs/authentication.md): verification with a shared secret, a
 //! public key, or an OpenID Connect provider's published keys (JWKS), and minting of development
 //! tokens for the `token` command.
 

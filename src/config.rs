@@ -1,4 +1,4 @@
-//! Command line and environment (README, "Configuration"). Every setting is a flag with an
+//! Command line and environment (docs/configuration.md). Every setting is a flag with an
 //! environment variable behind it and a default that works on a developer's machine.
 
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 --
 --   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f deploy/citus/distribute.sql
 --
--- Layout (README, "Beyond one Postgres"):
+-- Layout (docs/distributed.md):
 --   * the catalog and partners: reference tables, copied to every node (read by every rule,
 --     written only by migrations and partner registration);
 --   * every customer table: hash-distributed on customer_id and co-located with customers

@@ -129,7 +129,7 @@ pub async fn update(
     status: &str,
 ) -> Result<AddOn, sqlx::Error> {
     // The transaction's time, read first and passed in: Citus refuses `now()` inside CASE or
-    // COALESCE in an UPDATE of a distributed table (README, "Beyond one Postgres").
+    // COALESCE in an UPDATE of a distributed table (docs/distributed.md).
     let now = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
         .fetch_one(&mut *conn)
         .await?;

@@ -1,4 +1,4 @@
-//! The facts of an upgrade: the customer's row of `customer_facts` (README, "Performance"), as
+//! The facts of an upgrade: the customer's row of `customer_facts` (docs/performance.md), as
 //! stored (and refilled first when a write has dropped it) for the eligibility listing and the
 //! recommendations; as stored or, when the transaction has changed the customer, built now,
 //! under the caller's locks, for the upgrade itself; plus the sources (one subscription, or every

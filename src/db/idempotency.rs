@@ -59,7 +59,7 @@ pub struct NewIdempotencyRecord<'a> {
 
 /// Stores the answer, replacing an expired record of the same key. The times come from the
 /// inserted row, never from a function called in `ON CONFLICT ... DO UPDATE`: a distributed
-/// Postgres (Citus) refuses volatile functions there (README, "Beyond one Postgres").
+/// Postgres (Citus) refuses volatile functions there (docs/distributed.md).
 pub async fn save(
     conn: &mut PgConnection,
     new: &NewIdempotencyRecord<'_>,

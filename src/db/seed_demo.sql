@@ -1,7 +1,7 @@
 -- Demo data for `subscription-upgrades seed-demo`: two partners, customers in US, IT and IN,
 -- subscriptions on every offer, users and license assignments, and the relationships that make
--- every eligibility outcome and every reassignment reason of the README's "Upgrades" visible.
--- Fixed ids (so the README's curl walk-through works verbatim); every insert skips rows that
+-- every eligibility outcome and every reassignment reason of docs/upgrades.md visible.
+-- Fixed ids (so the curl walk-throughs of the README and docs/walkthrough.md work verbatim); every insert skips rows that
 -- exist, so running it again changes nothing. Billing periods are the current calendar month of a
 -- term that began two months ago.
 

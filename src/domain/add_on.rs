@@ -1,4 +1,4 @@
-//! Add-ons on a base subscription (README, "Seats, status and add-ons"): which add-on attaches to
+//! Add-ons on a base subscription (docs/subscriptions.md): which add-on attaches to
 //! which base offer, how many of it, and how an add-on changes once bought.
 
 use serde::{Deserialize, Serialize};

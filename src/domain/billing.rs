@@ -1,4 +1,4 @@
-//! What an upgrade does to the bill (README, "Upgrades"). The article bills an upgrade as
+//! What an upgrade does to the bill (docs/upgrades.md). The article bills an upgrade as
 //! cancelling the source and buying the target, so the source's current period is credited and the
 //! target is charged over the same remaining days.
 //!

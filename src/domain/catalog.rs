@@ -1,4 +1,4 @@
-//! The catalog (README, "The catalog"): offers, the services they include, where they are sold and
+//! The catalog (docs/catalog.md): offers, the services they include, where they are sold and
 //! at what price, and the upgrade matrix. Loaded from Postgres; the rules only ever see this model,
 //! so a test can build any catalog it likes.
 

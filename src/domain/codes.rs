@@ -1,5 +1,5 @@
 //! Every stable error code the API can answer, each with its HTTP status: clients branch on these,
-//! so the list is closed, and the README's error table and the OpenAPI document are checked
+//! so the list is closed, and the documented error table (docs/api-conventions.md) and the OpenAPI document are checked
 //! against it.
 
 use serde::Serialize;
@@ -15,7 +15,7 @@ macro_rules! error_codes {
         }
 
         impl ErrorCode {
-            /// Every code, in the order of the README's table.
+            /// Every code, in the order of the documented error table.
             pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
 
             /// The code as sent.
@@ -272,14 +272,15 @@ mod tests {
         }
     }
 
-    /// The README's error table lists exactly these codes, each with its status.
+    /// The documented error table (docs/api-conventions.md) lists exactly these codes, each
+    /// with its status.
     #[test]
-    fn the_readme_error_table_is_this_list() {
-        let readme = include_str!("../../README.md");
-        let table = readme
+    fn the_documented_error_table_is_this_list() {
+        let conventions = include_str!("../../docs/api-conventions.md");
+        let table = conventions
             .split("<!-- error-codes -->")
             .nth(1)
-            .expect("README has an error table between <!-- error-codes --> markers");
+            .expect("docs/api-conventions.md has an error table between <!-- error-codes --> markers");
         let rows: Vec<(String, u16)> = table
             .lines()
             .filter_map(|line| {

@@ -1,4 +1,4 @@
-//! Upgrade eligibility (README, "Upgrades"): every condition of the article that fails, each with a
+//! Upgrade eligibility (docs/upgrades.md): every condition of the article that fails, each with a
 //! stable code, a message and what to do about it. Pure: the caller loads the facts.
 
 use std::collections::BTreeSet;

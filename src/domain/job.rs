@@ -1,4 +1,4 @@
-//! Bulk upgrade jobs (README, "Upgrade jobs"): the rules that need no database. How big a job may
+//! Bulk upgrade jobs (docs/upgrade-jobs.md): the rules that need no database. How big a job may
 //! be, what each item's outcome is from its single upgrade's answer, and how a job's progress,
 //! rate and estimated end are computed from its counts.
 

@@ -1,4 +1,4 @@
-//! Changing a subscription after purchase (README, "Seats, status and add-ons"): its status as a
+//! Changing a subscription after purchase (docs/subscriptions.md): its status as a
 //! state machine, its seats within the caps, and what a seat change does to the bill.
 
 use super::ErrorCode;

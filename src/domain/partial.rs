@@ -1,4 +1,4 @@
-//! Partial upgrades (README, "Partial upgrades"): of a source with M seats, N < M move to the
+//! Partial upgrades (docs/upgrades.md, "Partial upgrades"): of a source with M seats, N < M move to the
 //! target and the source keeps M − N and stays active. Pure: the caller loads the facts. The
 //! rules, each with a table test of its name:
 //!

@@ -1,4 +1,4 @@
-//! Who may do what: the roles (README, "Authentication and roles") and the one table that maps them
+//! Who may do what: the roles (docs/authentication.md) and the one table that maps them
 //! to operations.
 
 use serde::Serialize;

@@ -1,5 +1,5 @@
 //! Which users an upgrade moves to the target automatically, and which accounts the partner must
-//! reassign by hand, with every reason (README, "Upgrades").
+//! reassign by hand, with every reason (docs/upgrades.md).
 //!
 //! Each user holding a license from the source is either transferred or listed, never both:
 //! - `upgrade_only_path`: the path creates a new subscription and moves nobody;

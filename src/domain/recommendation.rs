@@ -1,4 +1,4 @@
-//! Upgrade recommendations (README, "Recommendations"): a subscription's eligible upgrades in the
+//! Upgrade recommendations (docs/upgrades.md, "Recommendations"): a subscription's eligible upgrades in the
 //! order a sales agent should offer them, and the blocked ones with every failing condition. The
 //! options are those of the subscription's listing (`upgrade::evaluate_all`), so both always agree;
 //! this module only orders them.

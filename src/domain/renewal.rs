@@ -1,4 +1,4 @@
-//! What happens at a term's end (README "Renewals"): an active subscription with `autoRenew` on
+//! What happens at a term's end (docs/subscriptions.md, "Renewals"): an active subscription with `autoRenew` on
 //! starts a new term of the same length, with the billing period of that term that contains the
 //! day it is renewed; one with `autoRenew` off, or suspended at its term end, expires (final).
 //! Cancelled, upgraded and expired subscriptions have no term end any more.

@@ -1,5 +1,5 @@
 //! Upgrade recommendations: the first screen a sales agent opens for a customer, with every
-//! active subscription you sold it and its upgrades ranked (README, "Recommendations").
+//! active subscription you sold it and its upgrades ranked (docs/upgrades.md, "Recommendations").
 
 use axum::extract::State;
 use serde::Serialize;
@@ -50,7 +50,7 @@ pub struct SubscriptionUpgrades {
     offer_id: String,
     offer_name: Option<String>,
     quantity: i32,
-    /// The eligible upgrades, best first, by the ranking rule (README, "Recommendations").
+    /// The eligible upgrades, best first, by the ranking rule (docs/upgrades.md, "Recommendations").
     recommendations: Vec<RecommendedUpgrade>,
     /// The upgrades not possible now, in the catalog's order, with every failing condition.
     blocked: Vec<BlockedUpgrade>,

@@ -88,7 +88,7 @@ pub struct PerformUpgrade {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     partial: bool,
     /// Partial upgrade: the users whose licenses move (each holding a license of the source; at
-    /// most `quantity`). Without it, the rule picks them (README, "Partial upgrades").
+    /// most `quantity`). Without it, the rule picks them (docs/upgrades.md, "Partial upgrades").
     #[serde(skip_serializing_if = "Option::is_none")]
     users: Option<Vec<Uuid>>,
     /// Partial upgrade: the customer's existing subscription of the target offer, sold by you,

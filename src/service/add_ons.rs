@@ -1,5 +1,5 @@
-//! Buying, changing, cancelling and reading a subscription's add-ons (README, "Seats, status and
-//! add-ons"), under the same locks and `Idempotency-Key` as the other changes, each change in the
+//! Buying, changing, cancelling and reading a subscription's add-ons (docs/subscriptions.md, "Seats, status
+//! and add-ons"), under the same locks and `Idempotency-Key` as the other changes, each change in the
 //! history.
 
 use sqlx::PgConnection;

@@ -1,4 +1,4 @@
-//! Bulk upgrade jobs (README, "Upgrade jobs"): a partner's list or selection of upgrades,
+//! Bulk upgrade jobs (docs/upgrade-jobs.md): a partner's list or selection of upgrades,
 //! refused whole when invalid, otherwise accepted at once and processed in the background by the
 //! workers of every instance (`jobs::worker`), each item one single upgrade. Only the partner's
 //! own jobs exist for it.

@@ -1,5 +1,5 @@
-//! Changing a subscription after purchase: its seats or its status (README, "Seats, status and
-//! add-ons"), under the same locks, `If-Match` and `Idempotency-Key` as upgrades, each change in
+//! Changing a subscription after purchase: its seats or its status (docs/subscriptions.md, "Seats, status
+//! and add-ons"), under the same locks, `If-Match` and `Idempotency-Key` as upgrades, each change in
 //! the history.
 
 use sqlx::PgConnection;

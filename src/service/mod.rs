@@ -130,7 +130,7 @@ pub async fn every<F: Future<Output = ()>>(
 }
 
 /// The day a subscription's current term and billing period are derived for, and billing
-/// computations take effect on (README, "Billing periods").
+/// computations take effect on (docs/subscriptions.md, "Billing periods and terms").
 fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
 }

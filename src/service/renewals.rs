@@ -1,4 +1,4 @@
-//! The renewal worker each instance runs (README "Renewals"): at a term's end an active,
+//! The renewal worker each instance runs (docs/subscriptions.md, "Renewals"): at a term's end an active,
 //! auto-renewing subscription starts a new term; one with auto-renewal off, or suspended, expires.
 //! Each subscription is handled in its own transaction under the lock order every change takes
 //! (customer, then subscription; the subscription with `SKIP LOCKED`, so instances share the

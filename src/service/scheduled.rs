@@ -1,4 +1,4 @@
-//! Changes scheduled for the term end (README "Scheduled changes"): an upgrade or a seat change
+//! Changes scheduled for the term end (docs/subscriptions.md, "Scheduled changes"): an upgrade or a seat change
 //! the renewal worker applies with the renewal. At most one per subscription, only while it is
 //! active and renews, checked now with the same rules as an immediate change; undone on request,
 //! cancelled by any immediate change of the subscription, each with its history entry and event.

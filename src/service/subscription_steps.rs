@@ -36,7 +36,7 @@ pub(super) async fn cancel_scheduled(
     Ok(true)
 }
 
-/// Cancels the scheduled change if the immediate `change` cancels it (README "Scheduled
+/// Cancels the scheduled change if the immediate `change` cancels it (docs/subscriptions.md, "Scheduled
 /// changes"), in the caller's transaction.
 pub(super) async fn cancel_scheduled_for(
     conn: &mut PgConnection,

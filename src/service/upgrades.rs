@@ -1,4 +1,4 @@
-//! Upgrades (README, "Upgrades"): listing a subscription's options, performing one, and
+//! Upgrades (docs/upgrades.md): listing a subscription's options, performing one, and
 //! reading them back. Every answer comes from `domain::upgrade::evaluate` over facts loaded here.
 
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! OpenTelemetry traces, exported over OTLP/HTTP (README, "Tracing"). Off unless an endpoint is
+//! OpenTelemetry traces, exported over OTLP/HTTP (docs/operations.md, "Tracing"). Off unless an endpoint is
 //! configured: then no exporter exists, no OpenTelemetry layer is installed, and the request path
 //! checks one flag ([`enabled`]) and makes only the spans it made before.
 

@@ -1,4 +1,4 @@
-//! Add-ons over HTTP (README, "Seats, status and add-ons"): buying within the catalog's rules,
+//! Add-ons over HTTP (docs/subscriptions.md): buying within the catalog's rules,
 //! listing, changing and cancelling them, what they do to seat changes, cancellations and upgrades,
 //! and retries.
 

@@ -1,4 +1,4 @@
-//! The catalog over HTTP: the seeded offers and the whole upgrade matrix (README, "The catalog").
+//! The catalog over HTTP: the seeded offers and the whole upgrade matrix (docs/catalog.md).
 
 use reqwest::StatusCode;
 use serde_json::Value;

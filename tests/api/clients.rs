@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_demo_app, token};
 
-/// Northwind Traders and its Business Basic subscription (see the README's demo data).
+/// Northwind Traders and its Business Basic subscription (see docs/demo-data.md).
 const CUSTOMER: &str = "c0000000-0000-4000-8000-000000000001";
 const SUBSCRIPTION: &str = "50000000-0000-4000-8000-000000000011";
 

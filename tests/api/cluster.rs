@@ -1,6 +1,6 @@
 //! Cluster mode: with `CITUS_WORKERS=host:port,...` set and `DATABASE_URL` at a Citus
 //! coordinator (`scripts/test-citus` runs chosen tests so), each test database is made as the
-//! README's "Beyond one Postgres" says: created on every node with the extension, the workers
+//! docs/distributed.md says: created on every node with the extension, the workers
 //! (and the coordinator, unless `CITUS_COORDINATOR=unregistered`) registered, migrated, and
 //! `deploy/citus/distribute.sql` run on it, as `psql -f` would, before the service starts.
 
@@ -57,7 +57,7 @@ fn name_of(options: &PgConnectOptions) -> String {
     options.get_database().unwrap_or_default().to_owned()
 }
 
-/// Makes `database_url`'s database on the cluster as the README's recipe does: a database with
+/// Makes `database_url`'s database on the cluster as the recipe of docs/distributed.md does: a database with
 /// the extension on every node, the nodes registered, then `migrate` (the same migrator as
 /// `subscription-upgrades migrate`), `data`, and the recipe. No-op off a cluster.
 pub async fn create(database_url: &str, data: Data) {

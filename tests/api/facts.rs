@@ -1,5 +1,5 @@
-//! The stored facts behind the eligibility listing and the recommendations (README,
-//! "Performance"): a change to a customer's tables drops its row of `customer_facts` when it
+//! The stored facts behind the eligibility listing and the recommendations
+//! (docs/performance.md): a change to a customer's tables drops its row of `customer_facts` when it
 //! commits, however the change was made (through the service or straight in the database, one
 //! transaction or two at once), and the next read stores it again, so neither ever answers from
 //! data older than the last commit.

@@ -1,4 +1,4 @@
-//! Bulk upgrade jobs over HTTP (README, "Upgrade jobs"): accepted at once, each item processed as
+//! Bulk upgrade jobs over HTTP (docs/upgrade-jobs.md): accepted at once, each item processed as
 //! one single upgrade by the workers of every instance, exactly once even when an instance is
 //! killed, fairly between partners; progress by GET and as an event stream read by a real
 //! client; results per item; cancellation; refusals before anything is queued; tenancy.

@@ -1,4 +1,4 @@
-//! Changing seats and status over HTTP (README, "Seats, status and add-ons"): the rules, the state
+//! Changing seats and status over HTTP (docs/subscriptions.md): the rules, the state
 //! machine, what happens to licenses, billing previews, history, If-Match and Idempotency-Key.
 
 use futures::future::join_all;

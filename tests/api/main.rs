@@ -28,6 +28,7 @@ mod outage;
 mod partial;
 mod periods;
 mod rate_limit;
+mod readme;
 mod recommendations;
 mod renewals;
 mod roles;

@@ -1,4 +1,4 @@
-//! Partial upgrades over HTTP (README, "Partial upgrades"): some of the seats and the chosen users
+//! Partial upgrades over HTTP (docs/upgrades.md, "Partial upgrades"): some of the seats and the chosen users
 //! move, to a new subscription or to the existing one; every refusal has its own code and writes
 //! nothing; concurrent partial upgrades through two processes never move more seats than there
 //! were.

@@ -1,4 +1,4 @@
-//! The schema stays distributable by customer (README, "Beyond one Postgres"): every table that
+//! The schema stays distributable by customer (docs/distributed.md): every table that
 //! holds a customer's data has `customer_id` in its primary key and in every unique constraint
 //! or index, and every foreign key between such tables includes it, which is what Citus needs to
 //! hash-distribute them on `customer_id` and co-locate them with `customers` (distributed on
@@ -12,7 +12,7 @@ use crate::helpers::spawn_app;
 
 /// Tables with a `customer_id` column that belong to a partner, not to one customer: a job's
 /// items name customers without belonging to them, and the webhook outbox is written with the
-/// partner's endpoints. Both stay on the coordinator (README, "Beyond one Postgres").
+/// partner's endpoints. Both stay on the coordinator (docs/distributed.md).
 const PARTNER_SCOPED: [&str; 2] = ["upgrade_job_items", "webhook_events"];
 
 /// Keys (primary, unique, unique indexes) and foreign keys of the public tables.

@@ -1,4 +1,4 @@
-//! The order of a customer's upgrade history (README, "Upgrades", History): the order the
+//! The order of a customer's upgrade history (docs/upgrades.md): the order the
 //! upgrades committed in, which `performedAt` follows, even when an upgrade that started first
 //! committed last.
 

@@ -1,4 +1,4 @@
-//! Performing upgrades over HTTP: the effects (README, "Upgrades"), dry runs, idempotency, ETags,
+//! Performing upgrades over HTTP: the effects (docs/upgrades.md), dry runs, idempotency, ETags,
 //! history, concurrency (one process and two) and a failure in the middle of the transaction.
 
 use std::collections::BTreeMap;

@@ -36,7 +36,7 @@ pub struct Claimed {
 /// was cancelled and whose worker was lost.
 ///
 /// Lock order: the job row first, then its items, as `cancel` and `complete_if_done` take them
-/// (README, "Upgrade jobs"). A job another transaction holds (a cancel in progress, another
+/// (docs/upgrade-jobs.md). A job another transaction holds (a cancel in progress, another
 /// worker's claim) is passed over for the next one, so a worker never waits on a job while it
 /// holds item locks, and a cancel never waits on a worker that waits on it.
 pub async fn claim(

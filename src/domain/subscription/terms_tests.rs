@@ -1,4 +1,4 @@
-//! The term and billing period a subscription is in on a given day (README "Billing periods and
+//! The term and billing period a subscription is in on a given day (docs/subscriptions.md, "Billing periods and
 //! terms"): every rule of the derivation, by name.
 
 use super::*;

@@ -206,7 +206,7 @@ prop_compose! {
 }
 
 proptest! {
-    /// An independent reading of the eligibility conditions (README, "Upgrades"): when the
+    /// An independent reading of the eligibility conditions (docs/upgrades.md): when the
     /// evaluation says eligible, each condition holds on its own.
     #[test]
     fn an_eligible_upgrade_has_no_failing_condition(

@@ -1,5 +1,5 @@
 //! Examples of the main operations' requests and answers, as the service gave them over the demo
-//! data (README, "The demo data"): the files of `src/http/openapi/examples/`, named
+//! data (docs/demo-data.md): the files of `src/http/openapi/examples/`, named
 //! `<operationId>.request.json` or `<operationId>.<status>.json`.
 
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! What one partner may hold of the job queue (README, "Upgrade jobs", Limits): jobs queued or
+//! What one partner may hold of the job queue (docs/upgrade-jobs.md, "Limits"): jobs queued or
 //! running, and items pending. Beyond either, a new job is refused with 429 and `Retry-After`;
 //! a retried creation of an accepted job (same `Idempotency-Key`) is answered before this check.
 

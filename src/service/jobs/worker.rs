@@ -1,4 +1,4 @@
-//! The job workers each instance runs (README, "Upgrade jobs"). A worker claims a batch of one
+//! The job workers each instance runs (docs/upgrade-jobs.md). A worker claims a batch of one
 //! job's items under a lease (the job served least recently first, so partners share the workers
 //! fairly), then performs each item as one single upgrade, through exactly the path a request
 //! takes (same rules, locks, history and events), in its own transaction; no transaction or row

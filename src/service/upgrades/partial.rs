@@ -1,4 +1,4 @@
-//! Partial upgrades (README, "Partial upgrades"): part of the source's seats, with the users the
+//! Partial upgrades (docs/upgrades.md, "Partial upgrades"): part of the source's seats, with the users the
 //! partner names (or the rule picks), move to a new co-terminous subscription of the target
 //! offer or to the customer's existing one; the source keeps the rest and stays active. The same
 //! locks, checks, answer, record, history and events as a whole upgrade.

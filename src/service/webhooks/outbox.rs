@@ -1,5 +1,5 @@
 //! Measures the outbox for the metrics: how many deliveries wait, how old the oldest is, and how
-//! many endpoints are failing or disabled (README, "Dashboards and alerts").
+//! many endpoints are failing or disabled (docs/operations.md, "Dashboards and alerts").
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Cancelling jobs while workers are busy with them (README, "Upgrade jobs", Locks): one lock
+//! Cancelling jobs while workers are busy with them (docs/upgrade-jobs.md): one lock
 //! order for the job and its items, so a cancel never deadlocks with a worker.
 
 use super::*;

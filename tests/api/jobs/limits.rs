@@ -1,5 +1,5 @@
-//! What one partner may put in the job queue, and for how long it stays (README, "Upgrade
-//! jobs", Limits): bounded lists, a bounded definition in every answer, caps on a partner's jobs
+//! What one partner may put in the job queue, and for how long it stays (docs/upgrade-jobs.md,
+//! "Limits"): bounded lists, a bounded definition in every answer, caps on a partner's jobs
 //! queued or running and on its pending items, and retention of finished jobs.
 
 use super::*;

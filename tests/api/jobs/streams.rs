@@ -1,4 +1,4 @@
-//! Job event streams under abuse (README, "Upgrade jobs", Limits): bounded per partner and per
+//! Job event streams under abuse (docs/upgrade-jobs.md, "Limits"): bounded per partner and per
 //! instance while the probes and other partners are served, closed after their maximum life, and
 //! resumed with `Last-Event-ID` without missing the end.
 
