@@ -44,6 +44,10 @@ use uuid::Uuid;
 mod bulk;
 #[path = "load/webhooks.rs"]
 mod webhooks;
+#[allow(
+    dead_code,
+    reason = "the neighbours benchmark uses the rest of this module"
+)]
 #[path = "load/wrk.rs"]
 mod wrk;
 

@@ -58,6 +58,27 @@ pub fn run(
     parse(name, &text)
 }
 
+/// Runs `wrk` against one URL with one bearer token, without a script.
+pub fn run_url(
+    url: &str,
+    token: &str,
+    (duration, connections): (Duration, usize),
+) -> Option<WrkStats> {
+    available()?;
+    let output = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}")])
+        .arg(format!("-d{}s", duration.as_secs()))
+        .args([
+            "--latency",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            url,
+        ])
+        .output()
+        .expect("wrk runs");
+    Some(parse("wrk", &String::from_utf8_lossy(&output.stdout)))
+}
+
 /// Reads `wrk --latency`'s report.
 fn parse(name: &str, text: &str) -> WrkStats {
     let after = |prefix: &str| {

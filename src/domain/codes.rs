@@ -277,10 +277,9 @@ mod tests {
     #[test]
     fn the_documented_error_table_is_this_list() {
         let conventions = include_str!("../../docs/api-conventions.md");
-        let table = conventions
-            .split("<!-- error-codes -->")
-            .nth(1)
-            .expect("docs/api-conventions.md has an error table between <!-- error-codes --> markers");
+        let table = conventions.split("<!-- error-codes -->").nth(1).expect(
+            "docs/api-conventions.md has an error table between <!-- error-codes --> markers",
+        );
         let rows: Vec<(String, u16)> = table
             .lines()
             .filter_map(|line| {

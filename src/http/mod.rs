@@ -53,8 +53,8 @@ use utoipa_axum::routes;
 
 use crate::auth::TokenVerifier;
 use crate::domain::{Catalog, ErrorCode};
-use crate::service::jobs::JobLimits;
 use crate::service::App;
+use crate::service::jobs::JobLimits;
 use crate::service::webhooks::EndpointRules;
 use problem::Problem;
 use rate_limit::{Quota, RateLimiter};

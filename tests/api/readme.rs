@@ -73,11 +73,17 @@ fn every_relative_link_in_the_readme_and_docs_resolves() {
             if !path.exists() {
                 broken.push(format!("{}: {target} (no such file)", document.display()));
             } else if !heading.is_empty() && !anchors(&read(&path)).contains(heading) {
-                broken.push(format!("{}: {target} (no such heading)", document.display()));
+                broken.push(format!(
+                    "{}: {target} (no such heading)",
+                    document.display()
+                ));
             }
         }
     }
-    assert!(checked > 20, "only {checked} relative links found: is the pattern right?");
+    assert!(
+        checked > 20,
+        "only {checked} relative links found: is the pattern right?"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
