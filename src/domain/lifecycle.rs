@@ -8,10 +8,19 @@ use super::subscription::{BillingCycle, MAX_QUANTITY, SubscriptionStatus};
 
 /// Why a status change is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a {from} subscription cannot become {to}", from = .from.as_str(), to = .to.as_str())]
+#[error("{} {from} subscription cannot become {to}", article(.from.as_str()), from = .from.as_str(), to = .to.as_str())]
 pub struct InvalidTransition {
     pub from: SubscriptionStatus,
     pub to: SubscriptionStatus,
+}
+
+/// "a" or "an", as the status that follows is spoken.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// The state machine: `active` ↔ `suspended`, either → `cancelled`; `cancelled` and `upgraded`

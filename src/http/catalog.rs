@@ -88,7 +88,7 @@ pub struct OfferListQuery {
     #[param(value_type = Option<MarketCode>)]
     market: Option<String>,
     /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The token from the previous page.
     continuation_token: Option<String>,
@@ -106,7 +106,7 @@ pub struct UpgradePathListQuery {
     #[param(value_type = Option<MarketCode>)]
     market: Option<String>,
     /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The token from the previous page.
     continuation_token: Option<String>,

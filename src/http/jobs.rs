@@ -256,7 +256,7 @@ pub struct ItemListQuery {
     /// Only items with this outcome.
     outcome: Option<ItemOutcome>,
     /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The token from the previous page.
     continuation_token: Option<String>,

@@ -29,7 +29,7 @@ const TOKEN_PREFIX: &str = "v1:";
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
     /// The token from the previous page.
     pub continuation_token: Option<String>,

@@ -37,6 +37,15 @@ fn an_invalid_transition_names_both_states() {
     );
 }
 
+#[test]
+fn an_invalid_transition_from_a_vowel_reads_an() {
+    let error = transition(Upgraded, Active).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "an upgraded subscription cannot become active"
+    );
+}
+
 fn offer(id: &str, family: bool, cap: Option<u32>) -> Offer {
     Offer {
         id: id.into(),
