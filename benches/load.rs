@@ -40,8 +40,12 @@ use subscription_upgrades::auth::{MintRequest, mint};
 use subscription_upgrades::config::Settings;
 use uuid::Uuid;
 
+use common::{recreate_database, server_url, stop};
+
 #[path = "load/bulk.rs"]
 mod bulk;
+#[path = "load/common.rs"]
+mod common;
 #[path = "load/webhooks.rs"]
 mod webhooks;
 #[allow(
@@ -238,30 +242,6 @@ impl Driver {
     }
 }
 
-fn server_url() -> String {
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let url = url.split('?').next().unwrap_or_default().to_owned();
-    url.rsplit_once('/')
-        .map_or(url.clone(), |(server, _)| server.to_owned())
-}
-
-async fn recreate_database(server: &str) {
-    let mut conn = PgConnection::connect(&format!("{server}/postgres"))
-        .await
-        .expect("Postgres reachable at DATABASE_URL's server");
-    let drop = format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-        .execute(&mut conn)
-        .await
-        .expect("drop the bench database");
-    let create = format!("CREATE DATABASE {DATABASE}");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-        .execute(&mut conn)
-        .await
-        .expect("create the bench database");
-}
-
 fn command(server: &str) -> Command {
     let mut command = Command::new(SERVICE);
     command
@@ -311,13 +291,6 @@ async fn start(server: &str) -> (Child, Duration) {
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-}
-
-fn stop(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
 }
 
 /// The process's peak resident set size so far, in MB.
@@ -444,7 +417,7 @@ async fn main() {
     let options = Options::parse();
     let server = server_url();
     let seconds = Duration::from_secs(options.seconds);
-    recreate_database(&server).await;
+    recreate_database(&server, DATABASE).await;
 
     // The first start applies the migrations; the second is the one measured and benchmarked.
     let (mut first, _) = start(&server).await;

@@ -27,11 +27,14 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
 use subscription_upgrades::auth::{MintRequest, mint};
 use subscription_upgrades::config::Settings;
 use uuid::Uuid;
 
+use common::{recreate_database, server_url, stop};
+
+#[path = "load/common.rs"]
+mod common;
 #[path = "load/webhooks.rs"]
 mod webhooks;
 #[allow(dead_code, reason = "the load benchmark uses the rest of this module")]
@@ -127,29 +130,6 @@ fn token(partner: &str) -> String {
     };
     let settings = Settings::from_env().expect("settings");
     mint(&settings.keys(), &request).expect("a development token")
-}
-
-fn server_url() -> String {
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let url = url.split('?').next().unwrap_or_default().to_owned();
-    url.rsplit_once('/')
-        .map_or(url.clone(), |(server, _)| server.to_owned())
-}
-
-async fn recreate_database(server: &str) {
-    let mut conn = PgConnection::connect(&format!("{server}/postgres"))
-        .await
-        .expect("Postgres reachable at DATABASE_URL's server");
-    for statement in [
-        format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"),
-        format!("CREATE DATABASE {DATABASE}"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-            .execute(&mut conn)
-            .await
-            .expect("recreate the bench database");
-    }
 }
 
 fn command(server: &str) -> Command {
@@ -254,7 +234,7 @@ async fn hold_streams(
 async fn main() {
     let options = Options::parse();
     let server = server_url();
-    recreate_database(&server).await;
+    recreate_database(&server, DATABASE).await;
     let mut child = start(&server).await;
     let client = Client::builder()
         .pool_max_idle_per_host(256)
@@ -318,13 +298,6 @@ async fn main() {
     );
     std::fs::write(&path, report).expect("write the results");
     eprintln!("written to {path}");
-}
-
-fn stop(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
 }
 
 /// What partner A held.
