@@ -100,14 +100,15 @@ impl Application {
             settings.renewals(shared.clone()),
             settings.jobs(shared.clone()),
         );
-        let app = App::new(pool.clone(), shared);
+        let app = App::new(pool.clone(), shared)
+            .with_job_limits(settings.job_limits())
+            .with_webhook_rules(EndpointRules {
+                allowed_networks: settings.webhook_allowed_networks.clone(),
+                per_partner: settings.webhook_endpoints_per_partner,
+            });
         let router = http::router(
-            AppState::new(app, pool.clone(), verifier, settings.rate_limit())
-                .with_webhook_rules(EndpointRules {
-                    allowed_networks: settings.webhook_allowed_networks.clone(),
-                    per_partner: settings.webhook_endpoints_per_partner,
-                })
-                .with_job_limits(settings.job_limits(), settings.stream_limits()),
+            AppState::new(app, verifier, settings.rate_limit())
+                .with_stream_limits(settings.stream_limits()),
             &limits,
         );
         let listener = TcpListener::bind(settings.bind_addr)

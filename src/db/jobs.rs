@@ -233,7 +233,8 @@ pub async fn items(
         JobItem,
         r#"SELECT seq, customer_id AS "customer_id: CustomerId",
                   subscription_id AS "subscription_id: SubscriptionId", target_offer_id, quantity,
-                  outcome AS "outcome: ItemOutcome", result, attempts, finished_at
+                  outcome AS "outcome: ItemOutcome", result::text AS result, attempts,
+                  finished_at
              FROM upgrade_job_items
             WHERE partner_id = $1 AND job_id = $2 AND ($3::text IS NULL OR outcome = $3)
               AND ($4::integer IS NULL OR seq > $4)

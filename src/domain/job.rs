@@ -157,8 +157,9 @@ pub struct JobItem {
     pub target_offer_id: String,
     pub quantity: Option<i32>,
     pub outcome: ItemOutcome,
-    /// The single upgrade's answer (succeeded) or problem (not eligible, failed).
-    pub result: Option<serde_json::Value>,
+    /// The single upgrade's answer (succeeded) or problem (not eligible, failed), as the JSON
+    /// text it was answered with.
+    pub result: Option<String>,
     pub attempts: i32,
     pub finished_at: Option<DateTime<Utc>>,
 }

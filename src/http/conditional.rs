@@ -181,7 +181,10 @@ pub fn respond(answered: Answered) -> Response {
         Answered::Replayed(answer) => (answer, true),
     };
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, answer.body).into_response();
+    // Stored as the answer's JSON alone (a job item shows those bytes); sent as a line.
+    let mut body = answer.body;
+    body.push(b'\n');
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

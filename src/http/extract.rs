@@ -4,8 +4,8 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
@@ -47,9 +47,16 @@ fn json_problem(rejection: &JsonRejection) -> Problem {
     Problem::new(code, rejection.body_text())
 }
 
+/// Every answer ends with a newline, as a terminal or a log expects a line to.
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
+        let mut body = match serde_json::to_vec(&self.0) {
+            Ok(body) => body,
+            Err(error) => return crate::error::Error::internal(error).into_response(),
+        };
+        body.push(b'\n');
+        let json = HeaderValue::from_static("application/json");
+        ([(header::CONTENT_TYPE, json)], body).into_response()
     }
 }
 

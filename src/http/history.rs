@@ -13,7 +13,7 @@ use super::caller::Caller;
 use super::extract::{Json, Path};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::domain::records::HistoryEntry;
+use crate::domain::records::{ChangeKind, HistoryEntry};
 use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
 
@@ -28,9 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct HistoryEntryView {
     id: Uuid,
     subscription_id: Uuid,
-    /// `created`, `upgrade`, `quantity_change`, `status_change`, `add_on_purchase`,
-    /// `add_on_quantity_change` or `add_on_cancel`.
-    change_kind: String,
+    change_kind: ChangeKind,
     /// The state before the change (absent for `created` and `add_on_purchase`).
     #[schema(value_type = Option<Object>)]
     before: Option<serde_json::Value>,
@@ -51,7 +49,7 @@ impl From<HistoryEntry> for HistoryEntryView {
         HistoryEntryView {
             id: row.id,
             subscription_id: row.subscription_id.into(),
-            change_kind: row.change_kind.as_str().to_owned(),
+            change_kind: row.change_kind,
             before: row.before_state,
             after: row.after_state,
             actor_user_id: row.actor_user_id,

@@ -2,7 +2,6 @@
 //! results, follow the progress as a `text/event-stream`, cancel, and list the partner's jobs.
 
 mod events;
-mod views;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -23,8 +22,8 @@ use super::problem::{AuthProblems, Problem};
 use crate::domain::job::ItemOutcome;
 use crate::domain::{ErrorCode, Operation};
 use crate::error::Error;
-use crate::service::jobs::{self, ItemRequest, JobItems, JobRequest, SelectionRequest};
-use views::{JobItemView, JobView};
+use crate::service::jobs::{ItemRequest, JobItems, JobRequest, SelectionRequest};
+use crate::service::views::jobs::{JobItemView, JobView};
 
 /// A job's body may list 10,000 items: more than other requests' bodies.
 const MAX_JOB_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -183,11 +182,9 @@ async fn create_job(
     let key = key.partner_scope(&body)?;
     let request = body.into_request(key)?;
     let actor = caller.into_actor();
-    let catalog = state.catalog();
-    let limits = (&*catalog, state.job_limits);
-    let (job, created) = jobs::create(&state.pool, limits, &actor, &request).await?;
+    let (job, created) = state.app().create_job(&actor, &request).await?;
     let location = format!("/v1/upgrade-jobs/{}", job.job.id);
-    let mut response = (StatusCode::ACCEPTED, axum::Json(JobView::from(job))).into_response();
+    let mut response = (StatusCode::ACCEPTED, Json(JobView::from(job))).into_response();
     let headers = response.headers_mut();
     if let Ok(location) = HeaderValue::from_str(&location) {
         headers.insert(header::LOCATION, location);
@@ -215,8 +212,9 @@ async fn list_jobs(
     page: PageRequest,
 ) -> Result<Json<Page<JobView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
+    let actor = caller.into_actor();
     page.keyset(
-        async |after, limit| jobs::list(&state.pool, caller.partner_id, after, limit).await,
+        async |after, limit| state.app().jobs(&actor, after, limit).await,
         |view| view.job.id,
         Into::into,
     )
@@ -242,9 +240,7 @@ async fn get_job(
 ) -> Result<Json<JobView>, Error> {
     caller.require(Operation::ReadCustomers)?;
     Ok(Json(
-        jobs::find(&state.pool, caller.partner_id, job_id)
-            .await?
-            .into(),
+        state.app().job(&caller.into_actor(), job_id).await?.into(),
     ))
 }
 
@@ -292,9 +288,12 @@ async fn list_job_items(
 ) -> Result<Json<Page<JobItemView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let outcome = page.query.outcome;
-    let job = (caller.partner_id, job_id);
+    let actor = caller.into_actor();
     page.keyset(
-        async |after, limit| jobs::items(&state.pool, job, outcome, after, limit).await,
+        async |after, limit| {
+            let page = (after, limit);
+            state.app().job_items(&actor, job_id, outcome, page).await
+        },
         |item| item.seq,
         Into::into,
     )
@@ -321,7 +320,9 @@ async fn cancel_job(
 ) -> Result<Json<JobView>, Error> {
     caller.require(Operation::ChangeSubscription)?;
     Ok(Json(
-        jobs::cancel(&state.pool, caller.partner_id, job_id)
+        state
+            .app()
+            .cancel_job(&caller.into_actor(), job_id)
             .await?
             .into(),
     ))

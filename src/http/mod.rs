@@ -42,7 +42,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -54,8 +53,6 @@ use utoipa_axum::routes;
 use crate::auth::TokenVerifier;
 use crate::domain::{Catalog, ErrorCode};
 use crate::service::App;
-use crate::service::jobs::JobLimits;
-use crate::service::webhooks::EndpointRules;
 use problem::Problem;
 use rate_limit::{Quota, RateLimiter};
 use stream_limit::{StreamLimits, StreamSlots};
@@ -65,49 +62,32 @@ use stream_limit::{StreamLimits, StreamSlots};
 pub struct AppState {
     /// The application: every operation, and every transaction, goes through it.
     app: App,
-    /// Only the job and webhook handlers still read the pool; they move behind [`App`] once
-    /// the branches changing them have merged, and this field goes with them.
-    pub pool: PgPool,
     metrics: PrometheusHandle,
     openapi: Arc<String>,
     verifier: Arc<TokenVerifier>,
     /// Per-partner request quota; `None` when rate limiting is off.
     rate_limiter: Option<Arc<RateLimiter>>,
-    /// What one partner may hold of the job queue.
-    job_limits: JobLimits,
     /// The job event streams open on this instance.
     streams: Arc<StreamSlots>,
-    /// What a webhook endpoint's registration checks: its networks, the partner's count.
-    webhook_rules: Arc<EndpointRules>,
 }
 
 impl AppState {
-    /// State over the application (and, for the job and webhook handlers, its pool), the token
-    /// verifier and the per-partner quota (none: unlimited).
-    pub fn new(app: App, pool: PgPool, verifier: TokenVerifier, quota: Option<Quota>) -> Self {
+    /// State over the application, the token verifier and the per-partner quota (none:
+    /// unlimited).
+    pub fn new(app: App, verifier: TokenVerifier, quota: Option<Quota>) -> Self {
         AppState {
             app,
-            pool,
             metrics: crate::telemetry::metrics::handle(),
             openapi: Arc::new(openapi::document_json()),
             verifier: Arc::new(verifier),
             rate_limiter: quota.map(|quota| Arc::new(RateLimiter::new(quota))),
-            job_limits: JobLimits::default(),
             streams: Arc::new(StreamSlots::new(StreamLimits::default())),
-            webhook_rules: Arc::new(EndpointRules::default()),
         }
     }
 
-    /// Bounds what one partner may hold of the job queue, and the job event streams.
-    pub fn with_job_limits(mut self, jobs: JobLimits, streams: StreamLimits) -> Self {
-        self.job_limits = jobs;
+    /// Bounds the job event streams open at once.
+    pub fn with_stream_limits(mut self, streams: StreamLimits) -> Self {
         self.streams = Arc::new(StreamSlots::new(streams));
-        self
-    }
-
-    /// The rules webhook endpoints are registered by.
-    pub fn with_webhook_rules(mut self, rules: EndpointRules) -> Self {
-        self.webhook_rules = Arc::new(rules);
         self
     }
 

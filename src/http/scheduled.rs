@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,12 +16,10 @@ use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
 use super::openapi::rules::{OfferId, Quantity};
 use super::problem::{AuthProblems, NotYours, Problem};
-use crate::domain::billing::Billing;
-use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
-use crate::service::idempotency::StoredAnswer;
-use crate::service::scheduled::{ScheduleRequest, Scheduled};
+use crate::service::scheduled::ScheduleRequest;
+use crate::service::views::scheduled::{self, ScheduledChangeView};
 
 /// The scheduled-change routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -58,76 +55,6 @@ pub struct ScheduleChange {
     /// Check and preview only: nothing is scheduled.
     #[serde(default)]
     dry_run: bool,
-}
-
-/// A change scheduled for the term end (or, for a dry run, the one that would be).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduledChangeView {
-    /// `null` for a dry run.
-    id: Option<Uuid>,
-    subscription_id: Uuid,
-    kind: ScheduledKind,
-    /// For an upgrade: the offer it goes to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<OfferId>)]
-    target_offer_id: Option<String>,
-    /// Seats after the change; for a partial upgrade, the seats that move.
-    quantity: i64,
-    /// For a partial upgrade: the users named to move (absent: the rule picks them).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    users: Option<Vec<Uuid>>,
-    /// For a partial upgrade: the existing subscription that grows.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target_subscription_id: Option<Uuid>,
-    /// The term end it is applied on, with the renewal.
-    effective_date: NaiveDate,
-    /// The renewal's first period in full, without proration; `null` when a price is unknown.
-    billing_preview: Option<Billing>,
-    /// `null` for a dry run.
-    created_at: Option<DateTime<Utc>>,
-    dry_run: bool,
-}
-
-impl From<Scheduled> for ScheduledChangeView {
-    fn from(scheduled: Scheduled) -> Self {
-        ScheduledChangeView {
-            id: scheduled.change.as_ref().map(|c| c.id),
-            subscription_id: scheduled.subscription_id.into(),
-            kind: scheduled.kind,
-            target_offer_id: scheduled.target_offer_id,
-            quantity: scheduled.quantity,
-            users: scheduled.partial.as_ref().and_then(|p| p.users.clone()),
-            target_subscription_id: scheduled
-                .partial
-                .as_ref()
-                .and_then(|p| p.target_subscription_id)
-                .map(SubscriptionId::as_uuid),
-            effective_date: scheduled.effective_date,
-            billing_preview: scheduled.billing,
-            created_at: scheduled.change.as_ref().map(|c| c.created_at),
-            dry_run: scheduled.change.is_none(),
-        }
-    }
-}
-
-impl ScheduledChangeView {
-    /// A stored scheduled change of `subscription`.
-    pub(super) fn of(subscription: &Subscription, change: ScheduledChange) -> Self {
-        ScheduledChangeView {
-            id: Some(change.id),
-            subscription_id: change.subscription_id.into(),
-            kind: change.kind,
-            target_offer_id: change.target_offer_id,
-            quantity: i64::from(change.quantity),
-            users: change.users,
-            target_subscription_id: change.target_subscription_id.map(SubscriptionId::as_uuid),
-            effective_date: subscription.term_end,
-            billing_preview: None,
-            created_at: Some(change.created_at),
-            dry_run: false,
-        }
-    }
 }
 
 /// Schedules an upgrade or a seat change for the term end, applied with the renewal. Checked now
@@ -186,28 +113,10 @@ async fn schedule_change(
             &caller.into_actor(),
             &request,
             scope.as_ref(),
-            |scheduled| answer(customer_id, subscription_id, scheduled),
+            |scheduled| scheduled::answer(customer_id, subscription_id, scheduled),
         )
         .await?;
     Ok(conditional::respond(answered))
-}
-
-/// A scheduled change is created (201) at its location; a dry run is answered 200.
-fn answer(
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-    scheduled: Scheduled,
-) -> Result<StoredAnswer, Error> {
-    let dry_run = scheduled.change.is_none();
-    let body =
-        serde_json::to_vec(&ScheduledChangeView::from(scheduled)).map_err(Error::internal)?;
-    Ok(if dry_run {
-        StoredAnswer::new(200, body)
-    } else {
-        StoredAnswer::new(201, body).with_location(format!(
-            "/v1/customers/{customer_id}/subscriptions/{subscription_id}/scheduled-change"
-        ))
-    })
 }
 
 /// The change scheduled for the subscription's term end.

@@ -20,7 +20,6 @@ use super::licenses::AssignmentView;
 use super::openapi::rules::{BaseOfferId, Quantity};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
-use super::scheduled::ScheduledChangeView;
 use crate::domain::billing::Billing;
 use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
@@ -29,6 +28,7 @@ use crate::error::Error;
 use crate::service::idempotency::StoredAnswer;
 use crate::service::lifecycle::{Change, ChangeOutcome, ChangeRequest};
 use crate::service::subscriptions::SubscriptionRequest;
+use crate::service::views::scheduled::ScheduledChangeView;
 
 /// The subscription routes.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -24,8 +24,9 @@ use crate::domain::records::PerformedUpgrade;
 use crate::domain::records::Precondition;
 use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId};
 use crate::error::Error;
-use crate::service::idempotency::{Answered, StoredAnswer};
+use crate::service::idempotency::Answered;
 use crate::service::upgrades::{PartialAsk, UpgradeRequest, UpgradeResult};
+use crate::service::views::upgrades;
 use crate::telemetry;
 
 /// The upgrade routes.
@@ -191,21 +192,11 @@ async fn perform_upgrade(
             subscription,
             &request,
             scope.as_ref(),
-            |result| answer(customer_id, result),
+            |result| upgrades::answer(customer_id, result),
         )
         .await;
     record_metrics(&performed, request.dry_run);
     Ok(conditional::respond(performed?))
-}
-
-/// A performed upgrade is created (201) at its record's location; a dry run is answered 200.
-fn answer(customer_id: CustomerId, result: &UpgradeResult) -> Result<StoredAnswer, Error> {
-    let body = serde_json::to_vec(result).map_err(Error::internal)?;
-    Ok(match result.upgrade_id {
-        Some(upgrade_id) if !result.dry_run => StoredAnswer::new(201, body)
-            .with_location(format!("/v1/customers/{customer_id}/upgrades/{upgrade_id}")),
-        _ => StoredAnswer::new(200, body),
-    })
 }
 
 /// Counts the request in `upgrades_total` and, when it was not eligible, each failing condition.

@@ -20,7 +20,7 @@ use crate::domain::Operation;
 use crate::domain::records::EndpointStatus;
 use crate::domain::records::WebhookEndpoint;
 use crate::error::Error;
-use crate::service::webhooks::{self, Registration};
+use crate::service::webhooks::Registration;
 
 /// The webhook endpoint routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -118,13 +118,8 @@ async fn register_webhook(
         events: body.events,
         secret: body.secret,
     };
-    let registered = webhooks::register(
-        &state.pool,
-        caller.partner_id,
-        &registration,
-        &state.webhook_rules,
-    )
-    .await?;
+    let actor = caller.into_actor();
+    let registered = state.app().register_webhook(&actor, &registration).await?;
     let location = format!("/v1/webhooks/{}", registered.endpoint.id);
     let answer = RegisteredWebhook {
         webhook: registered.endpoint.into(),
@@ -150,8 +145,9 @@ async fn list_webhooks(
     page: PageRequest,
 ) -> Result<Json<Page<WebhookView>>, Error> {
     caller.require(Operation::ManageWebhooks)?;
+    let actor = caller.into_actor();
     page.keyset(
-        async |after, limit| webhooks::list(&state.pool, caller.partner_id, after, limit).await,
+        async |after, limit| state.app().webhooks(&actor, after, limit).await,
         |row| row.id,
         Into::into,
     )
@@ -176,7 +172,7 @@ async fn get_webhook(
     Path(id): Path<Uuid>,
 ) -> Result<Json<WebhookView>, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    let row = webhooks::find(&state.pool, caller.partner_id, id).await?;
+    let row = state.app().webhook(&caller.into_actor(), id).await?;
     Ok(Json(row.into()))
 }
 
@@ -210,7 +206,10 @@ async fn update_webhook(
 ) -> Result<Json<WebhookView>, Error> {
     caller.require(Operation::ManageWebhooks)?;
     let enabled = body.status == EndpointStatus::Enabled;
-    let row = webhooks::set_enabled(&state.pool, caller.partner_id, id, enabled).await?;
+    let row = state
+        .app()
+        .set_webhook_enabled(&caller.into_actor(), id, enabled)
+        .await?;
     Ok(Json(row.into()))
 }
 
@@ -241,7 +240,10 @@ async fn recover_webhook(
     Path(id): Path<Uuid>,
 ) -> Result<Json<RecoveredDeliveries>, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    let requeued = webhooks::recover(&state.pool, caller.partner_id, id).await?;
+    let requeued = state
+        .app()
+        .recover_webhook(&caller.into_actor(), id)
+        .await?;
     Ok(Json(RecoveredDeliveries { requeued }))
 }
 
@@ -263,6 +265,6 @@ async fn delete_webhook(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     caller.require(Operation::ManageWebhooks)?;
-    webhooks::delete(&state.pool, caller.partner_id, id).await?;
+    state.app().delete_webhook(&caller.into_actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

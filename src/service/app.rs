@@ -1,5 +1,5 @@
-//! The application object (omicron's `Nexus`): built once at start-up, holding the pool and the
-//! catalog. Handlers call its methods (one file of `impl App` per aggregate, beside the operations
+//! The application object (omicron's `Nexus`): built once at start-up, holding the pool, the
+//! catalog and the settings its operations apply. Handlers call its methods (one file of `impl App` per aggregate, beside the operations
 //! they run) with the [`Actor`](super::Actor) making the request, and get domain outcomes back;
 //! every transaction is opened here, so nothing above `service` ever holds a connection.
 
@@ -8,6 +8,8 @@ use std::sync::Arc;
 use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::{self, Answered, Scope, StoredAnswer};
+use super::jobs::JobLimits;
+use super::webhooks::EndpointRules;
 use crate::db;
 use crate::domain::Catalog;
 use crate::error::Error;
@@ -18,12 +20,33 @@ pub struct App {
     pool: PgPool,
     /// Read once at start-up; a catalog change needs a restart.
     catalog: Arc<Catalog>,
+    /// What one partner may hold of the job queue.
+    job_limits: JobLimits,
+    /// What a webhook endpoint's registration checks: its networks, the partner's count.
+    webhook_rules: Arc<EndpointRules>,
 }
 
 impl App {
-    /// The application over an open pool and the catalog loaded from it.
+    /// The application over an open pool and the catalog loaded from it, with the default limits.
     pub fn new(pool: PgPool, catalog: Arc<Catalog>) -> Self {
-        App { pool, catalog }
+        App {
+            pool,
+            catalog,
+            job_limits: JobLimits::default(),
+            webhook_rules: Arc::new(EndpointRules::default()),
+        }
+    }
+
+    /// Bounds what one partner may hold of the job queue.
+    pub fn with_job_limits(mut self, limits: JobLimits) -> Self {
+        self.job_limits = limits;
+        self
+    }
+
+    /// The rules webhook endpoints are registered by.
+    pub fn with_webhook_rules(mut self, rules: EndpointRules) -> Self {
+        self.webhook_rules = Arc::new(rules);
+        self
     }
 
     /// The catalog loaded at start-up.
@@ -58,6 +81,16 @@ impl App {
     /// The pool, for the operations' reads that need no transaction.
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// What one partner may hold of the job queue.
+    pub(super) fn job_limits(&self) -> JobLimits {
+        self.job_limits
+    }
+
+    /// What a webhook endpoint's registration checks.
+    pub(super) fn webhook_rules(&self) -> &EndpointRules {
+        &self.webhook_rules
     }
 
     /// Runs a write through the one keyed runner ([`idempotency::run_keyed`]): `change` makes the

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Actor;
-use super::idempotency::in_transaction;
+use super::App;
 use crate::db;
 use crate::db::jobs::{NewItems, NewJob, Selection};
 use crate::domain::job::{self, Counts, ItemOutcome, JobItem, JobStatus, Progress, UpgradeJob};
@@ -79,53 +79,138 @@ impl JobView {
     }
 }
 
-/// Creates the job, or answers the one created earlier with the same key and request (`false`).
-/// Refused whole, before anything is queued, when it is too big, names an unknown offer, market
-/// or quantity, or would take the partner over its `limits`.
-pub async fn create(
-    pool: &PgPool,
-    (catalog, limits): (&Catalog, JobLimits),
+impl App {
+    /// Creates the job, or answers the one created earlier with the same key and request
+    /// (`false`). Refused whole, before anything is queued, when it is too big, names an unknown
+    /// offer, market or quantity, or would take the partner over its job limits.
+    pub async fn create_job(
+        &self,
+        actor: &Actor,
+        request: &JobRequest,
+    ) -> Result<(JobView, bool), Error> {
+        check(self.catalog(), &request.items)?;
+        let limits = self.job_limits();
+        let (job, created) = self
+            .transaction(async |conn| create_in(conn, actor, request, limits).await)
+            .await?;
+        Ok((view(self.pool(), job).await?, created))
+    }
+
+    /// The partner's job, with its counts and progress.
+    pub async fn job(&self, actor: &Actor, id: Uuid) -> Result<JobView, Error> {
+        let (pool, partner_id) = (self.pool(), actor.partner_id);
+        let job = db::jobs::find(pool, partner_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        view(pool, job).await
+    }
+
+    /// A page of the partner's jobs, oldest first, each with its counts (one query for them all).
+    pub async fn jobs(
+        &self,
+        actor: &Actor,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<JobView>, Error> {
+        let (pool, partner_id) = (self.pool(), actor.partner_id);
+        let jobs = db::jobs::list(pool, partner_id, after, limit).await?;
+        let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
+        let counts = db::jobs::counts_of(pool, partner_id, &ids).await?;
+        Ok(jobs
+            .into_iter()
+            .map(|job| {
+                let tally: Vec<(ItemOutcome, i64)> = counts
+                    .iter()
+                    .filter(|(id, _, _)| *id == job.id)
+                    .map(|(_, outcome, count)| (*outcome, *count))
+                    .collect();
+                JobView::new(job, &tally)
+            })
+            .collect())
+    }
+
+    /// Cancels the job: pending items are skipped, those done stay done. Cancelling a cancelled
+    /// job answers it as it is; a completed one is 409.
+    pub async fn cancel_job(&self, actor: &Actor, id: Uuid) -> Result<JobView, Error> {
+        let partner_id = actor.partner_id;
+        let job = self
+            .transaction(async |conn| {
+                let (job, cancelled) = db::jobs::cancel(conn, partner_id, id)
+                    .await?
+                    .ok_or_else(|| not_found(id))?;
+                if job.status == JobStatus::Completed {
+                    return Err(Error::new(
+                        ErrorCode::JobAlreadyCompleted,
+                        "The job has completed: there is nothing left to cancel.",
+                    ));
+                }
+                if cancelled {
+                    let tally = db::jobs::counts(&mut *conn, partner_id, id).await?;
+                    worker::announce_end(conn, &job, &Counts::of(tally)).await?;
+                }
+                Ok(job)
+            })
+            .await?;
+        view(self.pool(), job).await
+    }
+
+    /// A page of the job's items, only those with `outcome` when given.
+    pub async fn job_items(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        outcome: Option<ItemOutcome>,
+        (after, limit): (Option<i32>, i64),
+    ) -> Result<Vec<JobItem>, Error> {
+        let (pool, partner_id) = (self.pool(), actor.partner_id);
+        db::jobs::find(pool, partner_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        Ok(db::jobs::items(pool, (partner_id, id), outcome, after, limit).await?)
+    }
+}
+
+/// The job's rows, in the creating transaction; or the job an earlier request with the same key
+/// and body created (`false`).
+async fn create_in(
+    conn: &mut sqlx::PgConnection,
     actor: &Actor,
     request: &JobRequest,
-) -> Result<(JobView, bool), Error> {
-    check(catalog, &request.items)?;
-    let (job, created) = in_transaction(pool, async |conn| {
-        if let Some((key, hash)) = &request.key
-            && let Some((job, stored)) = db::jobs::find_by_key(conn, actor.partner_id, key).await?
-        {
-            return if stored.as_deref() == Some(hash.as_slice()) {
-                Ok((job, false))
-            } else {
-                Err(Error::new(
-                    ErrorCode::IdempotencyKeyReused,
-                    "This Idempotency-Key was used for a different request; use a new key.",
-                ))
-            };
-        }
-        let items = new_items(conn, actor.partner_id, &request.items).await?;
-        limits::admit(conn, actor.partner_id, items.customer_ids.len(), limits).await?;
-        let new = NewJob {
-            partner_id: actor.partner_id,
-            id: Uuid::now_v7(),
-            dry_run: request.dry_run,
-            at_term_end: request.at_term_end,
-            definition: &request.definition,
-            idempotency_key: request.key.as_ref().map(|(key, _)| key.as_str()),
-            request_hash: request.key.as_ref().map(|(_, hash)| hash.as_slice()),
-            actor_user_id: &actor.user_id,
-            actor_roles: &actor.roles,
-            request_id: &actor.request_id,
+    limits: JobLimits,
+) -> Result<(UpgradeJob, bool), Error> {
+    if let Some((key, hash)) = &request.key
+        && let Some((job, stored)) = db::jobs::find_by_key(conn, actor.partner_id, key).await?
+    {
+        return if stored.as_deref() == Some(hash.as_slice()) {
+            Ok((job, false))
+        } else {
+            Err(Error::new(
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used for a different request; use a new key.",
+            ))
         };
-        let job = db::jobs::create(conn, &new, &items)
-            .await
-            .map_err(key_in_use)?;
-        if job.status == JobStatus::Completed {
-            worker::announce_end(conn, &job, &Counts::default()).await?;
-        }
-        Ok((job, true))
-    })
-    .await?;
-    Ok((view(pool, job).await?, created))
+    }
+    let items = new_items(conn, actor.partner_id, &request.items).await?;
+    limits::admit(conn, actor.partner_id, items.customer_ids.len(), limits).await?;
+    let new = NewJob {
+        partner_id: actor.partner_id,
+        id: Uuid::now_v7(),
+        dry_run: request.dry_run,
+        at_term_end: request.at_term_end,
+        definition: &request.definition,
+        idempotency_key: request.key.as_ref().map(|(key, _)| key.as_str()),
+        request_hash: request.key.as_ref().map(|(_, hash)| hash.as_slice()),
+        actor_user_id: &actor.user_id,
+        actor_roles: &actor.roles,
+        request_id: &actor.request_id,
+    };
+    let job = db::jobs::create(conn, &new, &items)
+        .await
+        .map_err(key_in_use)?;
+    if job.status == JobStatus::Completed {
+        worker::announce_end(conn, &job, &Counts::default()).await?;
+    }
+    Ok((job, true))
 }
 
 /// Checks what needs no database: sizes, offers, market, quantities.
@@ -270,72 +355,4 @@ fn not_found(id: Uuid) -> Error {
 async fn view(pool: &PgPool, job: UpgradeJob) -> Result<JobView, Error> {
     let tally = db::jobs::counts(pool, job.partner_id, job.id).await?;
     Ok(JobView::new(job, &tally))
-}
-
-/// The partner's job, with its counts and progress.
-pub async fn find(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<JobView, Error> {
-    let job = db::jobs::find(pool, partner_id, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    view(pool, job).await
-}
-
-/// A page of the partner's jobs, oldest first, each with its counts (one query for them all).
-pub async fn list(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<JobView>, Error> {
-    let jobs = db::jobs::list(pool, partner_id, after, limit).await?;
-    let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
-    let counts = db::jobs::counts_of(pool, partner_id, &ids).await?;
-    Ok(jobs
-        .into_iter()
-        .map(|job| {
-            let tally: Vec<(ItemOutcome, i64)> = counts
-                .iter()
-                .filter(|(id, _, _)| *id == job.id)
-                .map(|(_, outcome, count)| (*outcome, *count))
-                .collect();
-            JobView::new(job, &tally)
-        })
-        .collect())
-}
-
-/// Cancels the job: pending items are skipped, those done stay done. Cancelling a cancelled job
-/// answers it as it is; a completed one is 409.
-pub async fn cancel(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<JobView, Error> {
-    let job = in_transaction(pool, async |conn| {
-        let (job, cancelled) = db::jobs::cancel(conn, partner_id, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        if job.status == JobStatus::Completed {
-            return Err(Error::new(
-                ErrorCode::JobAlreadyCompleted,
-                "The job has completed: there is nothing left to cancel.",
-            ));
-        }
-        if cancelled {
-            let tally = db::jobs::counts(&mut *conn, partner_id, id).await?;
-            worker::announce_end(conn, &job, &Counts::of(tally)).await?;
-        }
-        Ok(job)
-    })
-    .await?;
-    view(pool, job).await
-}
-
-/// A page of the job's items, only those with `outcome` when given.
-pub async fn items(
-    pool: &PgPool,
-    (partner_id, id): (PartnerId, Uuid),
-    outcome: Option<ItemOutcome>,
-    after: Option<i32>,
-    limit: i64,
-) -> Result<Vec<JobItem>, Error> {
-    db::jobs::find(pool, partner_id, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    Ok(db::jobs::items(pool, (partner_id, id), outcome, after, limit).await?)
 }

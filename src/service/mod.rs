@@ -18,6 +18,7 @@ pub mod scheduled;
 mod subscription_steps;
 pub mod subscriptions;
 pub mod upgrades;
+pub mod views;
 pub mod webhooks;
 
 use std::future::Future;

@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::{Actor, App};
 use crate::db;
 use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EVENT_TYPES;
@@ -58,10 +59,75 @@ pub struct Registered {
     pub secret: String,
 }
 
-/// Checks and registers an endpoint. A URL whose host is, or resolves to, an address outside the
-/// public internet is refused unless the rules' networks cover it, and a partner that has
-/// `per_partner` endpoints already is refused another: its endpoints share its senders.
-pub async fn register(
+impl App {
+    /// Checks and registers an endpoint. A URL whose host is, or resolves to, an address outside
+    /// the public internet is refused unless the rules' networks cover it, and a partner that has
+    /// as many endpoints as the rules allow is refused another: its endpoints share its senders.
+    pub async fn register_webhook(
+        &self,
+        actor: &Actor,
+        registration: &Registration,
+    ) -> Result<Registered, Error> {
+        register(
+            self.pool(),
+            actor.partner_id,
+            registration,
+            self.webhook_rules(),
+        )
+        .await
+    }
+
+    /// A page of the partner's endpoints, oldest first, after `after`.
+    pub async fn webhooks(
+        &self,
+        actor: &Actor,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<WebhookEndpoint>, Error> {
+        Ok(db::webhooks::list_endpoints(self.pool(), actor.partner_id, after, limit).await?)
+    }
+
+    /// One of the partner's endpoints; another partner's is 404 exactly like a missing one.
+    pub async fn webhook(&self, actor: &Actor, id: Uuid) -> Result<WebhookEndpoint, Error> {
+        db::webhooks::find_endpoint(self.pool(), actor.partner_id, id)
+            .await?
+            .ok_or_else(webhook_not_found)
+    }
+
+    /// Removes one of the partner's endpoints and its pending deliveries.
+    pub async fn delete_webhook(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        if db::webhooks::delete_endpoint(self.pool(), actor.partner_id, id).await? {
+            Ok(())
+        } else {
+            Err(webhook_not_found())
+        }
+    }
+
+    /// Enables or disables one of the partner's endpoints; enabling sends what queued meanwhile.
+    pub async fn set_webhook_enabled(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        enabled: bool,
+    ) -> Result<WebhookEndpoint, Error> {
+        let (pool, partner_id) = (self.pool(), actor.partner_id);
+        let changed = if enabled {
+            db::webhooks::enable_endpoint(pool, partner_id, id).await?
+        } else {
+            db::webhooks::disable_endpoint(pool, partner_id, id).await?
+        };
+        changed.ok_or_else(webhook_not_found)
+    }
+
+    /// Requeues the endpoint's given-up deliveries; answers how many.
+    pub async fn recover_webhook(&self, actor: &Actor, id: Uuid) -> Result<i64, Error> {
+        db::webhooks::requeue_failed(self.pool(), actor.partner_id, id)
+            .await?
+            .ok_or_else(webhook_not_found)
+    }
+}
+
+async fn register(
     pool: &PgPool,
     partner_id: PartnerId,
     registration: &Registration,
@@ -114,58 +180,6 @@ fn generated_secret() -> Result<String, Error> {
     let mut key = [0u8; GENERATED_KEY_BYTES];
     getrandom::fill(&mut key).map_err(|error| Error::internal(error.to_string()))?;
     Ok(signature::secret_from_key(&key))
-}
-
-/// A page of the partner's endpoints, oldest first, after `after`.
-pub async fn list(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<WebhookEndpoint>, Error> {
-    Ok(db::webhooks::list_endpoints(pool, partner_id, after, limit).await?)
-}
-
-/// One of the partner's endpoints; another partner's is 404 exactly like a missing one.
-pub async fn find(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    id: Uuid,
-) -> Result<WebhookEndpoint, Error> {
-    db::webhooks::find_endpoint(pool, partner_id, id)
-        .await?
-        .ok_or_else(webhook_not_found)
-}
-
-/// Removes one of the partner's endpoints and its pending deliveries.
-pub async fn delete(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<(), Error> {
-    if db::webhooks::delete_endpoint(pool, partner_id, id).await? {
-        Ok(())
-    } else {
-        Err(webhook_not_found())
-    }
-}
-
-/// Enables or disables one of the partner's endpoints; enabling sends what queued meanwhile.
-pub async fn set_enabled(
-    pool: &PgPool,
-    partner_id: PartnerId,
-    id: Uuid,
-    enabled: bool,
-) -> Result<WebhookEndpoint, Error> {
-    let changed = if enabled {
-        db::webhooks::enable_endpoint(pool, partner_id, id).await?
-    } else {
-        db::webhooks::disable_endpoint(pool, partner_id, id).await?
-    };
-    changed.ok_or_else(webhook_not_found)
-}
-
-/// Requeues the endpoint's given-up deliveries; answers how many.
-pub async fn recover(pool: &PgPool, partner_id: PartnerId, id: Uuid) -> Result<i64, Error> {
-    db::webhooks::requeue_failed(pool, partner_id, id)
-        .await?
-        .ok_or_else(webhook_not_found)
 }
 
 fn webhook_not_found() -> Error {

@@ -451,8 +451,41 @@ async fn a_term_end_job_schedules_each_upgrade() {
         subscriptions[0]
     );
     let scheduled = json_ok(admin.get(&format!("{path}/scheduled-change")).await).await;
-    assert_eq!(scheduled["id"], result["scheduledChangeId"]);
+    assert_eq!(scheduled["id"], result["id"]);
     assert_eq!(scheduled["effectiveDate"], result["effectiveDate"]);
     let subscription = json_ok(admin.get(&path).await).await;
     assert_eq!(subscription["status"], "active", "nothing upgraded now");
+}
+
+/// An item's `result` is its single request's answer byte for byte: a dry-run job's item and the
+/// same dry run asked directly, for an upgrade and for a term-end job's scheduled change.
+#[tokio::test]
+async fn an_items_result_is_its_single_requests_answer_byte_for_byte() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let (customer, subscriptions) = customer_with(&admin, 1).await;
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        subscriptions[0]
+    );
+    for (at_term_end, single) in [(false, "upgrades"), (true, "scheduled-change")] {
+        let body = json!({"dryRun": true, "atTermEnd": at_term_end,
+                          "items": [item(&customer, &subscriptions[0], "o365-e3")]});
+        let id = submit(&admin, &body).await;
+        assert_eq!(ended(&admin, &id).await["counts"]["succeeded"], 1);
+        let page = admin.get(&format!("/v1/upgrade-jobs/{id}/items")).await;
+        let page = page.text().await.unwrap();
+
+        let asked = json!({"targetOfferId": "o365-e3", "dryRun": true});
+        let answer = admin.post(&format!("{path}/{single}"), &asked).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        let answer = answer.text().await.unwrap();
+        let answer = answer
+            .strip_suffix('\n')
+            .expect("every answer ends with a newline");
+        assert!(
+            page.contains(&format!("\"result\":{answer},")),
+            "{single}: the item's result is not the answer\n{page}\n{answer}"
+        );
+    }
 }

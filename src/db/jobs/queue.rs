@@ -96,11 +96,11 @@ pub async fn finish_item(
     pool: &PgPool,
     item: &Claimed,
     outcome: ItemOutcome,
-    result: Option<&serde_json::Value>,
+    result: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "UPDATE upgrade_job_items
-            SET outcome = $4, result = $5, finished_at = now(), lease = NULL, leased_until = NULL
+            SET outcome = $4, result = $5::text::json, finished_at = now(), lease = NULL, leased_until = NULL
           WHERE partner_id = $1 AND job_id = $2 AND seq = $3 AND lease = $6 AND outcome = 'pending'",
         item.partner_id.as_uuid(),
         item.job_id,

@@ -16,12 +16,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
-use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::views::JobProgressView;
-use crate::domain::{Operation, PartnerId};
+use crate::domain::Operation;
 use crate::error::Error;
 use crate::http::AppState;
 use crate::http::caller::Caller;
@@ -29,7 +27,9 @@ use crate::http::extract::Path;
 use crate::http::openapi::rules::JobEvent;
 use crate::http::problem::{AuthProblems, Problem};
 use crate::http::stream_limit::StreamSlot;
-use crate::service::jobs::{self, JobView};
+use crate::service::jobs::JobView;
+use crate::service::views::jobs::JobProgressView;
+use crate::service::{Actor, App};
 
 /// How often the job is read again while it runs.
 const INTERVAL: Duration = Duration::from_millis(500);
@@ -66,7 +66,8 @@ pub(super) async fn job_events(
 ) -> Result<Response, Error> {
     caller.require(Operation::ReadCustomers)?;
     let slot = state.streams.take(caller.partner_id.as_uuid())?;
-    let first = jobs::find(&state.pool, caller.partner_id, job_id).await?;
+    let actor = caller.into_actor();
+    let first = state.app().job(&actor, job_id).await?;
     let last_id = headers
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
@@ -75,8 +76,9 @@ pub(super) async fn job_events(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let follow = Follow {
-        pool: state.pool.clone(),
-        job: (caller.partner_id, job_id),
+        app: state.app().clone(),
+        actor,
+        job_id,
         deadline: Instant::now() + state.streams.limits().max_life,
         last_id,
         next: Next::Send(Box::new(first)),
@@ -90,8 +92,10 @@ pub(super) async fn job_events(
 
 /// One stream's state.
 struct Follow {
-    pool: PgPool,
-    job: (PartnerId, Uuid),
+    app: App,
+    /// Who asked: the job is read again as theirs.
+    actor: Actor,
+    job_id: Uuid,
     /// When the stream closes, ended or not.
     deadline: Instant,
     /// The id of the last event the client has (sent here, or before it reconnected).
@@ -120,8 +124,7 @@ async fn next_event(mut follow: Follow) -> Option<(Result<Event, Infallible>, Fo
                     return None;
                 }
                 tokio::time::sleep(INTERVAL.min(left)).await;
-                let (partner_id, job_id) = follow.job;
-                match jobs::find(&follow.pool, partner_id, job_id).await {
+                match follow.app.job(&follow.actor, follow.job_id).await {
                     Ok(view) => view,
                     Err(error) => {
                         follow.next = Next::Done;

@@ -20,11 +20,12 @@ use crate::db;
 use crate::db::jobs::Claimed;
 use crate::domain::job::{self, Counts, Disposition, ItemOutcome, JobStatus, UpgradeJob};
 use crate::domain::webhook::{Event, JobEnded};
-use crate::domain::{Catalog, ErrorCode, PartnerId};
+use crate::domain::{Catalog, PartnerId};
 use crate::error::Error;
 use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
 use crate::service::scheduled::{self, ScheduleRequest};
 use crate::service::upgrades::{self, UpgradeRequest};
+use crate::service::views::{self, Problem};
 use crate::service::{Actor, FirstPass};
 use crate::telemetry::metrics;
 
@@ -107,7 +108,13 @@ async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
         Ok(Some(body)) => (ItemOutcome::Succeeded, Some(body)),
         Ok(None) => (ItemOutcome::Skipped, None),
         Err(error) => match job::disposition(error.code(), item.attempts) {
-            Disposition::Done(outcome) => (outcome, Some(problem(&error))),
+            Disposition::Done(outcome) => {
+                let problem = Problem::of(error, request_id(&item)).to_json();
+                (
+                    outcome,
+                    Some(String::from_utf8(problem).unwrap_or_default()),
+                )
+            }
             Disposition::Retry => {
                 let wait = Duration::from_millis(200 * 2u64.pow(item.attempts.clamp(0, 8) as u32));
                 if let Err(error) = db::jobs::retry_item(pool, &item, wait).await {
@@ -117,7 +124,7 @@ async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
             }
         },
     };
-    match db::jobs::finish_item(pool, &item, outcome, result.as_ref()).await {
+    match db::jobs::finish_item(pool, &item, outcome, result.as_deref()).await {
         Ok(true) => metrics::record_job_item(outcome.as_str(), started.elapsed()),
         Ok(false) => {}
         Err(error) => {
@@ -127,33 +134,31 @@ async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
 }
 
 /// The item's single upgrade, as a request would perform it: a dry run evaluates it, a
-/// term-end job schedules it, otherwise it is performed under the item's own key.
-async fn perform(
-    pool: &PgPool,
-    catalog: &Catalog,
-    item: &Claimed,
-) -> Result<serde_json::Value, Error> {
+/// term-end job schedules it, otherwise it is performed under the item's own key. The answer is
+/// the one the request would get, as its bytes.
+async fn perform(pool: &PgPool, catalog: &Catalog, item: &Claimed) -> Result<String, Error> {
     let actor = Actor {
         partner_id: item.partner_id,
         user_id: item.actor_user_id.clone(),
         roles: item.actor_roles.clone(),
-        request_id: format!("{}/item-{}", item.request_id, item.seq),
+        request_id: request_id(item),
     };
     let scope = (!item.dry_run).then(|| scope(item)).transpose()?;
     let answered = idempotency::run_keyed(pool, scope.as_ref(), async |conn| {
-        let body = if item.at_term_end {
-            schedule(conn, catalog, &actor, item).await?
+        if item.at_term_end {
+            schedule(conn, catalog, &actor, item).await
         } else {
-            upgrade(conn, catalog, &actor, item).await?
-        };
-        Ok(StoredAnswer::new(
-            201,
-            serde_json::to_vec(&body).map_err(Error::internal)?,
-        ))
+            upgrade(conn, catalog, &actor, item).await
+        }
     })
     .await?;
     let (Answered::Fresh(answer) | Answered::Replayed(answer)) = answered;
-    serde_json::from_slice(&answer.body).map_err(Error::internal)
+    String::from_utf8(answer.body).map_err(Error::internal)
+}
+
+/// The item's request id: its job's, with `/item-<n>`.
+fn request_id(item: &Claimed) -> String {
+    format!("{}/item-{}", item.request_id, item.seq)
 }
 
 async fn upgrade(
@@ -161,7 +166,7 @@ async fn upgrade(
     catalog: &Catalog,
     actor: &Actor,
     item: &Claimed,
-) -> Result<serde_json::Value, Error> {
+) -> Result<StoredAnswer, Error> {
     let request = UpgradeRequest {
         target_offer_id: item.target_offer_id.clone(),
         quantity: item.quantity.map(i64::from),
@@ -171,7 +176,7 @@ async fn upgrade(
     };
     let ids = (item.customer_id, item.subscription_id);
     let result = upgrades::perform(conn, catalog, actor, ids, &request).await?;
-    serde_json::to_value(result).map_err(Error::internal)
+    views::upgrades::answer(item.customer_id, &result)
 }
 
 async fn schedule(
@@ -179,7 +184,7 @@ async fn schedule(
     catalog: &Catalog,
     actor: &Actor,
     item: &Claimed,
-) -> Result<serde_json::Value, Error> {
+) -> Result<StoredAnswer, Error> {
     let request = ScheduleRequest {
         customer_id: item.customer_id,
         subscription_id: item.subscription_id,
@@ -190,16 +195,7 @@ async fn schedule(
         dry_run: item.dry_run,
     };
     let scheduled = scheduled::schedule(conn, catalog, actor, &request).await?;
-    Ok(serde_json::json!({
-        "scheduledChangeId": scheduled.change.as_ref().map(|c| c.id),
-        "subscriptionId": scheduled.subscription_id,
-        "kind": scheduled.kind,
-        "targetOfferId": scheduled.target_offer_id,
-        "quantity": scheduled.quantity,
-        "effectiveDate": scheduled.effective_date,
-        "billingPreview": scheduled.billing,
-        "dryRun": item.dry_run,
-    }))
+    views::scheduled::answer(item.customer_id, item.subscription_id, scheduled)
 }
 
 /// The item's own key: its upgrade is stored under it with its answer, in one transaction.
@@ -219,7 +215,7 @@ fn scope(item: &Claimed) -> Result<Scope, Error> {
 
 /// An item of a cancelled job whose worker was lost while it was in flight: its stored answer if
 /// its upgrade committed, otherwise skipped (`None`).
-async fn recover(pool: &PgPool, item: &Claimed) -> Result<Option<serde_json::Value>, Error> {
+async fn recover(pool: &PgPool, item: &Claimed) -> Result<Option<String>, Error> {
     if item.dry_run {
         return Ok(None);
     }
@@ -227,27 +223,8 @@ async fn recover(pool: &PgPool, item: &Claimed) -> Result<Option<serde_json::Val
     let mut conn = pool.acquire().await?;
     let stored = idempotency::claim(&mut conn, &scope).await?;
     stored
-        .map(|answer| serde_json::from_slice(&answer.body).map_err(Error::internal))
+        .map(|answer| String::from_utf8(answer.body).map_err(Error::internal))
         .transpose()
-}
-
-/// The problem an item's single upgrade was answered with, as a request would get it.
-fn problem(error: &Error) -> serde_json::Value {
-    let code: ErrorCode = error.code();
-    let detail = match error {
-        Error::Refused { detail, .. } => detail.to_string(),
-        Error::NotEligible(failures) => Error::not_eligible_detail(failures),
-        Error::Internal(cause) => {
-            tracing::error!(error = %cause, "a job item failed");
-            "An unexpected error; it is logged.".to_owned()
-        }
-        other => other.to_string(),
-    };
-    let mut problem = serde_json::json!({"code": code, "status": code.status(), "detail": detail});
-    if let Error::NotEligible(failures) = error {
-        problem["failures"] = serde_json::json!(failures);
-    }
-    problem
 }
 
 /// Completes the job when nothing of it is pending any more, and announces it.

@@ -1,10 +1,17 @@
-//! How jobs and their items are shown.
+//! How jobs and their items are shown. An item shows its single request's answer as that
+//! request would have been sent it, byte for byte: [`ItemResult`] in the document.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use utoipa::ToSchema;
+use serde_json::value::RawValue;
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
+use super::Problem;
+use super::scheduled::ScheduledChangeView;
+use super::upgrades::UpgradeResult;
 use crate::domain::catalog::OfferId;
 use crate::domain::job::{Counts, ItemOutcome, JobItem, JobStatus};
 use crate::service::jobs;
@@ -113,21 +120,25 @@ pub struct JobItemView {
     outcome: ItemOutcome,
     attempts: i32,
     finished_at: Option<DateTime<Utc>>,
-    /// `succeeded`: the upgrade's answer (for a term-end job, the scheduled change; for a dry
-    /// run, what the upgrade would do).
-    #[schema(value_type = Option<Object>)]
-    result: Option<serde_json::Value>,
-    /// `not_eligible` or `failed`: the problem the single upgrade was answered with (`code`,
-    /// `status`, `detail`, and `failures` when not eligible).
-    #[schema(value_type = Option<Object>)]
-    problem: Option<serde_json::Value>,
+    /// `succeeded`: the item's single request's answer, exactly as that request is answered: the
+    /// upgrade (for a dry run, what it would do), or for a term-end job the scheduled change.
+    #[schema(value_type = Option<ItemResult>)]
+    result: Option<Box<RawValue>>,
+    /// `not_eligible` or `failed`: the problem the single request was answered with.
+    #[schema(value_type = Option<Problem>)]
+    problem: Option<Box<RawValue>>,
 }
 
 impl From<JobItem> for JobItemView {
     fn from(item: JobItem) -> Self {
+        // Stored by the worker as the answer's own bytes, so always JSON; a row that is not is
+        // shown without it rather than breaking the page.
+        let answer = item
+            .result
+            .and_then(|text| RawValue::from_string(text).ok());
         let (result, problem) = match item.outcome {
-            ItemOutcome::Succeeded => (item.result, None),
-            _ => (None, item.result),
+            ItemOutcome::Succeeded => (answer, None),
+            _ => (None, answer),
         };
         JobItemView {
             seq: item.seq,
@@ -141,5 +152,33 @@ impl From<JobItem> for JobItemView {
             result,
             problem,
         }
+    }
+}
+
+/// What a succeeded item's `result` is: the answer of its single request.
+pub struct ItemResult;
+
+impl PartialSchema for ItemResult {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name(UpgradeResult::name()))
+            .item(Ref::from_schema_name(ScheduledChangeView::name()))
+            .description(Some(
+                "An upgrade job's item: the upgrade's answer; a term-end job's: the scheduled \
+                 change's.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ItemResult {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((UpgradeResult::name().into(), UpgradeResult::schema()));
+        UpgradeResult::schemas(schemas);
+        schemas.push((
+            ScheduledChangeView::name().into(),
+            ScheduledChangeView::schema(),
+        ));
+        ScheduledChangeView::schemas(schemas);
     }
 }
