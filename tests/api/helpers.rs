@@ -631,11 +631,14 @@ pub async fn wait_for_rows(database_url: &str, count_query: &'static str, what: 
 /// Waits until a request of the service waits on a row lock of its database (for example, on a
 /// [`CustomerLock`]); fails saying `what` never happened.
 pub async fn wait_for_a_lock_wait(database_url: &str, what: &str) {
-    wait_for_rows(
-        database_url,
+    // On a cluster the wait happens on the worker holding the customer's shard, where the
+    // coordinator's own activity does not show it; `citus_stat_activity` is every node's.
+    let waits = if crate::cluster::enabled() {
+        "SELECT count(*) FROM citus_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    } else {
         "SELECT count(*) FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        what,
-    )
-    .await;
+          WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    };
+    wait_for_rows(database_url, waits, what).await;
 }
