@@ -50,6 +50,7 @@ SELECT create_reference_table('offer_families');
 SELECT create_reference_table('offers');
 SELECT create_reference_table('offer_services');
 SELECT create_reference_table('offer_prices');
+SELECT create_reference_table('offer_plan_prices');
 SELECT create_reference_table('add_on_base_offers');
 SELECT create_reference_table('upgrade_paths');
 SELECT create_reference_table('partners');
@@ -85,6 +86,7 @@ SELECT create_distributed_table('upgrades', 'customer_id', colocate_with => 'cus
 SELECT create_distributed_table('subscription_history', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('idempotency_records', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('scheduled_changes', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('subscription_seat_windows', 'customer_id', colocate_with => 'customers');
 
 -- Left on the coordinator, as local tables: webhook_endpoints, webhook_events,
 -- webhook_deliveries, webhook_attempts, upgrade_jobs, upgrade_job_items.

@@ -64,6 +64,8 @@ error_codes! {
     UnknownMarket = "unknown_market", 400;
     /// A billing period that does not fit the term and cycle.
     InvalidBillingPeriod = "invalid_billing_period", 400;
+    /// A term duration and billing cycle that are not sold together (the detail lists the plans).
+    InvalidPlan = "invalid_plan", 400;
     /// A customer name that is empty, too long or has control characters.
     InvalidCustomerName = "invalid_customer_name", 400;
     /// A user's display name that is empty, too long or has control characters.
@@ -177,6 +179,12 @@ error_codes! {
     QuantityBelowAssignedLicenses = "quantity_below_assigned_licenses", 422;
     /// Fewer seats than an active add-on has.
     QuantityBelowAddOnQuantity = "quantity_below_add_on_quantity", 422;
+    /// New commerce: fewer seats than the seats outside their 168-hour windows (schedule it).
+    SeatReductionNotAllowed = "seat_reduction_not_allowed", 422;
+    /// New commerce: cancelling after the purchase or renewal window (turn autoRenew off).
+    CancellationWindowClosed = "cancellation_window_closed", 422;
+    /// New commerce: mid-term, a term may only get longer (schedule the plan change).
+    PlanChangeNotAllowed = "plan_change_not_allowed", 422;
     /// The offer is not an add-on.
     OfferNotAddOn = "offer_not_add_on", 422;
     /// The offer is an add-on, bought on a subscription instead.

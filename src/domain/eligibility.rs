@@ -22,11 +22,15 @@ pub enum FailureCode {
     TargetAlreadyOwned,
     AddOnsPresent,
     SeatLimitExceeded,
+    /// New commerce, into an existing target: its term is shorter than the source's.
+    TargetTermShorter,
+    /// New commerce, into an existing target: its term ends before the source's.
+    TargetEndsBeforeSource,
 }
 
 impl FailureCode {
-    /// Every condition, in the article's order.
-    pub const ALL: [FailureCode; 8] = [
+    /// Every condition, in the article's order, then new commerce's.
+    pub const ALL: [FailureCode; 10] = [
         FailureCode::SubscriptionNotActive,
         FailureCode::NoUpgradePaths,
         FailureCode::TargetOfferNotAllowed,
@@ -35,6 +39,8 @@ impl FailureCode {
         FailureCode::TargetAlreadyOwned,
         FailureCode::AddOnsPresent,
         FailureCode::SeatLimitExceeded,
+        FailureCode::TargetTermShorter,
+        FailureCode::TargetEndsBeforeSource,
     ];
 
     /// The stable wire name.
@@ -48,6 +54,8 @@ impl FailureCode {
             FailureCode::TargetAlreadyOwned => "target_already_owned",
             FailureCode::AddOnsPresent => "add_ons_present",
             FailureCode::SeatLimitExceeded => "seat_limit_exceeded",
+            FailureCode::TargetTermShorter => "target_term_shorter",
+            FailureCode::TargetEndsBeforeSource => "target_ends_before_source",
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod add_on;
 pub mod billing;
 pub mod catalog;
 pub mod codes;
+pub mod commerce;
 pub mod eligibility;
 pub mod ids;
 pub mod input;

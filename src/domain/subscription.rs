@@ -52,6 +52,8 @@ impl SubscriptionStatus {
 pub enum BillingCycle {
     Monthly,
     Annual,
+    /// Every three years: a P3Y new-commerce term only.
+    Triennial,
 }
 
 impl BillingCycle {
@@ -60,6 +62,7 @@ impl BillingCycle {
         match self {
             BillingCycle::Monthly => "monthly",
             BillingCycle::Annual => "annual",
+            BillingCycle::Triennial => "triennial",
         }
     }
 
@@ -68,6 +71,7 @@ impl BillingCycle {
         match value {
             "monthly" => Some(BillingCycle::Monthly),
             "annual" => Some(BillingCycle::Annual),
+            "triennial" => Some(BillingCycle::Triennial),
             _ => None,
         }
     }
@@ -77,6 +81,7 @@ impl BillingCycle {
         match self {
             BillingCycle::Monthly => 1,
             BillingCycle::Annual => 12,
+            BillingCycle::Triennial => 36,
         }
     }
 }
