@@ -2,8 +2,9 @@
 -- price and its cancellation windows; dated prices per offer, market and plan.
 
 -- Every subscription recorded so far was billed under the legacy rules (a one-year term billed
--- monthly or annually), so existing rows become 'legacy'; the service names the model of every
--- new row itself, so the columns keep no default.
+-- monthly or annually), so existing rows become 'legacy'. The defaults stay: the service names
+-- the model and term of every row it writes, and a row written by an instance still running the
+-- code before this migration (a rolling deploy) is billed by that code's legacy rules.
 ALTER TABLE subscriptions
     ADD COLUMN commerce text NOT NULL DEFAULT 'legacy',
     ADD COLUMN term_duration text NOT NULL DEFAULT 'P1Y',
@@ -11,9 +12,12 @@ ALTER TABLE subscriptions
     -- at each renewal, in the market's minor units.
     ADD COLUMN unit_price_minor bigint NULL,
     -- New commerce: when the purchase's (or the last renewal's) 168-hour window closes.
-    ADD COLUMN cancellation_window_ends_at timestamptz NULL;
-ALTER TABLE subscriptions ALTER COLUMN commerce DROP DEFAULT;
-ALTER TABLE subscriptions ALTER COLUMN term_duration DROP DEFAULT;
+    ADD COLUMN cancellation_window_ends_at timestamptz NULL,
+    -- New commerce: the seats still refundable, `[{"quantity": n, "allowedUntil": t}]`, one
+    -- entry per purchase, renewal or seat increase whose 168-hour window was open at the last
+    -- write (a few entries at most: a write drops the closed ones). Kept in the row so that
+    -- every read of a subscription stays one row.
+    ADD COLUMN seat_windows jsonb NOT NULL DEFAULT '[]';
 
 ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_billing_cycle_valid;
 ALTER TABLE subscriptions ADD CONSTRAINT subscriptions_billing_cycle_valid
@@ -30,24 +34,6 @@ ALTER TABLE subscriptions ADD CONSTRAINT subscriptions_plan_sold CHECK (
         OR (term_duration = 'P3Y' AND billing_cycle IN ('monthly', 'annual', 'triennial')))));
 ALTER TABLE subscriptions ADD CONSTRAINT subscriptions_unit_price_not_negative
     CHECK (unit_price_minor >= 0);
-
--- New commerce: the seats a seat increase added, refundable until `allowed_until` (168 hours).
--- The purchase's (and each renewal's) seats are a window too. A reduction takes seats from the
--- windows that close last; windows once closed are never read again and go with the
--- subscription's history retention.
-CREATE TABLE subscription_seat_windows (
-    customer_id      uuid        NOT NULL,
-    subscription_id  uuid        NOT NULL,
-    id               uuid        NOT NULL,
-    quantity         integer     NOT NULL,
-    allowed_until    timestamptz NOT NULL,
-    CONSTRAINT subscription_seat_windows_pkey PRIMARY KEY (customer_id, id),
-    CONSTRAINT subscription_seat_windows_subscription_fkey FOREIGN KEY (customer_id, subscription_id)
-        REFERENCES subscriptions (customer_id, id),
-    CONSTRAINT subscription_seat_windows_quantity_positive CHECK (quantity >= 1)
-);
-CREATE INDEX subscription_seat_windows_subscription_idx
-    ON subscription_seat_windows (customer_id, subscription_id, allowed_until);
 
 -- Dated prices: per offer, market and plan, the price per seat per month that takes effect on a
 -- day; the price in force on a day is the latest one that took effect by then.

@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::PgPool;
+use chrono::NaiveDate;
+use sqlx::{PgConnection, PgPool};
 
+use crate::domain::ids::CustomerId;
+use crate::domain::plan::Plan;
 use crate::domain::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 use crate::error::Error;
 
@@ -138,4 +141,31 @@ impl PathRow {
             upgrade_type,
         })
     }
+}
+
+/// The price per seat per month of `offer_id` in the customer's market on `plan`, in force on
+/// `on`: the latest dated price that took effect by then; `None` when the price list has none.
+/// (One row read through the customer's: on a cluster it runs on the customer's node, where the
+/// price list is a reference table.)
+pub async fn price_in_force(
+    conn: &mut PgConnection,
+    (customer_id, offer_id): (CustomerId, &str),
+    plan: Plan,
+    on: NaiveDate,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT p.monthly_unit_price_minor
+           FROM customers c
+           JOIN offer_plan_prices p ON p.market_code = c.market_code
+          WHERE c.id = $1 AND p.offer_id = $2 AND p.term_duration = $3 AND p.billing_cycle = $4
+            AND p.effective_from <= $5
+          ORDER BY p.effective_from DESC LIMIT 1",
+        customer_id.as_uuid(),
+        offer_id,
+        plan.term_duration.as_str(),
+        plan.billing_cycle.as_str(),
+        on
+    )
+    .fetch_optional(conn)
+    .await
 }

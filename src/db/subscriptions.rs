@@ -1,12 +1,14 @@
 //! Subscriptions. A partner reads and changes only those it sold (`channel = 'partner'` and its
 //! own `partner_id`); the rules still see every subscription of the customer.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 
+use crate::domain::commerce::SeatWindows;
+use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
@@ -27,6 +29,14 @@ pub struct NewSubscription<'a> {
     /// The subscription this one replaces (an upgrade's target).
     pub upgraded_from_id: Option<SubscriptionId>,
     pub auto_renew: bool,
+    pub commerce: Commerce,
+    pub term_duration: TermDuration,
+    /// New commerce: the price per seat per month it is billed at for its term.
+    pub unit_price: Option<i64>,
+    /// New commerce: when its purchase window closes (an upgrade's target: its source's).
+    pub cancellation_window_ends_at: Option<DateTime<Utc>>,
+    /// New commerce: its refundable seats.
+    pub seat_windows: &'a SeatWindows,
 }
 
 /// Inserts a subscription.
@@ -39,15 +49,19 @@ pub async fn create(
         r#"INSERT INTO subscriptions
              (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
               term_start, term_end, current_period_start, current_period_end, upgraded_from_id,
-              auto_renew)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+              auto_renew, commerce, term_duration, unit_price_minor, cancellation_window_ends_at,
+              seat_windows)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19)
          RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
                    partner_id AS "partner_id: PartnerId", quantity,
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at"#,
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
         new.customer_id.as_uuid(),
         Uuid::now_v7(),
         new.offer_id,
@@ -61,7 +75,12 @@ pub async fn create(
         new.current_period_start,
         new.current_period_end,
         new.upgraded_from_id.map(SubscriptionId::as_uuid),
-        new.auto_renew
+        new.auto_renew,
+        new.commerce.as_str(),
+        new.term_duration.as_str(),
+        new.unit_price,
+        new.cancellation_window_ends_at,
+        new.seat_windows as &SeatWindows
     )
     .fetch_one(conn)
     .await
@@ -82,7 +101,9 @@ pub async fn find_for_partner(
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                 upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2"#,
         customer_id.as_uuid(),
@@ -108,7 +129,9 @@ pub async fn lock_for_partner(
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                 upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2
          FOR UPDATE"#,
@@ -136,7 +159,9 @@ pub async fn list_for_partner(
                 term_start, term_end, current_period_start, current_period_end,
                 upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                 upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
          FROM subscriptions
          WHERE customer_id = $1 AND channel = 'partner' AND partner_id = $2
            AND ($3::uuid IS NULL OR id > $3)
@@ -187,7 +212,9 @@ pub async fn mark_upgraded(
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at"#,
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         target_id.as_uuid(),
@@ -235,7 +262,9 @@ pub async fn update(
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at"#,
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         quantity,
@@ -267,7 +296,9 @@ pub async fn set_auto_renew(
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at"#,
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         auto_renew
@@ -295,13 +326,48 @@ pub async fn renew(
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at"#,
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         term.term_start,
         term.term_end,
         term.current_period_start,
         term.current_period_end
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Starts a new-commerce subscription's renewed term: its price, its cancellation window and its
+/// refundable seats (in the renewal's transaction, which bumped its version).
+pub async fn start_new_commerce_term(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    (unit_price, window_ends_at): (Option<i64>, DateTime<Utc>),
+    windows: &SeatWindows,
+) -> Result<Subscription, sqlx::Error> {
+    sqlx::query_as!(
+        Subscription,
+        r#"UPDATE subscriptions
+         SET unit_price_minor = $3, cancellation_window_ends_at = $4, seat_windows = $5
+         WHERE customer_id = $1 AND id = $2
+         RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        unit_price,
+        window_ends_at,
+        windows as &SeatWindows
     )
     .fetch_one(conn)
     .await
@@ -345,7 +411,9 @@ pub async fn lock_due(
                    term_start, term_end, current_period_start, current_period_end,
                    upgraded_to_id AS "upgraded_to_id: SubscriptionId",
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
-                   created_at, updated_at
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
          FROM subscriptions
          WHERE customer_id = $1 AND id = $2 AND term_end <= $3
            AND status IN ('active', 'suspended') AND channel = 'partner'
@@ -356,4 +424,23 @@ pub async fn lock_due(
     )
     .fetch_optional(conn)
     .await
+}
+
+/// Stores a new-commerce subscription's refundable seats (in the transaction that changes its
+/// seats, which bumps its version).
+pub async fn set_seat_windows(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    windows: &SeatWindows,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE subscriptions SET seat_windows = $3 WHERE customer_id = $1 AND id = $2",
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        windows as &SeatWindows
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

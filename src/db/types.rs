@@ -5,13 +5,16 @@
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef};
+use sqlx::types::Json;
 use sqlx::{Decode, Encode, Postgres, Type};
 
 use uuid::Uuid;
 
 use crate::domain::add_on::AddOnStatus;
+use crate::domain::commerce::{SeatWindow, SeatWindows};
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 use crate::domain::job::{ItemOutcome, JobStatus};
+use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::EndpointStatus;
 use crate::domain::records::{ChangeKind, RelationshipStatus, ScheduledKind};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
@@ -56,6 +59,8 @@ macro_rules! text_column {
 }
 
 text_column!(
+    Commerce,
+    TermDuration,
     SubscriptionStatus,
     Channel,
     BillingCycle,
@@ -98,3 +103,26 @@ macro_rules! uuid_column {
 }
 
 uuid_column!(PartnerId, CustomerId, SubscriptionId);
+
+/// A subscription's seat windows are a `jsonb` array.
+impl Type<Postgres> for SeatWindows {
+    fn type_info() -> PgTypeInfo {
+        <Json<Vec<SeatWindow>> as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <Json<Vec<SeatWindow>> as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl Encode<'_, Postgres> for SeatWindows {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <Json<&Vec<SeatWindow>> as Encode<Postgres>>::encode_by_ref(&Json(&self.0), buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for SeatWindows {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        <Json<Vec<SeatWindow>> as Decode<Postgres>>::decode(value).map(|json| SeatWindows(json.0))
+    }
+}

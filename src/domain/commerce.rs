@@ -1,11 +1,9 @@
-//! New commerce (SPEC-level rules in docs/new-commerce.md): the billing plans sold, dated prices
-//! and the price a subscription locks, the 168-hour cancellation windows, and the money of a seat
+//! New commerce (docs/new-commerce.md; the plans sold are [`super::plan`]): dated prices and the
+//! price a subscription locks, the 168-hour cancellation windows, and the money of a seat
 //! reduction, a cancellation and a longer term. Legacy subscriptions keep the rules of
 //! [`super::billing`] and [`super::lifecycle`]; nothing here applies to them.
 //!
 //! The rules, after Partner Center's published policies:
-//! - **plans sold**: P1M billed monthly; P1Y billed monthly or annually; P3Y billed monthly,
-//!   annually or triennially; anything else is refused with the list of plans;
 //! - **monthly-term premium**: a P1M term's price per seat per month is 20 % above the P1Y one,
 //!   rounded half to even to the minor unit;
 //! - **price in force**: of a dated price list, the latest entry that took effect on or before
@@ -31,143 +29,7 @@ use utoipa::ToSchema;
 use super::billing::{Billing, remaining, round_half_even};
 use super::codes::ErrorCode;
 use super::eligibility::{Failure, FailureCode};
-use super::subscription::BillingCycle;
-
-/// Under which commerce rules a subscription is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Commerce {
-    /// New commerce: the default for every purchase.
-    New,
-    /// License-based commerce, as subscriptions bought before new commerce were billed.
-    Legacy,
-}
-
-impl Commerce {
-    /// The database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Commerce::New => "new",
-            Commerce::Legacy => "legacy",
-        }
-    }
-
-    /// Parses the database name.
-    pub fn parse(value: &str) -> Option<Self> {
-        [Commerce::New, Commerce::Legacy]
-            .into_iter()
-            .find(|c| c.as_str() == value)
-    }
-}
-
-/// How long a subscription's term lasts (ISO 8601 durations, as Partner Center names them).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-pub enum TermDuration {
-    /// One month.
-    P1M,
-    /// One year.
-    P1Y,
-    /// Three years.
-    P3Y,
-}
-
-impl TermDuration {
-    /// Every duration, shortest first.
-    pub const ALL: [TermDuration; 3] = [TermDuration::P1M, TermDuration::P1Y, TermDuration::P3Y];
-
-    /// The database (and wire) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TermDuration::P1M => "P1M",
-            TermDuration::P1Y => "P1Y",
-            TermDuration::P3Y => "P3Y",
-        }
-    }
-
-    /// Parses the database name.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == value)
-    }
-
-    /// Months in one term.
-    pub fn months(self) -> u32 {
-        match self {
-            TermDuration::P1M => 1,
-            TermDuration::P1Y => 12,
-            TermDuration::P3Y => 36,
-        }
-    }
-}
-
-/// A billing plan: a term and how often it is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Plan {
-    pub term_duration: TermDuration,
-    pub billing_cycle: BillingCycle,
-}
-
-impl Plan {
-    pub const fn new(term_duration: TermDuration, billing_cycle: BillingCycle) -> Self {
-        Plan {
-            term_duration,
-            billing_cycle,
-        }
-    }
-}
-
-impl std::fmt::Display for Plan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} billed {}",
-            self.term_duration.as_str(),
-            self.billing_cycle.as_str()
-        )
-    }
-}
-
-/// Every plan sold, shortest term first.
-pub const PLANS: [Plan; 6] = [
-    Plan::new(TermDuration::P1M, BillingCycle::Monthly),
-    Plan::new(TermDuration::P1Y, BillingCycle::Monthly),
-    Plan::new(TermDuration::P1Y, BillingCycle::Annual),
-    Plan::new(TermDuration::P3Y, BillingCycle::Monthly),
-    Plan::new(TermDuration::P3Y, BillingCycle::Annual),
-    Plan::new(TermDuration::P3Y, BillingCycle::Triennial),
-];
-
-/// A term and cycle that are not sold together.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{plan} is not sold; the plans sold are {}", plans_sold())]
-pub struct PlanNotSold {
-    pub plan: Plan,
-}
-
-impl PlanNotSold {
-    pub fn code(&self) -> ErrorCode {
-        ErrorCode::InvalidPlan
-    }
-}
-
-super::codes::refusal!(PlanNotSold);
-
-/// The plans sold, as a person reads them.
-pub fn plans_sold() -> String {
-    PLANS.map(|p| p.to_string()).join(", ")
-}
-
-/// **Plans sold**: `term` billed every `cycle`, when that plan is sold.
-pub fn check_plan(term: TermDuration, cycle: BillingCycle) -> Result<Plan, PlanNotSold> {
-    let plan = Plan::new(term, cycle);
-    if PLANS.contains(&plan) {
-        Ok(plan)
-    } else {
-        Err(PlanNotSold { plan })
-    }
-}
+use super::plan::{BillingCycle, PLANS, Plan, TermDuration};
 
 /// **Monthly-term premium**: a P1M term's price per seat per month from the P1Y one, 20 % above
 /// it, rounded half to even to the minor unit.
@@ -217,6 +79,11 @@ impl SeatWindow {
         now < self.allowed_until
     }
 }
+
+/// A subscription's seat windows, as stored with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SeatWindows(pub Vec<SeatWindow>);
 
 /// The windows still open at `now`, the one closing first first (`refundableQuantity`).
 pub fn refundable(windows: &[SeatWindow], now: DateTime<Utc>) -> Vec<SeatWindow> {

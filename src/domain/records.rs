@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
+use super::commerce::SeatWindows;
 use super::ids::{CustomerId, PartnerId, SubscriptionId};
+use super::plan::{Commerce, Plan, TermDuration};
 use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
 /// A customer of a partner.
@@ -95,9 +97,22 @@ pub struct Subscription {
     pub auto_renew: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub commerce: Commerce,
+    pub term_duration: TermDuration,
+    /// New commerce: the price per seat per month locked for the term (minor units).
+    pub unit_price: Option<i64>,
+    /// New commerce: when the purchase's (or last renewal's) cancellation window closes.
+    pub cancellation_window_ends_at: Option<DateTime<Utc>>,
+    /// New commerce: the seats refundable when the row was last written.
+    pub seat_windows: SeatWindows,
 }
 
 impl Subscription {
+    /// Its billing plan.
+    pub fn plan(&self) -> Plan {
+        Plan::new(self.term_duration, self.billing_cycle)
+    }
+
     /// The subscription's entity tag (its `ETag`): it changes with every write to it.
     pub fn entity_tag(&self) -> String {
         format!("\"{}-{}\"", self.id.as_uuid().simple(), self.version)
@@ -123,8 +138,7 @@ impl Subscription {
             Some(last_day) if !self.auto_renew => on.min(last_day),
             _ => on,
         };
-        let current =
-            subscription::current_terms(self.billing_cycle, self.dates(), self.status, on);
+        let current = subscription::current_terms(self.plan(), self.dates(), self.status, on);
         self.term_start = current.term_start;
         self.term_end = current.term_end;
         self.current_period_start = current.current_period_start;

@@ -6,7 +6,8 @@
 use chrono::NaiveDate;
 
 use super::ErrorCode;
-use super::subscription::{BillingCycle, BillingDates, SubscriptionStatus, billing_dates};
+use super::plan::Plan;
+use super::subscription::{BillingDates, SubscriptionStatus, billing_dates};
 
 /// The outcome of a term's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub enum TermEnd {
 pub fn at_term_end(
     status: SubscriptionStatus,
     auto_renew: bool,
-    cycle: BillingCycle,
+    plan: Plan,
     term_end: NaiveDate,
     today: NaiveDate,
 ) -> Option<TermEnd> {
@@ -34,7 +35,7 @@ pub fn at_term_end(
             // The new term starts where the last ended; its period is the one containing today
             // (or its first, when the renewal is late by more than a term: the next pass
             // renews again, one term at a time).
-            billing_dates(cycle, term_end, today, None)
+            billing_dates(plan, term_end, today, None)
                 .ok()
                 .map(TermEnd::Renew)
         }
@@ -117,6 +118,11 @@ pub fn cancels_scheduled(change: ImmediateChange) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// A legacy term: one year, billed every `cycle`.
+    fn legacy(cycle: crate::domain::subscription::BillingCycle) -> Plan {
+        Plan::new(crate::domain::plan::TermDuration::P1Y, cycle)
+    }
+
     /// Every rule of scheduling, by name.
     #[test]
     fn a_change_is_scheduled_only_on_an_active_renewing_subscription_without_one() {
@@ -185,7 +191,7 @@ mod tests {
     /// Every rule of a term's end, by name.
     #[test]
     fn a_term_end_renews_an_active_auto_renewing_subscription_and_expires_the_rest() {
-        use BillingCycle::{Annual, Monthly};
+        use crate::domain::subscription::BillingCycle::{Annual, Monthly};
         use SubscriptionStatus::{Active, Cancelled, Expired, Suspended, Upgraded};
         let end = "2026-11-01";
         let cases = [
@@ -226,7 +232,7 @@ mod tests {
         ];
         for ((status, auto_renew, cycle, today), expected) in cases {
             assert_eq!(
-                at_term_end(status, auto_renew, cycle, day(end), day(today)),
+                at_term_end(status, auto_renew, legacy(cycle), day(end), day(today)),
                 expected,
                 "{status:?} autoRenew={auto_renew} {cycle:?} on {today}"
             );

@@ -6,6 +6,8 @@ use utoipa::ToSchema;
 
 use super::ErrorCode;
 use super::catalog::{Catalog, OfferKind};
+pub use super::plan::BillingCycle;
+use super::plan::Plan;
 
 /// Where a subscription is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -46,46 +48,6 @@ impl SubscriptionStatus {
     }
 }
 
-/// How often the subscription is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BillingCycle {
-    Monthly,
-    Annual,
-    /// Every three years: a P3Y new-commerce term only.
-    Triennial,
-}
-
-impl BillingCycle {
-    /// The database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BillingCycle::Monthly => "monthly",
-            BillingCycle::Annual => "annual",
-            BillingCycle::Triennial => "triennial",
-        }
-    }
-
-    /// Parses the database name.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "monthly" => Some(BillingCycle::Monthly),
-            "annual" => Some(BillingCycle::Annual),
-            "triennial" => Some(BillingCycle::Triennial),
-            _ => None,
-        }
-    }
-
-    /// Months in one billing period.
-    pub fn period_months(self) -> u32 {
-        match self {
-            BillingCycle::Monthly => 1,
-            BillingCycle::Annual => 12,
-            BillingCycle::Triennial => 36,
-        }
-    }
-}
-
 /// Who sold the subscription: the partner itself, or another partner or channel (multichannel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -114,10 +76,6 @@ impl Channel {
 /// Most seats any subscription may have, whatever the offer: far above any real tenant, and
 /// within the database's integer column.
 pub const MAX_QUANTITY: i64 = 1_000_000;
-
-/// Every subscription is a one-year commitment (the common New Commerce term), billed monthly
-/// or annually within it.
-pub const TERM_MONTHS: u32 = 12;
 
 /// A subscription's term and current billing period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,17 +165,18 @@ pub fn check_new(
 }
 
 /// The term and current period of a new subscription. The term starts on `term_start` and lasts
-/// [`TERM_MONTHS`]; without an explicit period, the current period is the one of the term that
+/// the plan's term duration; without an explicit period, the current period is the one of the term that
 /// contains `today` (the first one when the term has not started, the last when it has ended).
 pub fn billing_dates(
-    cycle: BillingCycle,
+    plan: Plan,
     term_start: NaiveDate,
     today: NaiveDate,
     requested_period: Option<(NaiveDate, NaiveDate)>,
 ) -> Result<BillingDates, NewSubscriptionError> {
     let invalid = |m: &str| NewSubscriptionError::InvalidBillingPeriod(m.to_owned());
+    let (cycle, term_months) = (plan.billing_cycle, plan.term_duration.months());
     let term_end = term_start
-        .checked_add_months(Months::new(TERM_MONTHS))
+        .checked_add_months(Months::new(term_months))
         .ok_or_else(|| invalid("termStart is out of range"))?;
     let (current_period_start, current_period_end) = match requested_period {
         Some((start, end)) => {
@@ -225,9 +184,10 @@ pub fn billing_dates(
                 return Err(invalid("currentPeriodEnd must be after currentPeriodStart"));
             }
             if start < term_start || end > term_end {
-                return Err(invalid(
-                    "the current period must lie within the term (termStart plus 12 months)",
-                ));
+                return Err(invalid(&format!(
+                    "the current period must lie within the term (termStart plus {term_months} \
+                     months)"
+                )));
             }
             (start, end)
         }
@@ -249,16 +209,17 @@ pub fn billing_dates(
 /// - **final keeps stored**: a cancelled or upgraded subscription keeps its stored term and period;
 /// - **stored period still runs**: while `on` is before the stored period's end (including any
 ///   day before the term starts), the stored term and period are current;
-/// - **terms renew**: after the stored term, the term containing `on` is one of the 12-month steps
-///   from the term's nominal start (its start for a full term; 12 months before its end for the
-///   shorter first term of an upgrade's target, which shares its source's term);
+/// - **terms renew**: after the stored term, the term containing `on` is one of the steps of the
+///   plan's term duration (12 months for a legacy term) from the term's nominal start (its start
+///   for a full term; a term duration before its end for the shorter first term of an upgrade's
+///   target, which shares its source's term);
 /// - **periods step**: the current period is the step of the billing cycle from the nominal start
 ///   that contains `on`, starting no earlier than the stored period's end (so a synced period
 ///   that was not on a step is followed by a shorter one, never overlapped);
 /// - steps are counted from the nominal start, never chained, so a month-end start clamps in each
 ///   month (01-31, 02-28, 03-31) and never drifts.
 pub fn current_terms(
-    cycle: BillingCycle,
+    plan: Plan,
     stored: BillingDates,
     status: SubscriptionStatus,
     on: NaiveDate,
@@ -270,14 +231,20 @@ pub fn current_terms(
     if !live || on < stored.current_period_end {
         return stored;
     }
-    let nominal = nominal_start(stored.term_start, stored.term_end);
+    let term_months = plan.term_duration.months();
+    let nominal = nominal_start(stored.term_start, stored.term_end, term_months);
     let (term_start, term_end) = if on < stored.term_end {
         (stored.term_start, stored.term_end)
     } else {
-        step_containing(nominal, TERM_MONTHS, 1, None, on)
+        step_containing(nominal, term_months, 1, None, on)
     };
-    let (period_start, current_period_end) =
-        step_containing(nominal, cycle.period_months(), 0, Some(term_end), on);
+    let (period_start, current_period_end) = step_containing(
+        nominal,
+        plan.billing_cycle.period_months(),
+        0,
+        Some(term_end),
+        on,
+    );
     BillingDates {
         term_start,
         term_end,
@@ -287,14 +254,14 @@ pub fn current_terms(
 }
 
 /// The day the term's steps are counted from: the term start when the term is a full one, else
-/// (an upgrade's target, whose first term ends with its source's) 12 months before its end.
-fn nominal_start(term_start: NaiveDate, term_end: NaiveDate) -> NaiveDate {
-    let full = term_start.checked_add_months(Months::new(TERM_MONTHS)) == Some(term_end);
+/// (an upgrade's target, whose first term ends with its source's) a term duration before its end.
+fn nominal_start(term_start: NaiveDate, term_end: NaiveDate, term_months: u32) -> NaiveDate {
+    let full = term_start.checked_add_months(Months::new(term_months)) == Some(term_end);
     if full {
         term_start
     } else {
         term_end
-            .checked_sub_months(Months::new(TERM_MONTHS))
+            .checked_sub_months(Months::new(term_months))
             .map_or(term_start, |d| d.min(term_start))
     }
 }

@@ -21,6 +21,8 @@ use super::openapi::rules::{BaseOfferId, Quantity};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::billing::Billing;
+use crate::domain::commerce::{self, SeatWindow};
+use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use crate::domain::{Catalog, CustomerId, ErrorCode, Operation, Role, SubscriptionId};
@@ -49,8 +51,19 @@ pub struct SubscriptionView {
     quantity: i32,
     #[schema(value_type = SubscriptionStatus)]
     status: String,
+    commerce: Commerce,
+    term_duration: TermDuration,
     #[schema(value_type = BillingCycle)]
     billing_cycle: String,
+    /// New commerce: the price per seat per month locked for the term, in the market's minor
+    /// units (`null` for legacy, which bills at the catalog price, or when no price is listed).
+    unit_price: Option<i64>,
+    /// New commerce: until when the subscription can be cancelled with a refund (168 hours from
+    /// its purchase or last renewal); `null` once that window has closed, and for legacy.
+    cancellation_allowed_until: Option<DateTime<Utc>>,
+    /// New commerce: the seats that can still be removed for a refund, each group until its
+    /// `allowedUntil` (168 hours from the purchase, renewal or seat increase that added it).
+    refundable_quantity: Vec<SeatWindow>,
     term_start: NaiveDate,
     term_end: NaiveDate,
     current_period_start: NaiveDate,
@@ -70,13 +83,22 @@ pub struct SubscriptionView {
 
 impl From<Subscription> for SubscriptionView {
     fn from(row: Subscription) -> Self {
+        let now = Utc::now();
         SubscriptionView {
             id: row.id.into(),
             customer_id: row.customer_id.into(),
             offer_id: row.offer_id,
             quantity: row.quantity,
             status: row.status.as_str().to_owned(),
+            commerce: row.commerce,
+            term_duration: row.term_duration,
             billing_cycle: row.billing_cycle.as_str().to_owned(),
+            unit_price: row.unit_price,
+            cancellation_allowed_until: commerce::cancellation_allowed_until(
+                row.cancellation_window_ends_at,
+                now,
+            ),
+            refundable_quantity: commerce::refundable(&row.seat_windows.0, now),
             term_start: row.term_start,
             term_end: row.term_end,
             current_period_start: row.current_period_start,
@@ -101,8 +123,14 @@ pub struct CreateSubscription {
     /// Seats, at least 1 and within the offer's cap.
     #[schema(value_type = Quantity)]
     quantity: i64,
+    /// `new` (the default): billed under new commerce; `legacy`: under the license-based rules
+    /// (a one-year term; for subscriptions bought before new commerce, as synced data has them).
+    commerce: Option<Commerce>,
+    /// The term: `P1M`, `P1Y` (the default) or `P3Y`. New commerce sells P1M billed monthly, P1Y
+    /// billed monthly or annual, P3Y billed monthly, annual or triennial; a legacy term is P1Y.
+    term_duration: Option<TermDuration>,
     billing_cycle: BillingCycle,
-    /// Start of the one-year term (it ends 12 months later); today when absent. Every date here
+    /// Start of the term (it ends a term duration later); today when absent. Every date here
     /// is `YYYY-MM-DD` from 1970-01-01 through 2999-12-31; anything else is 400 `invalid_date`.
     #[schema(value_type = Option<String>, format = Date)]
     term_start: Option<DateField>,
@@ -133,6 +161,8 @@ impl CreateSubscription {
         Ok(SubscriptionRequest {
             offer_id: self.offer_id,
             quantity: self.quantity,
+            commerce: self.commerce.unwrap_or(Commerce::New),
+            term_duration: self.term_duration,
             billing_cycle: self.billing_cycle,
             term_start,
             current_period,

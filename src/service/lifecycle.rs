@@ -10,7 +10,9 @@ use super::subscriptions::check_precondition;
 use super::{Actor, App, lock_subscription, snapshot};
 use crate::db;
 use crate::domain::billing::Billing;
+use crate::domain::commerce::{self, PaidPeriod, SeatWindow, SeatWindows};
 use crate::domain::lifecycle;
+use crate::domain::plan::Commerce;
 use crate::domain::records::{
     AddOn, ChangeKind, Customer, LicenseAssignment, Precondition, Subscription,
 };
@@ -94,7 +96,9 @@ pub async fn apply(
         Change::Quantity(quantity) => {
             change_quantity(conn, catalog, &customer, &before, quantity).await?
         }
-        Change::Status(status) => change_status(conn, &before, status).await?,
+        Change::Status(status) => {
+            change_status(conn, catalog, (&customer, &before), status).await?
+        }
         Change::AutoRenew(auto_renew) => change_auto_renew(conn, &before, auto_renew).await?,
     };
     if outcome.subscription.version != before.version {
@@ -121,15 +125,25 @@ async fn change_quantity(
         .ok_or_else(|| Error::internal(format!("offer {} not in catalog", before.offer_id)))?;
     let change = seat_change(conn, customer, before, offer, quantity).await?;
     lifecycle::check_quantity(catalog, &change)?;
+    let old_quantity = i64::from(before.quantity);
+    // New commerce bills at the price locked for the term, and may remove only refundable seats.
+    let unit_price = match before.commerce {
+        Commerce::New => before.unit_price,
+        Commerce::Legacy => offer.monthly_price_in(&customer.market_code),
+    };
     let billing = seat_billing(
         catalog,
         customer,
         before,
-        offer.monthly_price_in(&customer.market_code),
-        i64::from(before.quantity),
+        unit_price,
+        old_quantity,
         quantity,
     )?;
     let new_quantity = i32::try_from(quantity).map_err(Error::internal)?;
+    if before.commerce == Commerce::New && new_quantity != before.quantity {
+        let windows = seat_windows_after(before, quantity)?;
+        db::subscriptions::set_seat_windows(conn, customer.id, before.id, &windows).await?;
+    }
     let subscription = if new_quantity == before.quantity {
         before.clone()
     } else {
@@ -149,11 +163,27 @@ async fn change_quantity(
     })
 }
 
+/// A new-commerce subscription's refundable seats after going to `quantity` seats now: an
+/// increase opens a window for the seats it adds; a reduction takes seats from the windows
+/// closing last, and is refused beyond the refundable seats (remedy: schedule it).
+fn seat_windows_after(before: &Subscription, quantity: i64) -> Result<SeatWindows, Error> {
+    let (now, old) = (super::now(), i64::from(before.quantity));
+    let windows = &before.seat_windows.0;
+    Ok(SeatWindows(if quantity > old {
+        let mut open = commerce::refundable(windows, now);
+        open.push(SeatWindow::opened(quantity - old, now));
+        open
+    } else {
+        commerce::reduce_seats(windows, now, old, quantity)?
+    }))
+}
+
 /// Suspension keeps the license assignments (the users' services stop while suspended and come
 /// back on reactivation); cancellation removes them, and cancels the active add-ons, and says so.
 async fn change_status(
     conn: &mut PgConnection,
-    before: &Subscription,
+    catalog: &Catalog,
+    (customer, before): (&Customer, &Subscription),
     status: SubscriptionStatus,
 ) -> Result<ChangeOutcome, Error> {
     let from = before.status;
@@ -171,7 +201,12 @@ async fn change_status(
         return Ok(ChangeOutcome::unchanged(before));
     }
     if status == SubscriptionStatus::Cancelled {
-        return end(conn, before, status).await;
+        if before.commerce == Commerce::New {
+            commerce::check_cancellation(before.cancellation_window_ends_at, super::now())?;
+        }
+        let mut outcome = end(conn, before, status).await?;
+        outcome.billing = cancellation_refund(catalog, customer, before);
+        return Ok(outcome);
     }
     let mut outcome = ChangeOutcome::unchanged(before);
     outcome.subscription = db::subscriptions::update(
@@ -184,6 +219,30 @@ async fn change_status(
     .await?
     .as_of(super::today());
     Ok(outcome)
+}
+
+/// What cancelling a new-commerce subscription inside its window refunds: every seat, daily over
+/// the unused days of the paid period, at its locked price; `None` for legacy (cancelling a
+/// legacy subscription changes no bill here) or when no price is locked.
+fn cancellation_refund(
+    catalog: &Catalog,
+    customer: &Customer,
+    before: &Subscription,
+) -> Option<Billing> {
+    if before.commerce != Commerce::New {
+        return None;
+    }
+    let paid = PaidPeriod {
+        currency: &catalog.market(&customer.market_code)?.currency,
+        cycle: before.billing_cycle,
+        monthly_unit_price: before.unit_price?,
+        period: (before.current_period_start, before.current_period_end),
+    };
+    Some(commerce::refund(
+        &paid,
+        i64::from(before.quantity),
+        super::today(),
+    ))
 }
 
 /// Ends the subscription (cancelled, or expired at its term end): removes every license

@@ -95,6 +95,12 @@ fn snapshot(row: &Subscription) -> serde_json::Value {
         "upgradedTo": row.upgraded_to_id,
         "upgradedFrom": row.upgraded_from_id,
         "version": row.version,
+        "commerce": row.commerce,
+        "termDuration": row.term_duration,
+        "billingCycle": row.billing_cycle,
+        "unitPrice": row.unit_price,
+        "cancellationWindowEndsAt": row.cancellation_window_ends_at,
+        "refundableQuantity": row.seat_windows.0,
     })
 }
 
@@ -128,6 +134,13 @@ pub async fn every<F: Future<Output = ()>>(
             () = pass() => {},
         }
     }
+}
+
+/// Now, to the microsecond Postgres keeps: a time stored both in a column and in a JSON value
+/// (a seat window's end) reads back the same from either.
+fn now() -> chrono::DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
 }
 
 /// The day a subscription's current term and billing period are derived for, and billing

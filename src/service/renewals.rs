@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, NaiveTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::in_transaction;
@@ -19,6 +19,8 @@ use super::upgrades::{self, PartialAsk};
 use super::{Actor, FirstPass};
 use crate::db;
 use crate::domain::billing::{self, Billing};
+use crate::domain::commerce::{CANCELLATION_WINDOW, SeatWindow, SeatWindows};
+use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Customer, ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::renewal::{self, TermEnd};
 use crate::domain::subscription::{BillingDates, SubscriptionStatus};
@@ -101,7 +103,7 @@ async fn end_term(
     let end = renewal::at_term_end(
         before.status,
         before.auto_renew,
-        before.billing_cycle,
+        before.plan(),
         before.term_end,
         today,
     );
@@ -116,6 +118,10 @@ async fn end_term(
                 return Ok(Some(ChangeKind::Renewal));
             }
             let renewed = db::subscriptions::renew(conn, customer_id, id, &term).await?;
+            let renewed = match renewed.commerce {
+                Commerce::New => new_commerce_term(conn, &renewed).await?,
+                Commerce::Legacy => renewed,
+            };
             let outcome = ChangeOutcome::unchanged(&renewed);
             lifecycle::record(conn, &actor, ChangeKind::Renewal, &before, &outcome).await?;
             match scheduled {
@@ -137,6 +143,26 @@ async fn end_term(
         }
         None => Ok(None),
     }
+}
+
+/// A renewed new-commerce term: priced at the price in force on its first day, with a new
+/// 168-hour cancellation window for every seat, opened at the start of that day (whenever the
+/// worker gets to it).
+async fn new_commerce_term(
+    conn: &mut PgConnection,
+    renewed: &Subscription,
+) -> Result<Subscription, Error> {
+    let (customer_id, id, starts) = (renewed.customer_id, renewed.id, renewed.term_start);
+    let offer = (customer_id, renewed.offer_id.as_str());
+    let price = db::catalog::price_in_force(conn, offer, renewed.plan(), starts).await?;
+    let opened = starts.and_time(NaiveTime::MIN).and_utc();
+    let windows = SeatWindows(vec![SeatWindow::opened(
+        i64::from(renewed.quantity),
+        opened,
+    )]);
+    let window = (price, opened + CANCELLATION_WINDOW);
+    let row = db::subscriptions::start_new_commerce_term(conn, customer_id, id, window, &windows);
+    Ok(row.await?)
 }
 
 /// A scheduled upgrade at the term end: performed with a fresh term when every condition still
@@ -231,6 +257,16 @@ async fn seats(
             let status = (change.quantity, renewed.status);
             let (customer_id, id) = (renewed.customer_id, renewed.id);
             db::subscriptions::update(conn, customer_id, id, status, None).await?;
+            // The renewal's window covers the seats of the new term.
+            if let Some(until) = renewed.cancellation_window_ends_at
+                && renewed.commerce == Commerce::New
+            {
+                let windows = SeatWindows(vec![SeatWindow {
+                    quantity,
+                    allowed_until: until,
+                }]);
+                db::subscriptions::set_seat_windows(conn, customer_id, id, &windows).await?;
+            }
             let after = serde_json::json!({"scheduledChange": notice, "quantity": quantity});
             let kind = ChangeKind::ScheduledChangeApplied;
             record_note(conn, actor, renewed, kind, after).await

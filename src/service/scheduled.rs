@@ -209,7 +209,7 @@ fn renewal_bill(
         .offer(offer_id)?
         .monthly_price_in(&customer.market_code)?;
     let currency = &catalog.market(&customer.market_code)?.currency;
-    let first = billing_dates(before.billing_cycle, before.term_end, before.term_end, None).ok()?;
+    let first = billing_dates(before.plan(), before.term_end, before.term_end, None).ok()?;
     Some(billing::full_period(
         currency,
         price,

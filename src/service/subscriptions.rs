@@ -7,6 +7,8 @@ use uuid::Uuid;
 use super::{Actor, App, customer_not_found, snapshot};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
+use crate::domain::commerce::{CANCELLATION_WINDOW, SeatWindow, SeatWindows};
+use crate::domain::plan::{self, Commerce, Plan, TermDuration};
 use crate::domain::records::{
     ChangeKind, Customer, HistoryEntry, Precondition, ScheduledChange, Subscription,
 };
@@ -21,6 +23,10 @@ use crate::error::Error;
 pub struct SubscriptionRequest {
     pub offer_id: String,
     pub quantity: i64,
+    /// New commerce unless the caller says legacy.
+    pub commerce: Commerce,
+    /// P1Y when absent.
+    pub term_duration: Option<TermDuration>,
     pub billing_cycle: BillingCycle,
     pub term_start: Option<NaiveDate>,
     pub current_period: Option<(NaiveDate, NaiveDate)>,
@@ -40,9 +46,10 @@ impl App {
         request: SubscriptionRequest,
     ) -> Result<Subscription, Error> {
         let catalog = self.catalog();
-        let today = super::today();
+        let (now, today) = (super::now(), super::today());
+        let plan = plan_of(&request)?;
         let dates = subscription::billing_dates(
-            request.billing_cycle,
+            plan,
             request.term_start.unwrap_or(today),
             today,
             request.current_period,
@@ -55,6 +62,18 @@ impl App {
             check_new(conn, catalog, &customer, &request).await?;
             let quantity = i32::try_from(request.quantity)
                 .map_err(|_| Error::from(NewSubscriptionError::InvalidQuantity))?;
+            let new_commerce = request.commerce == Commerce::New;
+            let unit_price = if new_commerce {
+                let offer = (customer_id, request.offer_id.as_str());
+                db::catalog::price_in_force(conn, offer, plan, today).await?
+            } else {
+                None
+            };
+            let windows = SeatWindows(if new_commerce {
+                vec![SeatWindow::opened(request.quantity, now)]
+            } else {
+                Vec::new()
+            });
             let new = NewSubscription {
                 customer_id,
                 offer_id: &request.offer_id,
@@ -69,6 +88,11 @@ impl App {
                 current_period_end: dates.current_period_end,
                 upgraded_from_id: None,
                 auto_renew: request.auto_renew,
+                commerce: request.commerce,
+                term_duration: plan.term_duration,
+                unit_price,
+                cancellation_window_ends_at: new_commerce.then(|| now + CANCELLATION_WINDOW),
+                seat_windows: &windows,
             };
             let row = db::subscriptions::create(conn, &new).await?.as_of(today);
             actor
@@ -128,6 +152,29 @@ impl App {
         let pool = self.pool();
         find(pool, actor.partner_id, customer_id, id).await?;
         Ok(db::history::list(pool, customer_id, id, after, limit).await?)
+    }
+}
+
+/// The plan asked for: new commerce sells the plans of [`plan::PLANS`]; a legacy subscription is a
+/// one-year term billed monthly or annually.
+fn plan_of(request: &SubscriptionRequest) -> Result<Plan, Error> {
+    let term = request.term_duration.unwrap_or(TermDuration::P1Y);
+    match request.commerce {
+        Commerce::New => Ok(plan::check_plan(term, request.billing_cycle)?),
+        Commerce::Legacy => {
+            let plan = Plan::new(term, request.billing_cycle);
+            if term == TermDuration::P1Y && request.billing_cycle != BillingCycle::Triennial {
+                Ok(plan)
+            } else {
+                Err(Error::new(
+                    ErrorCode::InvalidPlan,
+                    format!(
+                        "{plan} is not a legacy plan: a legacy subscription is a P1Y term billed \
+                         monthly or annual."
+                    ),
+                ))
+            }
+        }
     }
 }
 

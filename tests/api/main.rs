@@ -22,6 +22,7 @@ mod jobs;
 mod lifecycle;
 mod logs;
 mod matrix;
+mod new_commerce;
 mod oidc;
 mod operations;
 mod outage;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::*;
+use crate::domain::plan::{Commerce, Plan, TermDuration, check_plan};
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()

@@ -38,6 +38,11 @@ fn subscription(auto_renew: bool) -> Subscription {
         auto_renew,
         created_at: at,
         updated_at: at,
+        commerce: Commerce::Legacy,
+        term_duration: TermDuration::P1Y,
+        unit_price: None,
+        cancellation_window_ends_at: None,
+        seat_windows: SeatWindows::default(),
     }
 }
 

@@ -7,6 +7,11 @@ fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
+/// A legacy term: one year, billed every `cycle`.
+fn legacy(cycle: BillingCycle) -> Plan {
+    Plan::new(crate::domain::plan::TermDuration::P1Y, cycle)
+}
+
 /// One row of the derivation table: cycle, status, stored (term start, term end, period start,
 /// period end), the day, and the expected (term start, term end, period start, period end).
 type TermCase<'a> = (
@@ -30,7 +35,7 @@ fn dates([term_start, term_end, start, end]: [&str; 4]) -> BillingDates {
 fn assert_current_terms(cases: &[TermCase]) {
     for &(rule, cycle, status, stored, on, expected) in cases {
         assert_eq!(
-            current_terms(cycle, dates(stored), status, date(on)),
+            current_terms(legacy(cycle), dates(stored), status, date(on)),
             dates(expected),
             "{rule}"
         );
@@ -280,7 +285,7 @@ fn every_day_after_the_stored_period_is_inside_the_derived_term_and_period() {
             let mut on = stored.current_period_end;
             let mut previous = stored;
             while on < date("2028-01-01") {
-                let got = current_terms(cycle, stored, SubscriptionStatus::Active, on);
+                let got = current_terms(legacy(cycle), stored, SubscriptionStatus::Active, on);
                 let what = format!("{cycle:?} {dates_stored:?} on {on}");
                 assert!(got.term_start <= on && on < got.term_end, "{what}: {got:?}");
                 assert!(

@@ -7,6 +7,11 @@ fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
+/// A legacy term: one year, billed every `cycle`.
+fn legacy(cycle: BillingCycle) -> Plan {
+    Plan::new(crate::domain::plan::TermDuration::P1Y, cycle)
+}
+
 fn catalog() -> Catalog {
     let offer = |id: &str, kind, family: Option<&str>, cap: Option<u32>, markets: &[&str]| Offer {
         id: id.into(),
@@ -141,7 +146,7 @@ fn terms_at_the_edges_of_the_accepted_dates_keep_their_periods() {
 
 fn assert_default_periods(cases: &[(BillingCycle, &str, &str, (&str, &str))]) {
     for &(cycle, term_start, today, (start, end)) in cases {
-        let dates = billing_dates(cycle, date(term_start), date(today), None).unwrap();
+        let dates = billing_dates(legacy(cycle), date(term_start), date(today), None).unwrap();
         assert_eq!(
             (dates.current_period_start, dates.current_period_end),
             (date(start), date(end)),
@@ -160,7 +165,7 @@ fn assert_default_periods(cases: &[(BillingCycle, &str, &str, (&str, &str))]) {
 fn requested_period_must_lie_within_the_term() {
     let start = date("2026-01-01");
     let ok = billing_dates(
-        BillingCycle::Monthly,
+        legacy(BillingCycle::Monthly),
         start,
         start,
         Some((date("2026-11-01"), date("2026-12-01"))),
@@ -174,7 +179,7 @@ fn requested_period_must_lie_within_the_term() {
     ];
     for (from, to) in bad {
         let result = billing_dates(
-            BillingCycle::Monthly,
+            legacy(BillingCycle::Monthly),
             start,
             start,
             Some((date(from), date(to))),

@@ -213,7 +213,7 @@ async fn resize(
         None => {
             let terms = coterminous(source, upgrade);
             let offer = &upgrade.target_offer_id;
-            let new = new_target(actor, source, offer, target_quantity, &terms);
+            let new = new_target(conn, actor, source, offer, target_quantity, &terms).await?;
             db::subscriptions::create(conn, &new).await?
         }
     };

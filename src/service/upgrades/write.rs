@@ -10,6 +10,8 @@ use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::db::upgrades::NewUpgrade;
 use crate::domain::billing;
+use crate::domain::commerce::SeatWindows;
+use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::subscription::{BillingDates, Channel, SubscriptionStatus};
 use crate::domain::upgrade::EligibleUpgrade;
@@ -53,7 +55,15 @@ pub(super) async fn create_target_with(
 ) -> Result<(Subscription, Subscription), Error> {
     let customer_id = source.customer_id;
     let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
-    let new = new_target(actor, source, &upgrade.target_offer_id, quantity, terms);
+    let new = new_target(
+        conn,
+        actor,
+        source,
+        &upgrade.target_offer_id,
+        quantity,
+        terms,
+    )
+    .await?;
     let target = db::subscriptions::create(
         conn,
         &NewSubscription {
@@ -74,15 +84,25 @@ pub(super) async fn create_target_with(
 }
 
 /// A target of `offer_id` for the source's customer, sold by the actor, on `terms`, renewing as
-/// the source does.
-pub(super) fn new_target<'a>(
+/// the source does, on the source's commerce model and plan. Under new commerce it is priced at
+/// the price in force on its first day and inherits the source's cancellation window (no window
+/// of its own: it is neither a purchase nor a renewal).
+pub(super) async fn new_target<'a>(
+    conn: &mut PgConnection,
     actor: &Actor,
-    source: &Subscription,
+    source: &'a Subscription,
     offer_id: &'a str,
     quantity: i32,
     terms: &BillingDates,
-) -> NewSubscription<'a> {
-    NewSubscription {
+) -> Result<NewSubscription<'a>, Error> {
+    let unit_price = match source.commerce {
+        Commerce::New => {
+            let offer = (source.customer_id, offer_id);
+            db::catalog::price_in_force(conn, offer, source.plan(), terms.term_start).await?
+        }
+        Commerce::Legacy => None,
+    };
+    Ok(NewSubscription {
         customer_id: source.customer_id,
         offer_id,
         channel: Channel::Partner,
@@ -96,8 +116,16 @@ pub(super) fn new_target<'a>(
         current_period_end: terms.current_period_end,
         upgraded_from_id: None,
         auto_renew: source.auto_renew,
-    }
+        commerce: source.commerce,
+        term_duration: source.term_duration,
+        unit_price,
+        cancellation_window_ends_at: source.cancellation_window_ends_at,
+        seat_windows: &NO_WINDOWS,
+    })
 }
+
+/// An upgrade's target has no seat window of its own.
+static NO_WINDOWS: SeatWindows = SeatWindows(Vec::new());
 
 /// Moves the plan's transferred licenses from the source to the target.
 pub(super) async fn move_licenses(

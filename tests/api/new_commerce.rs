@@ -1,0 +1,423 @@
+//! New commerce over HTTP (docs/new-commerce.md): the commerce model and plan of a purchase, the
+//! price it locks, its 168-hour windows, seat reductions and cancellations inside and outside
+//! them, and legacy subscriptions keeping the legacy rules. Every amount is computed here from the
+//! catalog's price (Business Basic, US: 6.00 USD per seat per month), never read from the answer.
+
+use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Api, assert_problem, json_ok, months_ago, spawn_app, wait_for_rows};
+
+/// Business Basic's catalog price in the US, per seat per month, in cents.
+const BASIC_US: i64 = 600;
+
+fn buy(offer: &str, quantity: i64, plan: Value) -> Value {
+    let mut body = json!({"offerId": offer, "quantity": quantity});
+    for (key, value) in plan.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
+fn date(value: &Value) -> NaiveDate {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+fn instant(value: &Value) -> DateTime<Utc> {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+/// `numerator / denominator` rounded to the nearest integer, ties to even.
+fn round_half_even(numerator: i64, denominator: i64) -> i64 {
+    let (quotient, remainder) = (numerator / denominator, numerator % denominator);
+    match (2 * remainder).cmp(&denominator) {
+        std::cmp::Ordering::Greater => quotient + 1,
+        std::cmp::Ordering::Equal => quotient + (quotient & 1),
+        std::cmp::Ordering::Less => quotient,
+    }
+}
+
+/// `amount` for the days of `subscription`'s current period left from today (inclusive).
+fn prorated(amount: i64, subscription: &Value) -> i64 {
+    let (start, end) = (
+        date(&subscription["currentPeriodStart"]),
+        date(&subscription["currentPeriodEnd"]),
+    );
+    let today = Utc::now()
+        .date_naive()
+        .clamp(start, end.pred_opt().unwrap());
+    let period = (end - start).num_days();
+    round_half_even(amount * (end - today).num_days(), period)
+}
+
+async fn purchase(admin: &Api<'_>, customer: &str, body: &Value) -> reqwest::Response {
+    admin
+        .post(&format!("/v1/customers/{customer}/subscriptions"), body)
+        .await
+}
+
+#[tokio::test]
+async fn a_purchase_is_new_commerce_p1y_with_its_price_locked_and_a_168_hour_window() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let asked = Utc::now();
+    let bought = purchase(
+        &admin,
+        &customer,
+        &buy("m365-business-basic", 5, json!({"billingCycle": "monthly"})),
+    )
+    .await;
+    assert_eq!(bought.status(), StatusCode::CREATED);
+    let bought: Value = bought.json().await.unwrap();
+    let answered = Utc::now();
+
+    assert_eq!(bought["commerce"], "new");
+    assert_eq!(bought["termDuration"], "P1Y");
+    assert_eq!(bought["billingCycle"], "monthly");
+    assert_eq!(bought["unitPrice"], BASIC_US);
+    let start = date(&bought["termStart"]);
+    assert_eq!(date(&bought["termEnd"]), start + Months::new(12));
+    let until = instant(&bought["cancellationAllowedUntil"]);
+    let window = Duration::hours(168);
+    assert!(asked + window - Duration::seconds(1) <= until && until <= answered + window);
+    assert_eq!(
+        bought["refundableQuantity"],
+        json!([{"quantity": 5, "allowedUntil": bought["cancellationAllowedUntil"]}])
+    );
+
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        bought["id"].as_str().unwrap()
+    );
+    let history = json_ok(admin.get(&format!("{path}/history")).await).await;
+    let created = &history["items"][0];
+    assert_eq!(created["changeKind"], "created");
+    assert_eq!(created["after"]["commerce"], "new");
+    assert_eq!(created["after"]["termDuration"], "P1Y");
+    assert_eq!(created["after"]["unitPrice"], BASIC_US);
+    assert_eq!(created["after"]["refundableQuantity"][0]["quantity"], 5);
+}
+
+#[tokio::test]
+async fn every_plan_sold_is_bought_at_its_price_and_term_and_every_other_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    // A P1M term costs 20 % more: 6.00 x 1.2 = 7.20.
+    let monthly_term = BASIC_US * 12 / 10;
+    let sold = [
+        ("P1M", "monthly", 1, monthly_term),
+        ("P1Y", "monthly", 12, BASIC_US),
+        ("P1Y", "annual", 12, BASIC_US),
+        ("P3Y", "monthly", 36, BASIC_US),
+        ("P3Y", "annual", 36, BASIC_US),
+        ("P3Y", "triennial", 36, BASIC_US),
+    ];
+    for (term, cycle, months, price) in sold {
+        let body = buy(
+            "m365-business-basic",
+            1,
+            json!({"termDuration": term, "billingCycle": cycle}),
+        );
+        let bought = purchase(&admin, &customer, &body).await;
+        assert_eq!(bought.status(), StatusCode::CREATED, "{term} {cycle}");
+        let bought: Value = bought.json().await.unwrap();
+        assert_eq!(bought["termDuration"], term);
+        assert_eq!(bought["unitPrice"], price, "{term} {cycle}");
+        let start = date(&bought["termStart"]);
+        assert_eq!(
+            date(&bought["termEnd"]),
+            start + Months::new(months),
+            "{term}"
+        );
+        let period_months = match cycle {
+            "monthly" => 1,
+            "annual" => 12,
+            _ => 36,
+        };
+        assert_eq!(
+            date(&bought["currentPeriodEnd"]),
+            start + Months::new(period_months),
+            "{term} {cycle}"
+        );
+    }
+    for (term, cycle) in [
+        ("P1M", "annual"),
+        ("P1M", "triennial"),
+        ("P1Y", "triennial"),
+    ] {
+        let body = buy(
+            "m365-business-basic",
+            1,
+            json!({"termDuration": term, "billingCycle": cycle}),
+        );
+        let refused = purchase(&admin, &customer, &body).await;
+        let problem = assert_problem(refused, StatusCode::BAD_REQUEST, "invalid_plan").await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("P1M billed monthly") && detail.contains("P3Y billed triennial"),
+            "the refusal lists the plans sold: {detail}"
+        );
+    }
+    for (term, cycle) in [("P1M", "monthly"), ("P3Y", "annual"), ("P1Y", "triennial")] {
+        let body = buy(
+            "m365-business-basic",
+            1,
+            json!({"commerce": "legacy", "termDuration": term, "billingCycle": cycle}),
+        );
+        let refused = purchase(&admin, &customer, &body).await;
+        assert_problem(refused, StatusCode::BAD_REQUEST, "invalid_plan").await;
+    }
+    let listed = json_ok(
+        admin
+            .get(&format!("/v1/customers/{customer}/subscriptions"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        sold.len(),
+        "nothing refused was written"
+    );
+}
+
+/// Closes the purchase window of a subscription as if 168 hours had passed, leaving open only
+/// the windows of seats added within `open_seats` (quantity, hours still left).
+async fn close_purchase_window(app: &crate::helpers::TestApp, id: &str, open: &[(i64, i64)]) {
+    let windows: Vec<Value> = open
+        .iter()
+        .map(|(quantity, hours)| {
+            json!({"quantity": quantity, "allowedUntil": Utc::now() + Duration::hours(*hours)})
+        })
+        .collect();
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    sqlx::query(
+        "UPDATE subscriptions
+            SET cancellation_window_ends_at = now() - interval '1 hour', seat_windows = $2
+          WHERE id = $1::uuid",
+    )
+    .bind(id)
+    .bind(Value::from(windows))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn seats_removed_inside_their_windows_are_refunded_daily_and_beyond_them_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let body = buy(
+        "m365-business-basic",
+        10,
+        json!({"billingCycle": "monthly"}),
+    );
+    let bought: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = bought["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/customers/{customer}/subscriptions/{id}");
+
+    // Five seats added: charged daily at the locked price, each with a window of its own.
+    let grown = json_ok(admin.patch_with(&path, &json!({"quantity": 15}), &[]).await).await;
+    assert_eq!(grown["billing"]["charge"], prorated(5 * BASIC_US, &grown));
+    let windows = grown["refundableQuantity"].as_array().unwrap();
+    assert_eq!(
+        windows
+            .iter()
+            .map(|w| w["quantity"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [10, 5]
+    );
+
+    // A week later only the five added seats (three days left) are refundable.
+    close_purchase_window(&app, &id, &[(5, 72)]).await;
+    let before = json_ok(admin.get(&path).await).await;
+    assert_eq!(before["cancellationAllowedUntil"], Value::Null);
+    let refused = admin.patch_with(&path, &json!({"quantity": 9}), &[]).await;
+    let problem = assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "seat_reduction_not_allowed",
+    )
+    .await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("down to 10 seats"), "{detail}");
+    assert!(detail.contains("Schedule the seat change"), "{detail}");
+    let after = json_ok(admin.get(&path).await).await;
+    assert_eq!(after["quantity"], 15);
+    assert_eq!(after["updatedAt"], before["updatedAt"], "nothing written");
+
+    // Three of them: refunded daily over the rest of the period, at the locked price.
+    let fewer = json_ok(admin.patch_with(&path, &json!({"quantity": 12}), &[]).await).await;
+    assert_eq!(fewer["quantity"], 12);
+    assert_eq!(fewer["billing"]["credit"], prorated(3 * BASIC_US, &fewer));
+    assert_eq!(fewer["billing"]["charge"], 0);
+    assert_eq!(fewer["refundableQuantity"][0]["quantity"], 2);
+    assert_eq!(fewer["refundableQuantity"].as_array().unwrap().len(), 1);
+
+    // Cancelling after the purchase window: refused, with the remedy.
+    let cancel = admin
+        .patch_with(&path, &json!({"status": "cancelled"}), &[])
+        .await;
+    let problem = assert_problem(
+        cancel,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "cancellation_window_closed",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("autoRenew off")
+    );
+    assert_eq!(json_ok(admin.get(&path).await).await["status"], "active");
+}
+
+#[tokio::test]
+async fn a_cancellation_inside_the_window_refunds_every_seat_daily_at_the_locked_price() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let body = buy(
+        "m365-business-basic",
+        4,
+        json!({"termDuration": "P1Y", "billingCycle": "annual"}),
+    );
+    let bought: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        bought["id"].as_str().unwrap()
+    );
+    let cancelled = json_ok(
+        admin
+            .patch_with(&path, &json!({"status": "cancelled"}), &[])
+            .await,
+    )
+    .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    // Four seats x 6.00 x 12 months, for the days of the year left.
+    assert_eq!(
+        cancelled["billing"]["credit"],
+        prorated(4 * BASIC_US * 12, &bought)
+    );
+    assert_eq!(
+        cancelled["billing"]["net"],
+        -prorated(4 * BASIC_US * 12, &bought)
+    );
+}
+
+#[tokio::test]
+async fn legacy_subscriptions_keep_the_legacy_rules() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let body = buy(
+        "m365-business-basic",
+        10,
+        json!({"commerce": "legacy", "billingCycle": "monthly"}),
+    );
+    let bought: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bought["commerce"], "legacy");
+    assert_eq!(bought["termDuration"], "P1Y");
+    assert_eq!(bought["unitPrice"], Value::Null);
+    assert_eq!(bought["cancellationAllowedUntil"], Value::Null);
+    assert_eq!(bought["refundableQuantity"], json!([]));
+    let id = bought["id"].as_str().unwrap();
+    let path = format!("/v1/customers/{customer}/subscriptions/{id}");
+    close_purchase_window(&app, id, &[]).await;
+
+    let fewer = json_ok(admin.patch_with(&path, &json!({"quantity": 3}), &[]).await).await;
+    assert_eq!(fewer["billing"]["credit"], prorated(7 * BASIC_US, &fewer));
+    let cancelled = json_ok(
+        admin
+            .patch_with(&path, &json!({"status": "cancelled"}), &[])
+            .await,
+    )
+    .await;
+    assert_eq!(cancelled["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_renewal_takes_the_price_in_force_and_opens_a_new_window_and_the_lock_holds_till_then() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    // A one-month term bought a month ago: it ends today.
+    let body = buy(
+        "m365-business-basic",
+        5,
+        json!({"termDuration": "P1M", "billingCycle": "monthly",
+               "termStart": months_ago(1).to_string()}),
+    );
+    let bought: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let locked = BASIC_US * 12 / 10;
+    assert_eq!(bought["unitPrice"], locked);
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        bought["id"].as_str().unwrap()
+    );
+
+    // A new price list takes effect today: the locked price still bills the added seat.
+    let raised = 800;
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    sqlx::query(
+        "INSERT INTO offer_plan_prices (offer_id, market_code, term_duration, billing_cycle,
+                                        effective_from, monthly_unit_price_minor)
+         VALUES ('m365-business-basic', 'US', 'P1M', 'monthly', CURRENT_DATE, $1)",
+    )
+    .bind(raised)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let grown = json_ok(admin.patch_with(&path, &json!({"quantity": 6}), &[]).await).await;
+    assert_eq!(grown["billing"]["charge"], prorated(locked, &grown));
+    assert_eq!(grown["unitPrice"], locked);
+
+    let _worker = app.renewing_instance().await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM subscription_history WHERE change_kind = 'renewal'",
+        "the term did not renew",
+    )
+    .await;
+    let renewed = json_ok(admin.get(&path).await).await;
+    assert_eq!(renewed["unitPrice"], raised, "re-priced at the renewal");
+    let starts = date(&renewed["termStart"]);
+    assert_eq!(starts, Utc::now().date_naive());
+    let window = starts.and_hms_opt(0, 0, 0).unwrap().and_utc() + Duration::hours(168);
+    assert_eq!(instant(&renewed["cancellationAllowedUntil"]), window);
+    assert_eq!(
+        renewed["refundableQuantity"],
+        json!([{"quantity": 6, "allowedUntil": renewed["cancellationAllowedUntil"]}])
+    );
+    let history = json_ok(admin.get(&format!("{path}/history")).await).await;
+    let renewal = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["changeKind"] == "renewal")
+        .unwrap();
+    assert_eq!(renewal["before"]["unitPrice"], locked);
+    assert_eq!(renewal["after"]["unitPrice"], raised);
+}
