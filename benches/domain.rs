@@ -25,9 +25,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use uuid::Uuid;
 
 use subscription_upgrades::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
+use subscription_upgrades::domain::plan::{Commerce, TermDuration};
 use subscription_upgrades::domain::reassignment::LicenseHolder;
 use subscription_upgrades::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
-use subscription_upgrades::domain::upgrade::{SourceTerms, UpgradeCase, evaluate_all};
+use subscription_upgrades::domain::upgrade::{PlanPrices, SourceTerms, UpgradeCase, evaluate_all};
 use subscription_upgrades::domain::{
     Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType,
 };
@@ -37,6 +38,8 @@ const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 
 const SOURCE: &str = "m365-business-basic";
 const MARKET: &str = "US";
+/// The benchmark's sources are legacy: no new-commerce prices.
+static NO_PRICES: PlanPrices = PlanPrices(std::collections::BTreeMap::new());
 
 /// The seeded catalog: 3 markets, the Business family (300 seats), 11 base offers, 2 add-ons and
 /// the article's upgrade matrix.
@@ -314,12 +317,16 @@ impl Customer {
                 now: now(),
             },
             terms: SourceTerms {
+                commerce: Commerce::Legacy,
+                term_duration: TermDuration::P1Y,
+                unit_price: None,
                 cycle: BillingCycle::Monthly,
                 term_start: date("2026-09-01"),
                 term_end: date("2027-09-01"),
                 period_start: date("2026-11-01"),
                 period_end: date("2026-12-01"),
             },
+            prices: &NO_PRICES,
             holders: &self.holders,
             today: now().date_naive(),
         }

@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::ids::CustomerId;
-use crate::domain::plan::Plan;
+use crate::domain::plan::{BillingCycle, Plan, TermDuration};
+use crate::domain::upgrade::PlanPrices;
 use crate::domain::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 use crate::error::Error;
 
@@ -168,4 +169,34 @@ pub async fn price_in_force(
     )
     .fetch_optional(conn)
     .await
+}
+
+/// Every offer's price per seat per month in force on `on` on every plan, in the customer's
+/// market (an upgrade of a new-commerce subscription prices its target with them).
+pub async fn prices_in_force(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    on: NaiveDate,
+) -> Result<PlanPrices, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT ON (p.offer_id, p.term_duration, p.billing_cycle)
+                  p.offer_id, p.term_duration AS "term_duration: TermDuration",
+                  p.billing_cycle AS "billing_cycle: BillingCycle", p.monthly_unit_price_minor
+             FROM customers c
+             JOIN offer_plan_prices p ON p.market_code = c.market_code
+            WHERE c.id = $1 AND p.effective_from <= $2
+            ORDER BY p.offer_id, p.term_duration, p.billing_cycle, p.effective_from DESC"#,
+        customer_id.as_uuid(),
+        on
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(PlanPrices(
+        rows.into_iter()
+            .map(|r| {
+                let plan = Plan::new(r.term_duration, r.billing_cycle);
+                ((r.offer_id, plan), r.monthly_unit_price_minor)
+            })
+            .collect(),
+    ))
 }

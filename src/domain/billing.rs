@@ -6,10 +6,13 @@
 //! - the upgrade takes effect on `today`, clamped into the source's current period (synced data
 //!   whose period has not rolled over yet is billed as on its last day);
 //! - remaining days = days from the effective date (inclusive) to the period end (exclusive);
-//! - credit: within the first month of the term, the whole period price (a cancellation then is
-//!   refunded in full); afterwards the period price × remaining days ÷ days in the period;
+//! - credit: within the first month of a legacy term, the whole period price (a cancellation then
+//!   is refunded in full); afterwards, and always under new commerce (**no first-month full
+//!   credit**), the period price × remaining days ÷ days in the period;
 //! - charge: the target's period price × remaining days ÷ days in the period;
-//! - a period price is monthly unit price × seats, × 12 for an annual cycle;
+//! - a period price is monthly unit price × seats × the cycle's months (1, 12 or 36); under new
+//!   commerce the source's unit price is its locked price and the target's the price in force
+//!   today on the source's plan (the caller passes them);
 //! - **rounding**: credit and charge are each computed exactly and rounded once, half to even, to
 //!   the currency's minor unit; net = charge − credit, so it needs no rounding of its own.
 //!
@@ -19,11 +22,12 @@ use chrono::{Months, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::subscription::BillingCycle;
+use super::plan::{BillingCycle, Commerce};
 
 /// The inputs of one proration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proration {
+    pub commerce: Commerce,
     pub currency: String,
     pub cycle: BillingCycle,
     pub term_start: NaiveDate,
@@ -78,7 +82,7 @@ pub fn prorate(input: &Proration) -> Billing {
         .term_start
         .checked_add_months(Months::new(1))
         .unwrap_or(input.term_start);
-    let full_credit = effective_date < first_month_ends;
+    let full_credit = input.commerce == Commerce::Legacy && effective_date < first_month_ends;
     let credit = if full_credit {
         source_period
     } else {

@@ -27,6 +27,7 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::codes::ErrorCode;
+use super::commerce::Term;
 use super::eligibility::SubscriptionFacts;
 use super::reassignment::{self, LicenseHolder};
 use super::subscription::{MAX_QUANTITY, SubscriptionStatus};
@@ -38,6 +39,11 @@ pub struct ExistingTarget {
     pub subscription: SubscriptionFacts,
     /// Users holding a license of it.
     pub licensed_users: BTreeSet<Uuid>,
+    /// Its term, checked against a new-commerce source's (`None`: not known, as in the listing,
+    /// which does not load it).
+    pub term: Option<Term>,
+    /// New commerce: its locked price, which the seats moved into it are charged at.
+    pub unit_price: Option<i64>,
 }
 
 /// What a partial upgrade asks for.

@@ -77,7 +77,9 @@ impl TermDuration {
 }
 
 /// A billing plan: a term and how often it is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub term_duration: TermDuration,
@@ -145,7 +147,9 @@ pub fn check_plan(term: TermDuration, cycle: BillingCycle) -> Result<Plan, PlanN
 }
 
 /// How often the subscription is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BillingCycle {
     Monthly,

@@ -100,6 +100,7 @@ pub struct Subscription {
     pub commerce: Commerce,
     pub term_duration: TermDuration,
     /// New commerce: the price per seat per month locked for the term (minor units).
+    #[serde(rename = "unit_price_minor")]
     pub unit_price: Option<i64>,
     /// New commerce: when the purchase's (or last renewal's) cancellation window closes.
     pub cancellation_window_ends_at: Option<DateTime<Utc>>,

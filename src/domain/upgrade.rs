@@ -1,21 +1,26 @@
 //! One upgrade, evaluated: eligibility, the license plan and the bill together, so that the
 //! listing, the dry run and the real upgrade all give the same answer from the same facts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
 use super::billing::{self, Billing, Proration};
 use super::catalog::Offer;
 use super::catalog::UpgradeType;
+use super::commerce::{self, Term};
 use super::eligibility::{self, Failure, SubscriptionFacts, UpgradeFacts};
 use super::partial::{self, ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
+use super::plan::{BillingCycle, Commerce, Plan, TermDuration};
 use super::reassignment::{self, LicenseHolder, ReassignmentPlan};
-use super::subscription::BillingCycle;
 
 /// The source's billing terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceTerms {
+    pub commerce: Commerce,
+    pub term_duration: TermDuration,
+    /// New commerce: the price per seat per month locked for the source's term.
+    pub unit_price: Option<i64>,
     pub cycle: BillingCycle,
     pub term_start: NaiveDate,
     pub term_end: NaiveDate,
@@ -23,11 +28,32 @@ pub struct SourceTerms {
     pub period_end: NaiveDate,
 }
 
+impl SourceTerms {
+    /// The source's plan.
+    pub fn plan(&self) -> Plan {
+        Plan::new(self.term_duration, self.cycle)
+    }
+}
+
+/// New commerce: the price per seat per month in force today of each offer on each plan, in the
+/// customer's market (empty for legacy sources, which bill at the catalog's price).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanPrices(pub BTreeMap<(String, Plan), i64>);
+
+impl PlanPrices {
+    /// The price of `offer_id` on `plan`.
+    pub fn get(&self, offer_id: &str, plan: Plan) -> Option<i64> {
+        self.0.get(&(offer_id.to_owned(), plan)).copied()
+    }
+}
+
 /// Everything known about one source subscription.
 #[derive(Debug, Clone)]
 pub struct UpgradeCase<'a> {
     pub facts: UpgradeFacts<'a>,
     pub terms: SourceTerms,
+    /// New commerce: the prices a new target is bought at.
+    pub prices: &'a PlanPrices,
     pub holders: &'a [LicenseHolder],
     pub today: NaiveDate,
 }
@@ -111,7 +137,7 @@ pub fn evaluate(case: &UpgradeCase<'_>, target_offer_id: &str, quantity: i64) ->
         failures,
         billing: bill(
             case,
-            target_offer_id,
+            (target_offer_id, None),
             (facts.source.quantity, quantity.max(0)),
         ),
         reassignment,
@@ -134,7 +160,16 @@ pub fn evaluate_partial(
         others: &others,
         ..facts.clone()
     };
-    let failures = eligibility::check(&after, target_offer_id, seats.target_quantity);
+    let mut failures = eligibility::check(&after, target_offer_id, seats.target_quantity);
+    if case.terms.commerce == Commerce::New
+        && let Some(target_term) = request.into.and_then(|t| t.term)
+    {
+        let source_term = Term {
+            duration: case.terms.term_duration,
+            end: case.terms.term_end,
+        };
+        failures.extend(commerce::existing_target_failures(source_term, target_term));
+    }
     let no_one = BTreeSet::new();
     let on_target = request.into.map_or(&no_one, |t| &t.licensed_users);
     let offers = offers(case, target_offer_id);
@@ -153,7 +188,11 @@ pub fn evaluate_partial(
         upgrade_type: offers.map(|(_, _, upgrade_type)| upgrade_type),
         quantity: moved,
         failures,
-        billing: bill(case, target_offer_id, (moved, moved)),
+        billing: bill(
+            case,
+            (target_offer_id, request.into.and_then(|t| t.unit_price)),
+            (moved, moved),
+        ),
         reassignment,
         partial: Some(seats),
     })
@@ -197,23 +236,42 @@ fn offers<'a>(
 }
 
 /// The bill of crediting `quantities.0` source seats and charging `quantities.1` target seats;
-/// `None` when either offer has no price in the customer's market.
-fn bill(case: &UpgradeCase<'_>, target_offer_id: &str, quantities: (i64, i64)) -> Option<Billing> {
+/// `None` when a price is unknown. A legacy source is billed at the catalog's prices; a
+/// new-commerce one credits its locked price and charges a new target's price in force today on
+/// the source's plan, or an existing target's locked price (`target_locked`).
+fn bill(
+    case: &UpgradeCase<'_>,
+    (target_offer_id, target_locked): (&str, Option<i64>),
+    quantities: (i64, i64),
+) -> Option<Billing> {
     let facts = &case.facts;
     let catalog = facts.catalog;
-    let source = catalog.offer(&facts.source.offer_id)?;
-    let target = catalog.offer(target_offer_id)?;
     let market = catalog.market(facts.market)?;
+    let (source_price, target_price) = match case.terms.commerce {
+        Commerce::Legacy => (
+            catalog
+                .offer(&facts.source.offer_id)?
+                .monthly_price_in(facts.market)?,
+            catalog
+                .offer(target_offer_id)?
+                .monthly_price_in(facts.market)?,
+        ),
+        Commerce::New => (
+            case.terms.unit_price?,
+            target_locked.or_else(|| case.prices.get(target_offer_id, case.terms.plan()))?,
+        ),
+    };
     Some(billing::prorate(&Proration {
+        commerce: case.terms.commerce,
         currency: market.currency.clone(),
         cycle: case.terms.cycle,
         term_start: case.terms.term_start,
         period_start: case.terms.period_start,
         period_end: case.terms.period_end,
         source_quantity: quantities.0,
-        source_monthly_unit_price: source.monthly_price_in(facts.market)?,
+        source_monthly_unit_price: source_price,
         target_quantity: quantities.1,
-        target_monthly_unit_price: target.monthly_price_in(facts.market)?,
+        target_monthly_unit_price: target_price,
         today: case.today,
     }))
 }

@@ -101,13 +101,14 @@ impl App {
         )
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
-        drop(conn);
         let source = row
             .source
             .take()
             .ok_or_else(|| subscription_not_found(subscription_id))?
             .as_of(super::today());
-        let facts = Facts::new(row, &source, (partner_id, catalog))?;
+        let prices = facts::plan_prices(&mut conn, [&source]).await?;
+        drop(conn);
+        let facts = Facts::new(row, &source, (partner_id, catalog))?.with_prices(prices);
         let case = facts.case(catalog);
         Ok(upgrade::evaluate_all(&case)
             .into_iter()

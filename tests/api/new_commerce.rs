@@ -421,3 +421,171 @@ async fn a_renewal_takes_the_price_in_force_and_opens_a_new_window_and_the_lock_
     assert_eq!(renewal["before"]["unitPrice"], locked);
     assert_eq!(renewal["after"]["unitPrice"], raised);
 }
+
+/// Inserts a price that takes effect today for `offer` in the US on `plan`.
+async fn price_from_today(
+    app: &crate::helpers::TestApp,
+    offer: &str,
+    plan: (&str, &str),
+    price: i64,
+) {
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    sqlx::query(
+        "INSERT INTO offer_plan_prices (offer_id, market_code, term_duration, billing_cycle,
+                                        effective_from, monthly_unit_price_minor)
+         VALUES ($1, 'US', $2, $3, CURRENT_DATE, $4)",
+    )
+    .bind(offer)
+    .bind(plan.0)
+    .bind(plan.1)
+    .bind(price)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn an_upgrade_credits_the_locked_price_daily_even_in_the_first_month_and_charges_todays() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    admin.relationship(&customer, &["*"]).await;
+    let body = buy(
+        "m365-business-basic",
+        10,
+        json!({"billingCycle": "monthly"}),
+    );
+    let source: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        source["id"].as_str().unwrap()
+    );
+    // Both prices change today: the source keeps its locked 6.00, the target is bought at the
+    // new 13.00.
+    price_from_today(&app, "m365-business-basic", ("P1Y", "monthly"), 650).await;
+    let standard = 1_300;
+    price_from_today(&app, "m365-business-standard", ("P1Y", "monthly"), standard).await;
+
+    let asked = json!({"targetOfferId": "m365-business-standard", "dryRun": true});
+    let preview = admin.post(&format!("{path}/upgrades"), &asked).await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let preview: Value = preview.json().await.unwrap();
+    let credit = prorated(10 * BASIC_US, &source);
+    let charge = prorated(10 * standard, &source);
+    assert_eq!(
+        preview["billing"]["fullCredit"], false,
+        "no first-month full credit"
+    );
+    assert_eq!(preview["billing"]["credit"], credit);
+    assert_eq!(preview["billing"]["charge"], charge);
+    assert_eq!(preview["billing"]["net"], charge - credit);
+
+    let asked = json!({"targetOfferId": "m365-business-standard"});
+    let done = admin.post(&format!("{path}/upgrades"), &asked).await;
+    assert_eq!(done.status(), StatusCode::CREATED);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(
+        done["billing"], preview["billing"],
+        "the dry run answers what the upgrade does"
+    );
+    let target = json_ok(
+        admin
+            .get(&format!(
+                "/v1/customers/{customer}/subscriptions/{}",
+                done["targetSubscriptionId"].as_str().unwrap()
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(target["commerce"], "new");
+    assert_eq!(target["termDuration"], "P1Y");
+    assert_eq!(target["billingCycle"], "monthly");
+    assert_eq!(target["unitPrice"], standard);
+    assert_eq!(target["termEnd"], source["termEnd"]);
+    assert_eq!(
+        target["cancellationAllowedUntil"], source["cancellationAllowedUntil"],
+        "the target inherits its source's window"
+    );
+}
+
+#[tokio::test]
+async fn seats_move_into_an_existing_target_only_when_its_term_is_as_long_and_ends_no_earlier() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    admin.relationship(&customer, &["*"]).await;
+    let bought = |offer, quantity, term| {
+        buy(
+            offer,
+            quantity,
+            json!({"termDuration": term, "billingCycle": "monthly"}),
+        )
+    };
+    let source: Value = purchase(&admin, &customer, &bought("m365-business-basic", 10, "P1Y"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let short: Value = purchase(
+        &admin,
+        &customer,
+        &bought("m365-business-standard", 2, "P1M"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        source["id"].as_str().unwrap()
+    );
+    let into = |target: &Value| {
+        json!({"targetOfferId": "m365-business-standard", "partial": true, "quantity": 3,
+               "targetSubscriptionId": target["id"]})
+    };
+    let refused = admin.post(&format!("{path}/upgrades"), &into(&short)).await;
+    let problem = assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "upgrade_not_eligible",
+    )
+    .await;
+    let codes: Vec<&str> = problem["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["target_term_shorter", "target_ends_before_source"]);
+
+    // A three-year subscription of the target is long enough: the moved seats are charged at its
+    // locked price (Standard's 12.50), and credited at the source's (6.00).
+    let short_path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        short["id"].as_str().unwrap()
+    );
+    let cancel = json!({"status": "cancelled"});
+    json_ok(admin.patch_with(&short_path, &cancel, &[]).await).await;
+    let long: Value = purchase(
+        &admin,
+        &customer,
+        &bought("m365-business-standard", 2, "P3Y"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    price_from_today(&app, "m365-business-standard", ("P3Y", "monthly"), 1_400).await;
+    let moved = admin.post(&format!("{path}/upgrades"), &into(&long)).await;
+    let status = moved.status();
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{moved}");
+    assert_eq!(moved["billing"]["credit"], prorated(3 * BASIC_US, &source));
+    assert_eq!(moved["billing"]["charge"], prorated(3 * 1_250, &source));
+    assert_eq!(moved["partial"]["targetQuantity"], 5);
+}

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use subscription_upgrades::domain::billing::{self, Proration};
+use subscription_upgrades::domain::plan::Commerce;
 use subscription_upgrades::domain::subscription::BillingCycle;
 
 use crate::helpers::{
@@ -140,6 +141,7 @@ async fn ten_of_twenty_five_seats_move_with_four_named_users() {
 
     // The same calculator as every preview: 10 Basic seats credited, 10 Standard seats charged.
     let expected = billing::prorate(&Proration {
+        commerce: Commerce::New,
         currency: "USD".into(),
         cycle: BillingCycle::Monthly,
         term_start: date(&source_before["termStart"]),

@@ -11,6 +11,7 @@ fn day(s: &str) -> NaiveDate {
 /// November period of a term that began in September.
 fn basic_to_standard(today: &str) -> Proration {
     Proration {
+        commerce: Commerce::Legacy,
         currency: "USD".into(),
         cycle: BillingCycle::Monthly,
         term_start: day("2026-09-01"),
@@ -68,6 +69,7 @@ fn the_first_month_ends_on_the_same_day_of_the_next_month() {
 #[test]
 fn annual_periods_price_twelve_months() {
     let input = Proration {
+        commerce: Commerce::Legacy,
         cycle: BillingCycle::Annual,
         period_start: day("2026-09-01"),
         period_end: day("2027-09-01"),
@@ -106,6 +108,7 @@ fn a_date_outside_the_current_period_is_clamped_into_it() {
 fn ties_round_half_to_even_on_the_final_amount() {
     // A two-day period with one day left: each amount is exactly half its period price.
     let two_days = |source_price, target_price| Proration {
+        commerce: Commerce::Legacy,
         period_start: day("2026-11-01"),
         period_end: day("2026-11-03"),
         source_quantity: 1,
@@ -164,6 +167,7 @@ fn periods_at_the_edges_of_the_accepted_dates_prorate_like_any_other() {
     ];
     for ((term_start, start, end, today), (effective, remaining, days, full)) in cases {
         let input = Proration {
+            commerce: Commerce::Legacy,
             term_start: day(term_start),
             period_start: day(start),
             period_end: day(end),
@@ -211,6 +215,7 @@ prop_compose! {
         let term_start = day("2025-01-01") + chrono::Duration::days(term_offset);
         let period_start = term_start + chrono::Duration::days(period_offset);
         Proration {
+        commerce: Commerce::Legacy,
             currency: "EUR".into(),
             cycle,
             term_start,
@@ -280,4 +285,29 @@ fn a_scheduled_change_is_billed_its_whole_first_period_without_proration() {
     let annual = full_period("EUR", 940, 3, 12, (day("2027-01-15"), day("2028-01-15")));
     assert_eq!(annual.charge, 940 * 3 * 12);
     assert!(!annual.full_credit);
+}
+
+/// **No first-month full credit** under new commerce: an upgrade in the term's first month credits
+/// the source daily like any other, where a legacy one credits the whole period.
+#[test]
+fn new_commerce_credits_daily_even_in_the_first_month() {
+    // Basic (6.00) to Standard (12.50), 10 seats, monthly, 2026-09-10 in a term begun 09-01:
+    // 21 of 30 days left. Credit 6,000 x 21 / 30 = 4,200; charge 12,500 x 21 / 30 = 8,750.
+    let first_month = Proration {
+        term_start: day("2026-09-01"),
+        period_start: day("2026-09-01"),
+        period_end: day("2026-10-01"),
+        today: day("2026-09-10"),
+        ..basic_to_standard("2026-09-10")
+    };
+    let legacy = prorate(&first_month);
+    assert!(legacy.full_credit);
+    assert_eq!(legacy.credit, 6_000);
+    let new = prorate(&Proration {
+        commerce: Commerce::New,
+        ..first_month
+    });
+    assert!(!new.full_credit);
+    assert_eq!((new.credit, new.charge, new.net), (4_200, 8_750, 4_550));
+    assert_eq!((new.remaining_days, new.period_days), (21, 30));
 }

@@ -153,12 +153,16 @@ impl Case {
                 now: now(),
             },
             terms: SourceTerms {
+                commerce: crate::domain::plan::Commerce::Legacy,
+                term_duration: crate::domain::plan::TermDuration::P1Y,
+                unit_price: None,
                 cycle: BillingCycle::Monthly,
                 term_start: day("2026-09-01"),
                 term_end: day("2027-09-01"),
                 period_start: day("2026-11-01"),
                 period_end: day("2026-12-01"),
             },
+            prices: &crate::domain::upgrade::PlanPrices::default(),
             holders: &self.holders,
             today: now().date_naive(),
         };
@@ -291,6 +295,8 @@ fn an_existing_target_is_of_the_target_offer_active_and_grows() {
     let into = ExistingTarget {
         subscription: standing.clone(),
         licensed_users: BTreeSet::new(),
+        term: None,
+        unit_price: None,
     };
     let grown = owned
         .evaluate("standard", &request(6, None, Some(&into)))
@@ -317,6 +323,8 @@ fn an_existing_target_is_of_the_target_offer_active_and_grows() {
     let other_offer = ExistingTarget {
         subscription: subscription("e1", 4),
         licensed_users: BTreeSet::new(),
+        term: None,
+        unit_price: None,
     };
     assert_eq!(
         owned
@@ -331,6 +339,8 @@ fn an_existing_target_is_of_the_target_offer_active_and_grows() {
             ..standing
         },
         licensed_users: BTreeSet::new(),
+        term: None,
+        unit_price: None,
     };
     assert_eq!(
         owned.evaluate("standard", &request(6, None, Some(&suspended))),
@@ -350,6 +360,8 @@ fn seat_caps_count_the_source_and_the_target_after_the_change() {
     let into = ExistingTarget {
         subscription: subscription("standard", 10),
         licensed_users: BTreeSet::new(),
+        term: None,
+        unit_price: None,
     };
     let within = inside
         .evaluate("standard", &request(29, None, Some(&into)))
@@ -370,6 +382,8 @@ fn seat_caps_count_the_source_and_the_target_after_the_change() {
     let nearly_full = ExistingTarget {
         subscription: subscription("e3", 295),
         licensed_users: BTreeSet::new(),
+        term: None,
+        unit_price: None,
     };
     let big = big.with_others(vec![nearly_full.subscription.clone()]);
     let over = big
@@ -462,6 +476,8 @@ fn movers_with_a_reason_stay_and_are_listed() {
     let into = ExistingTarget {
         subscription: subscription("standard", 3),
         licensed_users: BTreeSet::from([user(2)]),
+        term: None,
+        unit_price: None,
     };
     let owned = Case::new(subscription("basic", 25), holders(3))
         .with_others(vec![into.subscription.clone()]);

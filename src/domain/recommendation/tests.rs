@@ -281,12 +281,16 @@ fn with_case<T>(others: &[SubscriptionFacts], run: impl FnOnce(&UpgradeCase<'_>)
             now,
         },
         terms: SourceTerms {
+            commerce: crate::domain::plan::Commerce::Legacy,
+            term_duration: crate::domain::plan::TermDuration::P1Y,
+            unit_price: None,
             cycle: BillingCycle::Monthly,
             term_start: "2026-09-01".parse().unwrap(),
             term_end: "2027-09-01".parse().unwrap(),
             period_start: "2026-11-01".parse().unwrap(),
             period_end: "2026-12-01".parse().unwrap(),
         },
+        prices: &crate::domain::upgrade::PlanPrices::default(),
         holders: &[],
         today: now.date_naive(),
     };

@@ -64,6 +64,9 @@ fn rights() -> AdminRights {
 
 fn terms() -> SourceTerms {
     SourceTerms {
+        commerce: crate::domain::plan::Commerce::Legacy,
+        term_duration: crate::domain::plan::TermDuration::P1Y,
+        unit_price: None,
         cycle: BillingCycle::Monthly,
         term_start: "2026-09-01".parse().unwrap(),
         term_end: "2027-09-01".parse().unwrap(),
@@ -103,6 +106,7 @@ fn with_case<T>(
             now: now(),
         },
         terms: terms(),
+        prices: &crate::domain::upgrade::PlanPrices::default(),
         holders: &holders,
         today: now().date_naive(),
     };

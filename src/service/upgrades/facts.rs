@@ -4,6 +4,7 @@
 //! sold the customer (recommendations); both rows become facts through the same mapping.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::Utc;
 use sqlx::PgConnection;
@@ -15,10 +16,11 @@ use crate::db::licenses::{AssignmentRow, HolderRow};
 use crate::db::subscriptions::SubscriptionFactsRow;
 use crate::domain::Catalog;
 use crate::domain::eligibility::{AdminRights, SubscriptionFacts, UpgradeFacts};
+use crate::domain::plan::Commerce;
 use crate::domain::reassignment::{self, LicenseHolder, OtherLicense};
 use crate::domain::records::{RelationshipStatus, Subscription};
 use crate::domain::subscription::{Channel, SubscriptionStatus};
-use crate::domain::upgrade::{SourceTerms, UpgradeCase};
+use crate::domain::upgrade::{PlanPrices, SourceTerms, UpgradeCase};
 use crate::domain::{PartnerId, SubscriptionId};
 use crate::error::Error;
 
@@ -33,6 +35,8 @@ pub(super) struct Facts {
     add_ons: usize,
     holders: Vec<LicenseHolder>,
     terms: SourceTerms,
+    /// New commerce: what a new target costs (loaded only for a new-commerce source).
+    prices: Arc<PlanPrices>,
 }
 
 impl Facts {
@@ -52,7 +56,13 @@ impl Facts {
         )
         .await?
         .ok_or_else(|| customer_not_found(source.customer_id))?;
-        Facts::new(row, source, (partner_id, catalog))
+        let prices = plan_prices(conn, [source]).await?;
+        Ok(Facts::new(row, source, (partner_id, catalog))?.with_prices(prices))
+    }
+
+    /// The facts with the prices a new target is bought at.
+    pub(super) fn with_prices(self, prices: Arc<PlanPrices>) -> Self {
+        Facts { prices, ..self }
     }
 
     /// The facts of an upgrade of `source` from the one-subscription query.
@@ -132,6 +142,7 @@ impl Facts {
                 now,
             },
             terms: self.terms,
+            prices: &self.prices,
             holders: &self.holders,
             today: super::super::today(),
         }
@@ -202,7 +213,11 @@ impl CustomerFacts<'_> {
             rights: self.rights.to_vec(),
             add_ons: usize::try_from(add_ons).map_err(Error::internal)?,
             holders,
+            prices: Arc::default(),
             terms: SourceTerms {
+                commerce: source.commerce,
+                term_duration: source.term_duration,
+                unit_price: source.unit_price,
                 cycle: source.billing_cycle,
                 term_start: source.term_start,
                 term_end: source.term_end,
@@ -210,6 +225,23 @@ impl CustomerFacts<'_> {
                 period_end: source.current_period_end,
             },
         })
+    }
+}
+
+/// The prices in force today when one of `sources` is a new-commerce subscription (one query);
+/// none otherwise, so a legacy customer's reads cost nothing more.
+pub(super) async fn plan_prices<'s>(
+    conn: &mut PgConnection,
+    sources: impl IntoIterator<Item = &'s Subscription>,
+) -> Result<Arc<PlanPrices>, Error> {
+    let mut sources = sources.into_iter();
+    match sources.find(|s| s.commerce == Commerce::New) {
+        Some(source) => {
+            let today = super::super::today();
+            let prices = db::catalog::prices_in_force(conn, source.customer_id, today).await?;
+            Ok(Arc::new(prices))
+        }
+        None => Ok(Arc::default()),
     }
 }
 

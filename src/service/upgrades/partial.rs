@@ -14,6 +14,7 @@ use super::UpgradeResult;
 use super::facts::Facts;
 use super::write::{coterminous, move_licenses, new_target, record, upgraded};
 use crate::db;
+use crate::domain::commerce::Term;
 use crate::domain::eligibility::{Failure, SubscriptionFacts};
 use crate::domain::partial::{ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
 use crate::domain::records::{ChangeKind, Subscription};
@@ -74,6 +75,8 @@ pub(super) fn option(
     let existing = owned.map(|(_, subscription)| ExistingTarget {
         subscription: subscription.clone(),
         licensed_users: BTreeSet::new(),
+        term: None,
+        unit_price: None,
     });
     PartialOption {
         into: owned.map(|(id, _)| *id),
@@ -161,6 +164,11 @@ async fn existing_target(
             channel: target.channel,
         },
         licensed_users: licensed.into_iter().collect(),
+        term: Some(Term {
+            duration: target.term_duration,
+            end: target.term_end,
+        }),
+        unit_price: target.unit_price,
     })
 }
 

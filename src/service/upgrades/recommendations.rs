@@ -3,9 +3,11 @@
 //! query loads the facts of them all; each subscription is then evaluated exactly as its own
 //! listing is (`domain::recommendation::recommend` over `upgrade::evaluate_all`).
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
 
-use super::facts::Facts;
+use super::facts::{self, Facts};
 use crate::db;
 use crate::domain::recommendation::{self, Recommendations};
 use crate::domain::records::Subscription;
@@ -57,6 +59,7 @@ async fn for_customer(
     let row = db::facts::customer_facts(&mut conn, partner_id, customer_id)
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
+    let prices = facts::plan_prices(&mut conn, &row.sources).await?;
     drop(conn);
     let market = row.market_code.clone();
     let currency = catalog
@@ -65,6 +68,7 @@ async fn for_customer(
         .ok_or_else(|| Error::internal(format!("market {market} is not in the catalog")))?;
     let subscriptions = Facts::for_customer(row, (partner_id, catalog))?
         .into_iter()
+        .map(|(subscription, facts)| (subscription, facts.with_prices(Arc::clone(&prices))))
         .map(|(subscription, facts)| SubscriptionRecommendations {
             offer_name: catalog
                 .offer(&subscription.offer_id)
