@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::UpgradeResult;
+use super::result::UpgradeResult;
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::db::upgrades::NewUpgrade;
