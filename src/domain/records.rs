@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
-use super::ids::{CustomerId, PartnerId, SubscriptionId};
+use super::ids::{CustomerId, PartnerId, SubscriptionId, UpgradeId};
 use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
 /// A customer of a partner.
@@ -272,7 +272,7 @@ pub struct HistoryEntry {
 /// A performed upgrade, with the answer given to the caller.
 #[derive(Debug, Clone)]
 pub struct PerformedUpgrade {
-    pub id: Uuid,
+    pub id: UpgradeId,
     pub customer_id: CustomerId,
     pub partner_id: PartnerId,
     pub source_subscription_id: SubscriptionId,

@@ -25,7 +25,7 @@ use crate::domain::records::{PerformedUpgrade, Subscription};
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::BillingDates;
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation};
-use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, UpgradeId};
 use crate::error::Error;
 
 use super::subscriptions::check_precondition;
@@ -109,7 +109,7 @@ impl App {
         &self,
         actor: &Actor,
         customer_id: CustomerId,
-        upgrade_id: Uuid,
+        upgrade_id: UpgradeId,
     ) -> Result<PerformedUpgrade, Error> {
         let (pool, partner_id) = (self.pool(), actor.partner_id);
         super::visible_customer(pool, partner_id, customer_id).await?;

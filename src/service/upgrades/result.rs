@@ -5,19 +5,20 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::UpgradeType;
 use crate::domain::billing::Billing;
 use crate::domain::catalog::{BaseOfferId, OfferId};
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::Subscription;
 use crate::domain::upgrade::EligibleUpgrade;
+use crate::domain::{UpgradeId, UpgradeType};
 
 /// The result of an upgrade, as answered and as stored.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeResult {
     /// `null` for a dry run.
-    pub upgrade_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub upgrade_id: Option<UpgradeId>,
     pub source_subscription_id: Uuid,
     /// `null` for a dry run.
     pub target_subscription_id: Option<Uuid>,
