@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
-use super::ids::{CustomerId, PartnerId, SubscriptionId, UpgradeId};
+use super::ids::{CustomerId, PartnerId, SubscriptionId, UpgradeId, UserId};
 use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
 /// A customer of a partner.
@@ -64,7 +64,7 @@ pub struct DelegatedAdminRelationship {
 /// A user account in a customer's directory.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: Uuid,
+    pub id: UserId,
     pub customer_id: CustomerId,
     pub display_name: String,
     pub email: String,
@@ -157,7 +157,7 @@ impl Precondition {
 #[derive(Debug, Clone)]
 pub struct LicenseAssignment {
     pub subscription_id: SubscriptionId,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub display_name: String,
     pub email: String,
     pub disabled_services: Vec<String>,
@@ -355,7 +355,7 @@ pub struct ScheduledChange {
     /// Seats after the change (for an upgrade, the target's; for a partial one, the seats moved).
     pub quantity: i32,
     /// For a partial upgrade: the users named to move (`None`: the rule picks them).
-    pub users: Option<Vec<Uuid>>,
+    pub users: Option<Vec<UserId>>,
     /// For a partial upgrade: the existing subscription to grow.
     pub target_subscription_id: Option<SubscriptionId>,
     pub created_at: DateTime<Utc>,

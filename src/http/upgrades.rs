@@ -22,7 +22,7 @@ use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::PerformedUpgrade;
 use crate::domain::records::Precondition;
-use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId, UpgradeId};
+use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId, UpgradeId, UserId};
 use crate::error::Error;
 use crate::service::idempotency::Answered;
 use crate::service::upgrades::{PartialAsk, UpgradeRequest, UpgradeResult};
@@ -131,7 +131,7 @@ pub(super) fn partial_ask(
     match (partial, quantity) {
         (true, Some(quantity)) => Ok(Some(PartialAsk {
             quantity,
-            users,
+            users: users.map(|users| users.into_iter().map(UserId::from).collect()),
             target_subscription_id: target_subscription_id.map(Into::into),
         })),
         (true, None) => Err(Error::new(

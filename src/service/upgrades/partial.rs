@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::facts::Facts;
 use super::result::{PartialResult, UpgradeResult, result_of};
@@ -18,7 +17,7 @@ use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::upgrade::{self, EligibleUpgrade, UpgradeCase};
-use crate::domain::{Catalog, ErrorCode, SubscriptionId};
+use crate::domain::{Catalog, ErrorCode, SubscriptionId, UserId};
 use crate::error::Error;
 use crate::service::subscription_steps::cancel_scheduled_for;
 use crate::service::{Actor, snapshot, today};
@@ -29,7 +28,7 @@ pub struct PartialAsk {
     /// Seats to move.
     pub quantity: i64,
     /// The users to move; `None` lets the rule pick them.
-    pub users: Option<Vec<Uuid>>,
+    pub users: Option<Vec<UserId>>,
     /// The customer's existing subscription of the target offer to grow.
     pub target_subscription_id: Option<SubscriptionId>,
 }

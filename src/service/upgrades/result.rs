@@ -10,7 +10,7 @@ use crate::domain::catalog::{BaseOfferId, OfferId};
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::Subscription;
 use crate::domain::upgrade::EligibleUpgrade;
-use crate::domain::{UpgradeId, UpgradeType};
+use crate::domain::{UpgradeId, UpgradeType, UserId};
 
 /// The result of an upgrade, as answered and as stored.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -33,7 +33,8 @@ pub struct UpgradeResult {
     /// How many users' licenses moved to the target.
     pub transferred_users: usize,
     /// The users whose licenses moved to the target.
-    pub transferred_user_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<Uuid>)]
+    pub transferred_user_ids: Vec<UserId>,
     /// Accounts the partner must reassign by hand, with every reason.
     pub accounts_requiring_reassignment: Vec<AccountToReassign>,
     /// `null` only when the catalog has no price for an offer in the customer's market.
