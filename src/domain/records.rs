@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
-use super::ids::{CustomerId, PartnerId, SubscriptionId, UpgradeId, UserId};
+use super::ids::{AddOnId, CustomerId, PartnerId, SubscriptionId, UpgradeId, UserId};
 use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
 /// A customer of a partner.
@@ -167,7 +167,7 @@ pub struct LicenseAssignment {
 /// An add-on bought on a subscription.
 #[derive(Debug, Clone)]
 pub struct AddOn {
-    pub id: Uuid,
+    pub id: AddOnId,
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
     pub offer_id: String,
