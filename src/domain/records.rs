@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
-use super::ids::{AddOnId, CustomerId, PartnerId, SubscriptionId, UpgradeId, UserId};
+use super::ids::{
+    AddOnId, CustomerId, PartnerId, ScheduledChangeId, SubscriptionId, UpgradeId, UserId,
+};
 use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
 /// A customer of a partner.
@@ -347,7 +349,7 @@ impl ScheduledKind {
 /// An upgrade or seat change scheduled for a subscription's term end (at most one).
 #[derive(Debug, Clone)]
 pub struct ScheduledChange {
-    pub id: Uuid,
+    pub id: ScheduledChangeId,
     pub subscription_id: SubscriptionId,
     pub kind: ScheduledKind,
     /// For an upgrade: the offer it goes to.

@@ -47,7 +47,7 @@ pub struct ScheduledChangeView {
 impl From<Scheduled> for ScheduledChangeView {
     fn from(scheduled: Scheduled) -> Self {
         ScheduledChangeView {
-            id: scheduled.change.as_ref().map(|c| c.id),
+            id: scheduled.change.as_ref().map(|c| c.id.as_uuid()),
             subscription_id: scheduled.subscription_id.into(),
             kind: scheduled.kind,
             target_offer_id: scheduled.target_offer_id,
@@ -70,7 +70,7 @@ impl ScheduledChangeView {
     /// A stored scheduled change of `subscription`.
     pub fn of(subscription: &Subscription, change: ScheduledChange) -> Self {
         ScheduledChangeView {
-            id: Some(change.id),
+            id: Some(change.id.as_uuid()),
             subscription_id: change.subscription_id.into(),
             kind: change.kind,
             target_offer_id: change.target_offer_id,
