@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::add_on::AddOnStatus;
 use super::ids::{
     AddOnId, CustomerId, PartnerId, ScheduledChangeId, SubscriptionId, UpgradeId, UserId,
+    WebhookEndpointId,
 };
 use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
@@ -366,7 +367,7 @@ pub struct ScheduledChange {
 /// A partner's webhook endpoint (its secret stays in the database).
 #[derive(Debug, Clone)]
 pub struct WebhookEndpoint {
-    pub id: Uuid,
+    pub id: WebhookEndpointId,
     pub url: String,
     pub events: Vec<String>,
     pub created_at: DateTime<Utc>,
