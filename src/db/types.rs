@@ -10,7 +10,10 @@ use sqlx::{Decode, Encode, Postgres, Type};
 use uuid::Uuid;
 
 use crate::domain::add_on::AddOnStatus;
-use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::ids::{
+    AddOnId, CustomerId, JobId, PartnerId, ScheduledChangeId, SubscriptionId, UpgradeId, UserId,
+    WebhookEndpointId,
+};
 use crate::domain::job::{ItemOutcome, JobStatus};
 use crate::domain::records::EndpointStatus;
 use crate::domain::records::{ChangeKind, RelationshipStatus, ScheduledKind};
@@ -97,4 +100,14 @@ macro_rules! uuid_column {
     )*};
 }
 
-uuid_column!(PartnerId, CustomerId, SubscriptionId);
+uuid_column!(
+    PartnerId,
+    CustomerId,
+    SubscriptionId,
+    UpgradeId,
+    JobId,
+    ScheduledChangeId,
+    AddOnId,
+    UserId,
+    WebhookEndpointId,
+);
