@@ -30,7 +30,7 @@ use subscription_upgrades::domain::reassignment::LicenseHolder;
 use subscription_upgrades::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 use subscription_upgrades::domain::upgrade::{PlanPrices, SourceTerms, UpgradeCase, evaluate_all};
 use subscription_upgrades::domain::{
-    Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType,
+    Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType, UserId,
 };
 
 /// Sizes of the customer: how many other subscriptions it holds.
@@ -266,7 +266,7 @@ impl Customer {
                 };
                 let set = |s: &[&str]| s.iter().map(|&s| s.to_owned()).collect::<BTreeSet<_>>();
                 LicenseHolder {
-                    user_id: Uuid::from_u128(u128::from(mix.next())),
+                    user_id: UserId(Uuid::from_u128(u128::from(mix.next()))),
                     display_name: format!("User {i}"),
                     email: format!("user{i}@contoso.example"),
                     assigned_at: now() - TimeDelta::minutes(mix.below(2 * 365 * 24 * 60)),

@@ -4,7 +4,7 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, SubscriptionId};
+use crate::domain::ids::{AddOnId, CustomerId, SubscriptionId};
 
 use crate::domain::add_on::AddOnStatus;
 use crate::domain::records::AddOn;
@@ -21,7 +21,7 @@ pub async fn create(
         AddOn,
         r#"INSERT INTO subscription_add_ons (customer_id, id, subscription_id, offer_id, quantity, status)
          VALUES ($1, $2, $3, $4, $5, 'active')
-         RETURNING id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
+         RETURNING id AS "id: AddOnId", customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at"#,
         customer_id.as_uuid(),
         Uuid::now_v7(),
@@ -38,18 +38,18 @@ pub async fn lock(
     conn: &mut PgConnection,
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
-    id: Uuid,
+    id: AddOnId,
 ) -> Result<Option<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id AS "id: AddOnId", customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND id = $3
          FOR UPDATE"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(conn)
     .await
@@ -60,17 +60,17 @@ pub async fn find(
     pool: &PgPool,
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
-    id: Uuid,
+    id: AddOnId,
 ) -> Result<Option<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id AS "id: AddOnId", customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND id = $3"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(pool)
     .await
@@ -86,7 +86,7 @@ pub async fn list(
 ) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id AS "id: AddOnId", customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND ($3::uuid IS NULL OR id > $3)
@@ -108,7 +108,7 @@ pub async fn active(
 ) -> Result<Vec<AddOn>, sqlx::Error> {
     sqlx::query_as!(
         AddOn,
-        r#"SELECT id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
+        r#"SELECT id AS "id: AddOnId", customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at
          FROM subscription_add_ons
          WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
@@ -124,7 +124,7 @@ pub async fn active(
 pub async fn update(
     conn: &mut PgConnection,
     customer_id: CustomerId,
-    id: Uuid,
+    id: AddOnId,
     quantity: i32,
     status: &str,
 ) -> Result<AddOn, sqlx::Error> {
@@ -139,10 +139,10 @@ pub async fn update(
          SET quantity = $3, status = $4,
              cancelled_at = CASE WHEN $4 = 'cancelled' THEN coalesce(cancelled_at, $5) END
          WHERE customer_id = $1 AND id = $2
-         RETURNING id, customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
+         RETURNING id AS "id: AddOnId", customer_id AS "customer_id: CustomerId", subscription_id AS "subscription_id: SubscriptionId", offer_id, quantity, status AS "status: AddOnStatus", created_at,
                 cancelled_at"#,
         customer_id.as_uuid(),
-        id,
+        id.as_uuid(),
         quantity,
         status,
         now
@@ -164,7 +164,7 @@ pub async fn cancel_all(
              WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'
              RETURNING id, customer_id, subscription_id, offer_id, quantity, status, created_at,
                        cancelled_at)
-         SELECT id AS "id!", customer_id AS "customer_id!", subscription_id AS "subscription_id!",
+         SELECT id AS "id!: AddOnId", customer_id AS "customer_id!: CustomerId", subscription_id AS "subscription_id!: SubscriptionId",
                 offer_id AS "offer_id!", quantity AS "quantity!", status AS "status!: AddOnStatus",
                 created_at AS "created_at!", cancelled_at
          FROM cancelled ORDER BY id"#,

@@ -10,11 +10,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::types::Json;
-use uuid::Uuid;
 
 use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
-use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId, UserId};
 use crate::domain::records::{RelationshipStatus, Subscription};
 use crate::domain::subscription::{Channel, SubscriptionStatus};
 
@@ -108,7 +107,7 @@ struct CustomerRecord {
     right_all_services: Vec<bool>,
     right_services: Vec<String>,
     add_on_subscriptions: Vec<SubscriptionId>,
-    license_users: Vec<Uuid>,
+    license_users: Vec<UserId>,
     license_subscriptions: Vec<SubscriptionId>,
     license_assigned: Vec<DateTime<Utc>>,
     license_names: Vec<String>,

@@ -5,14 +5,14 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::ids::{CustomerId, JobId, PartnerId, SubscriptionId};
 use crate::domain::job::{ItemOutcome, JobItem, JobStatus, UpgradeJob};
 
 /// What a new job says.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
     pub partner_id: PartnerId,
-    pub id: Uuid,
+    pub id: JobId,
     pub dry_run: bool,
     pub at_term_end: bool,
     pub definition: &'a serde_json::Value,
@@ -26,8 +26,8 @@ pub struct NewJob<'a> {
 /// A job's items, column by column, in item order.
 #[derive(Debug, Clone, Default)]
 pub struct NewItems {
-    pub customer_ids: Vec<Uuid>,
-    pub subscription_ids: Vec<Uuid>,
+    pub customer_ids: Vec<CustomerId>,
+    pub subscription_ids: Vec<SubscriptionId>,
     pub target_offer_ids: Vec<String>,
     pub quantities: Vec<Option<i32>>,
 }
@@ -48,11 +48,11 @@ pub async fn create(
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                    CASE WHEN $6 = 0 THEN 'completed' ELSE 'queued' END,
                    CASE WHEN $6 = 0 THEN now() END, CASE WHEN $6 = 0 THEN now() END)
-           RETURNING partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+           RETURNING partner_id AS "partner_id: PartnerId", id AS "id: JobId", status AS "status: JobStatus",
                      dry_run, at_term_end, definition, total_items, request_id, created_at,
                      started_at, finished_at"#,
         new.partner_id.as_uuid(),
-        new.id,
+        new.id.as_uuid(),
         new.dry_run,
         new.at_term_end,
         new.definition,
@@ -72,9 +72,9 @@ pub async fn create(
            FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::integer[])
                 WITH ORDINALITY AS i(customer_id, subscription_id, target_offer_id, quantity, seq)",
         new.partner_id.as_uuid(),
-        new.id,
-        &items.customer_ids,
-        &items.subscription_ids,
+        new.id.as_uuid(),
+        &items.customer_ids as &[CustomerId],
+        &items.subscription_ids as &[SubscriptionId],
         &items.target_offer_ids,
         &items.quantities as &[Option<i32>]
     )
@@ -89,7 +89,7 @@ pub async fn create(
 #[derive(Debug, Clone)]
 pub struct Selection<'a> {
     pub source_offer_id: &'a str,
-    pub customer_ids: Option<&'a [Uuid]>,
+    pub customer_ids: Option<&'a [CustomerId]>,
     pub market: Option<&'a str>,
     pub limit: i64,
 }
@@ -113,7 +113,7 @@ pub async fn select(
             LIMIT $5"#,
         partner_id.as_uuid(),
         selection.source_offer_id,
-        selection.customer_ids,
+        selection.customer_ids as Option<&[CustomerId]>,
         selection.market,
         selection.limit
     )
@@ -129,7 +129,7 @@ pub async fn find_by_key(
     key: &str,
 ) -> Result<Option<(UpgradeJob, Option<Vec<u8>>)>, sqlx::Error> {
     let row = sqlx::query!(
-        "SELECT id, request_hash FROM upgrade_jobs WHERE partner_id = $1 AND idempotency_key = $2",
+        r#"SELECT id AS "id: JobId", request_hash FROM upgrade_jobs WHERE partner_id = $1 AND idempotency_key = $2"#,
         partner_id.as_uuid(),
         key
     )
@@ -144,16 +144,16 @@ pub async fn find_by_key(
 pub async fn find(
     executor: impl sqlx::PgExecutor<'_>,
     partner_id: PartnerId,
-    id: Uuid,
+    id: JobId,
 ) -> Result<Option<UpgradeJob>, sqlx::Error> {
     sqlx::query_as!(
         UpgradeJob,
-        r#"SELECT partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+        r#"SELECT partner_id AS "partner_id: PartnerId", id AS "id: JobId", status AS "status: JobStatus",
                   dry_run, at_term_end, definition, total_items, request_id, created_at,
                   started_at, finished_at
              FROM upgrade_jobs WHERE partner_id = $1 AND id = $2"#,
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(executor)
     .await
@@ -168,7 +168,7 @@ pub async fn list(
 ) -> Result<Vec<UpgradeJob>, sqlx::Error> {
     sqlx::query_as!(
         UpgradeJob,
-        r#"SELECT partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+        r#"SELECT partner_id AS "partner_id: PartnerId", id AS "id: JobId", status AS "status: JobStatus",
                   dry_run, at_term_end, definition, total_items, request_id, created_at,
                   started_at, finished_at
              FROM upgrade_jobs
@@ -186,14 +186,14 @@ pub async fn list(
 pub async fn counts(
     executor: impl sqlx::PgExecutor<'_>,
     partner_id: PartnerId,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<Vec<(ItemOutcome, i64)>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT outcome AS "outcome: ItemOutcome", count(*) AS "count!"
              FROM upgrade_job_items WHERE partner_id = $1 AND job_id = $2
             GROUP BY outcome"#,
         partner_id.as_uuid(),
-        job_id
+        job_id.as_uuid()
     )
     .fetch_all(executor)
     .await?;
@@ -204,14 +204,14 @@ pub async fn counts(
 pub async fn counts_of(
     pool: &PgPool,
     partner_id: PartnerId,
-    job_ids: &[Uuid],
-) -> Result<Vec<(Uuid, ItemOutcome, i64)>, sqlx::Error> {
+    job_ids: &[JobId],
+) -> Result<Vec<(JobId, ItemOutcome, i64)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT job_id, outcome AS "outcome: ItemOutcome", count(*) AS "count!"
+        r#"SELECT job_id AS "job_id: JobId", outcome AS "outcome: ItemOutcome", count(*) AS "count!"
              FROM upgrade_job_items WHERE partner_id = $1 AND job_id = ANY ($2)
             GROUP BY job_id, outcome"#,
         partner_id.as_uuid(),
-        job_ids
+        job_ids as &[JobId]
     )
     .fetch_all(pool)
     .await?;
@@ -224,7 +224,7 @@ pub async fn counts_of(
 /// A page of the job's items after item `after`, only those with `outcome` when given.
 pub async fn items(
     pool: &PgPool,
-    (partner_id, job_id): (PartnerId, Uuid),
+    (partner_id, job_id): (PartnerId, JobId),
     outcome: Option<ItemOutcome>,
     after: Option<i32>,
     limit: i64,
@@ -240,7 +240,7 @@ pub async fn items(
               AND ($4::integer IS NULL OR seq > $4)
             ORDER BY seq LIMIT $5"#,
         partner_id.as_uuid(),
-        job_id,
+        job_id.as_uuid(),
         outcome.map(ItemOutcome::as_str),
         after,
         limit

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, SubscriptionId};
+use crate::domain::ids::{CustomerId, SubscriptionId, UserId};
 
 use crate::domain::records::LicenseAssignment;
 
@@ -30,7 +30,7 @@ pub async fn create(
     conn: &mut PgConnection,
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
-    user_id: Uuid,
+    user_id: UserId,
     disabled_services: &[String],
 ) -> Result<LicenseAssignment, sqlx::Error> {
     sqlx::query_as!(
@@ -39,11 +39,11 @@ pub async fn create(
              INSERT INTO license_assignments (customer_id, subscription_id, user_id, disabled_services)
              VALUES ($1, $2, $3, $4)
              RETURNING customer_id, subscription_id, user_id, disabled_services, assigned_at)
-         SELECT i.subscription_id AS "subscription_id: SubscriptionId", i.user_id, u.display_name, u.email, i.disabled_services, i.assigned_at
+         SELECT i.subscription_id AS "subscription_id: SubscriptionId", i.user_id AS "user_id: UserId", u.display_name, u.email, i.disabled_services, i.assigned_at
          FROM inserted i JOIN users u ON u.customer_id = i.customer_id AND u.id = i.user_id"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid(),
-        user_id,
+        user_id.as_uuid(),
         disabled_services
     )
     .fetch_one(conn)
@@ -60,7 +60,7 @@ pub async fn list(
 ) -> Result<Vec<LicenseAssignment>, sqlx::Error> {
     sqlx::query_as!(
         LicenseAssignment,
-        r#"SELECT a.subscription_id AS "subscription_id: SubscriptionId", a.user_id, u.display_name, u.email, a.disabled_services, a.assigned_at
+        r#"SELECT a.subscription_id AS "subscription_id: SubscriptionId", a.user_id AS "user_id: UserId", u.display_name, u.email, a.disabled_services, a.assigned_at
          FROM license_assignments a
          JOIN users u ON u.customer_id = a.customer_id AND u.id = a.user_id
          WHERE a.customer_id = $1 AND a.subscription_id = $2 AND ($3::uuid IS NULL OR a.user_id > $3)
@@ -79,9 +79,10 @@ pub async fn holders(
     conn: &mut PgConnection,
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Vec<UserId>, sqlx::Error> {
     sqlx::query_scalar!(
-        "SELECT user_id FROM license_assignments WHERE customer_id = $1 AND subscription_id = $2",
+        r#"SELECT user_id AS "user_id: UserId" FROM license_assignments
+           WHERE customer_id = $1 AND subscription_id = $2"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()
     )
@@ -92,7 +93,7 @@ pub async fn holders(
 /// A holder of a license from a subscription.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct HolderRow {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub display_name: String,
     pub email: String,
     pub assigned_at: DateTime<Utc>,
@@ -102,7 +103,7 @@ pub struct HolderRow {
 /// A license of the customer's, as the services its holder has elsewhere are read from it.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct AssignmentRow {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub subscription_id: SubscriptionId,
     pub disabled_services: Vec<String>,
 }
@@ -142,7 +143,7 @@ pub async fn release_all(
         r#"WITH released AS (
              DELETE FROM license_assignments WHERE customer_id = $1 AND subscription_id = $2
              RETURNING customer_id, subscription_id, user_id, disabled_services, assigned_at)
-         SELECT r.subscription_id AS "subscription_id: SubscriptionId", r.user_id, u.display_name, u.email, r.disabled_services, r.assigned_at
+         SELECT r.subscription_id AS "subscription_id: SubscriptionId", r.user_id AS "user_id: UserId", u.display_name, u.email, r.disabled_services, r.assigned_at
          FROM released r JOIN users u ON u.customer_id = r.customer_id AND u.id = r.user_id
          ORDER BY r.assigned_at, r.user_id"#,
         customer_id.as_uuid(),

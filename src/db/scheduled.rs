@@ -4,7 +4,7 @@
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, SubscriptionId};
+use crate::domain::ids::{CustomerId, ScheduledChangeId, SubscriptionId, UserId};
 use crate::domain::records::{ScheduledChange, ScheduledKind};
 
 /// What a new scheduled change says.
@@ -13,7 +13,7 @@ pub struct NewScheduledChange<'a> {
     pub kind: ScheduledKind,
     pub target_offer_id: Option<&'a str>,
     pub quantity: i32,
-    pub users: Option<&'a [Uuid]>,
+    pub users: Option<&'a [UserId]>,
     pub target_subscription_id: Option<SubscriptionId>,
 }
 
@@ -30,8 +30,8 @@ pub async fn create(
                (customer_id, subscription_id, id, kind, target_offer_id, quantity, users,
                 target_subscription_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           RETURNING id, subscription_id AS "subscription_id: SubscriptionId",
-                     kind AS "kind: ScheduledKind", target_offer_id, quantity, users,
+           RETURNING id AS "id: ScheduledChangeId", subscription_id AS "subscription_id: SubscriptionId",
+                     kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
                      target_subscription_id AS "target_subscription_id: SubscriptionId", created_at"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid(),
@@ -39,7 +39,7 @@ pub async fn create(
         new.kind.as_str(),
         new.target_offer_id,
         new.quantity,
-        new.users,
+        new.users as Option<&[UserId]>,
         new.target_subscription_id.map(SubscriptionId::as_uuid)
     )
     .fetch_one(conn)
@@ -54,8 +54,8 @@ pub async fn find(
 ) -> Result<Option<ScheduledChange>, sqlx::Error> {
     sqlx::query_as!(
         ScheduledChange,
-        r#"SELECT id, subscription_id AS "subscription_id: SubscriptionId",
-                  kind AS "kind: ScheduledKind", target_offer_id, quantity, users,
+        r#"SELECT id AS "id: ScheduledChangeId", subscription_id AS "subscription_id: SubscriptionId",
+                  kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
                      target_subscription_id AS "target_subscription_id: SubscriptionId", created_at
            FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2"#,
         customer_id.as_uuid(),
@@ -74,8 +74,8 @@ pub async fn remove(
     sqlx::query_as!(
         ScheduledChange,
         r#"DELETE FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2
-           RETURNING id, subscription_id AS "subscription_id: SubscriptionId",
-                     kind AS "kind: ScheduledKind", target_offer_id, quantity, users,
+           RETURNING id AS "id: ScheduledChangeId", subscription_id AS "subscription_id: SubscriptionId",
+                     kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
                      target_subscription_id AS "target_subscription_id: SubscriptionId", created_at"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()

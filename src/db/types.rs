@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use crate::domain::add_on::AddOnStatus;
 use crate::domain::commerce::{SeatWindow, SeatWindows};
-use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::ids::{
+    AddOnId, CustomerId, JobId, PartnerId, ScheduledChangeId, SubscriptionId, UpgradeId, UserId,
+    WebhookEndpointId,
+};
 use crate::domain::job::{ItemOutcome, JobStatus};
 use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::EndpointStatus;
@@ -102,7 +105,17 @@ macro_rules! uuid_column {
     )*};
 }
 
-uuid_column!(PartnerId, CustomerId, SubscriptionId);
+uuid_column!(
+    PartnerId,
+    CustomerId,
+    SubscriptionId,
+    UpgradeId,
+    JobId,
+    ScheduledChangeId,
+    AddOnId,
+    UserId,
+    WebhookEndpointId,
+);
 
 /// A subscription's seat windows are a `jsonb` array.
 impl Type<Postgres> for SeatWindows {

@@ -3,13 +3,13 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId, UpgradeId};
 use crate::domain::records::PerformedUpgrade;
 
 /// What a new upgrade record says.
 #[derive(Debug, Clone)]
 pub struct NewUpgrade<'a> {
-    pub id: Uuid,
+    pub id: UpgradeId,
     pub customer_id: CustomerId,
     pub partner_id: PartnerId,
     pub source_subscription_id: SubscriptionId,
@@ -39,7 +39,7 @@ pub async fn create(conn: &mut PgConnection, new: &NewUpgrade<'_>) -> Result<(),
               actor_user_id, actor_roles, request_id, performed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp())",
         new.customer_id.as_uuid(),
-        new.id,
+        new.id.as_uuid(),
         new.partner_id.as_uuid(),
         new.source_subscription_id.as_uuid(),
         new.target_subscription_id.as_uuid(),
@@ -63,16 +63,16 @@ pub async fn find_for_partner(
     pool: &PgPool,
     customer_id: CustomerId,
     partner_id: PartnerId,
-    id: Uuid,
+    id: UpgradeId,
 ) -> Result<Option<PerformedUpgrade>, sqlx::Error> {
     sqlx::query_as!(
         PerformedUpgrade,
-        r#"SELECT id, customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
+        r#"SELECT id AS "id: UpgradeId", customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
                 partial, quantity, result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades WHERE customer_id = $1 AND partner_id = $2 AND id = $3"#,
         customer_id.as_uuid(),
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(pool)
     .await
@@ -89,7 +89,7 @@ pub async fn list_for_partner(
 ) -> Result<Vec<PerformedUpgrade>, sqlx::Error> {
     sqlx::query_as!(
         PerformedUpgrade,
-        r#"SELECT id, customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
+        r#"SELECT id AS "id: UpgradeId", customer_id AS "customer_id: CustomerId", partner_id AS "partner_id: PartnerId", source_subscription_id AS "source_subscription_id: SubscriptionId", target_subscription_id AS "target_subscription_id: SubscriptionId",
                 partial, quantity, result, actor_user_id, actor_roles, request_id, performed_at
          FROM upgrades
          WHERE customer_id = $1 AND partner_id = $2

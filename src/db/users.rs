@@ -3,7 +3,7 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::ids::CustomerId;
+use crate::domain::ids::{CustomerId, UserId};
 
 use crate::domain::records::User;
 
@@ -17,7 +17,7 @@ pub async fn create(
     sqlx::query_as!(
         User,
         r#"INSERT INTO users (customer_id, id, display_name, email) VALUES ($1, $2, $3, $4)
-         RETURNING id, customer_id AS "customer_id: CustomerId", display_name, email, created_at"#,
+         RETURNING id AS "id: UserId", customer_id AS "customer_id: CustomerId", display_name, email, created_at"#,
         customer_id.as_uuid(),
         Uuid::now_v7(),
         display_name,
@@ -31,12 +31,12 @@ pub async fn create(
 pub async fn exists(
     conn: &mut PgConnection,
     customer_id: CustomerId,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM users WHERE customer_id = $1 AND id = $2) AS "exists!""#,
         customer_id.as_uuid(),
-        user_id
+        user_id.as_uuid()
     )
     .fetch_one(conn)
     .await
@@ -51,7 +51,7 @@ pub async fn list(
 ) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        r#"SELECT id, customer_id AS "customer_id: CustomerId", display_name, email, created_at FROM users
+        r#"SELECT id AS "id: UserId", customer_id AS "customer_id: CustomerId", display_name, email, created_at FROM users
          WHERE customer_id = $1 AND ($2::uuid IS NULL OR id > $2)
          ORDER BY id LIMIT $3"#,
         customer_id.as_uuid(),

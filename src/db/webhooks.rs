@@ -11,9 +11,9 @@ use std::time::Duration;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::PartnerId;
 use crate::domain::records::EndpointStatus;
 use crate::domain::records::WebhookEndpoint;
+use crate::domain::{PartnerId, WebhookEndpointId};
 
 use crate::domain::webhook::Outcome;
 
@@ -56,7 +56,7 @@ pub async fn create_endpoint(
         WebhookEndpoint,
         r#"INSERT INTO webhook_endpoints (partner_id, id, url, events, secret)
          VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+         RETURNING id AS "id: WebhookEndpointId", url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at"#,
         partner_id.as_uuid(),
         Uuid::now_v7(),
@@ -79,7 +79,7 @@ pub async fn list_endpoints(
 ) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
         WebhookEndpoint,
-        r#"SELECT id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+        r#"SELECT id AS "id: WebhookEndpointId", url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at
            FROM webhook_endpoints
           WHERE partner_id = $1 AND ($2::uuid IS NULL OR id > $2)
@@ -96,16 +96,16 @@ pub async fn list_endpoints(
 pub async fn find_endpoint(
     pool: &PgPool,
     partner_id: PartnerId,
-    id: Uuid,
+    id: WebhookEndpointId,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
         WebhookEndpoint,
-        r#"SELECT id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+        r#"SELECT id AS "id: WebhookEndpointId", url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at
            FROM webhook_endpoints
           WHERE partner_id = $1 AND id = $2"#,
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(pool)
     .await
@@ -116,12 +116,12 @@ pub async fn find_endpoint(
 pub async fn delete_endpoint(
     pool: &PgPool,
     partner_id: PartnerId,
-    id: Uuid,
+    id: WebhookEndpointId,
 ) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query!(
         "DELETE FROM webhook_endpoints WHERE partner_id = $1 AND id = $2",
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .execute(pool)
     .await?;
@@ -132,7 +132,7 @@ pub async fn delete_endpoint(
 pub async fn disable_endpoint(
     pool: &PgPool,
     partner_id: PartnerId,
-    id: Uuid,
+    id: WebhookEndpointId,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     sqlx::query_as!(
         WebhookEndpoint,
@@ -141,10 +141,10 @@ pub async fn disable_endpoint(
                 disabled_reason = coalesce(disabled_reason, 'disabled by the partner'),
                 disabled_at = coalesce(disabled_at, now())
           WHERE partner_id = $1 AND id = $2
-         RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+         RETURNING id AS "id: WebhookEndpointId", url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at"#,
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(pool)
     .await
@@ -155,13 +155,13 @@ pub async fn disable_endpoint(
 pub async fn enable_endpoint(
     pool: &PgPool,
     partner_id: PartnerId,
-    id: Uuid,
+    id: WebhookEndpointId,
 ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
     let mut tx = super::begin(pool).await?;
     let was = sqlx::query_scalar!(
         "SELECT status FROM webhook_endpoints WHERE partner_id = $1 AND id = $2 FOR UPDATE",
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -170,7 +170,7 @@ pub async fn enable_endpoint(
             "UPDATE webhook_deliveries SET failing_since = NULL, next_attempt_at = now()
               WHERE partner_id = $1 AND endpoint_id = $2 AND status = 'pending'",
             partner_id.as_uuid(),
-            id
+            id.as_uuid()
         )
         .execute(&mut *tx)
         .await?;
@@ -180,10 +180,10 @@ pub async fn enable_endpoint(
         r#"UPDATE webhook_endpoints
             SET status = 'enabled', disabled_reason = NULL, disabled_at = NULL
           WHERE partner_id = $1 AND id = $2
-         RETURNING id, url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
+         RETURNING id AS "id: WebhookEndpointId", url, events, created_at, status AS "status: EndpointStatus", disabled_reason,
                    disabled_at"#,
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -196,7 +196,7 @@ pub async fn enable_endpoint(
 pub async fn requeue_failed(
     pool: &PgPool,
     partner_id: PartnerId,
-    id: Uuid,
+    id: WebhookEndpointId,
 ) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query!(
         r#"WITH endpoint AS (
@@ -212,7 +212,7 @@ pub async fn requeue_failed(
            SELECT EXISTS (SELECT 1 FROM endpoint) AS "found!",
                   (SELECT count(*) FROM requeued) AS "requeued!""#,
         partner_id.as_uuid(),
-        id
+        id.as_uuid()
     )
     .fetch_one(pool)
     .await?;
@@ -222,7 +222,7 @@ pub async fn requeue_failed(
 /// A delivery claimed for sending, with what sending it needs.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    pub endpoint_id: Uuid,
+    pub endpoint_id: WebhookEndpointId,
     pub event_seq: i64,
     /// Attempts made before this one.
     pub attempts: i32,
@@ -318,7 +318,7 @@ pub async fn claim(pool: &PgPool, claim: Claim) -> Result<Vec<Claimed>, sqlx::Er
              FROM locked, webhook_endpoints w, webhook_events e
             WHERE d.endpoint_id = locked.endpoint_id AND d.event_seq = locked.event_seq
               AND w.partner_id = d.partner_id AND w.id = d.endpoint_id AND e.seq = d.event_seq
-           RETURNING d.endpoint_id, d.event_seq, d.attempts, d.lease AS "lease!",
+           RETURNING d.endpoint_id AS "endpoint_id: WebhookEndpointId", d.event_seq, d.attempts, d.lease AS "lease!",
                      (extract(epoch FROM now() - d.failing_since) * 1000)::bigint AS failing_for_ms,
                      w.url, w.secret, e.id AS event_id, e.event_type, e.payload,
                      e.traceparent"#,
@@ -381,7 +381,7 @@ pub async fn record_attempt(
                   AND w.status = 'enabled'
            )
            SELECT count(*) AS "recorded!" FROM recorded"#,
-        delivery.endpoint_id,
+        delivery.endpoint_id.as_uuid(),
         delivery.event_seq,
         delivery.lease,
         status,

@@ -1,6 +1,8 @@
-//! The ids that scope every change, as types of their own: a partner, its customer, the
-//! customer's subscription. Functions take them in the lock order's words, so a partner id can
-//! never be passed where a customer's is expected.
+//! Every id the service hands around, as a type of its own: the ids that scope every change (a
+//! partner, its customer, the customer's subscription) and those of what hangs off them (an
+//! upgrade, an upgrade job, a scheduled change, an add-on, a user, a webhook endpoint). Functions
+//! take them in the lock order's words, so a partner id can never be passed where a customer's
+//! is expected, nor an upgrade's where a job's is.
 
 use std::fmt;
 
@@ -50,4 +52,16 @@ ids! {
     CustomerId;
     /// A subscription of a customer.
     SubscriptionId;
+    /// A performed upgrade (whole or partial) of a customer's subscription.
+    UpgradeId;
+    /// A partner's bulk upgrade job.
+    JobId;
+    /// A change scheduled for a subscription's term end.
+    ScheduledChangeId;
+    /// An add-on bought on a subscription.
+    AddOnId;
+    /// A user account in a customer's directory.
+    UserId;
+    /// A partner's webhook endpoint.
+    WebhookEndpointId;
 }

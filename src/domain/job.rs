@@ -6,10 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use uuid::Uuid;
-
 use super::codes::ErrorCode;
-use super::ids::{CustomerId, PartnerId, SubscriptionId};
+use super::ids::{CustomerId, JobId, PartnerId, SubscriptionId};
 
 /// Most items one job may have, listed or selected.
 pub const MAX_ITEMS: usize = 10_000;
@@ -135,7 +133,7 @@ pub fn disposition(code: ErrorCode, attempts: i32) -> Disposition {
 #[derive(Debug, Clone)]
 pub struct UpgradeJob {
     pub partner_id: PartnerId,
-    pub id: Uuid,
+    pub id: JobId,
     pub status: JobStatus,
     pub dry_run: bool,
     pub at_term_end: bool,

@@ -23,5 +23,8 @@ pub mod webhook;
 
 pub use catalog::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 pub use codes::ErrorCode;
-pub use ids::{CustomerId, PartnerId, SubscriptionId};
+pub use ids::{
+    AddOnId, CustomerId, JobId, PartnerId, ScheduledChangeId, SubscriptionId, UpgradeId, UserId,
+    WebhookEndpointId,
+};
 pub use policy::{Operation, Role};

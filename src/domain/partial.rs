@@ -24,11 +24,10 @@
 
 use std::collections::BTreeSet;
 
-use uuid::Uuid;
-
 use super::codes::ErrorCode;
 use super::commerce::Term;
 use super::eligibility::SubscriptionFacts;
+use super::ids::UserId;
 use super::reassignment::{self, LicenseHolder};
 use super::subscription::{MAX_QUANTITY, SubscriptionStatus};
 
@@ -38,7 +37,7 @@ use super::subscription::{MAX_QUANTITY, SubscriptionStatus};
 pub struct ExistingTarget {
     pub subscription: SubscriptionFacts,
     /// Users holding a license of it.
-    pub licensed_users: BTreeSet<Uuid>,
+    pub licensed_users: BTreeSet<UserId>,
     /// Its term, checked against a new-commerce source's (`None`: not known, as in the listing,
     /// which does not load it).
     pub term: Option<Term>,
@@ -52,7 +51,7 @@ pub struct PartialRequest<'a> {
     /// Seats to move (N).
     pub quantity: i64,
     /// The users to move; `None` lets the rule pick them.
-    pub users: Option<&'a [Uuid]>,
+    pub users: Option<&'a [UserId]>,
     /// The existing subscription to grow; the case's `others` must leave it out.
     pub into: Option<&'a ExistingTarget>,
 }
@@ -76,11 +75,11 @@ pub enum PartialRefusal {
     )]
     NotBelowSource { source_quantity: i64 },
     #[error("user {0} is listed twice")]
-    DuplicateUser(Uuid),
+    DuplicateUser(UserId),
     #[error("{users} users are listed to move with {quantity} seats; list at most {quantity}")]
     TooManyUsers { users: usize, quantity: i64 },
     #[error("these users hold no license of the source subscription: {}", join(.0))]
-    NotLicensed(Vec<Uuid>),
+    NotLicensed(Vec<UserId>),
     #[error("the subscription to grow is of {actual}, not of the target offer {expected}")]
     TargetMismatch { expected: String, actual: String },
     #[error("the subscription to grow is {}, not active", .0.as_str())]
@@ -109,9 +108,9 @@ impl PartialRefusal {
 
 super::codes::refusal!(PartialRefusal);
 
-fn join(ids: &[Uuid]) -> String {
+fn join(ids: &[UserId]) -> String {
     ids.iter()
-        .map(Uuid::to_string)
+        .map(UserId::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -160,7 +159,7 @@ pub fn check_request(
 }
 
 fn check_named(
-    users: &[Uuid],
+    users: &[UserId],
     quantity: i64,
     holders: &[LicenseHolder],
 ) -> Result<(), PartialRefusal> {
@@ -174,8 +173,8 @@ fn check_named(
             quantity,
         });
     }
-    let licensed: BTreeSet<Uuid> = holders.iter().map(|h| h.user_id).collect();
-    let unlicensed: Vec<Uuid> = users
+    let licensed: BTreeSet<UserId> = holders.iter().map(|h| h.user_id).collect();
+    let unlicensed: Vec<UserId> = users
         .iter()
         .filter(|u| !licensed.contains(u))
         .copied()
@@ -192,7 +191,7 @@ fn check_named(
 /// then by user id.
 pub fn movers<'h>(
     holders: &'h [LicenseHolder],
-    users: Option<&[Uuid]>,
+    users: Option<&[UserId]>,
     quantity: i64,
     can_move: impl Fn(&LicenseHolder) -> bool,
 ) -> Vec<&'h LicenseHolder> {
@@ -229,7 +228,7 @@ pub fn check_source_seats(
 pub fn can_move(
     offers: (&super::catalog::Offer, &super::catalog::Offer),
     upgrade_type: super::catalog::UpgradeType,
-    on_target: &BTreeSet<Uuid>,
+    on_target: &BTreeSet<UserId>,
 ) -> impl Fn(&LicenseHolder) -> bool {
     move |holder| {
         reassignment::reasons_to_stay(offers.0, offers.1, upgrade_type, holder, on_target)

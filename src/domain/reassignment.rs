@@ -14,17 +14,16 @@
 
 use std::collections::BTreeSet;
 
+use super::catalog::{Offer, UpgradeType};
+use super::ids::UserId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
-
-use super::catalog::{Offer, UpgradeType};
 
 /// A user holding a license from the source subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenseHolder {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub display_name: String,
     pub email: String,
     pub assigned_at: DateTime<Utc>,
@@ -60,7 +59,8 @@ pub struct ReassignmentReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountToReassign {
-    pub user_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub user_id: UserId,
     pub display_name: String,
     pub email: String,
     pub reasons: Vec<ReassignmentReason>,
@@ -69,7 +69,7 @@ pub struct AccountToReassign {
 /// A license that moves to the target, with the services that stay switched off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub disabled_services: Vec<String>,
 }
 
@@ -114,7 +114,7 @@ pub fn plan_movers(
     target: &Offer,
     upgrade_type: UpgradeType,
     movers: &[&LicenseHolder],
-    on_target: &BTreeSet<Uuid>,
+    on_target: &BTreeSet<UserId>,
 ) -> ReassignmentPlan {
     let mut plan = ReassignmentPlan::default();
     for holder in movers {
@@ -130,7 +130,7 @@ pub fn reasons_to_stay(
     target: &Offer,
     upgrade_type: UpgradeType,
     holder: &LicenseHolder,
-    on_target: &BTreeSet<Uuid>,
+    on_target: &BTreeSet<UserId>,
 ) -> Vec<ReassignmentReason> {
     let standing = Standing {
         left_over: false,

@@ -8,7 +8,10 @@ use uuid::Uuid;
 
 use super::add_on::AddOnStatus;
 use super::commerce::SeatWindows;
-use super::ids::{CustomerId, PartnerId, SubscriptionId};
+use super::ids::{
+    AddOnId, CustomerId, PartnerId, ScheduledChangeId, SubscriptionId, UpgradeId, UserId,
+    WebhookEndpointId,
+};
 use super::plan::{Commerce, Plan, TermDuration};
 use super::subscription::{self, BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
@@ -66,7 +69,7 @@ pub struct DelegatedAdminRelationship {
 /// A user account in a customer's directory.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: Uuid,
+    pub id: UserId,
     pub customer_id: CustomerId,
     pub display_name: String,
     pub email: String,
@@ -172,7 +175,7 @@ impl Precondition {
 #[derive(Debug, Clone)]
 pub struct LicenseAssignment {
     pub subscription_id: SubscriptionId,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub display_name: String,
     pub email: String,
     pub disabled_services: Vec<String>,
@@ -182,7 +185,7 @@ pub struct LicenseAssignment {
 /// An add-on bought on a subscription.
 #[derive(Debug, Clone)]
 pub struct AddOn {
-    pub id: Uuid,
+    pub id: AddOnId,
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
     pub offer_id: String,
@@ -287,7 +290,7 @@ pub struct HistoryEntry {
 /// A performed upgrade, with the answer given to the caller.
 #[derive(Debug, Clone)]
 pub struct PerformedUpgrade {
-    pub id: Uuid,
+    pub id: UpgradeId,
     pub customer_id: CustomerId,
     pub partner_id: PartnerId,
     pub source_subscription_id: SubscriptionId,
@@ -362,7 +365,7 @@ impl ScheduledKind {
 /// An upgrade or seat change scheduled for a subscription's term end (at most one).
 #[derive(Debug, Clone)]
 pub struct ScheduledChange {
-    pub id: Uuid,
+    pub id: ScheduledChangeId,
     pub subscription_id: SubscriptionId,
     pub kind: ScheduledKind,
     /// For an upgrade: the offer it goes to.
@@ -370,7 +373,7 @@ pub struct ScheduledChange {
     /// Seats after the change (for an upgrade, the target's; for a partial one, the seats moved).
     pub quantity: i32,
     /// For a partial upgrade: the users named to move (`None`: the rule picks them).
-    pub users: Option<Vec<Uuid>>,
+    pub users: Option<Vec<UserId>>,
     /// For a partial upgrade: the existing subscription to grow.
     pub target_subscription_id: Option<SubscriptionId>,
     pub created_at: DateTime<Utc>,
@@ -379,7 +382,7 @@ pub struct ScheduledChange {
 /// A partner's webhook endpoint (its secret stays in the database).
 #[derive(Debug, Clone)]
 pub struct WebhookEndpoint {
-    pub id: Uuid,
+    pub id: WebhookEndpointId,
     pub url: String,
     pub events: Vec<String>,
     pub created_at: DateTime<Utc>,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::ids::{CustomerId, PartnerId, SubscriptionId};
+use super::ids::{CustomerId, JobId, PartnerId, SubscriptionId};
 use super::job::{Counts, JobStatus};
 use super::records::ChangeKind;
 
@@ -104,7 +104,7 @@ impl Event {
 #[derive(Debug, Clone)]
 pub struct JobEnded<'a> {
     pub partner_id: PartnerId,
-    pub job_id: Uuid,
+    pub job_id: JobId,
     pub status: JobStatus,
     pub counts: &'a Counts,
     pub request_id: &'a str,

@@ -20,7 +20,7 @@ use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::add_on::{AddOnChange, AddOnStatus};
 use crate::domain::billing::Billing;
 use crate::domain::records::AddOn;
-use crate::domain::{Catalog, CustomerId, Operation, SubscriptionId};
+use crate::domain::{AddOnId, Catalog, CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
 use crate::service::add_ons::{AddOnOutcome, ChangeRequest, PurchaseRequest};
 use crate::service::idempotency::StoredAnswer;
@@ -92,7 +92,7 @@ impl AddOnView {
             offer_name: catalog
                 .offer(&row.offer_id)
                 .map_or_else(|| row.offer_id.clone(), |o| o.name.clone()),
-            id: row.id,
+            id: row.id.as_uuid(),
             subscription_id: row.subscription_id.into(),
             offer_id: row.offer_id,
             quantity: row.quantity,
@@ -214,7 +214,7 @@ async fn list_add_ons(
                 .add_ons(&actor, subscription, after, limit)
                 .await
         },
-        |row| row.id,
+        |row| row.id.as_uuid(),
         |row| AddOnView::new(row, &catalog),
     )
     .await
@@ -235,7 +235,7 @@ async fn list_add_ons(
 async fn get_add_on(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id, add_on_id)): Path<(CustomerId, SubscriptionId, Uuid)>,
+    Path((customer_id, subscription_id, add_on_id)): Path<(CustomerId, SubscriptionId, AddOnId)>,
 ) -> Result<Json<AddOnView>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let subscription = (customer_id, subscription_id);
@@ -268,7 +268,7 @@ async fn get_add_on(
 async fn change_add_on(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, subscription_id, add_on_id)): Path<(CustomerId, SubscriptionId, Uuid)>,
+    Path((customer_id, subscription_id, add_on_id)): Path<(CustomerId, SubscriptionId, AddOnId)>,
     key: IdempotencyHeader,
     Json(body): Json<ChangeAddOn>,
 ) -> Result<Response, Error> {

@@ -20,7 +20,7 @@ use super::openapi::rules::{MarketCode, OfferId, Quantity};
 use super::pagination::{Page, PageQuery, PageRequest, Paging};
 use super::problem::{AuthProblems, Problem};
 use crate::domain::job::ItemOutcome;
-use crate::domain::{ErrorCode, Operation};
+use crate::domain::{CustomerId, ErrorCode, JobId, Operation};
 use crate::error::Error;
 use crate::service::jobs::{ItemRequest, JobItems, JobRequest, SelectionRequest};
 use crate::service::views::jobs::{JobItemView, JobView};
@@ -134,7 +134,9 @@ impl CreateJob {
             (None, Some(s)) => JobItems::Selected(SelectionRequest {
                 source_offer_id: s.source_offer_id,
                 target_offer_id: s.target_offer_id,
-                customer_ids: s.customer_ids,
+                customer_ids: s
+                    .customer_ids
+                    .map(|ids| ids.into_iter().map(CustomerId::from).collect()),
                 market: s.market,
                 quantity: s.quantity,
             }),
@@ -215,7 +217,7 @@ async fn list_jobs(
     let actor = caller.into_actor();
     page.keyset(
         async |after, limit| state.app().jobs(&actor, after, limit).await,
-        |view| view.job.id,
+        |view| view.job.id.as_uuid(),
         Into::into,
     )
     .await
@@ -236,7 +238,7 @@ async fn list_jobs(
 async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(job_id): Path<Uuid>,
+    Path(job_id): Path<JobId>,
 ) -> Result<Json<JobView>, Error> {
     caller.require(Operation::ReadCustomers)?;
     Ok(Json(
@@ -283,7 +285,7 @@ impl Paging for ItemListQuery {
 async fn list_job_items(
     State(state): State<AppState>,
     caller: Caller,
-    Path(job_id): Path<Uuid>,
+    Path(job_id): Path<JobId>,
     page: PageRequest<ItemListQuery>,
 ) -> Result<Json<Page<JobItemView>>, Error> {
     caller.require(Operation::ReadCustomers)?;
@@ -316,7 +318,7 @@ async fn list_job_items(
 async fn cancel_job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(job_id): Path<Uuid>,
+    Path(job_id): Path<JobId>,
 ) -> Result<Json<JobView>, Error> {
     caller.require(Operation::ChangeSubscription)?;
     Ok(Json(

@@ -50,7 +50,7 @@ impl From<LicenseAssignment> for AssignmentView {
     fn from(row: LicenseAssignment) -> Self {
         AssignmentView {
             subscription_id: row.subscription_id.into(),
-            user_id: row.user_id,
+            user_id: row.user_id.as_uuid(),
             display_name: row.display_name,
             email: row.email,
             disabled_services: row.disabled_services,
@@ -86,7 +86,7 @@ async fn assign_license(
         .assign_license(
             &caller.into_actor(),
             subscription,
-            body.user_id,
+            body.user_id.into(),
             body.disabled_services,
         )
         .await?;
@@ -124,7 +124,7 @@ async fn list_assignments(
                 .licenses(&actor, subscription, after, limit)
                 .await
         },
-        |row| row.user_id,
+        |row| row.user_id.as_uuid(),
         Into::into,
     )
     .await

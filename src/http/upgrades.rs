@@ -22,7 +22,7 @@ use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::records::PerformedUpgrade;
 use crate::domain::records::Precondition;
-use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId};
+use crate::domain::{CustomerId, ErrorCode, Operation, SubscriptionId, UpgradeId, UserId};
 use crate::error::Error;
 use crate::service::idempotency::Answered;
 use crate::service::upgrades::{PartialAsk, UpgradeRequest, UpgradeResult};
@@ -131,7 +131,7 @@ pub(super) fn partial_ask(
     match (partial, quantity) {
         (true, Some(quantity)) => Ok(Some(PartialAsk {
             quantity,
-            users,
+            users: users.map(|users| users.into_iter().map(UserId::from).collect()),
             target_subscription_id: target_subscription_id.map(Into::into),
         })),
         (true, None) => Err(Error::new(
@@ -255,7 +255,7 @@ pub struct UpgradeRecord {
 impl From<PerformedUpgrade> for UpgradeRecord {
     fn from(row: PerformedUpgrade) -> Self {
         UpgradeRecord {
-            id: row.id,
+            id: row.id.as_uuid(),
             source_subscription_id: row.source_subscription_id.into(),
             target_subscription_id: row.target_subscription_id.into(),
             partial: row.partial,
@@ -298,7 +298,7 @@ async fn list_upgrades(
                 .upgrades(&actor, customer_id, after, limit)
                 .await
         },
-        |row| row.id,
+        |row| row.id.as_uuid(),
         Into::into,
     )
     .await
@@ -319,7 +319,7 @@ async fn list_upgrades(
 async fn get_upgrade(
     State(state): State<AppState>,
     caller: Caller,
-    Path((customer_id, upgrade_id)): Path<(CustomerId, Uuid)>,
+    Path((customer_id, upgrade_id)): Path<(CustomerId, UpgradeId)>,
 ) -> Result<Json<UpgradeRecord>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let row = state

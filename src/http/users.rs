@@ -47,7 +47,7 @@ pub struct UserView {
 impl From<User> for UserView {
     fn from(row: User) -> Self {
         UserView {
-            id: row.id,
+            id: row.id.as_uuid(),
             display_name: row.display_name,
             email: row.email,
             created_at: row.created_at,
@@ -112,7 +112,7 @@ async fn list_users(
     let actor = caller.into_actor();
     page.keyset(
         async |after, limit| state.app().users(&actor, customer_id, after, limit).await,
-        |row| row.id,
+        |row| row.id.as_uuid(),
         Into::into,
     )
     .await

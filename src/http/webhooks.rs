@@ -16,9 +16,9 @@ use super::extract::{Json, Path};
 use super::openapi::rules::{self, EventType};
 use super::pagination::{Page, PageQuery, PageRequest};
 use super::problem::{AuthProblems, Problem};
-use crate::domain::Operation;
 use crate::domain::records::EndpointStatus;
 use crate::domain::records::WebhookEndpoint;
+use crate::domain::{Operation, WebhookEndpointId};
 use crate::error::Error;
 use crate::service::webhooks::Registration;
 
@@ -70,7 +70,7 @@ pub struct WebhookView {
 impl From<WebhookEndpoint> for WebhookView {
     fn from(row: WebhookEndpoint) -> Self {
         WebhookView {
-            id: row.id,
+            id: row.id.as_uuid(),
             url: row.url,
             events: row.events,
             status: row.status,
@@ -148,7 +148,7 @@ async fn list_webhooks(
     let actor = caller.into_actor();
     page.keyset(
         async |after, limit| state.app().webhooks(&actor, after, limit).await,
-        |row| row.id,
+        |row| row.id.as_uuid(),
         Into::into,
     )
     .await
@@ -169,7 +169,7 @@ async fn list_webhooks(
 async fn get_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WebhookEndpointId>,
 ) -> Result<Json<WebhookView>, Error> {
     caller.require(Operation::ManageWebhooks)?;
     let row = state.app().webhook(&caller.into_actor(), id).await?;
@@ -201,7 +201,7 @@ pub struct UpdateWebhook {
 async fn update_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WebhookEndpointId>,
     Json(body): Json<UpdateWebhook>,
 ) -> Result<Json<WebhookView>, Error> {
     caller.require(Operation::ManageWebhooks)?;
@@ -237,7 +237,7 @@ pub struct RecoveredDeliveries {
 async fn recover_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WebhookEndpointId>,
 ) -> Result<Json<RecoveredDeliveries>, Error> {
     caller.require(Operation::ManageWebhooks)?;
     let requeued = state
@@ -262,7 +262,7 @@ async fn recover_webhook(
 async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WebhookEndpointId>,
 ) -> Result<StatusCode, Error> {
     caller.require(Operation::ManageWebhooks)?;
     state.app().delete_webhook(&caller.into_actor(), id).await?;

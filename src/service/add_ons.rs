@@ -13,7 +13,7 @@ use crate::domain::add_on::{self, AddOnChange, AddOnError, AddOnStatus, Base};
 use crate::domain::billing::Billing;
 use crate::domain::records::{AddOn, ChangeKind, Customer, Subscription};
 use crate::domain::renewal::ImmediateChange;
-use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
+use crate::domain::{AddOnId, Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
 /// An add-on after a purchase or change, with what it does to the current period's bill.
@@ -37,7 +37,7 @@ pub struct PurchaseRequest {
 pub struct ChangeRequest {
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
-    pub add_on_id: Uuid,
+    pub add_on_id: AddOnId,
     pub change: AddOnChange,
 }
 
@@ -77,7 +77,7 @@ impl App {
         &self,
         actor: &Actor,
         (customer_id, subscription_id): (CustomerId, SubscriptionId),
-        id: Uuid,
+        id: AddOnId,
     ) -> Result<AddOn, Error> {
         let pool = self.pool();
         super::subscriptions::find(pool, actor.partner_id, customer_id, subscription_id).await?;
@@ -241,7 +241,7 @@ async fn record(
         .await
 }
 
-fn add_on_not_found(id: Uuid) -> Error {
+fn add_on_not_found(id: AddOnId) -> Error {
     Error::new(
         ErrorCode::AddOnNotFound,
         format!("The subscription has no add-on {id}."),

@@ -16,7 +16,7 @@ use crate::db;
 use crate::db::jobs::{NewItems, NewJob, Selection};
 use crate::domain::job::{self, Counts, ItemOutcome, JobItem, JobStatus, Progress, UpgradeJob};
 use crate::domain::subscription::MAX_QUANTITY;
-use crate::domain::{Catalog, CustomerId, ErrorCode, PartnerId, SubscriptionId};
+use crate::domain::{Catalog, CustomerId, ErrorCode, JobId, PartnerId, SubscriptionId};
 use crate::error::Error;
 pub use limits::JobLimits;
 
@@ -35,7 +35,7 @@ pub struct ItemRequest {
 pub struct SelectionRequest {
     pub source_offer_id: String,
     pub target_offer_id: String,
-    pub customer_ids: Option<Vec<Uuid>>,
+    pub customer_ids: Option<Vec<CustomerId>>,
     pub market: Option<String>,
     pub quantity: Option<i64>,
 }
@@ -97,7 +97,7 @@ impl App {
     }
 
     /// The partner's job, with its counts and progress.
-    pub async fn job(&self, actor: &Actor, id: Uuid) -> Result<JobView, Error> {
+    pub async fn job(&self, actor: &Actor, id: JobId) -> Result<JobView, Error> {
         let (pool, partner_id) = (self.pool(), actor.partner_id);
         let job = db::jobs::find(pool, partner_id, id)
             .await?
@@ -114,7 +114,7 @@ impl App {
     ) -> Result<Vec<JobView>, Error> {
         let (pool, partner_id) = (self.pool(), actor.partner_id);
         let jobs = db::jobs::list(pool, partner_id, after, limit).await?;
-        let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
+        let ids: Vec<JobId> = jobs.iter().map(|job| job.id).collect();
         let counts = db::jobs::counts_of(pool, partner_id, &ids).await?;
         Ok(jobs
             .into_iter()
@@ -131,7 +131,7 @@ impl App {
 
     /// Cancels the job: pending items are skipped, those done stay done. Cancelling a cancelled
     /// job answers it as it is; a completed one is 409.
-    pub async fn cancel_job(&self, actor: &Actor, id: Uuid) -> Result<JobView, Error> {
+    pub async fn cancel_job(&self, actor: &Actor, id: JobId) -> Result<JobView, Error> {
         let partner_id = actor.partner_id;
         let job = self
             .transaction(async |conn| {
@@ -158,7 +158,7 @@ impl App {
     pub async fn job_items(
         &self,
         actor: &Actor,
-        id: Uuid,
+        id: JobId,
         outcome: Option<ItemOutcome>,
         (after, limit): (Option<i32>, i64),
     ) -> Result<Vec<JobItem>, Error> {
@@ -194,7 +194,7 @@ async fn create_in(
     limits::admit(conn, actor.partner_id, items.customer_ids.len(), limits).await?;
     let new = NewJob {
         partner_id: actor.partner_id,
-        id: Uuid::now_v7(),
+        id: JobId(Uuid::now_v7()),
         dry_run: request.dry_run,
         at_term_end: request.at_term_end,
         definition: &request.definition,
@@ -290,7 +290,10 @@ async fn new_items(
     items: &JobItems,
 ) -> Result<NewItems, Error> {
     let mut new = NewItems::default();
-    let mut push = |customer: Uuid, subscription: Uuid, target: &str, quantity: Option<i64>| {
+    let mut push = |customer: CustomerId,
+                    subscription: SubscriptionId,
+                    target: &str,
+                    quantity: Option<i64>| {
         new.customer_ids.push(customer);
         new.subscription_ids.push(subscription);
         new.target_offer_ids.push(target.to_owned());
@@ -300,7 +303,7 @@ async fn new_items(
     match items {
         JobItems::Listed(listed) => {
             for item in listed {
-                let ids = (item.customer_id.as_uuid(), item.subscription_id.as_uuid());
+                let ids = (item.customer_id, item.subscription_id);
                 push(ids.0, ids.1, &item.target_offer_id, item.quantity);
             }
         }
@@ -322,12 +325,7 @@ async fn new_items(
             }
             for (customer, subscription) in picked {
                 let target = &selection.target_offer_id;
-                push(
-                    customer.as_uuid(),
-                    subscription.as_uuid(),
-                    target,
-                    selection.quantity,
-                );
+                push(customer, subscription, target, selection.quantity);
             }
         }
     }
@@ -345,7 +343,7 @@ fn key_in_use(error: sqlx::Error) -> Error {
     }
 }
 
-fn not_found(id: Uuid) -> Error {
+fn not_found(id: JobId) -> Error {
     Error::new(
         ErrorCode::JobNotFound,
         format!("No upgrade job {id} is yours."),

@@ -7,7 +7,7 @@ use super::{Actor, App, subscription_not_found};
 use crate::db;
 use crate::domain::records::{LicenseAssignment, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, input};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, UserId, input};
 use crate::error::Error;
 
 impl App {
@@ -17,7 +17,7 @@ impl App {
         &self,
         actor: &Actor,
         (customer_id, subscription_id): (CustomerId, SubscriptionId),
-        user_id: Uuid,
+        user_id: UserId,
         disabled_services: Vec<String>,
     ) -> Result<LicenseAssignment, Error> {
         let (catalog, partner_id) = (self.catalog(), actor.partner_id);
@@ -83,7 +83,7 @@ fn check_assignable(
 async fn check_user_and_seat(
     conn: &mut PgConnection,
     subscription: &Subscription,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<(), Error> {
     let customer_id = subscription.customer_id;
     if !db::users::exists(conn, customer_id, user_id).await? {
@@ -108,7 +108,7 @@ async fn check_user_and_seat(
 async fn insert(
     conn: &mut PgConnection,
     subscription: &Subscription,
-    user_id: Uuid,
+    user_id: UserId,
     disabled_services: &[String],
 ) -> Result<LicenseAssignment, Error> {
     let (customer_id, subscription_id) = (subscription.customer_id, subscription.id);

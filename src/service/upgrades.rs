@@ -1,18 +1,19 @@
 //! Upgrades (docs/upgrades.md): listing a subscription's options, performing one, and
 //! reading them back. Every answer comes from `domain::upgrade::evaluate` over facts loaded here.
 
-use serde::Serialize;
 use sqlx::PgConnection;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod facts;
 pub(super) mod partial;
 pub mod recommendations;
+mod result;
 mod write;
 
 use facts::Facts;
-pub use partial::{PartialAsk, PartialOption, PartialResult};
+pub use partial::{PartialAsk, PartialOption};
+use result::result_of;
+pub use result::{PartialResult, UpgradeResult};
 use write::{create_target, create_target_with, record_whole};
 
 use super::idempotency::{Answered, Scope, StoredAnswer};
@@ -20,16 +21,14 @@ use super::subscription_steps::cancel_scheduled_for;
 use super::{Actor, App, customer_not_found, lock_subscription, subscription_not_found};
 use crate::db;
 use crate::domain::billing::Billing;
-use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::{PerformedUpgrade, Subscription};
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::BillingDates;
 use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation};
-use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, UpgradeType};
+use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, UpgradeId};
 use crate::error::Error;
 
 use super::subscriptions::check_precondition;
-use crate::domain::catalog::{BaseOfferId, OfferId};
 use crate::domain::records::Precondition;
 
 /// What the caller asks for.
@@ -42,36 +41,6 @@ pub struct UpgradeRequest {
     pub partial: Option<PartialAsk>,
     pub dry_run: bool,
     pub precondition: Option<Precondition>,
-}
-
-/// The result of an upgrade, as answered and as stored.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpgradeResult {
-    /// `null` for a dry run.
-    pub upgrade_id: Option<Uuid>,
-    pub source_subscription_id: Uuid,
-    /// `null` for a dry run.
-    pub target_subscription_id: Option<Uuid>,
-    #[schema(value_type = BaseOfferId)]
-    pub source_offer_id: String,
-    #[schema(value_type = OfferId)]
-    pub target_offer_id: String,
-    pub upgrade_type: UpgradeType,
-    /// Seats the target gains: all of its seats for a whole upgrade, the seats moved for a
-    /// partial one.
-    pub quantity: i64,
-    /// How many users' licenses moved to the target.
-    pub transferred_users: usize,
-    /// The users whose licenses moved to the target.
-    pub transferred_user_ids: Vec<Uuid>,
-    /// Accounts the partner must reassign by hand, with every reason.
-    pub accounts_requiring_reassignment: Vec<AccountToReassign>,
-    /// `null` only when the catalog has no price for an offer in the customer's market.
-    pub billing: Option<Billing>,
-    /// The seats of both subscriptions after a partial upgrade; `null` for a whole one.
-    pub partial: Option<PartialResult>,
-    pub dry_run: bool,
 }
 
 /// One target of the subscription's paths: the whole upgrade with the current quantity, and
@@ -141,7 +110,7 @@ impl App {
         &self,
         actor: &Actor,
         customer_id: CustomerId,
-        upgrade_id: Uuid,
+        upgrade_id: UpgradeId,
     ) -> Result<PerformedUpgrade, Error> {
         let (pool, partner_id) = (self.pool(), actor.partner_id);
         super::visible_customer(pool, partner_id, customer_id).await?;
@@ -234,24 +203,6 @@ pub(super) async fn eligible(
     upgrade::evaluate(&facts.case(catalog), target_offer_id, quantity)
         .into_eligible()
         .map_err(Error::NotEligible)
-}
-
-fn result_of(source: &Subscription, upgrade: &EligibleUpgrade) -> UpgradeResult {
-    UpgradeResult {
-        upgrade_id: None,
-        source_subscription_id: source.id.as_uuid(),
-        target_subscription_id: None,
-        source_offer_id: source.offer_id.clone(),
-        target_offer_id: upgrade.target_offer_id.clone(),
-        upgrade_type: upgrade.upgrade_type,
-        quantity: upgrade.quantity,
-        transferred_users: upgrade.plan.transfers.len(),
-        transferred_user_ids: upgrade.plan.transfers.iter().map(|t| t.user_id).collect(),
-        accounts_requiring_reassignment: upgrade.plan.accounts.clone(),
-        billing: upgrade.billing.clone(),
-        partial: None,
-        dry_run: false,
-    }
 }
 
 /// Performs an upgrade scheduled for the term end, with the renewal: the target starts the

@@ -18,7 +18,7 @@ use crate::db;
 use crate::domain::records::WebhookEndpoint;
 use crate::domain::webhook::EVENT_TYPES;
 use crate::domain::webhook::signature::{self, GENERATED_KEY_BYTES};
-use crate::domain::{ErrorCode, PartnerId};
+use crate::domain::{ErrorCode, PartnerId, WebhookEndpointId};
 use crate::error::Error;
 
 /// An endpoint to register.
@@ -88,14 +88,18 @@ impl App {
     }
 
     /// One of the partner's endpoints; another partner's is 404 exactly like a missing one.
-    pub async fn webhook(&self, actor: &Actor, id: Uuid) -> Result<WebhookEndpoint, Error> {
+    pub async fn webhook(
+        &self,
+        actor: &Actor,
+        id: WebhookEndpointId,
+    ) -> Result<WebhookEndpoint, Error> {
         db::webhooks::find_endpoint(self.pool(), actor.partner_id, id)
             .await?
             .ok_or_else(webhook_not_found)
     }
 
     /// Removes one of the partner's endpoints and its pending deliveries.
-    pub async fn delete_webhook(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+    pub async fn delete_webhook(&self, actor: &Actor, id: WebhookEndpointId) -> Result<(), Error> {
         if db::webhooks::delete_endpoint(self.pool(), actor.partner_id, id).await? {
             Ok(())
         } else {
@@ -107,7 +111,7 @@ impl App {
     pub async fn set_webhook_enabled(
         &self,
         actor: &Actor,
-        id: Uuid,
+        id: WebhookEndpointId,
         enabled: bool,
     ) -> Result<WebhookEndpoint, Error> {
         let (pool, partner_id) = (self.pool(), actor.partner_id);
@@ -120,7 +124,11 @@ impl App {
     }
 
     /// Requeues the endpoint's given-up deliveries; answers how many.
-    pub async fn recover_webhook(&self, actor: &Actor, id: Uuid) -> Result<i64, Error> {
+    pub async fn recover_webhook(
+        &self,
+        actor: &Actor,
+        id: WebhookEndpointId,
+    ) -> Result<i64, Error> {
         db::webhooks::requeue_failed(self.pool(), actor.partner_id, id)
             .await?
             .ok_or_else(webhook_not_found)

@@ -7,14 +7,14 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
+use crate::domain::ids::{CustomerId, JobId, PartnerId, SubscriptionId};
 use crate::domain::job::{ItemOutcome, JobStatus, UpgradeJob};
 
 /// A claimed item, with what its job says about how to process it.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub partner_id: PartnerId,
-    pub job_id: Uuid,
+    pub job_id: JobId,
     pub seq: i32,
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
@@ -78,7 +78,7 @@ pub async fn claim(
              FROM picked, served
             WHERE i.partner_id = picked.partner_id AND i.job_id = picked.job_id
               AND i.seq = picked.seq AND served.id = picked.job_id
-           RETURNING i.partner_id AS "partner_id: PartnerId", i.job_id, i.seq,
+           RETURNING i.partner_id AS "partner_id: PartnerId", i.job_id AS "job_id: JobId", i.seq,
                      i.customer_id AS "customer_id: CustomerId",
                      i.subscription_id AS "subscription_id: SubscriptionId",
                      i.target_offer_id, i.quantity, i.attempts, i.lease AS "lease!",
@@ -103,7 +103,7 @@ pub async fn finish_item(
             SET outcome = $4, result = $5::text::json, finished_at = now(), lease = NULL, leased_until = NULL
           WHERE partner_id = $1 AND job_id = $2 AND seq = $3 AND lease = $6 AND outcome = 'pending'",
         item.partner_id.as_uuid(),
-        item.job_id,
+        item.job_id.as_uuid(),
         item.seq,
         outcome.as_str(),
         result,
@@ -122,7 +122,7 @@ pub async fn retry_item(pool: &PgPool, item: &Claimed, delay: Duration) -> Resul
             SET lease = NULL, leased_until = now() + $5::bigint * interval '1 millisecond'
           WHERE partner_id = $1 AND job_id = $2 AND seq = $3 AND lease = $4",
         item.partner_id.as_uuid(),
-        item.job_id,
+        item.job_id.as_uuid(),
         item.seq,
         item.lease,
         delay_ms
@@ -137,7 +137,7 @@ pub async fn retry_item(pool: &PgPool, item: &Claimed, delay: Duration) -> Resul
 pub async fn complete_if_done(
     conn: &mut PgConnection,
     partner_id: PartnerId,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<Option<UpgradeJob>, sqlx::Error> {
     sqlx::query_as!(
         UpgradeJob,
@@ -146,11 +146,11 @@ pub async fn complete_if_done(
               AND NOT EXISTS (SELECT 1 FROM upgrade_job_items i
                                WHERE i.partner_id = j.partner_id AND i.job_id = j.id
                                  AND i.outcome = 'pending')
-           RETURNING partner_id AS "partner_id: PartnerId", id, status AS "status: JobStatus",
+           RETURNING partner_id AS "partner_id: PartnerId", id AS "id: JobId", status AS "status: JobStatus",
                      dry_run, at_term_end, definition, total_items, request_id, created_at,
                      started_at, finished_at"#,
         partner_id.as_uuid(),
-        job_id
+        job_id.as_uuid()
     )
     .fetch_optional(conn)
     .await
@@ -162,14 +162,14 @@ pub async fn complete_if_done(
 pub async fn cancel(
     conn: &mut PgConnection,
     partner_id: PartnerId,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<Option<(UpgradeJob, bool)>, sqlx::Error> {
     let cancelled = sqlx::query_scalar!(
         "UPDATE upgrade_jobs SET status = 'cancelled', finished_at = now()
           WHERE partner_id = $1 AND id = $2 AND status IN ('queued', 'running')
           RETURNING id",
         partner_id.as_uuid(),
-        job_id
+        job_id.as_uuid()
     )
     .fetch_optional(&mut *conn)
     .await?
@@ -180,7 +180,7 @@ pub async fn cancel(
               WHERE partner_id = $1 AND job_id = $2 AND outcome = 'pending'
                 AND (leased_until IS NULL OR leased_until < now())",
             partner_id.as_uuid(),
-            job_id
+            job_id.as_uuid()
         )
         .execute(&mut *conn)
         .await?;

@@ -88,8 +88,8 @@ fn subscription(offer: &str, quantity: i64) -> SubscriptionFacts {
     }
 }
 
-fn user(n: u128) -> Uuid {
-    Uuid::from_u128(n)
+fn user(n: u128) -> UserId {
+    UserId(Uuid::from_u128(n))
 }
 
 /// Holder `n` got its license `n` days before now (1 is the most recent).
@@ -176,7 +176,7 @@ impl Case {
 
 fn request<'a>(
     quantity: i64,
-    users: Option<&'a [Uuid]>,
+    users: Option<&'a [UserId]>,
     into: Option<&'a ExistingTarget>,
 ) -> PartialRequest<'a> {
     PartialRequest {
@@ -186,7 +186,7 @@ fn request<'a>(
     }
 }
 
-fn transferred(plan: &ReassignmentPlan) -> Vec<Uuid> {
+fn transferred(plan: &ReassignmentPlan) -> Vec<UserId> {
     plan.transfers.iter().map(|t| t.user_id).collect()
 }
 
@@ -238,7 +238,7 @@ fn seats_moved_is_at_least_one_and_below_the_source() {
 #[test]
 fn named_users_are_distinct_at_most_n_and_licensed_on_the_source() {
     let case = Case::new(subscription("basic", 25), holders(5));
-    let cases: [(&[Uuid], i64, Result<(), PartialRefusal>); 5] = [
+    let cases: [(&[UserId], i64, Result<(), PartialRefusal>); 5] = [
         (&[user(1), user(2)], 2, Ok(())),
         (
             &[user(1), user(1)],
@@ -401,7 +401,7 @@ fn seat_caps_count_the_source_and_the_target_after_the_change() {
 #[test]
 fn movers_are_the_named_users_or_the_earliest_licensed_who_can_move() {
     let case = Case::new(subscription("basic", 25), holders(5));
-    let moved = |users: Option<&[Uuid]>, quantity| {
+    let moved = |users: Option<&[UserId]>, quantity| {
         let evaluation = case
             .evaluate("standard", &request(quantity, users, None))
             .unwrap();
@@ -447,12 +447,12 @@ fn movers_are_the_named_users_or_the_earliest_licensed_who_can_move() {
 #[test]
 fn movers_with_a_reason_stay_and_are_listed() {
     let case = Case::new(subscription("basic", 25), holders(3));
-    let reasons = |target: &str, into: Option<&ExistingTarget>, users: &[Uuid]| {
+    let reasons = |target: &str, into: Option<&ExistingTarget>, users: &[UserId]| {
         let evaluation = case
             .evaluate(target, &request(2, Some(users), into))
             .unwrap();
         let plan = evaluation.reassignment.unwrap();
-        let listed: Vec<(Uuid, Vec<ReassignmentCode>)> = plan
+        let listed: Vec<(UserId, Vec<ReassignmentCode>)> = plan
             .accounts
             .iter()
             .map(|a| (a.user_id, a.reasons.iter().map(|r| r.code).collect()))
@@ -501,7 +501,7 @@ fn movers_with_a_reason_stay_and_are_listed() {
 fn the_source_keeps_at_least_as_many_seats_as_licenses() {
     // 10 seats, 8 licensed: moving 4 leaves 6 seats, so at least 2 licensed users must move.
     let case = Case::new(subscription("basic", 10), holders(8));
-    let cases: [(&[Uuid], Result<(), PartialRefusal>); 3] = [
+    let cases: [(&[UserId], Result<(), PartialRefusal>); 3] = [
         (&[user(1), user(2)], Ok(())),
         (
             &[user(1)],
@@ -573,7 +573,7 @@ proptest! {
             }
         }
         let case = Case::new(subscription("basic", source_seats), all.clone());
-        let named: Vec<Uuid> = named.into_iter().collect::<BTreeSet<_>>().into_iter().map(user).collect();
+        let named: Vec<UserId> = named.into_iter().collect::<BTreeSet<_>>().into_iter().map(user).collect();
         let users = (!named.is_empty()).then_some(named.as_slice());
         let Ok(evaluation) = case.evaluate(target, &request(quantity, users, None)) else {
             return Ok(());
@@ -582,8 +582,8 @@ proptest! {
         prop_assert_eq!(seats.source_quantity + seats.seats_moved, source_seats);
         prop_assert_eq!(seats.target_quantity, quantity);
         let plan = evaluation.reassignment.unwrap();
-        let moved: BTreeSet<Uuid> = transferred(&plan).into_iter().collect();
-        let stayed: BTreeSet<Uuid> = all.iter().map(|h| h.user_id).filter(|u| !moved.contains(u)).collect();
+        let moved: BTreeSet<UserId> = transferred(&plan).into_iter().collect();
+        let stayed: BTreeSet<UserId> = all.iter().map(|h| h.user_id).filter(|u| !moved.contains(u)).collect();
         prop_assert!(moved.is_disjoint(&stayed));
         prop_assert_eq!(moved.len() + stayed.len(), all.len());
         prop_assert!(i64::try_from(moved.len()).unwrap() <= quantity);

@@ -1,6 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
+use uuid::Uuid;
 
 use super::*;
 use crate::domain::catalog::OfferKind;
@@ -37,7 +38,7 @@ fn e3() -> Offer {
 /// The n-th holder, licensed n minutes after the first.
 fn holder(n: u32) -> LicenseHolder {
     LicenseHolder {
-        user_id: Uuid::from_u128(u128::from(n) + 1),
+        user_id: UserId(Uuid::from_u128(u128::from(n) + 1)),
         display_name: format!("User {n}"),
         email: format!("user{n}@example.com"),
         assigned_at: "2026-11-01T09:00:00Z".parse::<DateTime<Utc>>().unwrap()
@@ -91,7 +92,7 @@ fn with_license_transfer_every_holder_moves_when_nothing_is_in_the_way() {
     let holders = [holder(0), holder(1)];
     let plan = plan(&basic(), &e3(), TRANSFER, 2, &holders);
     assert_eq!(plan.accounts, vec![]);
-    let moved: Vec<Uuid> = plan.transfers.iter().map(|t| t.user_id).collect();
+    let moved: Vec<UserId> = plan.transfers.iter().map(|t| t.user_id).collect();
     assert_eq!(moved, vec![holders[0].user_id, holders[1].user_id]);
 }
 
@@ -114,9 +115,9 @@ fn seat_shortage_leaves_over_the_latest_licensed_users_whatever_the_input_order(
     // Licensed in the order 0, 1, 2, 3; given shuffled.
     let holders = [holder(2), holder(0), holder(3), holder(1)];
     let plan = plan(&basic(), &e3(), TRANSFER, 2, &holders);
-    let moved: Vec<Uuid> = plan.transfers.iter().map(|t| t.user_id).collect();
+    let moved: Vec<UserId> = plan.transfers.iter().map(|t| t.user_id).collect();
     assert_eq!(moved, vec![holder(0).user_id, holder(1).user_id]);
-    let left: Vec<Uuid> = plan.accounts.iter().map(|a| a.user_id).collect();
+    let left: Vec<UserId> = plan.accounts.iter().map(|a| a.user_id).collect();
     assert_eq!(left, vec![holder(2).user_id, holder(3).user_id]);
     for account in &plan.accounts {
         assert_eq!(codes(account), vec![(ReassignmentCode::SeatShortage, None)]);
@@ -127,8 +128,8 @@ fn seat_shortage_leaves_over_the_latest_licensed_users_whatever_the_input_order(
 fn seat_shortage_ties_on_the_license_time_break_by_user_id() {
     let mut a = holder(0);
     let mut b = holder(0);
-    a.user_id = Uuid::from_u128(9);
-    b.user_id = Uuid::from_u128(3);
+    a.user_id = UserId(Uuid::from_u128(9));
+    b.user_id = UserId(Uuid::from_u128(3));
     let plan = plan(&basic(), &e3(), TRANSFER, 1, &[a.clone(), b.clone()]);
     assert_eq!(plan.transfers[0].user_id, b.user_id);
     assert_eq!(plan.accounts[0].user_id, a.user_id);
@@ -240,7 +241,7 @@ prop_compose! {
         other in any_services(),
     ) -> LicenseHolder {
         LicenseHolder {
-            user_id: Uuid::from_u128(id),
+            user_id: UserId(Uuid::from_u128(id)),
             display_name: "User".into(),
             email: "user@example.com".into(),
             assigned_at: "2026-11-01T09:00:00Z".parse::<DateTime<Utc>>().unwrap()
@@ -273,10 +274,10 @@ proptest! {
         let source = Offer { services: source, ..offer("s", &[]) };
         let target = Offer { services: target, ..offer("t", &[]) };
         let plan = plan(&source, &target, kind, quantity, &holders);
-        let moved: BTreeSet<Uuid> = plan.transfers.iter().map(|t| t.user_id).collect();
-        let listed: BTreeSet<Uuid> = plan.accounts.iter().map(|a| a.user_id).collect();
+        let moved: BTreeSet<UserId> = plan.transfers.iter().map(|t| t.user_id).collect();
+        let listed: BTreeSet<UserId> = plan.accounts.iter().map(|a| a.user_id).collect();
         prop_assert!(moved.is_disjoint(&listed));
-        let all: BTreeSet<Uuid> = holders.iter().map(|h| h.user_id).collect();
+        let all: BTreeSet<UserId> = holders.iter().map(|h| h.user_id).collect();
         prop_assert_eq!(moved.union(&listed).copied().collect::<BTreeSet<_>>(), all);
         prop_assert_eq!(plan.transfers.len() + plan.accounts.len(), holders.len());
         prop_assert!(plan.accounts.iter().all(|a| !a.reasons.is_empty()));

@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::UserId;
 use crate::domain::catalog::{Catalog, Market, Offer, OfferKind, UpgradePath};
 use crate::domain::eligibility::{AdminRights, FailureCode, SubscriptionFacts};
 use crate::domain::reassignment::LicenseHolder;
@@ -77,7 +78,7 @@ fn terms() -> SourceTerms {
 
 fn holder() -> LicenseHolder {
     LicenseHolder {
-        user_id: uuid::Uuid::from_u128(1),
+        user_id: UserId(uuid::Uuid::from_u128(1)),
         display_name: "Ada".into(),
         email: "ada@example.com".into(),
         assigned_at: now() - Duration::days(3),

@@ -17,9 +17,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use tokio::time::Instant;
-use uuid::Uuid;
 
-use crate::domain::Operation;
+use crate::domain::{JobId, Operation};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::http::caller::Caller;
@@ -61,7 +60,7 @@ const END_ID: &str = "end";
 pub(super) async fn job_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(job_id): Path<Uuid>,
+    Path(job_id): Path<JobId>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     caller.require(Operation::ReadCustomers)?;
@@ -95,7 +94,7 @@ struct Follow {
     app: App,
     /// Who asked: the job is read again as theirs.
     actor: Actor,
-    job_id: Uuid,
+    job_id: JobId,
     /// When the stream closes, ended or not.
     deadline: Instant,
     /// The id of the last event the client has (sent here, or before it reconnected).

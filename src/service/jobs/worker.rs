@@ -20,7 +20,7 @@ use crate::db;
 use crate::db::jobs::Claimed;
 use crate::domain::job::{self, Counts, Disposition, ItemOutcome, JobStatus, UpgradeJob};
 use crate::domain::webhook::{Event, JobEnded};
-use crate::domain::{Catalog, PartnerId};
+use crate::domain::{Catalog, JobId, PartnerId};
 use crate::error::Error;
 use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
 use crate::service::scheduled::{self, ScheduleRequest};
@@ -228,7 +228,7 @@ async fn recover(pool: &PgPool, item: &Claimed) -> Result<Option<String>, Error>
 }
 
 /// Completes the job when nothing of it is pending any more, and announces it.
-async fn end_if_done(pool: &PgPool, (partner_id, job_id): (PartnerId, Uuid)) -> Result<(), Error> {
+async fn end_if_done(pool: &PgPool, (partner_id, job_id): (PartnerId, JobId)) -> Result<(), Error> {
     idempotency::in_transaction(pool, async |conn| {
         if let Some(job) = db::jobs::complete_if_done(conn, partner_id, job_id).await? {
             let tally = db::jobs::counts(&mut *conn, job.partner_id, job.id).await?;

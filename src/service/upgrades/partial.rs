@@ -5,13 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
 use sqlx::PgConnection;
-use utoipa::ToSchema;
-use uuid::Uuid;
 
-use super::UpgradeResult;
 use super::facts::Facts;
+use super::result::{PartialResult, UpgradeResult, result_of};
 use super::write::{coterminous, move_licenses, new_target, record, upgraded};
 use crate::db;
 use crate::domain::commerce::Term;
@@ -21,7 +18,7 @@ use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::upgrade::{self, EligibleUpgrade, UpgradeCase};
-use crate::domain::{Catalog, ErrorCode, SubscriptionId};
+use crate::domain::{Catalog, ErrorCode, SubscriptionId, UserId};
 use crate::error::Error;
 use crate::service::subscription_steps::cancel_scheduled_for;
 use crate::service::{Actor, snapshot, today};
@@ -32,23 +29,9 @@ pub struct PartialAsk {
     /// Seats to move.
     pub quantity: i64,
     /// The users to move; `None` lets the rule pick them.
-    pub users: Option<Vec<Uuid>>,
+    pub users: Option<Vec<UserId>>,
     /// The customer's existing subscription of the target offer to grow.
     pub target_subscription_id: Option<SubscriptionId>,
-}
-
-/// The seats of both subscriptions after a partial upgrade.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PartialResult {
-    /// Seats moved from the source to the target.
-    pub seats_moved: i64,
-    /// The source's seats after the upgrade.
-    pub source_quantity: i64,
-    /// The target's seats after the upgrade.
-    pub target_quantity: i64,
-    /// Whether the target existed (and grew) rather than being created.
-    pub target_existed: bool,
 }
 
 /// Whether a partial upgrade to one target is possible now, as the listing shows it.
@@ -117,7 +100,7 @@ pub(in crate::service) async fn perform(
     let seats = upgrade
         .partial
         .ok_or_else(|| Error::internal("a partial evaluation has its seats"))?;
-    let mut result = super::result_of(source, &upgrade);
+    let mut result = result_of(source, &upgrade);
     result.partial = Some(PartialResult {
         seats_moved: seats.seats_moved,
         source_quantity: seats.source_quantity,

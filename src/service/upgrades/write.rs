@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::UpgradeResult;
+use super::result::UpgradeResult;
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::db::upgrades::NewUpgrade;
@@ -15,7 +15,7 @@ use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::subscription::{BillingDates, Channel, SubscriptionStatus};
 use crate::domain::upgrade::EligibleUpgrade;
-use crate::domain::{ErrorCode, SubscriptionId};
+use crate::domain::{ErrorCode, SubscriptionId, UpgradeId};
 use crate::error::Error;
 use crate::service::{Actor, snapshot, today};
 
@@ -189,9 +189,9 @@ pub(super) async fn record(
     source: &Subscription,
     target: &Subscription,
     result: &mut UpgradeResult,
-) -> Result<Uuid, Error> {
+) -> Result<UpgradeId, Error> {
     let quantity = i32::try_from(result.quantity).map_err(Error::internal)?;
-    let upgrade_id = Uuid::now_v7();
+    let upgrade_id = UpgradeId(Uuid::now_v7());
     result.upgrade_id = Some(upgrade_id);
     result.target_subscription_id = Some(target.id.as_uuid());
     let stored = serde_json::to_value(&*result).map_err(Error::internal)?;
@@ -220,7 +220,7 @@ pub(super) async fn record(
 }
 
 /// A subscription's snapshot after an upgrade, naming the upgrade.
-pub(super) fn upgraded(row: &Subscription, upgrade_id: Uuid) -> serde_json::Value {
+pub(super) fn upgraded(row: &Subscription, upgrade_id: UpgradeId) -> serde_json::Value {
     let mut after = snapshot(row);
     after["upgradeId"] = serde_json::json!(upgrade_id);
     after

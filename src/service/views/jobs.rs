@@ -49,7 +49,7 @@ impl From<jobs::JobView> for JobView {
     fn from(view: jobs::JobView) -> Self {
         let job = view.job;
         JobView {
-            id: job.id,
+            id: job.id.as_uuid(),
             status: job.status,
             dry_run: job.dry_run,
             at_term_end: job.at_term_end,
@@ -92,7 +92,7 @@ impl From<&jobs::JobView> for JobProgressView {
     fn from(view: &jobs::JobView) -> Self {
         let job = &view.job;
         JobProgressView {
-            id: job.id,
+            id: job.id.as_uuid(),
             job: format!("/v1/upgrade-jobs/{}", job.id),
             status: job.status,
             total_items: job.total_items,

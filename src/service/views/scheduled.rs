@@ -11,7 +11,7 @@ use super::super::scheduled::Scheduled;
 use crate::domain::billing::Billing;
 use crate::domain::catalog::OfferId;
 use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
-use crate::domain::{CustomerId, SubscriptionId};
+use crate::domain::{CustomerId, SubscriptionId, UserId};
 use crate::error::Error;
 
 /// A change scheduled for the term end (or, for a dry run, the one that would be).
@@ -30,7 +30,8 @@ pub struct ScheduledChangeView {
     quantity: i64,
     /// For a partial upgrade: the users named to move (absent: the rule picks them).
     #[serde(skip_serializing_if = "Option::is_none")]
-    users: Option<Vec<Uuid>>,
+    #[schema(value_type = Option<Vec<Uuid>>)]
+    users: Option<Vec<UserId>>,
     /// For a partial upgrade: the existing subscription that grows.
     #[serde(skip_serializing_if = "Option::is_none")]
     target_subscription_id: Option<Uuid>,
@@ -46,7 +47,7 @@ pub struct ScheduledChangeView {
 impl From<Scheduled> for ScheduledChangeView {
     fn from(scheduled: Scheduled) -> Self {
         ScheduledChangeView {
-            id: scheduled.change.as_ref().map(|c| c.id),
+            id: scheduled.change.as_ref().map(|c| c.id.as_uuid()),
             subscription_id: scheduled.subscription_id.into(),
             kind: scheduled.kind,
             target_offer_id: scheduled.target_offer_id,
@@ -69,7 +70,7 @@ impl ScheduledChangeView {
     /// A stored scheduled change of `subscription`.
     pub fn of(subscription: &Subscription, change: ScheduledChange) -> Self {
         ScheduledChangeView {
-            id: Some(change.id),
+            id: Some(change.id.as_uuid()),
             subscription_id: change.subscription_id.into(),
             kind: change.kind,
             target_offer_id: change.target_offer_id,
