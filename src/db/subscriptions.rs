@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 
 use crate::domain::commerce::SeatWindows;
-use crate::domain::plan::{Commerce, TermDuration};
+use crate::domain::plan::{Commerce, Plan, TermDuration};
 use crate::domain::records::Subscription;
 use crate::domain::subscription::{BillingCycle, BillingDates, Channel, SubscriptionStatus};
 
@@ -335,6 +335,45 @@ pub async fn renew(
         term.term_end,
         term.current_period_start,
         term.current_period_end
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Moves a new-commerce subscription to `plan` on a new term (`dates`) at `unit_price`, bumping
+/// its version.
+pub async fn change_plan(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    (plan, unit_price): (Plan, Option<i64>),
+    dates: &BillingDates,
+) -> Result<Subscription, sqlx::Error> {
+    sqlx::query_as!(
+        Subscription,
+        r#"UPDATE subscriptions
+         SET term_duration = $3, billing_cycle = $4, unit_price_minor = $5, term_start = $6,
+             term_end = $7, current_period_start = $8, current_period_end = $9,
+             version = version + 1, updated_at = now()
+         WHERE customer_id = $1 AND id = $2
+         RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
+                   partner_id AS "partner_id: PartnerId", quantity,
+                   status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
+                   term_start, term_end, current_period_start, current_period_end,
+                   upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                   upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
+                   created_at, updated_at, commerce AS "commerce: Commerce",
+                   term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        plan.term_duration.as_str(),
+        plan.billing_cycle.as_str(),
+        unit_price,
+        dates.term_start,
+        dates.term_end,
+        dates.current_period_start,
+        dates.current_period_end
     )
     .fetch_one(conn)
     .await

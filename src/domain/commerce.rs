@@ -223,6 +223,25 @@ pub fn refund(paid: &PaidPeriod<'_>, seats: i64, today: NaiveDate) -> Billing {
     }
 }
 
+/// **Longer terms only**, the bill: a new term starts on `today`; the unused days of the paid
+/// period are credited daily at the locked price ([`refund`]), and the new plan's first period is
+/// charged in full: `seats` at `new_price` for `new_cycle`'s months.
+pub fn extend_term(
+    paid: &PaidPeriod<'_>,
+    seats: i64,
+    today: NaiveDate,
+    (new_price, new_cycle): (i64, BillingCycle),
+) -> Billing {
+    let credited = refund(paid, seats, today);
+    let charge = i128::from(new_price) * i128::from(seats) * i128::from(new_cycle.period_months());
+    let charge = i64::try_from(charge).unwrap_or(i64::MAX);
+    Billing {
+        charge,
+        net: charge - credited.credit,
+        ..credited
+    }
+}
+
 /// A plan change refused mid-term.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

@@ -224,11 +224,13 @@ pub enum ChangeKind {
     /// The scheduled change was no longer allowed at the term end; the subscription renewed as
     /// it was.
     ScheduledChangeFailed,
+    /// New commerce: a longer term started now (`termDuration`, `billingCycle`, price).
+    PlanChange,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 15] = [
+    pub const ALL: [ChangeKind; 16] = [
         ChangeKind::Created,
         ChangeKind::Upgrade,
         ChangeKind::PartialUpgrade,
@@ -244,6 +246,7 @@ impl ChangeKind {
         ChangeKind::ScheduledChangeCancelled,
         ChangeKind::ScheduledChangeApplied,
         ChangeKind::ScheduledChangeFailed,
+        ChangeKind::PlanChange,
     ];
 
     /// The stored name.
@@ -264,6 +267,7 @@ impl ChangeKind {
             ChangeKind::ScheduledChangeCancelled => "scheduled_change_cancelled",
             ChangeKind::ScheduledChangeApplied => "scheduled_change_applied",
             ChangeKind::ScheduledChangeFailed => "scheduled_change_failed",
+            ChangeKind::PlanChange => "plan_change",
         }
     }
 

@@ -97,6 +97,8 @@ pub enum ImmediateChange {
     Status,
     AutoRenew(bool),
     AddOnPurchase,
+    /// A longer term started now (new commerce).
+    Plan,
 }
 
 /// Whether an immediate change cancels the subscription's scheduled change, and the reason its
@@ -111,6 +113,7 @@ pub fn cancels_scheduled(change: ImmediateChange) -> Option<&'static str> {
         ImmediateChange::AutoRenew(false) => Some("auto-renewal switched off"),
         ImmediateChange::AutoRenew(true) => None,
         ImmediateChange::AddOnPurchase => Some("an add-on purchase"),
+        ImmediateChange::Plan => Some("a plan change"),
     }
 }
 

@@ -17,7 +17,7 @@ use super::records::ChangeKind;
 pub const JOB_ENDED: &str = "upgrade_job.completed";
 
 /// Every event type a partner can subscribe to: one per recorded change, then the job's.
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 17] = [
     "subscription.created",
     "subscription.upgraded",
     "subscription.partially_upgraded",
@@ -33,6 +33,7 @@ pub const EVENT_TYPES: [&str; 16] = [
     "subscription.scheduled_change_cancelled",
     "subscription.scheduled_change_applied",
     "subscription.scheduled_change_failed",
+    "subscription.plan_changed",
     JOB_ENDED,
 ];
 
@@ -54,6 +55,7 @@ pub fn event_type(kind: ChangeKind) -> &'static str {
         ChangeKind::ScheduledChangeCancelled => "subscription.scheduled_change_cancelled",
         ChangeKind::ScheduledChangeApplied => "subscription.scheduled_change_applied",
         ChangeKind::ScheduledChangeFailed => "subscription.scheduled_change_failed",
+        ChangeKind::PlanChange => "subscription.plan_changed",
     }
 }
 

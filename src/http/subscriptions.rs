@@ -300,7 +300,8 @@ async fn get_subscription(
     Ok(with_etag(row, Json(view)))
 }
 
-/// A change to a subscription: exactly one of `quantity` or `status`.
+/// A change to a subscription: exactly one of `quantity`, `status`, `autoRenew` or
+/// `termDuration`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeSubscription {
@@ -314,20 +315,27 @@ pub struct ChangeSubscription {
     /// Renew at the term end, or (`false`) expire then.
     #[serde(skip_serializing_if = "Option::is_none")]
     auto_renew: Option<bool>,
+    /// New commerce: a longer term (`P1M` → `P1Y` → `P3Y`) starting now, at the new plan's price
+    /// in force; anything else mid-term is 422 `plan_change_not_allowed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_duration: Option<TermDuration>,
 }
 
 impl ChangeSubscription {
     fn change(&self) -> Result<Change, Error> {
-        match self.auto_renew {
-            None => {
+        match (self.auto_renew, self.term_duration) {
+            (None, None) => {
                 quantity_or_status(self.quantity, self.status, Change::Quantity, Change::Status)
             }
-            Some(auto_renew) if self.quantity.is_none() && self.status.is_none() => {
+            (Some(auto_renew), None) if self.quantity.is_none() && self.status.is_none() => {
                 Ok(Change::AutoRenew(auto_renew))
             }
-            Some(_) => Err(Error::new(
+            (None, Some(term)) if self.quantity.is_none() && self.status.is_none() => {
+                Ok(Change::Term(term))
+            }
+            _ => Err(Error::new(
                 ErrorCode::InvalidChange,
-                "Send exactly one of quantity, status or autoRenew.",
+                "Send exactly one of quantity, status, autoRenew or termDuration.",
             )),
         }
     }

@@ -12,12 +12,12 @@ use crate::db;
 use crate::domain::billing::Billing;
 use crate::domain::commerce::{self, PaidPeriod, SeatWindow, SeatWindows};
 use crate::domain::lifecycle;
-use crate::domain::plan::Commerce;
+use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::{
     AddOn, ChangeKind, Customer, LicenseAssignment, Precondition, Subscription,
 };
 use crate::domain::renewal::ImmediateChange;
-use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::subscription::{self, SubscriptionStatus};
 use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
@@ -28,6 +28,8 @@ pub enum Change {
     Status(SubscriptionStatus),
     /// Renew at the term end, or expire then.
     AutoRenew(bool),
+    /// New commerce: a longer term, starting now.
+    Term(TermDuration),
 }
 
 /// What changed.
@@ -100,12 +102,14 @@ pub async fn apply(
             change_status(conn, catalog, (&customer, &before), status).await?
         }
         Change::AutoRenew(auto_renew) => change_auto_renew(conn, &before, auto_renew).await?,
+        Change::Term(term) => change_plan(conn, catalog, (&customer, &before), term).await?,
     };
     if outcome.subscription.version != before.version {
         let (kind, immediate) = match request.change {
             Change::Quantity(_) => (ChangeKind::QuantityChange, ImmediateChange::Seats),
             Change::Status(_) => (ChangeKind::StatusChange, ImmediateChange::Status),
             Change::AutoRenew(on) => (ChangeKind::AutoRenewChange, ImmediateChange::AutoRenew(on)),
+            Change::Term(_) => (ChangeKind::PlanChange, ImmediateChange::Plan),
         };
         record(conn, actor, kind, &before, &outcome).await?;
         cancel_scheduled_for(conn, actor, &before, immediate).await?;
@@ -160,6 +164,69 @@ async fn change_quantity(
     Ok(ChangeOutcome {
         billing,
         ..ChangeOutcome::unchanged(&subscription)
+    })
+}
+
+/// A longer term for a new-commerce subscription, starting today: priced at the price in force
+/// for the new plan, its unused paid days credited daily and the new plan's first period charged
+/// (`commerce::extend_term`). Anything else mid-term (a shorter or the same term, any change of a
+/// legacy subscription's plan) is 422 `plan_change_not_allowed`.
+async fn change_plan(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    (customer, before): (&Customer, &Subscription),
+    term: TermDuration,
+) -> Result<ChangeOutcome, Error> {
+    let current = before.plan();
+    let plan = match before.commerce {
+        Commerce::New => commerce::change_term(current, term)?,
+        Commerce::Legacy => {
+            return Err(Error::new(
+                ErrorCode::PlanChangeNotAllowed,
+                "A legacy subscription keeps its one-year term; its plan changes when it moves to \
+                 new commerce at its renewal.",
+            ));
+        }
+    };
+    if before.status != SubscriptionStatus::Active {
+        return Err(Error::new(
+            ErrorCode::SubscriptionNotActive,
+            format!(
+                "The subscription is {}; only an active one can change its plan.",
+                before.status.as_str()
+            ),
+        ));
+    }
+    let today = super::today();
+    let dates = subscription::billing_dates(plan, today, today, None)?;
+    let offer = (before.customer_id, before.offer_id.as_str());
+    let price = db::catalog::price_in_force(conn, offer, plan, today).await?;
+    let market = catalog.market(&customer.market_code);
+    let billing = match (market, before.unit_price, price) {
+        (Some(market), Some(locked), Some(price)) => {
+            let paid = PaidPeriod {
+                currency: &market.currency,
+                cycle: before.billing_cycle,
+                monthly_unit_price: locked,
+                period: (before.current_period_start, before.current_period_end),
+            };
+            let seats = i64::from(before.quantity);
+            Some(commerce::extend_term(
+                &paid,
+                seats,
+                today,
+                (price, plan.billing_cycle),
+            ))
+        }
+        _ => None,
+    };
+    let (customer_id, id) = (before.customer_id, before.id);
+    let changed = db::subscriptions::change_plan(conn, customer_id, id, (plan, price), &dates)
+        .await?
+        .as_of(today);
+    Ok(ChangeOutcome {
+        billing,
+        ..ChangeOutcome::unchanged(&changed)
     })
 }
 

@@ -589,3 +589,98 @@ async fn seats_move_into_an_existing_target_only_when_its_term_is_as_long_and_en
     assert_eq!(moved["billing"]["charge"], prorated(3 * 1_250, &source));
     assert_eq!(moved["partial"]["targetQuantity"], 5);
 }
+
+#[tokio::test]
+async fn a_term_only_gets_longer_mid_term_credited_daily_and_charged_its_first_period() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let body = buy(
+        "m365-business-basic",
+        5,
+        json!({"termDuration": "P1M", "billingCycle": "monthly"}),
+    );
+    let bought: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let monthly_term = BASIC_US * 12 / 10;
+    assert_eq!(bought["unitPrice"], monthly_term);
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        bought["id"].as_str().unwrap()
+    );
+
+    let longer = json_ok(
+        admin
+            .patch_with(&path, &json!({"termDuration": "P1Y"}), &[])
+            .await,
+    )
+    .await;
+    let today = Utc::now().date_naive();
+    assert_eq!(longer["termDuration"], "P1Y");
+    assert_eq!(longer["billingCycle"], "monthly");
+    assert_eq!(
+        longer["unitPrice"], BASIC_US,
+        "the new plan's price in force"
+    );
+    assert_eq!(date(&longer["termStart"]), today);
+    assert_eq!(date(&longer["termEnd"]), today + Months::new(12));
+    // The unused days of the paid month credited at 7.20; the new plan's first month charged.
+    let credit = prorated(5 * monthly_term, &bought);
+    assert_eq!(longer["billing"]["credit"], credit);
+    assert_eq!(longer["billing"]["charge"], 5 * BASIC_US);
+    assert_eq!(longer["billing"]["net"], 5 * BASIC_US - credit);
+
+    for term in ["P1M", "P1Y"] {
+        let refused = admin
+            .patch_with(&path, &json!({"termDuration": term}), &[])
+            .await;
+        let problem = assert_problem(
+            refused,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "plan_change_not_allowed",
+        )
+        .await;
+        assert!(problem["detail"].as_str().unwrap().contains("Schedule"));
+    }
+    let both = json!({"termDuration": "P3Y", "quantity": 6});
+    let refused = admin.patch_with(&path, &both, &[]).await;
+    assert_problem(refused, StatusCode::BAD_REQUEST, "invalid_change").await;
+
+    let history = json_ok(admin.get(&format!("{path}/history")).await).await;
+    let change = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["changeKind"] == "plan_change")
+        .unwrap();
+    assert_eq!(change["before"]["termDuration"], "P1M");
+    assert_eq!(change["after"]["termDuration"], "P1Y");
+    assert_eq!(change["after"]["unitPrice"], BASIC_US);
+
+    let legacy = buy(
+        "m365-business-basic",
+        1,
+        json!({"commerce": "legacy", "billingCycle": "monthly"}),
+    );
+    let legacy: Value = purchase(&admin, &customer, &legacy)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let legacy_path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        legacy["id"].as_str().unwrap()
+    );
+    let refused = admin
+        .patch_with(&legacy_path, &json!({"termDuration": "P3Y"}), &[])
+        .await;
+    assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "plan_change_not_allowed",
+    )
+    .await;
+}

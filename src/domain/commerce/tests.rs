@@ -354,3 +354,22 @@ fn names_are_stored_and_sent_as_partner_center_writes_them() {
         [1, 12, 36]
     );
 }
+
+#[test]
+fn longer_terms_only_the_bill_credits_the_unused_paid_days_and_charges_the_new_first_period() {
+    // 5 seats, P1M billed monthly at 7.20, March (31 days), extended on 03-11 (21 days left) to
+    // P3Y billed annually at 6.00: credit 5 x 720 x 21 / 31 = 2,438.7 -> 2,439; charge
+    // 5 x 600 x 12 = 36,000.
+    let paid = PaidPeriod {
+        currency: "USD",
+        cycle: BillingCycle::Monthly,
+        monthly_unit_price: 720,
+        period: (day("2026-03-01"), day("2026-04-01")),
+    };
+    let billing = extend_term(&paid, 5, day("2026-03-11"), (600, BillingCycle::Annual));
+    assert_eq!(
+        (billing.credit, billing.charge, billing.net),
+        (2_439, 36_000, 33_561)
+    );
+    assert_eq!((billing.remaining_days, billing.period_days), (21, 31));
+}
