@@ -40,6 +40,10 @@ pub enum Command {
     /// users and relationships showing every eligibility outcome. With --scale, synthetic data
     /// for load benchmarks instead.
     SeedDemo(SeedArgs),
+    /// Load a dated price list (new commerce) from a JSON file: `{"effectiveFrom": "YYYY-MM-DD",
+    /// "prices": [{"offerId", "market", "termDuration", "billingCycle", "monthlyUnitPrice"}]}`.
+    /// A price listed again for the same day replaces the earlier one; all or nothing.
+    LoadPrices(LoadPricesArgs),
     /// Exit 0 when the service at BIND_ADDR answers /healthz (for container health checks).
     Healthcheck,
     /// Mint a development token (HS256, with AUTH_JWT_SECRET or the development secret).
@@ -53,6 +57,13 @@ pub struct SeedArgs {
     /// partner per hundred customers, ten licensed users per customer; up to 1,000,000).
     #[arg(long, value_parser = clap::value_parser!(i64).range(10..=1_000_000))]
     pub scale: Option<i64>,
+}
+
+/// Where `load-prices` reads the price list.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadPricesArgs {
+    /// The JSON file; `-` reads standard input.
+    pub file: std::path::PathBuf,
 }
 
 /// What the minted token says.

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use subscription_upgrades::auth;
-use subscription_upgrades::config::{Cli, Command, Settings, TokenArgs};
+use subscription_upgrades::config::{Cli, Command, LoadPricesArgs, Settings, TokenArgs};
+use subscription_upgrades::domain::plan::{PriceList, check_price_list};
 use subscription_upgrades::startup::{self, Application};
 use subscription_upgrades::{db, http, telemetry};
 
@@ -38,6 +39,7 @@ async fn main() -> ExitCode {
             Some(subscriptions) => seed_scale(&cli.settings, subscriptions).await,
             None => seed_demo(&cli.settings).await,
         },
+        Command::LoadPrices(args) => load_prices(&cli.settings, &args).await,
         Command::Healthcheck => startup::probe_health(cli.settings.bind_addr).await,
         Command::Token(args) => mint_token(&cli.settings, args),
     };
@@ -91,6 +93,36 @@ async fn seed_demo(settings: &Settings) -> Result<(), String> {
         for (id, name) in db::DEMO_PARTNERS {
             println!("  {id}  {name}");
         }
+    }
+    Ok(())
+}
+
+async fn load_prices(settings: &Settings, args: &LoadPricesArgs) -> Result<(), String> {
+    let text = if args.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?
+    };
+    let list: PriceList =
+        serde_json::from_str(&text).map_err(|e| format!("not a price list: {e}"))?;
+    check_price_list(&list).map_err(|e| e.to_string())?;
+    let pool = startup::prepare_database(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stored = db::catalog::store_price_list(&pool, &list)
+        .await
+        .map_err(|e| match db::violated_constraint(&e) {
+            Some("offer_plan_prices_offer_market_fkey") => {
+                "an offer of the list is not sold in its market (or does not exist)".to_owned()
+            }
+            _ => format!("could not store the price list: {e}"),
+        })?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "{stored} prices stored, in force from {}.",
+            list.effective_from
+        );
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::ids::CustomerId;
-use crate::domain::plan::{BillingCycle, Plan, TermDuration};
+use crate::domain::plan::{BillingCycle, Plan, PlanPrice, PriceList, TermDuration};
 use crate::domain::upgrade::PlanPrices;
 use crate::domain::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 use crate::error::Error;
@@ -199,4 +199,48 @@ pub async fn prices_in_force(
             })
             .collect(),
     ))
+}
+
+/// Every price in force on `on` (for the catalog's answers), by offer, market and plan.
+pub async fn plan_prices_on(pool: &PgPool, on: NaiveDate) -> Result<Vec<PlanPrice>, sqlx::Error> {
+    sqlx::query_as!(
+        PlanPrice,
+        r#"SELECT DISTINCT ON (offer_id, market_code, term_duration, billing_cycle)
+                  offer_id, market_code, term_duration AS "term_duration: TermDuration",
+                  billing_cycle AS "billing_cycle: BillingCycle", effective_from,
+                  monthly_unit_price_minor AS monthly_unit_price
+             FROM offer_plan_prices
+            WHERE effective_from <= $1
+            ORDER BY offer_id, market_code, term_duration, billing_cycle, effective_from DESC"#,
+        on
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Stores a price list in one transaction: a price listed again for the same day replaces the
+/// earlier one. Answers how many prices were stored.
+pub async fn store_price_list(pool: &PgPool, list: &PriceList) -> Result<u64, sqlx::Error> {
+    let mut tx = super::begin(pool).await?;
+    let mut stored = 0;
+    for price in &list.prices {
+        stored += sqlx::query!(
+            "INSERT INTO offer_plan_prices (offer_id, market_code, term_duration, billing_cycle,
+                                            effective_from, monthly_unit_price_minor)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (offer_id, market_code, term_duration, billing_cycle, effective_from)
+             DO UPDATE SET monthly_unit_price_minor = EXCLUDED.monthly_unit_price_minor",
+            price.offer_id,
+            price.market,
+            price.term_duration.as_str(),
+            price.billing_cycle.as_str(),
+            list.effective_from,
+            price.monthly_unit_price
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(stored)
 }

@@ -187,3 +187,70 @@ impl BillingCycle {
         }
     }
 }
+
+/// A dated price list as loaded: from `effectiveFrom`, each listed offer's price per seat per
+/// month in a market on a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceList {
+    pub effective_from: chrono::NaiveDate,
+    pub prices: Vec<ListedPrice>,
+}
+
+/// One price of a [`PriceList`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListedPrice {
+    pub offer_id: String,
+    pub market: String,
+    pub term_duration: TermDuration,
+    pub billing_cycle: BillingCycle,
+    /// In the market's minor units.
+    pub monthly_unit_price: i64,
+}
+
+/// Why a price list cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceListError {
+    #[error("prices[{0}]: {1}")]
+    PlanNotSold(usize, PlanNotSold),
+    #[error("prices[{0}]: a price is at least 0 and at most 100,000,000 minor units")]
+    PriceOutOfRange(usize),
+    #[error("prices[{0}]: the same offer, market and plan is listed twice")]
+    Duplicate(usize),
+}
+
+/// Checks a price list: every plan sold, every price in range, each offer, market and plan once.
+/// (Whether each offer is sold in each market is the catalog's to say, when it is stored.)
+pub fn check_price_list(list: &PriceList) -> Result<(), PriceListError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (n, price) in list.prices.iter().enumerate() {
+        check_plan(price.term_duration, price.billing_cycle)
+            .map_err(|e| PriceListError::PlanNotSold(n, e))?;
+        if !(0..=100_000_000).contains(&price.monthly_unit_price) {
+            return Err(PriceListError::PriceOutOfRange(n));
+        }
+        let key = (
+            price.offer_id.as_str(),
+            price.market.as_str(),
+            price.term_duration,
+            price.billing_cycle,
+        );
+        if !seen.insert(key) {
+            return Err(PriceListError::Duplicate(n));
+        }
+    }
+    Ok(())
+}
+
+/// A price in force: an offer's price per seat per month in a market on a plan, and the day it
+/// took effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanPrice {
+    pub offer_id: String,
+    pub market_code: String,
+    pub term_duration: TermDuration,
+    pub billing_cycle: BillingCycle,
+    pub effective_from: chrono::NaiveDate,
+    pub monthly_unit_price: i64,
+}

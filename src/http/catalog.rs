@@ -1,6 +1,7 @@
 //! `GET /v1/offers`, `GET /v1/offers/{offerId}`, `GET /v1/upgrade-paths`: the catalog, read-only.
 
 use axum::extract::State;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -8,10 +9,11 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::caller::Caller;
-use super::extract::{Json, Path};
+use super::extract::{DateField, Json, Path, Query};
 use super::openapi::rules::{BaseOfferId, MarketCode, OfferId, ServiceCode};
 use super::pagination::{Page, PageRequest, Paging};
 use super::problem::{AuthProblems, Problem};
+use crate::domain::plan::{BillingCycle, PlanPrice, TermDuration};
 use crate::domain::{Catalog, ErrorCode, Offer, OfferKind, Operation, UpgradePath, UpgradeType};
 use crate::error::Error;
 
@@ -59,8 +61,23 @@ pub struct PriceView {
     market: String,
     /// ISO 4217 code.
     currency: String,
-    /// Price per seat per month in minor units of the currency (cents, paise).
+    /// Price per seat per month in minor units of the currency (cents, paise): the catalog's
+    /// price, which legacy subscriptions are billed at.
     monthly_unit_price: i64,
+    /// New commerce: each plan sold here and its price per seat per month in force on the day
+    /// asked for (`date`, today by default), with the day that price took effect.
+    plans: Vec<PlanPriceView>,
+}
+
+/// An offer's price on one plan in one market, in force on the day asked for.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanPriceView {
+    term_duration: TermDuration,
+    billing_cycle: BillingCycle,
+    /// Price per seat per month in minor units of the currency.
+    monthly_unit_price: i64,
+    effective_from: NaiveDate,
 }
 
 /// One path of the upgrade matrix.
@@ -87,11 +104,24 @@ pub struct OfferListQuery {
     /// Only offers sold in this market.
     #[param(value_type = Option<MarketCode>)]
     market: Option<String>,
+    /// The day whose new-commerce prices are shown (`YYYY-MM-DD`); today when absent.
+    #[param(value_type = Option<String>, format = Date)]
+    date: Option<DateField>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The token from the previous page.
     continuation_token: Option<String>,
+}
+
+/// The day whose prices one offer is shown with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OfferQuery {
+    /// The day whose new-commerce prices are shown (`YYYY-MM-DD`); today when absent.
+    #[param(value_type = Option<String>, format = Date)]
+    date: Option<DateField>,
 }
 
 /// Filters and paging for the upgrade matrix.
@@ -141,7 +171,7 @@ impl Paging for UpgradePathListQuery {
     params(OfferListQuery),
     responses(
         (status = 200, description = "A page of offers", body = Page<OfferView>),
-        (status = 400, description = "Unknown market, bad limit or token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown market, bad date, limit or token", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
     )
 )]
@@ -154,11 +184,12 @@ async fn list_offers(
     let page = query.bounds()?;
     let catalog = state.catalog();
     let market = known_market(&catalog, query.market.as_deref())?;
+    let plans = plans_on(&state, query.date.as_ref()).await?;
     let offers = catalog
         .offers()
         .iter()
         .filter(|o| market.is_none_or(|m| o.is_sold_in(m)))
-        .map(|o| offer_view(&catalog, o))
+        .map(|o| offer_view(&catalog, o, &plans))
         .collect();
     Ok(Json(page.apply(offers, |o: &OfferView| o.id.clone())?))
 }
@@ -169,9 +200,10 @@ async fn list_offers(
     path = "/v1/offers/{offerId}",
     tag = "catalog",
     security(("bearer" = [])),
-    params(("offerId" = OfferId, Path, description = "Offer slug")),
+    params(("offerId" = OfferId, Path, description = "Offer slug"), OfferQuery),
     responses(
         (status = 200, description = "The offer", body = OfferView),
+        (status = 400, description = "Bad date", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         AuthProblems,
     )
@@ -180,6 +212,7 @@ async fn get_offer(
     State(state): State<AppState>,
     caller: Caller,
     Path(offer_id): Path<String>,
+    Query(query): Query<OfferQuery>,
 ) -> Result<Json<OfferView>, Error> {
     caller.require(Operation::ReadCatalog)?;
     let catalog = state.catalog();
@@ -189,7 +222,17 @@ async fn get_offer(
             format!("No offer has id {offer_id:?}."),
         )
     })?;
-    Ok(Json(offer_view(&catalog, offer)))
+    let plans = plans_on(&state, query.date.as_ref()).await?;
+    Ok(Json(offer_view(&catalog, offer, &plans)))
+}
+
+/// The new-commerce prices in force on `date` (today when absent).
+async fn plans_on(state: &AppState, date: Option<&DateField>) -> Result<Vec<PlanPrice>, Error> {
+    let on = match date {
+        Some(date) => date.date("date")?,
+        None => crate::service::today(),
+    };
+    state.app().prices_in_force(on).await
 }
 
 /// Lists the upgrade matrix, in catalog order of source then target.
@@ -249,16 +292,27 @@ fn known_source<'a>(catalog: &Catalog, source: Option<&'a str>) -> Result<Option
     }
 }
 
-fn offer_view(catalog: &Catalog, offer: &Offer) -> OfferView {
+fn offer_view(catalog: &Catalog, offer: &Offer, plans: &[PlanPrice]) -> OfferView {
     let prices = offer
         .monthly_prices
         .iter()
         .filter_map(|(code, &amount)| {
             let market = catalog.market(code)?;
+            let plans = plans
+                .iter()
+                .filter(|p| p.offer_id == offer.id && &p.market_code == code)
+                .map(|p| PlanPriceView {
+                    term_duration: p.term_duration,
+                    billing_cycle: p.billing_cycle,
+                    monthly_unit_price: p.monthly_unit_price,
+                    effective_from: p.effective_from,
+                })
+                .collect();
             Some(PriceView {
                 market: code.clone(),
                 currency: market.currency.clone(),
                 monthly_unit_price: amount,
+                plans,
             })
         })
         .collect();

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod licenses;
 pub mod lifecycle;
+mod prices;
 pub mod renewals;
 pub mod retention;
 pub mod scheduled;
@@ -145,7 +146,7 @@ fn now() -> chrono::DateTime<Utc> {
 
 /// The day a subscription's current term and billing period are derived for, and billing
 /// computations take effect on (docs/subscriptions.md, "Billing periods and terms").
-fn today() -> chrono::NaiveDate {
+pub fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
 }
 

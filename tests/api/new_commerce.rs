@@ -684,3 +684,126 @@ async fn a_term_only_gets_longer_mid_term_credited_daily_and_charged_its_first_p
     )
     .await;
 }
+
+/// Runs `subscription-upgrades load-prices` on `list` against the test's database.
+fn load_prices(app: &crate::helpers::TestApp, list: &Value) -> std::process::Output {
+    let file = std::env::temp_dir().join(format!("prices-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, list.to_string()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_subscription-upgrades"))
+        .arg("load-prices")
+        .arg(&file)
+        .env("DATABASE_URL", app.database_url())
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    output
+}
+
+/// The plans of `offer` in the US as the catalog shows them on `date` (today when `None`):
+/// (term, cycle) → (price, effective from).
+async fn us_plans(
+    admin: &Api<'_>,
+    offer: &str,
+    date: Option<NaiveDate>,
+) -> Vec<(String, i64, String)> {
+    let query = date.map(|d| format!("?date={d}")).unwrap_or_default();
+    let offer = json_ok(admin.get(&format!("/v1/offers/{offer}{query}")).await).await;
+    let us = offer["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["market"] == "US")
+        .unwrap();
+    us["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!(
+                    "{} {}",
+                    p["termDuration"].as_str().unwrap(),
+                    p["billingCycle"].as_str().unwrap()
+                ),
+                p["monthlyUnitPrice"].as_i64().unwrap(),
+                p["effectiveFrom"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_catalog_shows_the_prices_in_force_on_a_day_and_a_loaded_price_list_takes_effect_on_its()
+ {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let first = "2000-01-01".to_owned();
+    let monthly_term = BASIC_US * 12 / 10;
+    assert_eq!(
+        us_plans(&admin, "m365-business-basic", None).await,
+        [
+            ("P1M monthly".to_owned(), monthly_term, first.clone()),
+            ("P1Y annual".to_owned(), BASIC_US, first.clone()),
+            ("P1Y monthly".to_owned(), BASIC_US, first.clone()),
+            ("P3Y annual".to_owned(), BASIC_US, first.clone()),
+            ("P3Y monthly".to_owned(), BASIC_US, first.clone()),
+            ("P3Y triennial".to_owned(), BASIC_US, first.clone()),
+        ]
+    );
+
+    let tomorrow = Utc::now().date_naive() + Duration::days(1);
+    let list = json!({"effectiveFrom": tomorrow.to_string(), "prices": [
+        {"offerId": "m365-business-basic", "market": "US", "termDuration": "P1Y",
+         "billingCycle": "monthly", "monthlyUnitPrice": 650}]});
+    let loaded = load_prices(&app, &list);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let shown = us_plans(&admin, "m365-business-basic", Some(tomorrow)).await;
+    assert!(
+        shown.contains(&("P1Y monthly".to_owned(), 650, tomorrow.to_string())),
+        "{shown:?}"
+    );
+    assert!(shown.contains(&("P1Y annual".to_owned(), BASIC_US, first.clone())));
+    let today = us_plans(&admin, "m365-business-basic", None).await;
+    assert!(
+        today.contains(&("P1Y monthly".to_owned(), BASIC_US, first)),
+        "{today:?}"
+    );
+
+    // Bought today: the price in force today, not tomorrow's.
+    let customer = admin.customer("US").await;
+    let body = buy("m365-business-basic", 1, json!({"billingCycle": "monthly"}));
+    let bought: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bought["unitPrice"], BASIC_US);
+
+    for (bad, says) in [
+        (
+            json!({"effectiveFrom": "2030-01-01", "prices": [
+            {"offerId": "m365-business-basic", "market": "US", "termDuration": "P1M",
+             "billingCycle": "annual", "monthlyUnitPrice": 1}]}),
+            "prices[0]",
+        ),
+        (
+            json!({"effectiveFrom": "2030-01-01", "prices": [
+            {"offerId": "m365-business-basic-india", "market": "US", "termDuration": "P1Y",
+             "billingCycle": "annual", "monthlyUnitPrice": 1}]}),
+            "not sold in its market",
+        ),
+    ] {
+        let refused = load_prices(&app, &bad);
+        assert!(!refused.status.success());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    let bad_date = admin
+        .get("/v1/offers/m365-business-basic?date=tomorrow")
+        .await;
+    assert_problem(bad_date, StatusCode::BAD_REQUEST, "invalid_date").await;
+}
