@@ -148,6 +148,24 @@ pub fn reduce_seats(
     Ok(open)
 }
 
+/// The open windows of a subscription left with `quantity` seats after seats left it without a
+/// refund (moved by a partial upgrade): the seats that left are taken from the windows closing
+/// last, so the refundable seats never exceed the seats there are.
+pub fn cap_windows(windows: &[SeatWindow], now: DateTime<Utc>, quantity: i64) -> Vec<SeatWindow> {
+    let mut open = refundable(windows, now);
+    let mut excess = open.iter().map(|w| w.quantity).sum::<i64>() - quantity.max(0);
+    while excess > 0 {
+        let Some(latest) = open.last_mut() else { break };
+        let taken = latest.quantity.min(excess);
+        latest.quantity -= taken;
+        excess -= taken;
+        if latest.quantity == 0 {
+            open.pop();
+        }
+    }
+    open
+}
+
 /// A cancellation after the purchase (or renewal) window closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

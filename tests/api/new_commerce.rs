@@ -807,3 +807,26 @@ async fn the_catalog_shows_the_prices_in_force_on_a_day_and_a_loaded_price_list_
         .await;
     assert_problem(bad_date, StatusCode::BAD_REQUEST, "invalid_date").await;
 }
+
+#[tokio::test]
+async fn seats_moved_by_a_partial_upgrade_leave_the_sources_refundable_seats() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    admin.relationship(&customer, &["*"]).await;
+    let body = buy("m365-business-basic", 10, json!({"billingCycle": "monthly"}));
+    let source: Value = purchase(&admin, &customer, &body).await.json().await.unwrap();
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        source["id"].as_str().unwrap()
+    );
+    let asked = json!({"targetOfferId": "m365-business-standard", "partial": true, "quantity": 4});
+    let moved = admin.post(&format!("{path}/upgrades"), &asked).await;
+    assert_eq!(moved.status(), StatusCode::CREATED);
+    let after = json_ok(admin.get(&path).await).await;
+    assert_eq!(after["quantity"], 6);
+    assert_eq!(
+        after["refundableQuantity"],
+        json!([{"quantity": 6, "allowedUntil": source["cancellationAllowedUntil"]}])
+    );
+}

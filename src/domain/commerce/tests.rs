@@ -373,3 +373,17 @@ fn longer_terms_only_the_bill_credits_the_unused_paid_days_and_charges_the_new_f
     );
     assert_eq!((billing.remaining_days, billing.period_days), (21, 31));
 }
+
+#[test]
+fn seats_moved_out_leave_the_windows_closing_last_first() {
+    let windows = [
+        SeatWindow::opened(10, at("2026-03-01T00:00:00Z")),
+        SeatWindow::opened(5, at("2026-03-04T00:00:00Z")),
+    ];
+    let now = at("2026-03-05T00:00:00Z");
+    let quantities = |left: Vec<SeatWindow>| left.iter().map(|w| w.quantity).collect::<Vec<_>>();
+    assert_eq!(quantities(cap_windows(&windows, now, 20)), [10, 5]);
+    assert_eq!(quantities(cap_windows(&windows, now, 12)), [10, 2]);
+    assert_eq!(quantities(cap_windows(&windows, now, 7)), [7]);
+    assert!(cap_windows(&windows, at("2026-03-20T00:00:00Z"), 7).is_empty());
+}

@@ -11,9 +11,10 @@ use super::facts::Facts;
 use super::result::{PartialResult, UpgradeResult, result_of};
 use super::write::{coterminous, move_licenses, new_target, record, upgraded};
 use crate::db;
-use crate::domain::commerce::Term;
+use crate::domain::commerce::{self, SeatWindows, Term};
 use crate::domain::eligibility::{Failure, SubscriptionFacts};
 use crate::domain::partial::{ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
+use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::SubscriptionStatus;
@@ -194,6 +195,15 @@ async fn resize(
     let customer_id = source.customer_id;
     let active = SubscriptionStatus::Active;
     let remaining = (seats_of(seats.source_quantity)?, active);
+    if source.commerce == Commerce::New {
+        let left = commerce::cap_windows(
+            &source.seat_windows.0,
+            super::super::now(),
+            seats.source_quantity,
+        );
+        let windows = SeatWindows(left);
+        db::subscriptions::set_seat_windows(conn, customer_id, source.id, &windows).await?;
+    }
     let shrunk = db::subscriptions::update(conn, customer_id, source.id, remaining, None).await?;
     let target_quantity = seats_of(seats.target_quantity)?;
     let target = match into {
