@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::in_transaction;
 use super::lifecycle::{self, ChangeOutcome};
-use super::subscription_steps::{check_seats, notice, record_note};
+use super::subscription_steps::{check_seats, notice, price_from, record_note};
 use super::upgrades::{self, PartialAsk};
 use super::{Actor, FirstPass};
 use crate::db;
@@ -181,7 +181,8 @@ async fn upgrade(
     let notice = notice(change, before.term_end);
     match eligible {
         Ok(upgrade) => {
-            let bill = first_period_bill(catalog, (customer, before), target, quantity, term);
+            let price = price_from(conn, (catalog, customer), before, target, term.term_start);
+            let bill = first_period_bill(catalog, customer, (price.await?, before), quantity, term);
             let result =
                 upgrades::upgrade_at_renewal(conn, actor, before, &upgrade, (term, bill)).await?;
             let after =
@@ -281,21 +282,18 @@ async fn seats(
     }
 }
 
-/// The target's first period from the renewal, in full (no proration).
+/// The target's first period from the renewal, in full (no proration), at `price`.
 fn first_period_bill(
     catalog: &Catalog,
-    (customer, before): (&Customer, &Subscription),
-    offer_id: &str,
+    customer: &Customer,
+    (price, before): (Option<i64>, &Subscription),
     quantity: i64,
     term: &BillingDates,
 ) -> Option<Billing> {
-    let price = catalog
-        .offer(offer_id)?
-        .monthly_price_in(&customer.market_code)?;
     let currency = &catalog.market(&customer.market_code)?.currency;
     Some(billing::full_period(
         currency,
-        price,
+        price?,
         quantity,
         before.billing_cycle.period_months(),
         (term.current_period_start, term.current_period_end),

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use sqlx::PgConnection;
 
 use super::idempotency::{Answered, Scope, StoredAnswer};
-use super::subscription_steps::{cancel_scheduled, check_seats, notice, record_note};
+use super::subscription_steps::{cancel_scheduled, check_seats, notice, price_from, record_note};
 use super::subscriptions::check_precondition;
 use super::upgrades::{self, PartialAsk};
 use super::{Actor, App, lock_subscription};
@@ -156,7 +156,7 @@ pub async fn schedule(
         quantity,
         partial: request.partial.clone(),
         effective_date: before.term_end,
-        billing: renewal_bill(catalog, &customer, &before, request, quantity),
+        billing: renewal_bill(conn, (catalog, &customer), &before, request, quantity).await?,
     };
     if !request.dry_run {
         let change = store(conn, &before, &scheduled).await?;
@@ -193,30 +193,33 @@ async fn store(
 
 /// The renewal's first period in full, for the offer the subscription will have (no
 /// proration): the target's price for an upgrade (for a partial one, of the seats that move), its
-/// own for a seat change.
-fn renewal_bill(
-    catalog: &Catalog,
-    customer: &Customer,
+/// own for a seat change; under new commerce, the price in force on the renewal day.
+async fn renewal_bill(
+    conn: &mut PgConnection,
+    (catalog, customer): (&Catalog, &Customer),
     before: &Subscription,
     request: &ScheduleRequest,
     quantity: i64,
-) -> Option<Billing> {
+) -> Result<Option<Billing>, Error> {
     let offer_id = request
         .target_offer_id
         .as_deref()
         .unwrap_or(&before.offer_id);
-    let price = catalog
-        .offer(offer_id)?
-        .monthly_price_in(&customer.market_code)?;
-    let currency = &catalog.market(&customer.market_code)?.currency;
-    let first = billing_dates(before.plan(), before.term_end, before.term_end, None).ok()?;
-    Some(billing::full_period(
-        currency,
+    let on = before.term_end;
+    let price = price_from(conn, (catalog, customer), before, offer_id, on).await?;
+    let (Some(price), Some(market)) = (price, catalog.market(&customer.market_code)) else {
+        return Ok(None);
+    };
+    let Ok(first) = billing_dates(before.plan(), on, on, None) else {
+        return Ok(None);
+    };
+    Ok(Some(billing::full_period(
+        &market.currency,
         price,
         quantity,
         before.billing_cycle.period_months(),
         (first.current_period_start, first.current_period_end),
-    ))
+    )))
 }
 
 fn not_found() -> Error {

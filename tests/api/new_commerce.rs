@@ -814,8 +814,16 @@ async fn seats_moved_by_a_partial_upgrade_leave_the_sources_refundable_seats() {
     let admin = app.admin();
     let customer = admin.customer("US").await;
     admin.relationship(&customer, &["*"]).await;
-    let body = buy("m365-business-basic", 10, json!({"billingCycle": "monthly"}));
-    let source: Value = purchase(&admin, &customer, &body).await.json().await.unwrap();
+    let body = buy(
+        "m365-business-basic",
+        10,
+        json!({"billingCycle": "monthly"}),
+    );
+    let source: Value = purchase(&admin, &customer, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     let path = format!(
         "/v1/customers/{customer}/subscriptions/{}",
         source["id"].as_str().unwrap()
@@ -829,4 +837,37 @@ async fn seats_moved_by_a_partial_upgrade_leave_the_sources_refundable_seats() {
         after["refundableQuantity"],
         json!([{"quantity": 6, "allowedUntil": source["cancellationAllowedUntil"]}])
     );
+}
+
+#[tokio::test]
+async fn a_change_scheduled_for_the_renewal_is_previewed_at_the_price_in_force_that_day() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    let mut previews = Vec::new();
+    for commerce in ["new", "legacy"] {
+        let body = buy(
+            "m365-business-basic",
+            5,
+            json!({"commerce": commerce, "billingCycle": "monthly"}),
+        );
+        let bought: Value = purchase(&admin, &customer, &body).await.json().await.unwrap();
+        let path = format!(
+            "/v1/customers/{customer}/subscriptions/{}",
+            bought["id"].as_str().unwrap()
+        );
+        if commerce == "new" {
+            // The price list of the renewal day.
+            let list = json!({"effectiveFrom": bought["termEnd"], "prices": [
+                {"offerId": "m365-business-basic", "market": "US", "termDuration": "P1Y",
+                 "billingCycle": "monthly", "monthlyUnitPrice": 700}]});
+            assert!(load_prices(&app, &list).status.success());
+        }
+        let asked = json!({"quantity": 3, "dryRun": true});
+        let preview = json_ok(admin.post(&format!("{path}/scheduled-change"), &asked).await).await;
+        previews.push(preview["billingPreview"]["charge"].clone());
+    }
+    // Three seats for the first month of the new term: at 7.00 (new commerce re-prices at the
+    // renewal), at the catalog's 6.00 (legacy).
+    assert_eq!(previews, [json!(3 * 700), json!(3 * BASIC_US)]);
 }
