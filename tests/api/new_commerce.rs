@@ -851,7 +851,11 @@ async fn a_change_scheduled_for_the_renewal_is_previewed_at_the_price_in_force_t
             5,
             json!({"commerce": commerce, "billingCycle": "monthly"}),
         );
-        let bought: Value = purchase(&admin, &customer, &body).await.json().await.unwrap();
+        let bought: Value = purchase(&admin, &customer, &body)
+            .await
+            .json()
+            .await
+            .unwrap();
         let path = format!(
             "/v1/customers/{customer}/subscriptions/{}",
             bought["id"].as_str().unwrap()
@@ -864,7 +868,12 @@ async fn a_change_scheduled_for_the_renewal_is_previewed_at_the_price_in_force_t
             assert!(load_prices(&app, &list).status.success());
         }
         let asked = json!({"quantity": 3, "dryRun": true});
-        let preview = json_ok(admin.post(&format!("{path}/scheduled-change"), &asked).await).await;
+        let preview = json_ok(
+            admin
+                .post(&format!("{path}/scheduled-change"), &asked)
+                .await,
+        )
+        .await;
         previews.push(preview["billingPreview"]["charge"].clone());
     }
     // Three seats for the first month of the new term: at 7.00 (new commerce re-prices at the
