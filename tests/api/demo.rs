@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, spawn_demo_app};
+use crate::helpers::{failure_codes, spawn_app, spawn_demo_app};
 
 const PARTNER_A: &str = "a0000000-0000-4000-8000-000000000001";
 const PARTNER_B: &str = "b0000000-0000-4000-8000-000000000002";
@@ -145,15 +145,6 @@ impl Demo<'_> {
 }
 
 type Accounts = Vec<(String, Vec<(String, Option<String>)>)>;
-
-fn failure_codes(failures: &Value) -> Vec<String> {
-    failures
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 fn accounts(list: &Value) -> Accounts {
     list.as_array()

@@ -642,3 +642,13 @@ pub async fn wait_for_a_lock_wait(database_url: &str, what: &str) {
     };
     wait_for_rows(database_url, waits, what).await;
 }
+
+/// The `code` of each failing condition of a problem's `failures`, in order.
+pub fn failure_codes(failures: &Value) -> Vec<String> {
+    failures
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}

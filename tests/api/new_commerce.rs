@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, assert_problem, json_ok, months_ago, spawn_app, wait_for_rows};
+use crate::helpers::{
+    Api, assert_problem, failure_codes, json_ok, months_ago, spawn_app, wait_for_rows,
+};
 
 /// Business Basic's catalog price in the US, per seat per month, in cents.
 const BASIC_US: i64 = 600;
@@ -55,6 +57,16 @@ async fn purchase(admin: &Api<'_>, customer: &str, body: &Value) -> reqwest::Res
     admin
         .post(&format!("/v1/customers/{customer}/subscriptions"), body)
         .await
+}
+
+/// Buys `body` for `customer`: the subscription as answered, and its path.
+async fn purchased(admin: &Api<'_>, customer: &str, body: &Value) -> (Value, String) {
+    let response = purchase(admin, customer, body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let subscription: Value = response.json().await.unwrap();
+    let id = subscription["id"].as_str().unwrap();
+    let path = format!("/v1/customers/{customer}/subscriptions/{id}");
+    (subscription, path)
 }
 
 #[tokio::test]
@@ -216,13 +228,8 @@ async fn seats_removed_inside_their_windows_are_refunded_daily_and_beyond_them_r
         10,
         json!({"billingCycle": "monthly"}),
     );
-    let bought: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (bought, path) = purchased(&admin, &customer, &body).await;
     let id = bought["id"].as_str().unwrap().to_owned();
-    let path = format!("/v1/customers/{customer}/subscriptions/{id}");
 
     // Five seats added: charged daily at the locked price, each with a window of its own.
     let grown = json_ok(admin.patch_with(&path, &json!({"quantity": 15}), &[]).await).await;
@@ -291,15 +298,7 @@ async fn a_cancellation_inside_the_window_refunds_every_seat_daily_at_the_locked
         4,
         json!({"termDuration": "P1Y", "billingCycle": "annual"}),
     );
-    let bought: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        bought["id"].as_str().unwrap()
-    );
+    let (bought, path) = purchased(&admin, &customer, &body).await;
     let cancelled = json_ok(
         admin
             .patch_with(&path, &json!({"status": "cancelled"}), &[])
@@ -328,19 +327,13 @@ async fn legacy_subscriptions_keep_the_legacy_rules() {
         10,
         json!({"commerce": "legacy", "billingCycle": "monthly"}),
     );
-    let bought: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (bought, path) = purchased(&admin, &customer, &body).await;
     assert_eq!(bought["commerce"], "legacy");
     assert_eq!(bought["termDuration"], "P1Y");
     assert_eq!(bought["unitPrice"], Value::Null);
     assert_eq!(bought["cancellationAllowedUntil"], Value::Null);
     assert_eq!(bought["refundableQuantity"], json!([]));
-    let id = bought["id"].as_str().unwrap();
-    let path = format!("/v1/customers/{customer}/subscriptions/{id}");
-    close_purchase_window(&app, id, &[]).await;
+    close_purchase_window(&app, bought["id"].as_str().unwrap(), &[]).await;
 
     let fewer = json_ok(admin.patch_with(&path, &json!({"quantity": 3}), &[]).await).await;
     assert_eq!(fewer["billing"]["credit"], prorated(7 * BASIC_US, &fewer));
@@ -365,17 +358,9 @@ async fn a_renewal_takes_the_price_in_force_and_opens_a_new_window_and_the_lock_
         json!({"termDuration": "P1M", "billingCycle": "monthly",
                "termStart": months_ago(1).to_string()}),
     );
-    let bought: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (bought, path) = purchased(&admin, &customer, &body).await;
     let locked = BASIC_US * 12 / 10;
     assert_eq!(bought["unitPrice"], locked);
-    let path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        bought["id"].as_str().unwrap()
-    );
 
     // A new price list takes effect today: the locked price still bills the added seat.
     let raised = 800;
@@ -456,15 +441,7 @@ async fn an_upgrade_credits_the_locked_price_daily_even_in_the_first_month_and_c
         10,
         json!({"billingCycle": "monthly"}),
     );
-    let source: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        source["id"].as_str().unwrap()
-    );
+    let (source, path) = purchased(&admin, &customer, &body).await;
     // Both prices change today: the source keeps its locked 6.00, the target is bought at the
     // new 13.00.
     price_from_today(&app, "m365-business-basic", ("P1Y", "monthly"), 650).await;
@@ -526,24 +503,14 @@ async fn seats_move_into_an_existing_target_only_when_its_term_is_as_long_and_en
             json!({"termDuration": term, "billingCycle": "monthly"}),
         )
     };
-    let source: Value = purchase(&admin, &customer, &bought("m365-business-basic", 10, "P1Y"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let short: Value = purchase(
+    let (source, path) =
+        purchased(&admin, &customer, &bought("m365-business-basic", 10, "P1Y")).await;
+    let (short, short_path) = purchased(
         &admin,
         &customer,
         &bought("m365-business-standard", 2, "P1M"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        source["id"].as_str().unwrap()
-    );
+    .await;
     let into = |target: &Value| {
         json!({"targetOfferId": "m365-business-standard", "partial": true, "quantity": 3,
                "targetSubscriptionId": target["id"]})
@@ -555,31 +522,21 @@ async fn seats_move_into_an_existing_target_only_when_its_term_is_as_long_and_en
         "upgrade_not_eligible",
     )
     .await;
-    let codes: Vec<&str> = problem["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["target_term_shorter", "target_ends_before_source"]);
+    assert_eq!(
+        failure_codes(&problem["failures"]),
+        ["target_term_shorter", "target_ends_before_source"]
+    );
 
     // A three-year subscription of the target is long enough: the moved seats are charged at its
     // locked price (Standard's 12.50), and credited at the source's (6.00).
-    let short_path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        short["id"].as_str().unwrap()
-    );
     let cancel = json!({"status": "cancelled"});
     json_ok(admin.patch_with(&short_path, &cancel, &[]).await).await;
-    let long: Value = purchase(
+    let (long, _) = purchased(
         &admin,
         &customer,
         &bought("m365-business-standard", 2, "P3Y"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     price_from_today(&app, "m365-business-standard", ("P3Y", "monthly"), 1_400).await;
     let moved = admin.post(&format!("{path}/upgrades"), &into(&long)).await;
     let status = moved.status();
@@ -600,17 +557,9 @@ async fn a_term_only_gets_longer_mid_term_credited_daily_and_charged_its_first_p
         5,
         json!({"termDuration": "P1M", "billingCycle": "monthly"}),
     );
-    let bought: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (bought, path) = purchased(&admin, &customer, &body).await;
     let monthly_term = BASIC_US * 12 / 10;
     assert_eq!(bought["unitPrice"], monthly_term);
-    let path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        bought["id"].as_str().unwrap()
-    );
 
     let longer = json_ok(
         admin
@@ -665,15 +614,7 @@ async fn a_term_only_gets_longer_mid_term_credited_daily_and_charged_its_first_p
         1,
         json!({"commerce": "legacy", "billingCycle": "monthly"}),
     );
-    let legacy: Value = purchase(&admin, &customer, &legacy)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let legacy_path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        legacy["id"].as_str().unwrap()
-    );
+    let (_, legacy_path) = purchased(&admin, &customer, &legacy).await;
     let refused = admin
         .patch_with(&legacy_path, &json!({"termDuration": "P3Y"}), &[])
         .await;
@@ -776,11 +717,7 @@ async fn the_catalog_shows_the_prices_in_force_on_a_day_and_a_loaded_price_list_
     // Bought today: the price in force today, not tomorrow's.
     let customer = admin.customer("US").await;
     let body = buy("m365-business-basic", 1, json!({"billingCycle": "monthly"}));
-    let bought: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (bought, _) = purchased(&admin, &customer, &body).await;
     assert_eq!(bought["unitPrice"], BASIC_US);
 
     for (bad, says) in [
@@ -819,15 +756,7 @@ async fn seats_moved_by_a_partial_upgrade_leave_the_sources_refundable_seats() {
         10,
         json!({"billingCycle": "monthly"}),
     );
-    let source: Value = purchase(&admin, &customer, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path = format!(
-        "/v1/customers/{customer}/subscriptions/{}",
-        source["id"].as_str().unwrap()
-    );
+    let (source, path) = purchased(&admin, &customer, &body).await;
     let asked = json!({"targetOfferId": "m365-business-standard", "partial": true, "quantity": 4});
     let moved = admin.post(&format!("{path}/upgrades"), &asked).await;
     assert_eq!(moved.status(), StatusCode::CREATED);
@@ -851,15 +780,7 @@ async fn a_change_scheduled_for_the_renewal_is_previewed_at_the_price_in_force_t
             5,
             json!({"commerce": commerce, "billingCycle": "monthly"}),
         );
-        let bought: Value = purchase(&admin, &customer, &body)
-            .await
-            .json()
-            .await
-            .unwrap();
-        let path = format!(
-            "/v1/customers/{customer}/subscriptions/{}",
-            bought["id"].as_str().unwrap()
-        );
+        let (bought, path) = purchased(&admin, &customer, &body).await;
         if commerce == "new" {
             // The price list of the renewal day.
             let list = json!({"effectiveFrom": bought["termEnd"], "prices": [
