@@ -5,6 +5,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, ScheduledChangeId, SubscriptionId, UserId};
+use crate::domain::plan::{BillingCycle, Plan, TermDuration};
 use crate::domain::records::{ScheduledChange, ScheduledKind};
 
 /// What a new scheduled change says.
@@ -15,6 +16,8 @@ pub struct NewScheduledChange<'a> {
     pub quantity: i32,
     pub users: Option<&'a [UserId]>,
     pub target_subscription_id: Option<SubscriptionId>,
+    /// New commerce: the next term's plan, when it changes.
+    pub plan: Option<Plan>,
 }
 
 /// Stores the subscription's scheduled change (the caller holds the subscription's row).
@@ -28,11 +31,13 @@ pub async fn create(
         ScheduledChange,
         r#"INSERT INTO scheduled_changes
                (customer_id, subscription_id, id, kind, target_offer_id, quantity, users,
-                target_subscription_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                target_subscription_id, term_duration, billing_cycle)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            RETURNING id AS "id: ScheduledChangeId", subscription_id AS "subscription_id: SubscriptionId",
                      kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
-                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at"#,
+                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at,
+                     term_duration AS "term_duration: TermDuration",
+                     billing_cycle AS "billing_cycle: BillingCycle""#,
         customer_id.as_uuid(),
         subscription_id.as_uuid(),
         Uuid::now_v7(),
@@ -40,7 +45,9 @@ pub async fn create(
         new.target_offer_id,
         new.quantity,
         new.users as Option<&[UserId]>,
-        new.target_subscription_id.map(SubscriptionId::as_uuid)
+        new.target_subscription_id.map(SubscriptionId::as_uuid),
+        new.plan.map(|p| p.term_duration.as_str()),
+        new.plan.map(|p| p.billing_cycle.as_str())
     )
     .fetch_one(conn)
     .await
@@ -56,7 +63,9 @@ pub async fn find(
         ScheduledChange,
         r#"SELECT id AS "id: ScheduledChangeId", subscription_id AS "subscription_id: SubscriptionId",
                   kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
-                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at
+                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at,
+                     term_duration AS "term_duration: TermDuration",
+                     billing_cycle AS "billing_cycle: BillingCycle"
            FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()
@@ -76,7 +85,9 @@ pub async fn remove(
         r#"DELETE FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2
            RETURNING id AS "id: ScheduledChangeId", subscription_id AS "subscription_id: SubscriptionId",
                      kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
-                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at"#,
+                     target_subscription_id AS "target_subscription_id: SubscriptionId", created_at,
+                     term_duration AS "term_duration: TermDuration",
+                     billing_cycle AS "billing_cycle: BillingCycle""#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()
     )

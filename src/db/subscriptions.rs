@@ -313,12 +313,13 @@ pub async fn renew(
     customer_id: CustomerId,
     id: SubscriptionId,
     term: &BillingDates,
+    plan: Plan,
 ) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
         r#"UPDATE subscriptions
          SET term_start = $3, term_end = $4, current_period_start = $5, current_period_end = $6,
-             version = version + 1, updated_at = now()
+             term_duration = $7, billing_cycle = $8, version = version + 1, updated_at = now()
          WHERE customer_id = $1 AND id = $2
          RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
                    partner_id AS "partner_id: PartnerId", quantity,
@@ -334,7 +335,9 @@ pub async fn renew(
         term.term_start,
         term.term_end,
         term.current_period_start,
-        term.current_period_end
+        term.current_period_end,
+        plan.term_duration.as_str(),
+        plan.billing_cycle.as_str()
     )
     .fetch_one(conn)
     .await

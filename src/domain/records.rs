@@ -344,7 +344,7 @@ pub enum ScheduledKind {
     Upgrade,
     /// Move `quantity` seats to `targetOfferId` right after the renewal.
     PartialUpgrade,
-    /// Renew with `quantity` seats.
+    /// Renew with `quantity` seats (and, new commerce, on `termDuration` and `billingCycle`).
     Quantity,
 }
 
@@ -381,6 +381,16 @@ pub struct ScheduledChange {
     /// For a partial upgrade: the existing subscription to grow.
     pub target_subscription_id: Option<SubscriptionId>,
     pub created_at: DateTime<Utc>,
+    /// New commerce, a seat change: the next term's plan, when it changes (both set, or neither).
+    pub term_duration: Option<TermDuration>,
+    pub billing_cycle: Option<BillingCycle>,
+}
+
+impl ScheduledChange {
+    /// The next term's plan, when the change sets one.
+    pub fn plan(&self) -> Option<Plan> {
+        Some(Plan::new(self.term_duration?, self.billing_cycle?))
+    }
 }
 
 /// A partner's webhook endpoint (its secret stays in the database).

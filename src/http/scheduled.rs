@@ -16,6 +16,7 @@ use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
 use super::openapi::rules::{OfferId, Quantity};
 use super::problem::{AuthProblems, NotYours, Problem};
+use crate::domain::plan::{BillingCycle, TermDuration};
 use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
 use crate::service::scheduled::ScheduleRequest;
@@ -52,6 +53,14 @@ pub struct ScheduleChange {
     /// Partial upgrade: the existing subscription of the target offer to grow.
     #[serde(skip_serializing_if = "Option::is_none")]
     target_subscription_id: Option<Uuid>,
+    /// New commerce, with a seat change or alone: the next term's duration (the current one's
+    /// when absent); the next term is billed at that plan's price in force on the renewal day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_duration: Option<TermDuration>,
+    /// New commerce, with a seat change or alone: the next term's billing cycle (the current
+    /// one's when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_cycle: Option<BillingCycle>,
     /// Check and preview only: nothing is scheduled.
     #[serde(default)]
     dry_run: bool,
@@ -104,6 +113,8 @@ async fn schedule_change(
             body.users.clone(),
             body.target_subscription_id,
         )?,
+        term_duration: body.term_duration,
+        billing_cycle: body.billing_cycle,
         precondition: if_match.precondition()?,
         dry_run: body.dry_run,
     };

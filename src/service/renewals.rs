@@ -23,7 +23,7 @@ use crate::domain::commerce::{CANCELLATION_WINDOW, SeatWindow, SeatWindows};
 use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Customer, ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::renewal::{self, TermEnd};
-use crate::domain::subscription::{BillingDates, SubscriptionStatus};
+use crate::domain::subscription::{BillingDates, SubscriptionStatus, billing_dates};
 use crate::domain::{Catalog, CustomerId, SubscriptionId};
 use crate::error::Error;
 use crate::telemetry;
@@ -110,6 +110,12 @@ async fn end_term(
     match end {
         Some(TermEnd::Renew(term)) => {
             let scheduled = db::scheduled::remove(conn, customer_id, id).await?;
+            // A next-term plan (new commerce) makes the new term the plan's.
+            let next_plan = scheduled.as_ref().and_then(ScheduledChange::plan);
+            let (plan, term) = match next_plan {
+                Some(plan) => (plan, billing_dates(plan, before.term_end, today, None)?),
+                None => (before.plan(), term),
+            };
             if let Some(change) = scheduled
                 .as_ref()
                 .filter(|c| c.kind == ScheduledKind::Upgrade)
@@ -117,7 +123,7 @@ async fn end_term(
             {
                 return Ok(Some(ChangeKind::Renewal));
             }
-            let renewed = db::subscriptions::renew(conn, customer_id, id, &term).await?;
+            let renewed = db::subscriptions::renew(conn, customer_id, id, &term, plan).await?;
             let renewed = match renewed.commerce {
                 Commerce::New => new_commerce_term(conn, &renewed).await?,
                 Commerce::Legacy => renewed,
@@ -181,7 +187,14 @@ async fn upgrade(
     let notice = notice(change, before.term_end);
     match eligible {
         Ok(upgrade) => {
-            let price = price_from(conn, (catalog, customer), before, target, term.term_start);
+            let plan = before.plan();
+            let price = price_from(
+                conn,
+                (catalog, customer),
+                (before, plan),
+                target,
+                term.term_start,
+            );
             let bill = first_period_bill(catalog, customer, (price.await?, before), quantity, term);
             let result =
                 upgrades::upgrade_at_renewal(conn, actor, before, &upgrade, (term, bill)).await?;

@@ -14,6 +14,7 @@ use super::{Actor, App, lock_subscription};
 use crate::db;
 use crate::db::scheduled::NewScheduledChange;
 use crate::domain::billing::{self, Billing};
+use crate::domain::plan::{self, BillingCycle, Commerce, Plan, TermDuration};
 use crate::domain::records::{
     ChangeKind, Customer, Precondition, ScheduledChange, ScheduledKind, Subscription,
 };
@@ -32,6 +33,9 @@ pub struct ScheduleRequest {
     pub target_offer_id: Option<String>,
     pub quantity: Option<i64>,
     pub partial: Option<PartialAsk>,
+    /// New commerce: the next term's duration and billing cycle (each defaults to the current).
+    pub term_duration: Option<TermDuration>,
+    pub billing_cycle: Option<BillingCycle>,
     pub precondition: Option<Precondition>,
     pub dry_run: bool,
 }
@@ -53,6 +57,8 @@ pub struct Scheduled {
     pub effective_date: NaiveDate,
     /// The first period after the renewal, in full; `None` when the price is unknown.
     pub billing: Option<Billing>,
+    /// New commerce: the next term's plan, when it changes.
+    pub plan: Option<Plan>,
 }
 
 impl App {
@@ -120,6 +126,7 @@ pub async fn schedule(
     check_precondition(request.precondition.as_ref(), &before)?;
     let existing = db::scheduled::find(&mut *conn, ids.0, ids.1).await?;
     check_schedulable(before.status, before.auto_renew, existing.is_some())?;
+    let plan = next_plan(&before, request)?;
     let (kind, quantity) = match (&request.target_offer_id, &request.partial) {
         (Some(target), Some(ask)) => {
             let source = (&before, target.as_str());
@@ -138,10 +145,12 @@ pub async fn schedule(
             ));
         }
         (None, None) => {
-            let quantity = request.quantity.ok_or_else(|| {
+            let unchanged = plan.map(|_| i64::from(before.quantity));
+            let quantity = request.quantity.or(unchanged).ok_or_else(|| {
                 Error::new(
                     ErrorCode::InvalidChange,
-                    "Send targetOfferId (an upgrade) or quantity (a seat change).",
+                    "Send targetOfferId (an upgrade), quantity (a seat change), or termDuration \
+                     or billingCycle (the next term's plan).",
                 )
             })?;
             check_seats(conn, catalog, &customer, &before, quantity).await?;
@@ -156,7 +165,15 @@ pub async fn schedule(
         quantity,
         partial: request.partial.clone(),
         effective_date: before.term_end,
-        billing: renewal_bill(conn, (catalog, &customer), &before, request, quantity).await?,
+        billing: renewal_bill(
+            conn,
+            (catalog, &customer),
+            (&before, plan),
+            request,
+            quantity,
+        )
+        .await?,
+        plan,
     };
     if !request.dry_run {
         let change = store(conn, &before, &scheduled).await?;
@@ -179,6 +196,7 @@ async fn store(
         quantity: i32::try_from(scheduled.quantity).map_err(Error::internal)?,
         users: partial.and_then(|p| p.users.as_deref()),
         target_subscription_id: partial.and_then(|p| p.target_subscription_id),
+        plan: scheduled.plan,
     };
     db::scheduled::create(conn, before.customer_id, before.id, &new)
         .await
@@ -197,7 +215,7 @@ async fn store(
 async fn renewal_bill(
     conn: &mut PgConnection,
     (catalog, customer): (&Catalog, &Customer),
-    before: &Subscription,
+    (before, plan): (&Subscription, Option<Plan>),
     request: &ScheduleRequest,
     quantity: i64,
 ) -> Result<Option<Billing>, Error> {
@@ -205,21 +223,47 @@ async fn renewal_bill(
         .target_offer_id
         .as_deref()
         .unwrap_or(&before.offer_id);
-    let on = before.term_end;
-    let price = price_from(conn, (catalog, customer), before, offer_id, on).await?;
+    let (on, plan) = (before.term_end, plan.unwrap_or(before.plan()));
+    let price = price_from(conn, (catalog, customer), (before, plan), offer_id, on).await?;
     let (Some(price), Some(market)) = (price, catalog.market(&customer.market_code)) else {
         return Ok(None);
     };
-    let Ok(first) = billing_dates(before.plan(), on, on, None) else {
+    let Ok(first) = billing_dates(plan, on, on, None) else {
         return Ok(None);
     };
     Ok(Some(billing::full_period(
         &market.currency,
         price,
         quantity,
-        before.billing_cycle.period_months(),
+        plan.billing_cycle.period_months(),
         (first.current_period_start, first.current_period_end),
     )))
+}
+
+/// The next term's plan a request sets, if it changes: new commerce only (a legacy subscription
+/// changes its plan when it moves to new commerce), with a seat change or alone, and a plan sold.
+fn next_plan(before: &Subscription, request: &ScheduleRequest) -> Result<Option<Plan>, Error> {
+    if request.term_duration.is_none() && request.billing_cycle.is_none() {
+        return Ok(None);
+    }
+    if before.commerce == Commerce::Legacy {
+        return Err(Error::new(
+            ErrorCode::PlanChangeNotAllowed,
+            "A legacy subscription keeps its one-year term; its plan changes when it moves to new \
+             commerce.",
+        ));
+    }
+    if request.target_offer_id.is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidChange,
+            "termDuration and billingCycle go with a seat change (quantity) or alone; schedule the \
+             upgrade, then change the target's plan for its next renewal.",
+        ));
+    }
+    let term = request.term_duration.unwrap_or(before.term_duration);
+    let cycle = request.billing_cycle.unwrap_or(before.billing_cycle);
+    let plan = plan::check_plan(term, cycle)?;
+    Ok((plan != before.plan()).then_some(plan))
 }
 
 fn not_found() -> Error {

@@ -10,7 +10,7 @@ use super::{Actor, snapshot, today};
 use crate::db;
 use crate::domain::billing::Billing;
 use crate::domain::lifecycle::{self, SeatChange, SeatProration};
-use crate::domain::plan::Commerce;
+use crate::domain::plan::{Commerce, Plan};
 use crate::domain::records::{ChangeKind, Customer, ScheduledChange, Subscription};
 use crate::domain::renewal::{ImmediateChange, cancels_scheduled};
 use crate::domain::subscription::SubscriptionStatus;
@@ -163,19 +163,19 @@ pub(super) fn seat_billing(
 }
 
 /// The price per seat per month `offer_id` will be billed at from `on` for `subscription`'s
-/// customer on its plan: the price in force that day under new commerce (a renewal re-prices),
-/// the catalog's price for legacy; `None` when none is listed.
+/// customer on `plan`: the price in force that day under new commerce (a renewal re-prices), the
+/// catalog's price for legacy; `None` when none is listed.
 pub(super) async fn price_from(
     conn: &mut PgConnection,
     (catalog, customer): (&Catalog, &Customer),
-    subscription: &Subscription,
+    (subscription, plan): (&Subscription, Plan),
     offer_id: &str,
     on: NaiveDate,
 ) -> Result<Option<i64>, Error> {
     Ok(match subscription.commerce {
         Commerce::New => {
             let offer = (subscription.customer_id, offer_id);
-            db::catalog::price_in_force(conn, offer, subscription.plan(), on).await?
+            db::catalog::price_in_force(conn, offer, plan, on).await?
         }
         Commerce::Legacy => catalog
             .offer(offer_id)

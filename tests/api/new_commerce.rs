@@ -801,3 +801,81 @@ async fn a_change_scheduled_for_the_renewal_is_previewed_at_the_price_in_force_t
     // renewal), at the catalog's 6.00 (legacy).
     assert_eq!(previews, [json!(3 * 700), json!(3 * BASIC_US)]);
 }
+
+#[tokio::test]
+async fn the_next_terms_plan_and_seats_are_scheduled_together_and_applied_at_the_renewal() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    // A one-year term bought a year ago: it ends today.
+    let body = buy(
+        "m365-business-basic",
+        5,
+        json!({"billingCycle": "monthly", "termStart": months_ago(12).to_string()}),
+    );
+    let (_, path) = purchased(&admin, &customer, &body).await;
+    let scheduled = format!("{path}/scheduled-change");
+    let next = json!({"quantity": 3, "termDuration": "P3Y", "billingCycle": "annual"});
+
+    let mut preview = next.clone();
+    preview["dryRun"] = json!(true);
+    let preview = json_ok(admin.post(&scheduled, &preview).await).await;
+    assert_eq!(preview["termDuration"], "P3Y");
+    assert_eq!(preview["billingCycle"], "annual");
+    // The new term's first (annual) period: 3 seats x 6.00 x 12.
+    assert_eq!(preview["billingPreview"]["charge"], 3 * BASIC_US * 12);
+
+    for (refused, status, code) in [
+        (
+            json!({"termDuration": "P1M", "billingCycle": "annual"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_plan",
+        ),
+        (
+            json!({"targetOfferId": "m365-business-standard", "termDuration": "P3Y"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_change",
+        ),
+    ] {
+        assert_problem(admin.post(&scheduled, &refused).await, status, code).await;
+    }
+    let created = admin.post(&scheduled, &next).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let _worker = app.renewing_instance().await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM subscription_history WHERE change_kind = 'scheduled_change_applied'",
+        "the next term's instructions were not applied",
+    )
+    .await;
+    let renewed = json_ok(admin.get(&path).await).await;
+    let today = Utc::now().date_naive();
+    assert_eq!(renewed["quantity"], 3);
+    assert_eq!(renewed["termDuration"], "P3Y");
+    assert_eq!(renewed["billingCycle"], "annual");
+    assert_eq!(renewed["unitPrice"], BASIC_US);
+    assert_eq!(date(&renewed["termStart"]), today);
+    assert_eq!(date(&renewed["termEnd"]), today + Months::new(36));
+    assert_eq!(date(&renewed["currentPeriodEnd"]), today + Months::new(12));
+    assert_eq!(renewed["refundableQuantity"][0]["quantity"], 3);
+
+    let legacy = buy(
+        "m365-business-basic",
+        1,
+        json!({"commerce": "legacy", "billingCycle": "monthly"}),
+    );
+    let (_, legacy_path) = purchased(&admin, &customer, &legacy).await;
+    let refused = admin
+        .post(
+            &format!("{legacy_path}/scheduled-change"),
+            &json!({"termDuration": "P3Y"}),
+        )
+        .await;
+    assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "plan_change_not_allowed",
+    )
+    .await;
+}

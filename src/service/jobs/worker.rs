@@ -191,6 +191,8 @@ async fn schedule(
         target_offer_id: Some(item.target_offer_id.clone()),
         quantity: item.quantity.map(i64::from),
         partial: None,
+        term_duration: None,
+        billing_cycle: None,
         precondition: None,
         dry_run: item.dry_run,
     };

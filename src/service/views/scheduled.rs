@@ -10,6 +10,7 @@ use super::super::idempotency::StoredAnswer;
 use super::super::scheduled::Scheduled;
 use crate::domain::billing::Billing;
 use crate::domain::catalog::OfferId;
+use crate::domain::plan::{BillingCycle, TermDuration};
 use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::{CustomerId, SubscriptionId, UserId};
 use crate::error::Error;
@@ -35,6 +36,12 @@ pub struct ScheduledChangeView {
     /// For a partial upgrade: the existing subscription that grows.
     #[serde(skip_serializing_if = "Option::is_none")]
     target_subscription_id: Option<Uuid>,
+    /// New commerce: the next term's duration, when the change sets the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_duration: Option<TermDuration>,
+    /// New commerce: the next term's billing cycle, when the change sets the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_cycle: Option<BillingCycle>,
     /// The term end it is applied on, with the renewal.
     effective_date: NaiveDate,
     /// The renewal's first period in full, without proration; `null` when a price is unknown.
@@ -58,6 +65,8 @@ impl From<Scheduled> for ScheduledChangeView {
                 .as_ref()
                 .and_then(|p| p.target_subscription_id)
                 .map(SubscriptionId::as_uuid),
+            term_duration: scheduled.plan.map(|p| p.term_duration),
+            billing_cycle: scheduled.plan.map(|p| p.billing_cycle),
             effective_date: scheduled.effective_date,
             billing_preview: scheduled.billing,
             created_at: scheduled.change.as_ref().map(|c| c.created_at),
@@ -77,6 +86,8 @@ impl ScheduledChangeView {
             quantity: i64::from(change.quantity),
             users: change.users,
             target_subscription_id: change.target_subscription_id.map(SubscriptionId::as_uuid),
+            term_duration: change.term_duration,
+            billing_cycle: change.billing_cycle,
             effective_date: subscription.term_end,
             billing_preview: None,
             created_at: Some(change.created_at),
