@@ -364,17 +364,7 @@ async fn a_renewal_takes_the_price_in_force_and_opens_a_new_window_and_the_lock_
 
     // A new price list takes effect today: the locked price still bills the added seat.
     let raised = 800;
-    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
-    sqlx::query(
-        "INSERT INTO offer_plan_prices (offer_id, market_code, term_duration, billing_cycle,
-                                        effective_from, monthly_unit_price_minor)
-         VALUES ('m365-business-basic', 'US', 'P1M', 'monthly', CURRENT_DATE, $1)",
-    )
-    .bind(raised)
-    .execute(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+    price_from_today(&app, "m365-business-basic", ("P1M", "monthly"), raised).await;
     let grown = json_ok(admin.patch_with(&path, &json!({"quantity": 6}), &[]).await).await;
     assert_eq!(grown["billing"]["charge"], prorated(locked, &grown));
     assert_eq!(grown["unitPrice"], locked);
@@ -407,27 +397,22 @@ async fn a_renewal_takes_the_price_in_force_and_opens_a_new_window_and_the_lock_
     assert_eq!(renewal["after"]["unitPrice"], raised);
 }
 
-/// Inserts a price that takes effect today for `offer` in the US on `plan`.
+/// Loads a price list taking effect today for `offer` in the US on `plan`.
 async fn price_from_today(
     app: &crate::helpers::TestApp,
     offer: &str,
-    plan: (&str, &str),
+    (term, cycle): (&str, &str),
     price: i64,
 ) {
-    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
-    sqlx::query(
-        "INSERT INTO offer_plan_prices (offer_id, market_code, term_duration, billing_cycle,
-                                        effective_from, monthly_unit_price_minor)
-         VALUES ($1, 'US', $2, $3, CURRENT_DATE, $4)",
-    )
-    .bind(offer)
-    .bind(plan.0)
-    .bind(plan.1)
-    .bind(price)
-    .execute(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+    let list = json!({"effectiveFrom": Utc::now().date_naive().to_string(), "prices": [
+        {"offerId": offer, "market": "US", "termDuration": term, "billingCycle": cycle,
+         "monthlyUnitPrice": price}]});
+    let loaded = load_prices(app, &list);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
 }
 
 #[tokio::test]
