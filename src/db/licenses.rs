@@ -132,6 +132,29 @@ pub async fn transfer(
     Ok(moved.rows_affected())
 }
 
+/// Keeps switched off, on every license of the subscription, only the services in `services`
+/// (its offer's, after the offer changed).
+pub async fn keep_services(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+    services: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE license_assignments
+            SET disabled_services = ARRAY(
+                SELECT s FROM unnest(disabled_services) AS s WHERE s = ANY ($3) ORDER BY s)
+          WHERE customer_id = $1 AND subscription_id = $2
+            AND NOT disabled_services <@ $3",
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
+        services
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Removes every license assigned from the subscription; returns what was removed.
 pub async fn release_all(
     conn: &mut PgConnection,

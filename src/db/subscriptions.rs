@@ -2,6 +2,7 @@
 //! own `partner_id`); the rules still see every subscription of the customer.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -36,7 +37,7 @@ pub struct NewSubscription<'a> {
     /// New commerce: when its purchase window closes (an upgrade's target: its source's).
     pub cancellation_window_ends_at: Option<DateTime<Utc>>,
     /// New commerce: its refundable seats.
-    pub seat_windows: &'a SeatWindows,
+    pub seat_windows: SeatWindows,
 }
 
 /// Inserts a subscription.
@@ -80,7 +81,7 @@ pub async fn create(
         new.term_duration.as_str(),
         new.unit_price,
         new.cancellation_window_ends_at,
-        new.seat_windows as &SeatWindows
+        &new.seat_windows as &SeatWindows
     )
     .fetch_one(conn)
     .await
@@ -112,6 +113,23 @@ pub async fn find_for_partner(
     )
     .fetch_optional(pool)
     .await
+}
+
+/// The customer's subscriptions with these ids (any channel), in id order, without locking.
+pub async fn find_many(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    ids: &[SubscriptionId],
+) -> Result<Vec<Subscription>, sqlx::Error> {
+    let rows = sqlx::query_scalar!(
+        r#"SELECT coalesce(json_agg(to_json(s) ORDER BY s.id), '[]') AS "rows!: Json<Vec<Subscription>>"
+             FROM subscriptions s WHERE s.customer_id = $1 AND s.id = ANY ($2)"#,
+        customer_id.as_uuid(),
+        ids as &[SubscriptionId]
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(rows.0)
 }
 
 /// Like [`find_for_partner`], locking the row for the rest of the transaction.
@@ -380,6 +398,32 @@ pub async fn change_plan(
     )
     .fetch_one(conn)
     .await
+}
+
+/// Makes the subscription one of another offer with `quantity` seats, its price and refundable
+/// seats (a move down a matrix path at the renewal, in the renewal's transaction).
+pub async fn change_offer(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    id: SubscriptionId,
+    (offer_id, quantity): (&str, i32),
+    (unit_price, windows): (Option<i64>, &SeatWindows),
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE subscriptions
+            SET offer_id = $3, quantity = $4, unit_price_minor = $5, seat_windows = $6,
+                version = version + 1, updated_at = now()
+          WHERE customer_id = $1 AND id = $2",
+        customer_id.as_uuid(),
+        id.as_uuid(),
+        offer_id,
+        quantity,
+        unit_price,
+        windows as &SeatWindows
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Starts a new-commerce subscription's renewed term: its price, its cancellation window and its

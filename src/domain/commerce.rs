@@ -12,6 +12,8 @@
 //!   the seats they added; a window is open while its end is in the future;
 //! - **latest windows first**: a seat reduction takes its seats from the windows opened last, and
 //!   may remove at most the seats of open windows;
+//! - **inherited windows**: seats a partial upgrade moves out take their open windows (those
+//!   closing last) to the subscription it creates, which opens none of its own;
 //! - **cancellation window**: cancelling needs the purchase (or renewal) window still open;
 //! - **daily refund**: seats removed (or a subscription cancelled) inside their window are
 //!   refunded over the unused days of the paid period, from today inclusive, rounded once, half
@@ -164,6 +166,31 @@ pub fn cap_windows(windows: &[SeatWindow], now: DateTime<Utc>, quantity: i64) ->
         }
     }
     open
+}
+
+/// **Inherited windows**: seats moved out of a subscription that is left with `quantity` seats
+/// take their windows with them: the open windows split into those left (`cap_windows`) and
+/// those taken, which the subscription a partial upgrade creates inherits (it gets no window of
+/// its own).
+pub fn split_windows(
+    windows: &[SeatWindow],
+    now: DateTime<Utc>,
+    quantity: i64,
+) -> (Vec<SeatWindow>, Vec<SeatWindow>) {
+    let left = cap_windows(windows, now, quantity);
+    let taken = refundable(windows, now)
+        .into_iter()
+        .filter_map(|open| {
+            let kept: i64 = left
+                .iter()
+                .filter(|w| w.allowed_until == open.allowed_until)
+                .map(|w| w.quantity)
+                .sum();
+            let quantity = open.quantity - kept;
+            (quantity > 0).then_some(SeatWindow { quantity, ..open })
+        })
+        .collect();
+    (left, taken)
 }
 
 /// A cancellation after the purchase (or renewal) window closed.

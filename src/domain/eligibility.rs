@@ -150,6 +150,47 @@ pub fn check(facts: &UpgradeFacts<'_>, target_offer_id: &str, quantity: i64) -> 
     failures
 }
 
+/// Every condition that keeps `source` from moving down to `target_offer_id` with `quantity` seats
+/// at its renewal (new commerce, SPEC's next-term instructions): it must be active, the target
+/// must list the source's offer among its upgrade sources and be sold in the customer's market,
+/// the partner must administer the target's services, no add-on may be attached, and the seats
+/// must fit the target's caps. Empty when the move may go ahead.
+pub fn check_downgrade(
+    facts: &UpgradeFacts<'_>,
+    target_offer_id: &str,
+    quantity: i64,
+) -> Vec<Failure> {
+    let catalog = facts.catalog;
+    let source = &facts.source.offer_id;
+    let target = catalog
+        .offer(target_offer_id)
+        .filter(|t| t.is_sold_in(facts.market) && catalog.path(target_offer_id, source).is_some());
+    let mut failures: Vec<Failure> = subscription_not_active(facts).into_iter().collect();
+    let Some(target) = target else {
+        failures.push(failure(
+            FailureCode::TargetOfferNotAllowed,
+            format!(
+                "{} cannot move down to {target_offer_id} for a customer in {}: only an offer that \
+                 lists it among its upgrade sources can.",
+                offer_name(catalog, source),
+                facts.market
+            ),
+            "Choose an offer with an upgrade path to this subscription's offer.",
+        ));
+        return failures;
+    };
+    failures.extend(
+        [
+            delegated_admin_missing(facts, target),
+            add_ons_present(facts),
+            seat_limit_exceeded(facts, target, quantity),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    failures
+}
+
 fn failure(code: FailureCode, message: String, remedy: &str) -> Failure {
     Failure {
         code,

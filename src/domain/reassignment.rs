@@ -10,6 +10,9 @@
 //! - `already_licensed_on_target` (partial upgrades into an existing subscription): the user named
 //!   to move already holds a license of that subscription, so keeps the source's.
 //!
+//! A move down a matrix path at the renewal keeps every license on the subscription and lists
+//! the users who lose a service (`service_removed`).
+//!
 //! A transferred user keeps the services they had switched off, where the target has them.
 
 use std::collections::BTreeSet;
@@ -137,6 +140,39 @@ pub fn reasons_to_stay(
         on_target: on_target.contains(&holder.user_id),
     };
     reasons(source, target, upgrade_type, standing, holder)
+}
+
+/// A move down a matrix path at the renewal (new commerce): every holder keeps their license on
+/// the subscription; those who lose a service of `source` that was enabled for them, because
+/// `target` lacks it, are listed with each service (`service_removed`).
+pub fn services_lost(
+    source: &Offer,
+    target: &Offer,
+    holders: &[LicenseHolder],
+) -> Vec<AccountToReassign> {
+    holders
+        .iter()
+        .filter_map(|holder| {
+            let enabled = source.services.difference(&holder.disabled_services);
+            let reasons: Vec<ReassignmentReason> = enabled
+                .filter(|s| !target.services.contains(*s))
+                .map(|service| ReassignmentReason {
+                    code: ReassignmentCode::ServiceRemoved,
+                    service: Some(service.clone()),
+                    detail: format!(
+                        "{} does not include {service}, which the user has from {}.",
+                        target.name, source.name
+                    ),
+                })
+                .collect();
+            (!reasons.is_empty()).then(|| AccountToReassign {
+                user_id: holder.user_id,
+                display_name: holder.display_name.clone(),
+                email: holder.email.clone(),
+                reasons,
+            })
+        })
+        .collect()
 }
 
 impl ReassignmentPlan {

@@ -344,6 +344,10 @@ pub enum ScheduledKind {
     Upgrade,
     /// Move `quantity` seats to `targetOfferId` right after the renewal.
     PartialUpgrade,
+    /// New commerce: renew as `targetOfferId`, an offer with an upgrade path to this one, with
+    /// `quantity` seats; the subscription and its licenses stay, and users who lose a service are
+    /// listed.
+    Downgrade,
     /// Renew with `quantity` seats (and, new commerce, on `termDuration` and `billingCycle`).
     Quantity,
 }
@@ -354,15 +358,21 @@ impl ScheduledKind {
         match self {
             ScheduledKind::Upgrade => "upgrade",
             ScheduledKind::PartialUpgrade => "partial_upgrade",
+            ScheduledKind::Downgrade => "downgrade",
             ScheduledKind::Quantity => "quantity",
         }
     }
 
     /// Parses the stored name.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Upgrade, Self::PartialUpgrade, Self::Quantity]
-            .into_iter()
-            .find(|k| k.as_str() == value)
+        [
+            Self::Upgrade,
+            Self::PartialUpgrade,
+            Self::Downgrade,
+            Self::Quantity,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == value)
     }
 }
 

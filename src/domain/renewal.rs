@@ -6,7 +6,8 @@
 use chrono::NaiveDate;
 
 use super::ErrorCode;
-use super::plan::Plan;
+use super::catalog::Catalog;
+use super::plan::{Commerce, Plan};
 use super::subscription::{BillingDates, SubscriptionStatus, billing_dates};
 
 /// The outcome of a term's end.
@@ -85,6 +86,27 @@ pub fn check_schedulable(
         Err(ScheduleRefusal::AlreadyScheduled)
     } else {
         Ok(())
+    }
+}
+
+/// Which way a next-term instruction naming an offer moves the subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferMove {
+    /// Along one of the source's paths (or nowhere allowed: the upgrade's conditions say why).
+    Upgrade,
+    /// **Down a matrix path** (new commerce, at the renewal only): to an offer that lists the
+    /// subscription's offer among its upgrade sources.
+    Downgrade,
+}
+
+/// Whether moving from `source` to `target` at the renewal is a move down a matrix path: only
+/// under new commerce, and only when it is not also an upgrade path.
+pub fn offer_move(catalog: &Catalog, commerce: Commerce, source: &str, target: &str) -> OfferMove {
+    let down = catalog.path(target, source).is_some() && catalog.path(source, target).is_none();
+    if down && commerce == Commerce::New {
+        OfferMove::Downgrade
+    } else {
+        OfferMove::Upgrade
     }
 }
 

@@ -12,7 +12,7 @@ use super::commerce::{self, Term};
 use super::eligibility::{self, Failure, SubscriptionFacts, UpgradeFacts};
 use super::partial::{self, ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
 use super::plan::{BillingCycle, Commerce, Plan, TermDuration};
-use super::reassignment::{self, LicenseHolder, ReassignmentPlan};
+use super::reassignment::{self, AccountToReassign, LicenseHolder, ReassignmentPlan};
 
 /// The source's billing terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +196,39 @@ pub fn evaluate_partial(
         reassignment,
         partial: Some(seats),
     })
+}
+
+/// A move down a matrix path at the renewal (new commerce) that every condition allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downgrade {
+    pub target_offer_id: String,
+    pub quantity: i64,
+    /// The users who lose a service; every license stays on the subscription.
+    pub accounts: Vec<AccountToReassign>,
+}
+
+/// Evaluates moving the case's source down to `target_offer_id` with `quantity` seats at its
+/// renewal: every failing condition (`eligibility::check_downgrade`), or the move with the users
+/// who lose services (`reassignment::services_lost`).
+pub fn evaluate_downgrade(
+    case: &UpgradeCase<'_>,
+    target_offer_id: &str,
+    quantity: i64,
+) -> Result<Downgrade, Vec<Failure>> {
+    let facts = &case.facts;
+    let failures = eligibility::check_downgrade(facts, target_offer_id, quantity);
+    let offers = (
+        facts.catalog.offer(&facts.source.offer_id),
+        facts.catalog.offer(target_offer_id),
+    );
+    match (failures.is_empty(), offers) {
+        (true, (Some(source), Some(target))) => Ok(Downgrade {
+            target_offer_id: target_offer_id.to_owned(),
+            quantity,
+            accounts: reassignment::services_lost(source, target, case.holders),
+        }),
+        _ => Err(failures),
+    }
 }
 
 /// The customer's other subscriptions after a partial upgrade, as the conditions see them: the

@@ -15,12 +15,12 @@ use sqlx::{PgConnection, PgPool};
 use super::idempotency::in_transaction;
 use super::lifecycle::{self, ChangeOutcome};
 use super::subscription_steps::{check_seats, notice, price_from, record_note};
-use super::upgrades::{self, PartialAsk};
+use super::upgrades::{self, PartialAsk, TargetStart};
 use super::{Actor, FirstPass};
 use crate::db;
 use crate::domain::billing::{self, Billing};
 use crate::domain::commerce::{CANCELLATION_WINDOW, SeatWindow, SeatWindows};
-use crate::domain::plan::Commerce;
+use crate::domain::plan::{Commerce, Plan};
 use crate::domain::records::{ChangeKind, Customer, ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::renewal::{self, TermEnd};
 use crate::domain::subscription::{BillingDates, SubscriptionStatus, billing_dates};
@@ -119,7 +119,15 @@ async fn end_term(
             if let Some(change) = scheduled
                 .as_ref()
                 .filter(|c| c.kind == ScheduledKind::Upgrade)
-                && upgrade(conn, catalog, &actor, (&customer, &before), change, &term).await?
+                && upgrade(
+                    conn,
+                    catalog,
+                    &actor,
+                    (&customer, &before),
+                    change,
+                    (&term, plan),
+                )
+                .await?
             {
                 return Ok(Some(ChangeKind::Renewal));
             }
@@ -133,6 +141,10 @@ async fn end_term(
             match scheduled {
                 Some(change) if change.kind == ScheduledKind::Quantity => {
                     seats(conn, catalog, &actor, (&customer, &renewed), &change).await?;
+                }
+                Some(change) if change.kind == ScheduledKind::Downgrade => {
+                    let renewed = renewed.as_of(today);
+                    downgrade(conn, catalog, &actor, (&customer, &renewed), &change).await?;
                 }
                 Some(change) if change.kind == ScheduledKind::PartialUpgrade => {
                     let renewed = renewed.as_of(today);
@@ -171,15 +183,16 @@ async fn new_commerce_term(
     Ok(row.await?)
 }
 
-/// A scheduled upgrade at the term end: performed with a fresh term when every condition still
-/// allows it (`true`); otherwise recorded as failed with every failing condition (`false`).
+/// A scheduled upgrade at the term end: performed with a fresh term on the next term's `plan`
+/// when every condition still allows it (`true`); otherwise recorded as failed with every failing
+/// condition (`false`).
 async fn upgrade(
     conn: &mut PgConnection,
     catalog: &Catalog,
     actor: &Actor,
     (customer, before): (&Customer, &Subscription),
     change: &ScheduledChange,
-    term: &BillingDates,
+    (term, plan): (&BillingDates, Plan),
 ) -> Result<bool, Error> {
     let target = change.target_offer_id.as_deref().unwrap_or_default();
     let quantity = i64::from(change.quantity);
@@ -187,17 +200,12 @@ async fn upgrade(
     let notice = notice(change, before.term_end);
     match eligible {
         Ok(upgrade) => {
-            let plan = before.plan();
-            let price = price_from(
-                conn,
-                (catalog, customer),
-                (before, plan),
-                target,
-                term.term_start,
-            );
-            let bill = first_period_bill(catalog, customer, (price.await?, before), quantity, term);
+            let on = (before, plan);
+            let price = price_from(conn, (catalog, customer), on, target, term.term_start);
+            let bill = first_period_bill(catalog, customer, (price.await?, plan), quantity, term);
+            let start = TargetStart::renewal(before, *term, plan, quantity);
             let result =
-                upgrades::upgrade_at_renewal(conn, actor, before, &upgrade, (term, bill)).await?;
+                upgrades::upgrade_at_renewal(conn, actor, before, &upgrade, (start, bill)).await?;
             let after =
                 serde_json::json!({"scheduledChange": notice, "upgradeId": result.upgrade_id});
             let kind = ChangeKind::ScheduledChangeApplied;
@@ -255,6 +263,74 @@ async fn partial_upgrade(
     record_note(conn, actor, renewed, kind, after).await
 }
 
+/// A scheduled move down a matrix path, applied to the renewed subscription when every rule
+/// still allows it: it becomes the target offer with the change's seats, priced at the target's
+/// price in force on the renewal day, its renewal window covering those seats; every license
+/// stays (switched-off services the target lacks are dropped) and the users who lose a service
+/// are listed. Otherwise recorded as failed with every failing condition or the refusal's code.
+async fn downgrade(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    (customer, renewed): (&Customer, &Subscription),
+    change: &ScheduledChange,
+) -> Result<(), Error> {
+    let notice = notice(change, renewed.term_start);
+    let target = change.target_offer_id.as_deref().unwrap_or_default();
+    let to = (target, i64::from(change.quantity));
+    let eligible = upgrades::downgrade_eligible(conn, (catalog, customer), actor, renewed, to);
+    let (kind, after) = match eligible.await {
+        Ok(down) => {
+            let on = (renewed, renewed.plan());
+            let price = price_from(conn, (catalog, customer), on, target, renewed.term_start);
+            let price = price.await?;
+            let windows = renewal_windows(renewed, down.quantity);
+            let (customer_id, id) = (renewed.customer_id, renewed.id);
+            let offer = (target, change.quantity);
+            db::subscriptions::change_offer(conn, customer_id, id, offer, (price, &windows))
+                .await?;
+            let services: Vec<String> = catalog
+                .offer(target)
+                .map(|o| o.services.iter().cloned().collect())
+                .unwrap_or_default();
+            db::licenses::keep_services(conn, customer_id, id, &services).await?;
+            let after = serde_json::json!({
+                "scheduledChange": notice,
+                "offerId": target,
+                "quantity": down.quantity,
+                "unitPriceMinor": price,
+                "accountsToReassign": down.accounts,
+            });
+            (ChangeKind::ScheduledChangeApplied, after)
+        }
+        Err(Error::NotEligible(failures)) => (
+            ChangeKind::ScheduledChangeFailed,
+            serde_json::json!({"scheduledChange": notice, "failures": failures}),
+        ),
+        Err(Error::Refused { code, detail }) => {
+            let failure = serde_json::json!({"code": code, "message": detail});
+            (
+                ChangeKind::ScheduledChangeFailed,
+                serde_json::json!({"scheduledChange": notice, "failures": [failure]}),
+            )
+        }
+        Err(other) => return Err(other),
+    };
+    record_note(conn, actor, renewed, kind, after).await
+}
+
+/// The seat windows of a renewed subscription with `quantity` seats: the renewal's window covers
+/// every seat of the new term (none under legacy commerce).
+fn renewal_windows(renewed: &Subscription, quantity: i64) -> SeatWindows {
+    match renewed.cancellation_window_ends_at {
+        Some(until) if renewed.commerce == Commerce::New => SeatWindows(vec![SeatWindow {
+            quantity,
+            allowed_until: until,
+        }]),
+        _ => SeatWindows::default(),
+    }
+}
+
 /// A scheduled seat change, applied to the renewed subscription when the seat rules still allow
 /// it, otherwise recorded as failed with its code.
 async fn seats(
@@ -271,14 +347,8 @@ async fn seats(
             let status = (change.quantity, renewed.status);
             let (customer_id, id) = (renewed.customer_id, renewed.id);
             db::subscriptions::update(conn, customer_id, id, status, None).await?;
-            // The renewal's window covers the seats of the new term.
-            if let Some(until) = renewed.cancellation_window_ends_at
-                && renewed.commerce == Commerce::New
-            {
-                let windows = SeatWindows(vec![SeatWindow {
-                    quantity,
-                    allowed_until: until,
-                }]);
+            if renewed.commerce == Commerce::New {
+                let windows = renewal_windows(renewed, quantity);
                 db::subscriptions::set_seat_windows(conn, customer_id, id, &windows).await?;
             }
             let after = serde_json::json!({"scheduledChange": notice, "quantity": quantity});
@@ -299,7 +369,7 @@ async fn seats(
 fn first_period_bill(
     catalog: &Catalog,
     customer: &Customer,
-    (price, before): (Option<i64>, &Subscription),
+    (price, plan): (Option<i64>, Plan),
     quantity: i64,
     term: &BillingDates,
 ) -> Option<Billing> {
@@ -308,7 +378,7 @@ fn first_period_bill(
         currency,
         price?,
         quantity,
-        before.billing_cycle.period_months(),
+        plan.billing_cycle.period_months(),
         (term.current_period_start, term.current_period_end),
     ))
 }

@@ -1,5 +1,6 @@
-//! Changes scheduled for the term end (docs/subscriptions.md, "Scheduled changes"): an upgrade or a seat change
-//! the renewal worker applies with the renewal. At most one per subscription, only while it is
+//! Changes scheduled for the term end (docs/subscriptions.md, "Scheduled changes"): an upgrade, a
+//! seat change or (new commerce) a move down a matrix path and the next term's plan, which the
+//! renewal worker applies with the renewal. At most one per subscription, only while it is
 //! active and renews, checked now with the same rules as an immediate change; undone on request,
 //! cancelled by any immediate change of the subscription, each with its history entry and event.
 
@@ -15,17 +16,19 @@ use crate::db;
 use crate::db::scheduled::NewScheduledChange;
 use crate::domain::billing::{self, Billing};
 use crate::domain::plan::{self, BillingCycle, Commerce, Plan, TermDuration};
+use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::{
     ChangeKind, Customer, Precondition, ScheduledChange, ScheduledKind, Subscription,
 };
-use crate::domain::renewal::check_schedulable;
+use crate::domain::renewal::{OfferMove, check_schedulable, offer_move};
 use crate::domain::subscription::billing_dates;
 use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
-/// What to schedule: an upgrade (with `target_offer_id`; `quantity` defaults to the current
-/// seats), a partial upgrade (with `target_offer_id` and `partial`) or a seat change (`quantity`
-/// only).
+/// What to schedule: an upgrade or, new commerce, a move down a matrix path (with
+/// `target_offer_id`; `quantity` defaults to the current seats), a partial upgrade (with
+/// `target_offer_id` and `partial`) or a seat change (`quantity` only); new commerce, with any of
+/// them, the next term's plan.
 #[derive(Debug, Clone)]
 pub struct ScheduleRequest {
     pub customer_id: CustomerId,
@@ -59,6 +62,8 @@ pub struct Scheduled {
     pub billing: Option<Billing>,
     /// New commerce: the next term's plan, when it changes.
     pub plan: Option<Plan>,
+    /// A move down a matrix path: the users who lose a service, as things stand now.
+    pub accounts: Option<Vec<AccountToReassign>>,
 }
 
 impl App {
@@ -127,6 +132,7 @@ pub async fn schedule(
     let existing = db::scheduled::find(&mut *conn, ids.0, ids.1).await?;
     check_schedulable(before.status, before.auto_renew, existing.is_some())?;
     let plan = next_plan(&before, request)?;
+    let mut accounts = None;
     let (kind, quantity) = match (&request.target_offer_id, &request.partial) {
         (Some(target), Some(ask)) => {
             let source = (&before, target.as_str());
@@ -135,8 +141,19 @@ pub async fn schedule(
         }
         (Some(target), None) => {
             let quantity = request.quantity.unwrap_or(i64::from(before.quantity));
-            upgrades::eligible(conn, catalog, actor, &before, target, quantity).await?;
-            (ScheduledKind::Upgrade, quantity)
+            match offer_move(catalog, before.commerce, &before.offer_id, target) {
+                OfferMove::Upgrade => {
+                    upgrades::eligible(conn, catalog, actor, &before, target, quantity).await?;
+                    (ScheduledKind::Upgrade, quantity)
+                }
+                OfferMove::Downgrade => {
+                    let to = (target.as_str(), quantity);
+                    let on = (catalog, &customer);
+                    let down = upgrades::downgrade_eligible(conn, on, actor, &before, to).await?;
+                    accounts = Some(down.accounts);
+                    (ScheduledKind::Downgrade, quantity)
+                }
+            }
         }
         (None, Some(_)) => {
             return Err(Error::new(
@@ -174,6 +191,7 @@ pub async fn schedule(
         )
         .await?,
         plan,
+        accounts,
     };
     if !request.dry_run {
         let change = store(conn, &before, &scheduled).await?;
@@ -241,7 +259,7 @@ async fn renewal_bill(
 }
 
 /// The next term's plan a request sets, if it changes: new commerce only (a legacy subscription
-/// changes its plan when it moves to new commerce), with a seat change or alone, and a plan sold.
+/// changes its plan when it moves to new commerce), and a plan sold.
 fn next_plan(before: &Subscription, request: &ScheduleRequest) -> Result<Option<Plan>, Error> {
     if request.term_duration.is_none() && request.billing_cycle.is_none() {
         return Ok(None);
@@ -251,13 +269,6 @@ fn next_plan(before: &Subscription, request: &ScheduleRequest) -> Result<Option<
             ErrorCode::PlanChangeNotAllowed,
             "A legacy subscription keeps its one-year term; its plan changes when it moves to new \
              commerce.",
-        ));
-    }
-    if request.target_offer_id.is_some() {
-        return Err(Error::new(
-            ErrorCode::InvalidChange,
-            "termDuration and billingCycle go with a seat change (quantity) or alone; schedule the \
-             upgrade, then change the target's plan for its next renewal.",
         ));
     }
     let term = request.term_duration.unwrap_or(before.term_duration);

@@ -53,7 +53,7 @@ pub(super) async fn cancel_scheduled_for(
 
 /// The scheduled change as the history and events show it.
 pub(super) fn notice(change: &ScheduledChange, effective_date: NaiveDate) -> serde_json::Value {
-    serde_json::json!({
+    let mut notice = serde_json::json!({
         "id": change.id,
         "kind": change.kind,
         "targetOfferId": change.target_offer_id,
@@ -61,7 +61,12 @@ pub(super) fn notice(change: &ScheduledChange, effective_date: NaiveDate) -> ser
         "users": change.users,
         "targetSubscriptionId": change.target_subscription_id,
         "effectiveDate": effective_date,
-    })
+    });
+    if let Some(plan) = change.plan() {
+        notice["termDuration"] = serde_json::json!(plan.term_duration);
+        notice["billingCycle"] = serde_json::json!(plan.billing_cycle);
+    }
+    notice
 }
 
 /// Records a change that left the subscription's own row as it was (a change scheduled,

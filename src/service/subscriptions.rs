@@ -92,7 +92,7 @@ impl App {
                 term_duration: plan.term_duration,
                 unit_price,
                 cancellation_window_ends_at: new_commerce.then(|| now + CANCELLATION_WINDOW),
-                seat_windows: &windows,
+                seat_windows: windows,
             };
             let row = db::subscriptions::create(conn, &new).await?.as_of(today);
             actor

@@ -14,17 +14,18 @@ use facts::Facts;
 pub use partial::{PartialAsk, PartialOption};
 use result::result_of;
 pub use result::{PartialResult, UpgradeResult};
+pub(super) use write::TargetStart;
 use write::{create_target, create_target_with, record_whole};
 
 use super::idempotency::{Answered, Scope, StoredAnswer};
-use super::subscription_steps::cancel_scheduled_for;
+use super::subscription_steps::{cancel_scheduled_for, seat_change};
 use super::{Actor, App, customer_not_found, lock_subscription, subscription_not_found};
 use crate::db;
 use crate::domain::billing::Billing;
-use crate::domain::records::{PerformedUpgrade, Subscription};
+use crate::domain::lifecycle;
+use crate::domain::records::{Customer, PerformedUpgrade, Subscription};
 use crate::domain::renewal::ImmediateChange;
-use crate::domain::subscription::BillingDates;
-use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation};
+use crate::domain::upgrade::{self, Downgrade, EligibleUpgrade, Evaluation};
 use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId, UpgradeId};
 use crate::error::Error;
 
@@ -76,13 +77,14 @@ impl App {
             .ok_or_else(|| subscription_not_found(subscription_id))?
             .as_of(super::today());
         let prices = facts::plan_prices(&mut conn, [&source]).await?;
-        drop(conn);
         let facts = Facts::new(row, &source, (partner_id, catalog))?.with_prices(prices);
+        let terms = partial::target_terms(&mut conn, (catalog, &facts), &source).await?;
+        drop(conn);
         let case = facts.case(catalog);
         Ok(upgrade::evaluate_all(&case)
             .into_iter()
             .map(|whole| UpgradeOption {
-                partial: partial::option(&facts, &case, &whole.target_offer_id),
+                partial: partial::option(&facts, &case, (&whole.target_offer_id, &terms)),
                 whole,
             })
             .collect())
@@ -205,16 +207,37 @@ pub(super) async fn eligible(
         .map_err(Error::NotEligible)
 }
 
+/// The move of `source` down to `target_offer_id` with `quantity` seats at its renewal, when
+/// every condition allows it on what is committed now (otherwise every failing condition, 422)
+/// and the seat rules do on the target (its caps, the licenses assigned, the add-ons' seats).
+pub(super) async fn downgrade_eligible(
+    conn: &mut PgConnection,
+    (catalog, customer): (&Catalog, &Customer),
+    actor: &Actor,
+    source: &Subscription,
+    (target_offer_id, quantity): (&str, i64),
+) -> Result<Downgrade, Error> {
+    let facts = Facts::load(conn, catalog, actor.partner_id, source).await?;
+    let downgrade = upgrade::evaluate_downgrade(&facts.case(catalog), target_offer_id, quantity)
+        .map_err(Error::NotEligible)?;
+    let target = catalog
+        .offer(target_offer_id)
+        .ok_or_else(|| Error::internal(format!("offer {target_offer_id} not in catalog")))?;
+    let change = seat_change(conn, customer, source, target, quantity).await?;
+    lifecycle::check_quantity(catalog, &change)?;
+    Ok(downgrade)
+}
+
 /// Performs an upgrade scheduled for the term end, with the renewal: the target starts the
-/// new `terms` (a fresh term, not co-terminous), billed for its first period in full.
+/// renewal's fresh term (not co-terminous) as `start` says, billed for its first period in full.
 pub(super) async fn upgrade_at_renewal(
     conn: &mut PgConnection,
     actor: &Actor,
     source: &Subscription,
     upgrade: &EligibleUpgrade,
-    (terms, billing): (&BillingDates, Option<Billing>),
+    (start, billing): (TargetStart, Option<Billing>),
 ) -> Result<UpgradeResult, Error> {
-    let (target, retired) = create_target_with(conn, actor, source, upgrade, terms).await?;
+    let (target, retired) = create_target_with(conn, actor, source, upgrade, start).await?;
     let mut result = result_of(source, upgrade);
     result.billing = billing;
     record_whole(conn, actor, source, (target, retired), &mut result).await?;

@@ -500,6 +500,21 @@ async fn seats_move_into_an_existing_target_only_when_its_term_is_as_long_and_en
         json!({"targetOfferId": "m365-business-standard", "partial": true, "quantity": 3,
                "targetSubscriptionId": target["id"]})
     };
+    // The listing's partial option checks the same conditions against the partner's target.
+    let options = json_ok(admin.get(&format!("{path}/upgrades")).await).await;
+    let standard = options["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["targetOfferId"] == "m365-business-standard")
+        .unwrap();
+    let partial = &standard["partialUpgrade"];
+    assert_eq!(partial["targetSubscriptionId"], short["id"]);
+    assert_eq!(partial["possible"], false);
+    assert_eq!(
+        failure_codes(&partial["failures"]),
+        ["target_term_shorter", "target_ends_before_source"]
+    );
     let refused = admin.post(&format!("{path}/upgrades"), &into(&short)).await;
     let problem = assert_problem(
         refused,
@@ -745,11 +760,36 @@ async fn seats_moved_by_a_partial_upgrade_leave_the_sources_refundable_seats() {
     let asked = json!({"targetOfferId": "m365-business-standard", "partial": true, "quantity": 4});
     let moved = admin.post(&format!("{path}/upgrades"), &asked).await;
     assert_eq!(moved.status(), StatusCode::CREATED);
+    let moved: Value = moved.json().await.unwrap();
     let after = json_ok(admin.get(&path).await).await;
     assert_eq!(after["quantity"], 6);
+    let window = &source["cancellationAllowedUntil"];
     assert_eq!(
         after["refundableQuantity"],
-        json!([{"quantity": 6, "allowedUntil": source["cancellationAllowedUntil"]}])
+        json!([{"quantity": 6, "allowedUntil": window}])
+    );
+    // The subscription it created inherits the window with the seats it took: no new one.
+    let target_path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        moved["targetSubscriptionId"].as_str().unwrap()
+    );
+    let target = json_ok(admin.get(&target_path).await).await;
+    assert_eq!(target["cancellationAllowedUntil"], *window);
+    assert_eq!(
+        target["refundableQuantity"],
+        json!([{"quantity": 4, "allowedUntil": window}])
+    );
+    // So its seats can go back inside that window, refunded at its own locked price.
+    let reduced = json_ok(
+        admin
+            .patch_with(&target_path, &json!({"quantity": 1}), &[])
+            .await,
+    )
+    .await;
+    assert_eq!(reduced["quantity"], 1);
+    assert_eq!(
+        reduced["billing"]["credit"],
+        prorated(3 * target["unitPrice"].as_i64().unwrap(), &target)
     );
 }
 
@@ -817,7 +857,7 @@ async fn the_next_terms_plan_and_seats_are_scheduled_together_and_applied_at_the
             "invalid_plan",
         ),
         (
-            json!({"targetOfferId": "m365-business-standard", "termDuration": "P3Y"}),
+            json!({"partial": true, "quantity": 1, "termDuration": "P3Y"}),
             StatusCode::BAD_REQUEST,
             "invalid_change",
         ),
@@ -863,4 +903,195 @@ async fn the_next_terms_plan_and_seats_are_scheduled_together_and_applied_at_the
         "plan_change_not_allowed",
     )
     .await;
+}
+
+/// Waits until the renewal worker of a `renewing_instance` has applied (or failed) the scheduled
+/// change.
+async fn scheduled_change_done(app: &crate::helpers::TestApp) {
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM subscription_history
+          WHERE change_kind IN ('scheduled_change_applied', 'scheduled_change_failed')",
+        "the scheduled change was not applied",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_upgrade_and_the_next_terms_plan_in_one_instruction_start_a_new_term_and_window() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    admin.relationship(&customer, &["*"]).await;
+    // A one-year term bought a year ago: it ends today.
+    let body = buy(
+        "m365-business-basic",
+        5,
+        json!({"billingCycle": "monthly", "termStart": months_ago(12).to_string()}),
+    );
+    let (_, path) = purchased(&admin, &customer, &body).await;
+    let next = json!({"targetOfferId": "m365-business-standard", "termDuration": "P1M",
+                      "billingCycle": "monthly"});
+    let created = admin.post(&format!("{path}/scheduled-change"), &next).await;
+    let status = created.status();
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (&created["kind"], &created["termDuration"]),
+        (&json!("upgrade"), &json!("P1M"))
+    );
+    // Standard's one-month term: 20 % above its 12.50, for 5 seats' first month.
+    let p1m = round_half_even(1_250 * 12, 10);
+    assert_eq!(created["billingPreview"]["charge"], 5 * p1m);
+
+    let _worker = app.renewing_instance().await;
+    scheduled_change_done(&app).await;
+    let source = json_ok(admin.get(&path).await).await;
+    assert_eq!(source["status"], "upgraded");
+    let target_path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        source["upgradedTo"].as_str().unwrap()
+    );
+    let target = json_ok(admin.get(&target_path).await).await;
+    let today = Utc::now().date_naive();
+    assert_eq!(target["offerId"], "m365-business-standard");
+    assert_eq!(
+        (&target["termDuration"], &target["billingCycle"]),
+        (&json!("P1M"), &json!("monthly"))
+    );
+    assert_eq!(target["unitPrice"], p1m);
+    assert_eq!(date(&target["termStart"]), today);
+    assert_eq!(date(&target["termEnd"]), today + Months::new(1));
+    // Created by the renewal, it opens the renewal's window for every seat.
+    let window = today.and_hms_opt(0, 0, 0).unwrap().and_utc() + Duration::hours(168);
+    assert_eq!(instant(&target["cancellationAllowedUntil"]), window);
+    assert_eq!(
+        target["refundableQuantity"],
+        json!([{"quantity": 5, "allowedUntil": target["cancellationAllowedUntil"]}])
+    );
+}
+
+#[tokio::test]
+async fn a_move_down_a_matrix_path_at_the_renewal_keeps_the_licenses_and_lists_who_loses_services()
+{
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    admin.relationship(&customer, &["*"]).await;
+    let body = buy(
+        "m365-business-standard",
+        4,
+        json!({"billingCycle": "monthly", "termStart": months_ago(12).to_string()}),
+    );
+    let (standard, path) = purchased(&admin, &customer, &body).await;
+    let id = standard["id"].as_str().unwrap();
+    let users = [
+        admin.user(&customer, "desk@example.com").await,
+        admin.user(&customer, "web@example.com").await,
+        admin.user(&customer, "quiet@example.com").await,
+    ];
+    admin.assign(&customer, id, &users[0], &[]).await;
+    admin
+        .assign(&customer, id, &users[1], &["OFFICE_DESKTOP"])
+        .await;
+    admin
+        .assign(&customer, id, &users[2], &["OFFICE_DESKTOP", "TEAMS"])
+        .await;
+    let scheduled = format!("{path}/scheduled-change");
+    let down =
+        |quantity: i64| json!({"targetOfferId": "m365-business-basic", "quantity": quantity});
+
+    // Fewer seats than licenses assigned, and offers with no path towards Standard, are refused.
+    let below = admin.post(&scheduled, &down(2)).await;
+    let code = "quantity_below_assigned_licenses";
+    assert_problem(below, StatusCode::UNPROCESSABLE_ENTITY, code).await;
+    let sideways = json!({"targetOfferId": "m365-apps-business"});
+    let problem = assert_problem(
+        admin.post(&scheduled, &sideways).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "upgrade_not_eligible",
+    )
+    .await;
+    assert_eq!(
+        failure_codes(&problem["failures"]),
+        ["target_offer_not_allowed"]
+    );
+
+    let created = admin.post(&scheduled, &down(3)).await;
+    let status = created.status();
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["kind"], "downgrade");
+    // Only the user with the desktop apps switched on loses a service.
+    let accounts = created["accountsToReassign"].as_array().unwrap();
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    assert_eq!(accounts[0]["userId"], users[0].as_str());
+    assert_eq!(accounts[0]["reasons"][0]["code"], "service_removed");
+    assert_eq!(accounts[0]["reasons"][0]["service"], "OFFICE_DESKTOP");
+    assert_eq!(created["billingPreview"]["charge"], 3 * BASIC_US);
+
+    let _worker = app.renewing_instance().await;
+    scheduled_change_done(&app).await;
+    let renewed = json_ok(admin.get(&path).await).await;
+    assert_eq!(renewed["id"], standard["id"], "the same subscription");
+    assert_eq!(renewed["status"], "active");
+    assert_eq!(renewed["offerId"], "m365-business-basic");
+    assert_eq!(renewed["quantity"], 3);
+    assert_eq!(renewed["unitPrice"], BASIC_US);
+    assert_eq!(date(&renewed["termStart"]), Utc::now().date_naive());
+    assert_eq!(
+        renewed["refundableQuantity"],
+        json!([{"quantity": 3, "allowedUntil": renewed["cancellationAllowedUntil"]}])
+    );
+    let licenses = json_ok(admin.get(&format!("{path}/license-assignments")).await).await;
+    let mut disabled: Vec<(String, Value)> = licenses["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["userId"].as_str().unwrap().to_owned(),
+                l["disabledServices"].clone(),
+            )
+        })
+        .collect();
+    disabled.sort_by_key(|(user, _)| users.iter().position(|u| u == user));
+    let expected: Vec<(String, Value)> = vec![
+        (users[0].clone(), json!([])),
+        (users[1].clone(), json!([])),
+        (users[2].clone(), json!(["TEAMS"])),
+    ];
+    assert_eq!(disabled, expected);
+    let history = json_ok(admin.get(&format!("{path}/history")).await).await;
+    let applied = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["changeKind"] == "scheduled_change_applied")
+        .unwrap();
+    assert_eq!(applied["after"]["offerId"], "m365-business-basic");
+    assert_eq!(
+        applied["after"]["accountsToReassign"][0]["userId"],
+        users[0].as_str()
+    );
+
+    // A legacy subscription moves down only once it is on new commerce.
+    let legacy = buy(
+        "m365-business-standard",
+        1,
+        json!({"commerce": "legacy", "billingCycle": "monthly"}),
+    );
+    let (_, legacy_path) = purchased(&admin, &customer, &legacy).await;
+    let problem = assert_problem(
+        admin
+            .post(&format!("{legacy_path}/scheduled-change"), &down(1))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "upgrade_not_eligible",
+    )
+    .await;
+    assert_eq!(
+        failure_codes(&problem["failures"])[0],
+        "target_offer_not_allowed"
+    );
 }

@@ -387,3 +387,28 @@ fn seats_moved_out_leave_the_windows_closing_last_first() {
     assert_eq!(quantities(cap_windows(&windows, now, 7)), [7]);
     assert!(cap_windows(&windows, at("2026-03-20T00:00:00Z"), 7).is_empty());
 }
+
+#[test]
+fn inherited_windows_go_with_the_seats_moved_out_closing_last_first() {
+    let windows = [
+        SeatWindow::opened(10, at("2026-03-01T00:00:00Z")),
+        SeatWindow::opened(5, at("2026-03-04T00:00:00Z")),
+    ];
+    let now = at("2026-03-05T00:00:00Z");
+    let quantities = |w: &[SeatWindow]| w.iter().map(|w| w.quantity).collect::<Vec<_>>();
+    let table: [(i64, &[i64], &[i64]); 4] = [
+        (20, &[10, 5], &[]),
+        (12, &[10, 2], &[3]),
+        (7, &[7], &[3, 5]),
+        (0, &[], &[10, 5]),
+    ];
+    for (left_with, left, taken) in table {
+        let (kept, moved) = split_windows(&windows, now, left_with);
+        assert_eq!(quantities(&kept), left, "left with {left_with}");
+        assert_eq!(quantities(&moved), taken, "left with {left_with}");
+        let ends = |w: &[SeatWindow]| w.iter().map(|w| w.allowed_until).collect::<Vec<_>>();
+        assert!(ends(&moved).iter().all(|end| ends(&windows).contains(end)));
+    }
+    let closed = split_windows(&windows, at("2026-03-20T00:00:00Z"), 3);
+    assert!(closed.0.is_empty() && closed.1.is_empty());
+}

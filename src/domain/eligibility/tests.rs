@@ -131,6 +131,24 @@ impl Case {
             .map(|f| f.code)
             .collect()
     }
+
+    /// The failing conditions of moving this case's source down to `target` at its renewal.
+    fn downgrade_codes(&self, target: &str, quantity: i64) -> Vec<FailureCode> {
+        let catalog = catalog();
+        let facts = UpgradeFacts {
+            catalog: &catalog,
+            market: self.market,
+            source: &self.source,
+            others: &self.others,
+            admin_rights: &self.rights,
+            active_add_ons: self.add_ons,
+            now: now(),
+        };
+        check_downgrade(&facts, target, quantity)
+            .into_iter()
+            .map(|f| f.code)
+            .collect()
+    }
 }
 
 fn now() -> DateTime<Utc> {
@@ -371,5 +389,71 @@ fn failure_codes_have_the_spec_names_on_the_wire_and_in_problems() {
     for (code, name) in codes.into_iter().zip(spec) {
         assert_eq!(code.as_str(), name);
         assert_eq!(serde_json::to_value(code).unwrap(), name);
+    }
+}
+
+#[test]
+fn a_move_down_a_matrix_path_needs_a_target_listing_the_source_and_the_upgrades_other_conditions() {
+    use FailureCode::{
+        AddOnsPresent, DelegatedAdminMissing, SeatLimitExceeded, SubscriptionNotActive,
+        TargetOfferNotAllowed,
+    };
+    let standard = || {
+        let mut case = Case::new();
+        case.source.offer_id = "standard".into();
+        case
+    };
+    // Standard lists Basic among its sources: Standard may move down to Basic, not sideways to
+    // Apps, not to an offer it is itself an upgrade path of nowhere, nor outside the market.
+    assert_eq!(standard().downgrade_codes("basic", 10), vec![]);
+    assert_eq!(
+        standard().downgrade_codes("apps", 10),
+        vec![TargetOfferNotAllowed]
+    );
+    assert_eq!(
+        standard().downgrade_codes("unknown", 10),
+        vec![TargetOfferNotAllowed]
+    );
+    let mut india = standard();
+    india.market = "IN";
+    assert_eq!(
+        india.downgrade_codes("basic", 10),
+        vec![TargetOfferNotAllowed]
+    );
+    let mut suspended = standard();
+    suspended.source.status = SubscriptionStatus::Suspended;
+    assert_eq!(
+        suspended.downgrade_codes("basic", 10),
+        vec![SubscriptionNotActive]
+    );
+    let mut everything = standard();
+    everything.rights.clear();
+    everything.add_ons = 1;
+    everything.others = vec![sub("apps", SubscriptionStatus::Active, 295, Channel::Other)];
+    assert_eq!(
+        everything.downgrade_codes("basic", 10),
+        vec![DelegatedAdminMissing, AddOnsPresent, SeatLimitExceeded]
+    );
+}
+
+#[test]
+fn down_a_matrix_path_only_under_new_commerce_and_only_where_no_upgrade_path_goes() {
+    use crate::domain::plan::Commerce::{Legacy, New};
+    use crate::domain::renewal::{OfferMove, offer_move};
+    let catalog = catalog();
+    let table = [
+        ((New, "standard", "basic"), OfferMove::Downgrade),
+        ((New, "e3", "basic"), OfferMove::Downgrade),
+        ((Legacy, "standard", "basic"), OfferMove::Upgrade),
+        ((New, "basic", "standard"), OfferMove::Upgrade),
+        ((New, "standard", "apps"), OfferMove::Upgrade),
+        ((New, "standard", "unknown"), OfferMove::Upgrade),
+    ];
+    for ((commerce, source, target), expected) in table {
+        assert_eq!(
+            offer_move(&catalog, commerce, source, target),
+            expected,
+            "{commerce:?} {source} -> {target}"
+        );
     }
 }

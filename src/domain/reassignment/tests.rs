@@ -316,3 +316,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_move_down_lists_only_the_users_losing_a_service_they_had_switched_on() {
+    let mut desk = holder(0);
+    desk.other_services = services(&["TEAMS"]);
+    let mut switched_off = holder(1);
+    switched_off.disabled_services = services(&["OFFICE_DESKTOP"]);
+    let mut partly = holder(2);
+    partly.disabled_services = services(&["TEAMS"]);
+    let mut keeps_all = holder(3);
+    keeps_all.disabled_services = services(&["BOOKINGS", "OFFICE_DESKTOP"]);
+    let accounts = services_lost(&e3(), &e1(), &[desk, switched_off, partly, keeps_all]);
+    let listed: Vec<_> = accounts.iter().map(|a| (a.user_id, codes(a))).collect();
+    let removed = |service| (ReassignmentCode::ServiceRemoved, Some(service));
+    assert_eq!(
+        listed,
+        vec![
+            (
+                holder(0).user_id,
+                vec![removed("BOOKINGS"), removed("OFFICE_DESKTOP")]
+            ),
+            (holder(1).user_id, vec![removed("BOOKINGS")]),
+            (
+                holder(2).user_id,
+                vec![removed("BOOKINGS"), removed("OFFICE_DESKTOP")]
+            ),
+        ]
+    );
+    assert!(services_lost(&basic(), &basic(), &[holder(0)]).is_empty());
+}

@@ -3,13 +3,13 @@
 //! offer or to the customer's existing one; the source keeps the rest and stays active. The same
 //! locks, checks, answer, record, history and events as a whole upgrade.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::PgConnection;
 
 use super::facts::Facts;
 use super::result::{PartialResult, UpgradeResult, result_of};
-use super::write::{coterminous, move_licenses, new_target, record, upgraded};
+use super::write::{TargetStart, coterminous, move_licenses, new_target, record, upgraded};
 use crate::db;
 use crate::domain::commerce::{self, SeatWindows, Term};
 use crate::domain::eligibility::{Failure, SubscriptionFacts};
@@ -22,7 +22,7 @@ use crate::domain::upgrade::{self, EligibleUpgrade, UpgradeCase};
 use crate::domain::{Catalog, ErrorCode, SubscriptionId, UserId};
 use crate::error::Error;
 use crate::service::subscription_steps::cancel_scheduled_for;
-use crate::service::{Actor, snapshot, today};
+use crate::service::{Actor, now, snapshot, today};
 
 /// What a partial upgrade asks for.
 #[derive(Debug, Clone)]
@@ -53,18 +53,52 @@ pub struct PartialOption {
 pub(super) fn option(
     facts: &Facts,
     case: &UpgradeCase<'_>,
-    target_offer_id: &str,
+    (target_offer_id, terms): (&str, &BTreeMap<SubscriptionId, Term>),
 ) -> PartialOption {
     let owned = facts.own_active(target_offer_id);
-    let existing = owned.map(|(_, subscription)| ExistingTarget {
+    let existing = owned.map(|(id, subscription)| ExistingTarget {
         subscription: subscription.clone(),
         licensed_users: BTreeSet::new(),
-        term: None,
+        term: terms.get(id).copied(),
         unit_price: None,
     });
     PartialOption {
         into: owned.map(|(id, _)| *id),
         outcome: upgrade::partial_option(case, target_offer_id, existing.as_ref()),
+    }
+}
+
+/// New commerce: the terms of the partner's active subscriptions of the source's targets, which a
+/// partial upgrade into one checks (`target_term_shorter`, `target_ends_before_source`); none for
+/// a legacy source (one query, only when there is such a subscription).
+pub(super) async fn target_terms(
+    conn: &mut PgConnection,
+    (catalog, facts): (&Catalog, &Facts),
+    source: &Subscription,
+) -> Result<BTreeMap<SubscriptionId, Term>, Error> {
+    if source.commerce != Commerce::New {
+        return Ok(BTreeMap::new());
+    }
+    let ids: Vec<SubscriptionId> = catalog
+        .paths_from(&source.offer_id)
+        .filter_map(|path| facts.own_active(&path.target_offer_id).map(|(id, _)| *id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let today = today();
+    let targets = db::subscriptions::find_many(conn, source.customer_id, &ids).await?;
+    Ok(targets
+        .into_iter()
+        .map(|t| t.as_of(today))
+        .map(|t| (t.id, term_of(&t)))
+        .collect())
+}
+
+fn term_of(subscription: &Subscription) -> Term {
+    Term {
+        duration: subscription.term_duration,
+        end: subscription.term_end,
     }
 }
 
@@ -148,10 +182,7 @@ async fn existing_target(
             channel: target.channel,
         },
         licensed_users: licensed.into_iter().collect(),
-        term: Some(Term {
-            duration: target.term_duration,
-            end: target.term_end,
-        }),
+        term: Some(term_of(target)),
         unit_price: target.unit_price,
     })
 }
@@ -195,12 +226,9 @@ async fn resize(
     let customer_id = source.customer_id;
     let active = SubscriptionStatus::Active;
     let remaining = (seats_of(seats.source_quantity)?, active);
+    let (left, taken) =
+        commerce::split_windows(&source.seat_windows.0, now(), seats.source_quantity);
     if source.commerce == Commerce::New {
-        let left = commerce::cap_windows(
-            &source.seat_windows.0,
-            super::super::now(),
-            seats.source_quantity,
-        );
         let windows = SeatWindows(left);
         db::subscriptions::set_seat_windows(conn, customer_id, source.id, &windows).await?;
     }
@@ -212,9 +240,9 @@ async fn resize(
             db::subscriptions::update(conn, customer_id, existing.id, quantity, None).await?
         }
         None => {
-            let terms = coterminous(source, upgrade);
-            let offer = &upgrade.target_offer_id;
-            let new = new_target(conn, actor, source, offer, target_quantity, &terms).await?;
+            let start = TargetStart::inherited(source, coterminous(source, upgrade), taken);
+            let offer = (upgrade.target_offer_id.as_str(), target_quantity);
+            let new = new_target(conn, actor, source, offer, start).await?;
             db::subscriptions::create(conn, &new).await?
         }
     };

@@ -1,7 +1,7 @@
 //! The writes of an upgrade: the target created (co-terminous, or on a renewal's fresh term),
 //! the source retired, the licenses moved, the upgrade row with its answer, and the history.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -10,14 +10,14 @@ use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::db::upgrades::NewUpgrade;
 use crate::domain::billing;
-use crate::domain::commerce::SeatWindows;
-use crate::domain::plan::Commerce;
+use crate::domain::commerce::{self, CANCELLATION_WINDOW, SeatWindow, SeatWindows};
+use crate::domain::plan::{Commerce, Plan};
 use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::subscription::{BillingDates, Channel, SubscriptionStatus};
 use crate::domain::upgrade::EligibleUpgrade;
 use crate::domain::{ErrorCode, SubscriptionId, UpgradeId};
 use crate::error::Error;
-use crate::service::{Actor, snapshot, today};
+use crate::service::{Actor, now, snapshot, today};
 
 /// The terms of a target created now: from the upgrade's effective date to the source's period
 /// and term ends (co-terminous).
@@ -34,6 +34,51 @@ pub(super) fn coterminous(source: &Subscription, upgrade: &EligibleUpgrade) -> B
     }
 }
 
+/// How a target starts: its dates, its plan and, under new commerce, its cancellation windows.
+#[derive(Debug, Clone)]
+pub(in crate::service) struct TargetStart {
+    pub dates: BillingDates,
+    pub plan: Plan,
+    /// When its purchase (or renewal) window closes.
+    pub window: Option<DateTime<Utc>>,
+    /// Its refundable seats.
+    pub seat_windows: SeatWindows,
+}
+
+impl TargetStart {
+    /// Mid-term, co-terminous with the source and on its plan: the target opens no window of its
+    /// own but inherits the source's, with `seat_windows` for the seats it takes.
+    pub fn inherited(
+        source: &Subscription,
+        dates: BillingDates,
+        seat_windows: Vec<SeatWindow>,
+    ) -> Self {
+        TargetStart {
+            dates,
+            plan: source.plan(),
+            window: source.cancellation_window_ends_at,
+            seat_windows: SeatWindows(seat_windows),
+        }
+    }
+
+    /// On a renewal's fresh term, on `plan`: under new commerce the renewal opens a window for
+    /// every seat, from the start of its first day (whenever the worker gets to it).
+    pub fn renewal(source: &Subscription, dates: BillingDates, plan: Plan, quantity: i64) -> Self {
+        let opened = dates.term_start.and_time(NaiveTime::MIN).and_utc();
+        let new_commerce = source.commerce == Commerce::New;
+        TargetStart {
+            dates,
+            plan,
+            window: new_commerce.then_some(opened + CANCELLATION_WINDOW),
+            seat_windows: SeatWindows(if new_commerce {
+                vec![SeatWindow::opened(quantity, opened)]
+            } else {
+                Vec::new()
+            }),
+        }
+    }
+}
+
 /// Creates the co-terminous target, retires the source and moves the transferred licenses.
 pub(super) async fn create_target(
     conn: &mut PgConnection,
@@ -41,29 +86,23 @@ pub(super) async fn create_target(
     source: &Subscription,
     upgrade: &EligibleUpgrade,
 ) -> Result<(Subscription, Subscription), Error> {
-    let terms = coterminous(source, upgrade);
-    create_target_with(conn, actor, source, upgrade, &terms).await
+    let windows = commerce::cap_windows(&source.seat_windows.0, now(), upgrade.quantity);
+    let start = TargetStart::inherited(source, coterminous(source, upgrade), windows);
+    create_target_with(conn, actor, source, upgrade, start).await
 }
 
-/// Creates the target on `terms`, retires the source and moves the transferred licenses.
+/// Creates the target as `start` says, retires the source and moves the transferred licenses.
 pub(super) async fn create_target_with(
     conn: &mut PgConnection,
     actor: &Actor,
     source: &Subscription,
     upgrade: &EligibleUpgrade,
-    terms: &BillingDates,
+    start: TargetStart,
 ) -> Result<(Subscription, Subscription), Error> {
     let customer_id = source.customer_id;
     let quantity = i32::try_from(upgrade.quantity).map_err(Error::internal)?;
-    let new = new_target(
-        conn,
-        actor,
-        source,
-        &upgrade.target_offer_id,
-        quantity,
-        terms,
-    )
-    .await?;
+    let offer = (upgrade.target_offer_id.as_str(), quantity);
+    let new = new_target(conn, actor, source, offer, start).await?;
     let target = db::subscriptions::create(
         conn,
         &NewSubscription {
@@ -83,22 +122,21 @@ pub(super) async fn create_target_with(
     Ok((target, retired))
 }
 
-/// A target of `offer_id` for the source's customer, sold by the actor, on `terms`, renewing as
-/// the source does, on the source's commerce model and plan. Under new commerce it is priced at
-/// the price in force on its first day and inherits the source's cancellation window (no window
-/// of its own: it is neither a purchase nor a renewal).
+/// A target of `offer_id` with `quantity` seats for the source's customer, sold by the actor,
+/// renewing as the source does, on the source's commerce model, started as `start` says. Under
+/// new commerce it is priced at the price in force on its first day.
 pub(super) async fn new_target<'a>(
     conn: &mut PgConnection,
     actor: &Actor,
     source: &'a Subscription,
-    offer_id: &'a str,
-    quantity: i32,
-    terms: &BillingDates,
+    (offer_id, quantity): (&'a str, i32),
+    start: TargetStart,
 ) -> Result<NewSubscription<'a>, Error> {
+    let (terms, plan) = (&start.dates, start.plan);
     let unit_price = match source.commerce {
         Commerce::New => {
             let offer = (source.customer_id, offer_id);
-            db::catalog::price_in_force(conn, offer, source.plan(), terms.term_start).await?
+            db::catalog::price_in_force(conn, offer, plan, terms.term_start).await?
         }
         Commerce::Legacy => None,
     };
@@ -109,7 +147,7 @@ pub(super) async fn new_target<'a>(
         partner_id: Some(actor.partner_id),
         quantity,
         status: SubscriptionStatus::Active,
-        billing_cycle: source.billing_cycle,
+        billing_cycle: plan.billing_cycle,
         term_start: terms.term_start,
         term_end: terms.term_end,
         current_period_start: terms.current_period_start,
@@ -117,15 +155,12 @@ pub(super) async fn new_target<'a>(
         upgraded_from_id: None,
         auto_renew: source.auto_renew,
         commerce: source.commerce,
-        term_duration: source.term_duration,
+        term_duration: plan.term_duration,
         unit_price,
-        cancellation_window_ends_at: source.cancellation_window_ends_at,
-        seat_windows: &NO_WINDOWS,
+        cancellation_window_ends_at: start.window,
+        seat_windows: start.seat_windows,
     })
 }
-
-/// An upgrade's target has no seat window of its own.
-static NO_WINDOWS: SeatWindows = SeatWindows(Vec::new());
 
 /// Moves the plan's transferred licenses from the source to the target.
 pub(super) async fn move_licenses(

@@ -11,6 +11,7 @@ use super::super::scheduled::Scheduled;
 use crate::domain::billing::Billing;
 use crate::domain::catalog::OfferId;
 use crate::domain::plan::{BillingCycle, TermDuration};
+use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
 use crate::domain::{CustomerId, SubscriptionId, UserId};
 use crate::error::Error;
@@ -23,7 +24,7 @@ pub struct ScheduledChangeView {
     id: Option<Uuid>,
     subscription_id: Uuid,
     kind: ScheduledKind,
-    /// For an upgrade: the offer it goes to.
+    /// For an upgrade or a move down a matrix path: the offer it goes to.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<OfferId>)]
     target_offer_id: Option<String>,
@@ -42,6 +43,10 @@ pub struct ScheduledChangeView {
     /// New commerce: the next term's billing cycle, when the change sets the plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     billing_cycle: Option<BillingCycle>,
+    /// A move down a matrix path: the users who would lose a service, as things stand now (the
+    /// renewal lists them again when it applies the change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accounts_to_reassign: Option<Vec<AccountToReassign>>,
     /// The term end it is applied on, with the renewal.
     effective_date: NaiveDate,
     /// The renewal's first period in full, without proration; `null` when a price is unknown.
@@ -67,6 +72,7 @@ impl From<Scheduled> for ScheduledChangeView {
                 .map(SubscriptionId::as_uuid),
             term_duration: scheduled.plan.map(|p| p.term_duration),
             billing_cycle: scheduled.plan.map(|p| p.billing_cycle),
+            accounts_to_reassign: scheduled.accounts,
             effective_date: scheduled.effective_date,
             billing_preview: scheduled.billing,
             created_at: scheduled.change.as_ref().map(|c| c.created_at),
@@ -88,6 +94,7 @@ impl ScheduledChangeView {
             target_subscription_id: change.target_subscription_id.map(SubscriptionId::as_uuid),
             term_duration: change.term_duration,
             billing_cycle: change.billing_cycle,
+            accounts_to_reassign: None,
             effective_date: subscription.term_end,
             billing_preview: None,
             created_at: Some(change.created_at),
