@@ -17,7 +17,8 @@ INSERT INTO customers (id, name, market_code) VALUES
     ('c0000000-0000-4000-8000-000000000004', 'Adventure Works', 'US'),
     ('c0000000-0000-4000-8000-000000000005', 'Litware at capacity', 'US'),
     ('c0000000-0000-4000-8000-000000000006', 'Fourth Coffee', 'IT'),
-    ('c0000000-0000-4000-8000-000000000007', 'Mumbai Textiles', 'IN')
+    ('c0000000-0000-4000-8000-000000000007', 'Mumbai Textiles', 'IN'),
+    ('c0000000-0000-4000-8000-000000000008', 'Wingtip Toys', 'US')
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO reseller_relationships (customer_id, partner_id) VALUES
@@ -27,10 +28,11 @@ INSERT INTO reseller_relationships (customer_id, partner_id) VALUES
     ('c0000000-0000-4000-8000-000000000004', 'a0000000-0000-4000-8000-000000000001'),
     ('c0000000-0000-4000-8000-000000000005', 'a0000000-0000-4000-8000-000000000001'),
     ('c0000000-0000-4000-8000-000000000006', 'b0000000-0000-4000-8000-000000000002'),
-    ('c0000000-0000-4000-8000-000000000007', 'b0000000-0000-4000-8000-000000000002')
+    ('c0000000-0000-4000-8000-000000000007', 'b0000000-0000-4000-8000-000000000002'),
+    ('c0000000-0000-4000-8000-000000000008', 'a0000000-0000-4000-8000-000000000001')
 ON CONFLICT DO NOTHING;
 
--- Northwind, Adventure Works, Litware and partner B's customers: full admin rights.
+-- Northwind, Adventure Works, Litware, Wingtip Toys and partner B's customers: full admin rights.
 -- Fabbrica Rossi: one relationship past its end time and one marked expired (delegated_admin_missing).
 -- Tata: rights for the web and mail services only, not the desktop apps (delegated_admin_missing
 -- for targets that bring OFFICE_DESKTOP).
@@ -42,7 +44,8 @@ INSERT INTO delegated_admin_relationships (customer_id, id, partner_id, status, 
     ('c0000000-0000-4000-8000-000000000004', 'd0000000-0000-4000-8000-000000000005', 'a0000000-0000-4000-8000-000000000001', 'active',  now() - interval '1 year', now() + interval '1 year', true),
     ('c0000000-0000-4000-8000-000000000005', 'd0000000-0000-4000-8000-000000000006', 'a0000000-0000-4000-8000-000000000001', 'active',  now() - interval '1 year', now() + interval '1 year', true),
     ('c0000000-0000-4000-8000-000000000006', 'd0000000-0000-4000-8000-000000000007', 'b0000000-0000-4000-8000-000000000002', 'active',  now() - interval '1 year', now() + interval '1 year', true),
-    ('c0000000-0000-4000-8000-000000000007', 'd0000000-0000-4000-8000-000000000008', 'b0000000-0000-4000-8000-000000000002', 'active',  now() - interval '1 year', now() + interval '1 year', true)
+    ('c0000000-0000-4000-8000-000000000007', 'd0000000-0000-4000-8000-000000000008', 'b0000000-0000-4000-8000-000000000002', 'active',  now() - interval '1 year', now() + interval '1 year', true),
+    ('c0000000-0000-4000-8000-000000000008', 'd0000000-0000-4000-8000-000000000009', 'a0000000-0000-4000-8000-000000000001', 'active',  now() - interval '1 year', now() + interval '1 year', true)
 ON CONFLICT DO NOTHING;
 
 INSERT INTO delegated_admin_relationship_services (customer_id, relationship_id, service_code)
@@ -91,6 +94,24 @@ CROSS JOIN LATERAL (
     SELECT (date_trunc('month', current_date) - interval '2 months')::date AS term_start,
            date_trunc('month', current_date)::date AS month
 ) AS t
+ON CONFLICT DO NOTHING;
+
+-- Wingtip Toys (US): a new-commerce Business Standard (P1Y billed monthly, its price locked at
+-- 12.50) bought ten days ago with 10 seats, its purchase window closed; 2 seats added two days
+-- ago are inside their own 168-hour window for five more days. So 2 of its 12 seats can still be
+-- removed for a refund, and no more (the README's walk-through).
+INSERT INTO subscriptions (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
+                           term_start, term_end, current_period_start, current_period_end,
+                           commerce, term_duration, unit_price_minor, cancellation_window_ends_at,
+                           seat_windows, created_at)
+SELECT 'c0000000-0000-4000-8000-000000000008', '50000000-0000-4000-8000-000000000081',
+       'm365-business-standard', 'partner', 'a0000000-0000-4000-8000-000000000001', 12, 'active',
+       'monthly', t.bought, (t.bought + interval '12 months')::date, t.bought,
+       (t.bought + interval '1 month')::date, 'new', 'P1Y', 1250,
+       now() - interval '10 days' + interval '168 hours',
+       jsonb_build_array(jsonb_build_object('quantity', 2, 'allowedUntil', now() + interval '5 days')),
+       now() - interval '10 days'
+FROM (SELECT current_date - 10 AS bought) AS t
 ON CONFLICT DO NOTHING;
 
 INSERT INTO subscription_add_ons (customer_id, id, subscription_id, offer_id, quantity, status)

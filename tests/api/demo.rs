@@ -57,7 +57,7 @@ async fn demo_data_loads_twice_without_change_and_is_partitioned_by_partner() {
     };
     assert_eq!(
         markets(a.get("/v1/customers").await.json().await.unwrap()),
-        ["US", "IT", "IN", "US", "US"]
+        ["US", "IT", "IN", "US", "US", "US"]
     );
     assert_eq!(
         markets(b.get("/v1/customers").await.json().await.unwrap()),
@@ -310,4 +310,67 @@ async fn demo_data_shows_every_reassignment_reason_over_http() {
         left_over,
         ["barbara@northwind.example", "donald@northwind.example"]
     );
+}
+
+/// The README's new-commerce steps: Wingtip Toys' 12 seats, 2 inside their window, go down to 10
+/// (refunded daily at the locked 12.50), not to 8 (the remedy, scheduling it, works), and the
+/// subscription cannot be cancelled any more.
+#[tokio::test]
+async fn demo_data_shows_the_new_commerce_refusals_and_their_remedies() {
+    let app = spawn_demo_app().await;
+    let a = app.api(Uuid::parse_str(PARTNER_A).unwrap(), &["admin_agent"]);
+    let path = "/v1/customers/c0000000-0000-4000-8000-000000000008/subscriptions/50000000-0000-4000-8000-000000000081";
+    let wingtip: Value = a.get(path).await.json().await.unwrap();
+    assert_eq!(
+        (
+            &wingtip["commerce"],
+            &wingtip["quantity"],
+            &wingtip["unitPrice"]
+        ),
+        (&json!("new"), &json!(12), &json!(1250))
+    );
+    assert_eq!(wingtip["cancellationAllowedUntil"], Value::Null);
+    assert_eq!(wingtip["refundableQuantity"][0]["quantity"], 2);
+
+    let refused = a.patch_with(path, &json!({"quantity": 8}), &[]).await;
+    let code = "seat_reduction_not_allowed";
+    let problem =
+        crate::helpers::assert_problem(refused, reqwest::StatusCode::UNPROCESSABLE_ENTITY, code)
+            .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("down to 10 seats"),
+        "{problem}"
+    );
+    let cancel = a
+        .patch_with(path, &json!({"status": "cancelled"}), &[])
+        .await;
+    let code = "cancellation_window_closed";
+    crate::helpers::assert_problem(cancel, reqwest::StatusCode::UNPROCESSABLE_ENTITY, code).await;
+
+    let reduced = a.patch_with(path, &json!({"quantity": 10}), &[]).await;
+    assert_eq!(reduced.status(), reqwest::StatusCode::OK);
+    let reduced: Value = reduced.json().await.unwrap();
+    // 2 seats x 12.50 over the days of the month-long period left from today, out of its days.
+    let day = |v: &Value| v.as_str().unwrap().parse::<chrono::NaiveDate>().unwrap();
+    let (start, end) = (
+        day(&wingtip["currentPeriodStart"]),
+        day(&wingtip["currentPeriodEnd"]),
+    );
+    let today = chrono::Utc::now().date_naive();
+    let (left, days) = ((end - today).num_days(), (end - start).num_days());
+    let exact = 2 * 1250 * left;
+    let (quotient, remainder) = (exact / days, exact % days);
+    let credit = match (2 * remainder).cmp(&days) {
+        std::cmp::Ordering::Greater => quotient + 1,
+        std::cmp::Ordering::Equal => quotient + (quotient & 1),
+        std::cmp::Ordering::Less => quotient,
+    };
+    assert_eq!(reduced["billing"]["credit"], credit);
+    let scheduled = a
+        .post(&format!("{path}/scheduled-change"), &json!({"quantity": 8}))
+        .await;
+    assert_eq!(scheduled.status(), reqwest::StatusCode::CREATED);
 }
