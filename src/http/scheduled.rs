@@ -34,7 +34,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// What to schedule for the term end: an upgrade (`targetOfferId`, and `quantity` for the
 /// target's seats, the current ones by default), a partial upgrade (`targetOfferId`, `partial`,
 /// `quantity` for the seats that move, `users` and `targetSubscriptionId` as for an immediate one)
-/// or a seat change (`quantity` only).
+/// or a seat change (`quantity` only). New commerce: `targetOfferId` may also be an offer that
+/// lists this one among its upgrade sources (a move down, kind `downgrade`), and any of these may
+/// carry the next term's `termDuration` and `billingCycle`, applied together at the renewal.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleChange {
@@ -53,12 +55,12 @@ pub struct ScheduleChange {
     /// Partial upgrade: the existing subscription of the target offer to grow.
     #[serde(skip_serializing_if = "Option::is_none")]
     target_subscription_id: Option<Uuid>,
-    /// New commerce, with a seat change or alone: the next term's duration (the current one's
-    /// when absent); the next term is billed at that plan's price in force on the renewal day.
+    /// New commerce, with any change or alone: the next term's duration (the current one's when
+    /// absent); the next term is billed at that plan's price in force on the renewal day.
     #[serde(skip_serializing_if = "Option::is_none")]
     term_duration: Option<TermDuration>,
-    /// New commerce, with a seat change or alone: the next term's billing cycle (the current
-    /// one's when absent).
+    /// New commerce, with any change or alone: the next term's billing cycle (the current one's
+    /// when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     billing_cycle: Option<BillingCycle>,
     /// Check and preview only: nothing is scheduled.
@@ -66,8 +68,9 @@ pub struct ScheduleChange {
     dry_run: bool,
 }
 
-/// Schedules an upgrade or a seat change for the term end, applied with the renewal. Checked now
-/// as if made now (an upgrade's every failing condition); at most one per subscription; only
+/// Schedules an upgrade, a seat change or (new commerce) a move down a matrix path and the next
+/// term's plan for the term end, applied with the renewal. Checked now as if made now (every
+/// failing condition); at most one per subscription; only
 /// while the subscription is active and auto-renews. Any immediate change of the subscription
 /// cancels it.
 #[utoipa::path(
