@@ -66,6 +66,8 @@ error_codes! {
     InvalidBillingPeriod = "invalid_billing_period", 400;
     /// A term duration and billing cycle that are not sold together (the detail lists the plans).
     InvalidPlan = "invalid_plan", 400;
+    /// A term-end window that ends before it starts or spans more than 400 days.
+    InvalidTermEndWindow = "invalid_term_end_window", 400;
     /// A customer name that is empty, too long or has control characters.
     InvalidCustomerName = "invalid_customer_name", 400;
     /// A user's display name that is empty, too long or has control characters.

@@ -11,6 +11,7 @@ pub mod input;
 pub mod job;
 pub mod lifecycle;
 pub mod partial;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod reassignment;

@@ -24,6 +24,7 @@ pub mod problem;
 pub mod rate_limit;
 mod recommendations;
 mod relationships;
+mod renewals;
 pub mod request_id;
 mod scheduled;
 pub mod server;
@@ -131,6 +132,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(scheduled::routes())
         .merge(jobs::routes())
         .merge(recommendations::routes())
+        .merge(renewals::routes())
 }
 
 /// The service: routes plus the middleware stack (outermost first: request id, span, log and

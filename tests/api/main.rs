@@ -28,6 +28,7 @@ mod operations;
 mod outage;
 mod partial;
 mod periods;
+mod pipeline;
 mod rate_limit;
 mod readme;
 mod recommendations;

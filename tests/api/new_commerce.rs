@@ -627,7 +627,7 @@ async fn a_term_only_gets_longer_mid_term_credited_daily_and_charged_its_first_p
 }
 
 /// Runs `subscription-upgrades load-prices` on `list` against the test's database.
-fn load_prices(app: &crate::helpers::TestApp, list: &Value) -> std::process::Output {
+pub(crate) fn load_prices(app: &crate::helpers::TestApp, list: &Value) -> std::process::Output {
     let file = std::env::temp_dir().join(format!("prices-{}.json", uuid::Uuid::new_v4()));
     std::fs::write(&file, list.to_string()).unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_subscription-upgrades"))

@@ -1,0 +1,155 @@
+//! The renewals pipeline: the live subscriptions a partner sold whose term ends in a window,
+//! across all its customers, in term-end order (one range scan of `subscriptions_renewals_idx`
+//! per page; on a cluster, one per shard, merged by the coordinator).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+use sqlx::types::Json;
+
+use crate::domain::ids::{CustomerId, PartnerId, ScheduledChangeId, SubscriptionId, UserId};
+use crate::domain::pipeline::TermEndWindow;
+use crate::domain::plan::{BillingCycle, TermDuration};
+use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
+
+/// Which renewals: the window and the optional filters.
+#[derive(Debug, Clone)]
+pub struct RenewalFilter {
+    pub window: TermEndWindow,
+    pub offer_id: Option<String>,
+    pub market: Option<String>,
+    pub customer_id: Option<CustomerId>,
+    pub auto_renew: Option<bool>,
+    /// Only those with (`true`) or without (`false`) a scheduled change.
+    pub scheduled: Option<bool>,
+}
+
+/// One upcoming renewal.
+#[derive(Debug, Clone)]
+pub struct Renewal {
+    pub customer_id: CustomerId,
+    pub customer_name: String,
+    pub market: String,
+    pub subscription: Subscription,
+    pub licenses_assigned: i64,
+    /// The price per seat per month in force on the term end for the offer and plan the next term
+    /// will have (the scheduled change's, when it sets them).
+    pub next_unit_price: Option<i64>,
+    pub scheduled: Option<ScheduledChange>,
+}
+
+struct Row {
+    customer_id: CustomerId,
+    customer_name: String,
+    market_code: String,
+    subscription: Json<Subscription>,
+    licenses_assigned: i64,
+    next_unit_price: Option<i64>,
+    sc_id: Option<ScheduledChangeId>,
+    sc_kind: Option<ScheduledKind>,
+    sc_target_offer_id: Option<String>,
+    sc_quantity: Option<i32>,
+    sc_users: Option<Vec<UserId>>,
+    sc_target_subscription_id: Option<SubscriptionId>,
+    sc_created_at: Option<DateTime<Utc>>,
+    sc_term_duration: Option<TermDuration>,
+    sc_billing_cycle: Option<BillingCycle>,
+}
+
+/// A page of the partner's renewals matching `filter`, after the `(term end, id)` key, if any.
+/// The reseller relationship is checked per row by a subquery (its `LIMIT` keeps the planner
+/// from turning it into a join that reorders the rows): so the rows come in the index's order
+/// and the scan stops at the page's size (docs/renewals.md shows the plan).
+pub async fn list(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    filter: &RenewalFilter,
+    after: Option<(NaiveDate, SubscriptionId)>,
+    limit: i64,
+) -> Result<Vec<Renewal>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT s.customer_id AS "customer_id: CustomerId", c.name AS customer_name, c.market_code,
+                  to_json(s) AS "subscription!: Json<Subscription>",
+                  l.assigned AS "licenses_assigned!",
+                  np.price AS "next_unit_price?",
+                  sc.id AS "sc_id?: ScheduledChangeId", sc.kind AS "sc_kind?: ScheduledKind",
+                  sc.target_offer_id AS "sc_target_offer_id?", sc.quantity AS "sc_quantity?",
+                  sc.users AS "sc_users?: Vec<UserId>",
+                  sc.target_subscription_id AS "sc_target_subscription_id?: SubscriptionId",
+                  sc.created_at AS "sc_created_at?",
+                  sc.term_duration AS "sc_term_duration?: TermDuration",
+                  sc.billing_cycle AS "sc_billing_cycle?: BillingCycle"
+             FROM subscriptions s
+             JOIN customers c ON c.id = s.customer_id
+             LEFT JOIN scheduled_changes sc
+                    ON sc.customer_id = s.customer_id AND sc.subscription_id = s.id
+            CROSS JOIN LATERAL (
+                   SELECT count(*) AS assigned FROM license_assignments a
+                    WHERE a.customer_id = s.customer_id AND a.subscription_id = s.id) l
+             LEFT JOIN LATERAL (
+                   SELECT p.monthly_unit_price_minor AS price FROM offer_plan_prices p
+                    WHERE p.offer_id = CASE WHEN sc.kind IN ('upgrade', 'downgrade')
+                                            THEN sc.target_offer_id ELSE s.offer_id END
+                      AND p.market_code = c.market_code
+                      AND p.term_duration = coalesce(sc.term_duration, s.term_duration)
+                      AND p.billing_cycle = coalesce(sc.billing_cycle, s.billing_cycle)
+                      AND p.effective_from <= s.term_end
+                    ORDER BY p.effective_from DESC LIMIT 1) np ON true
+            WHERE s.partner_id = $1 AND s.channel = 'partner' AND s.status IN ('active', 'suspended')
+              AND s.term_end BETWEEN $2 AND $3
+              AND ($4::date IS NULL OR (s.term_end, s.id) > ($4, $5::uuid))
+              AND ($6::text IS NULL OR s.offer_id = $6)
+              AND ($7::text IS NULL OR c.market_code = $7)
+              AND ($8::uuid IS NULL OR s.customer_id = $8)
+              AND ($9::bool IS NULL OR s.auto_renew = $9)
+              AND ($10::bool IS NULL OR (sc.id IS NOT NULL) = $10)
+              AND (SELECT true FROM reseller_relationships r
+                    WHERE r.customer_id = s.customer_id AND r.partner_id = $1 LIMIT 1)
+            ORDER BY s.term_end, s.id
+            LIMIT $11"#,
+        partner_id.as_uuid(),
+        filter.window.from,
+        filter.window.to,
+        after.map(|(end, _)| end),
+        after.map(|(_, id)| id.as_uuid()),
+        filter.offer_id.as_deref(),
+        filter.market.as_deref(),
+        filter.customer_id.map(CustomerId::as_uuid),
+        filter.auto_renew,
+        filter.scheduled,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Renewal::from).collect())
+}
+
+impl From<Row> for Renewal {
+    fn from(row: Row) -> Self {
+        let subscription = row.subscription.0;
+        let scheduled = match (row.sc_id, row.sc_kind, row.sc_quantity, row.sc_created_at) {
+            (Some(id), Some(kind), Some(quantity), Some(created_at)) => Some(ScheduledChange {
+                id,
+                subscription_id: subscription.id,
+                kind,
+                target_offer_id: row.sc_target_offer_id,
+                quantity,
+                users: row.sc_users,
+                target_subscription_id: row.sc_target_subscription_id,
+                created_at,
+                term_duration: row.sc_term_duration,
+                billing_cycle: row.sc_billing_cycle,
+            }),
+            _ => None,
+        };
+        Renewal {
+            customer_id: row.customer_id,
+            customer_name: row.customer_name,
+            market: row.market_code,
+            subscription,
+            licenses_assigned: row.licenses_assigned,
+            next_unit_price: row.next_unit_price,
+            scheduled,
+        }
+    }
+}
