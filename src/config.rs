@@ -214,6 +214,10 @@ pub struct Settings {
     /// start-up).
     #[arg(long, env = "RENEWAL_POLL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub renewal_poll_secs: u64,
+    /// Days before a term end at which `subscription.renewal_upcoming` is sent, comma-separated,
+    /// each 1–400 (the renewal worker sends the notices on its passes).
+    #[arg(long, env = "RENEWAL_NOTICE_DAYS", value_delimiter = ',', default_value = "30,7,1", value_parser = clap::value_parser!(u16).range(1..=400), global = true)]
+    pub renewal_notice_days: Vec<u16>,
     /// Upgrade job workers in this instance, each processing one item at a time.
     #[arg(long, env = "JOB_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(0..=64), global = true)]
     pub job_workers: u16,

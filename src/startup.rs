@@ -265,6 +265,7 @@ impl Settings {
         RenewalSettings {
             poll: Duration::from_secs(self.renewal_poll_secs),
             catalog,
+            notice_days: self.renewal_notice_days.clone(),
         }
     }
 

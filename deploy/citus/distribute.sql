@@ -86,6 +86,7 @@ SELECT create_distributed_table('upgrades', 'customer_id', colocate_with => 'cus
 SELECT create_distributed_table('subscription_history', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('idempotency_records', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('scheduled_changes', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('renewal_notices', 'customer_id', colocate_with => 'customers');
 
 -- Left on the coordinator, as local tables: webhook_endpoints, webhook_events,
 -- webhook_deliveries, webhook_attempts, upgrade_jobs, upgrade_job_items.

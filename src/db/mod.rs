@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod licenses;
 #[cfg(test)]
 mod lint;
+pub mod notices;
 pub mod pipeline;
 pub mod relationships;
 pub mod retention;

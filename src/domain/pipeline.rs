@@ -7,9 +7,14 @@
 //! - **flags**: `unused_seats` when fewer licenses are assigned than there are seats,
 //!   `no_scheduled_change` when nothing is scheduled for the renewal, `auto_renew_off` when the
 //!   term will not renew, `window_open` while the purchase or renewal window still allows a
-//!   cancellation with a refund.
+//!   cancellation with a refund;
+//! - **notice due**: a notice `days_before` a moment (a term end, or the end of a purchase or
+//!   renewal window) is due from that many days before it until the moment itself, and only if
+//!   the subscription was already in that term (or window) then: one bought, renewed or opened
+//!   inside an offset gets only the offsets still ahead. Renewal notices go out at the offsets
+//!   `RENEWAL_NOTICE_DAYS` lists (default 30, 7 and 1 days); the window notice one day before.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -111,6 +116,88 @@ pub fn flags(facts: &RenewalFacts, now: DateTime<Utc>) -> Vec<RenewalFlag> {
     .into_iter()
     .filter_map(|(applies, flag)| applies.then_some(flag))
     .collect()
+}
+
+/// The renewal notices' default offsets, in days before the term end.
+pub const DEFAULT_NOTICE_DAYS: [u16; 3] = [30, 7, 1];
+/// The window notice's offset: one day before the window closes.
+pub const WINDOW_NOTICE_DAYS: u16 = 1;
+
+/// A notice sent ahead of something a partner must act on before it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeKind {
+    /// The term ends (and renews, or expires) soon.
+    RenewalUpcoming,
+    /// The purchase or renewal window closes soon: after it, no cancellation with a refund.
+    CancellationWindowClosing,
+}
+
+impl NoticeKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::RenewalUpcoming => "renewal_upcoming",
+            NoticeKind::CancellationWindowClosing => "cancellation_window_closing",
+        }
+    }
+
+    /// The webhook event it is sent as.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            NoticeKind::RenewalUpcoming => "subscription.renewal_upcoming",
+            NoticeKind::CancellationWindowClosing => "subscription.cancellation_window_closing",
+        }
+    }
+}
+
+/// One notice: of what, before which moment, how many days ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub due_at: DateTime<Utc>,
+    pub days_before: u16,
+    /// Since when the subscription has been in this term (or window).
+    pub opened_at: DateTime<Utc>,
+}
+
+impl Notice {
+    /// The renewal notice `days_before` a term ending on `term_end`, of a subscription bought at
+    /// `created_at` whose term started on `term_start`.
+    pub fn renewal(
+        (term_start, term_end): (NaiveDate, NaiveDate),
+        created_at: DateTime<Utc>,
+        days_before: u16,
+    ) -> Self {
+        let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
+        Notice {
+            kind: NoticeKind::RenewalUpcoming,
+            due_at: midnight(term_end),
+            days_before,
+            opened_at: created_at.max(midnight(term_start)),
+        }
+    }
+
+    /// The notice one day before a cancellation window closing at `ends_at` (opened 168 hours
+    /// earlier).
+    pub fn window(ends_at: DateTime<Utc>) -> Self {
+        Notice {
+            kind: NoticeKind::CancellationWindowClosing,
+            due_at: ends_at,
+            days_before: WINDOW_NOTICE_DAYS,
+            opened_at: ends_at - super::commerce::CANCELLATION_WINDOW,
+        }
+    }
+
+    /// When it becomes due.
+    pub fn from(&self) -> DateTime<Utc> {
+        self.due_at - Duration::days(i64::from(self.days_before))
+    }
+
+    /// **Notice due**: whether it is due at `now`.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        let from = self.from();
+        self.opened_at <= from && from <= now && now < self.due_at
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +305,74 @@ mod tests {
         ];
         for (facts, expected) in table {
             assert_eq!(flags(&facts, now), expected, "{facts:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn notice_due_from_its_offset_until_the_moment_and_only_offsets_still_ahead_when_bought() {
+        let term = (day("2026-01-10"), day("2027-01-10"));
+        let bought = at("2026-01-10T09:00:00Z");
+        let table = [
+            // (offset, bought at, now, due?)
+            (30, bought, "2026-12-10T23:59:59Z", false),
+            (30, bought, "2026-12-11T00:00:00Z", true),
+            (30, bought, "2027-01-09T23:59:59Z", true),
+            (30, bought, "2027-01-10T00:00:00Z", false),
+            (7, bought, "2027-01-03T00:00:00Z", true),
+            (1, bought, "2027-01-08T12:00:00Z", false),
+            (1, bought, "2027-01-09T00:00:00Z", true),
+            // Bought 5 days before the term end: the 30- and 7-day offsets had passed.
+            (
+                30,
+                at("2027-01-05T10:00:00Z"),
+                "2027-01-06T00:00:00Z",
+                false,
+            ),
+            (7, at("2027-01-05T10:00:00Z"), "2027-01-06T00:00:00Z", false),
+            (1, at("2027-01-05T10:00:00Z"), "2027-01-09T00:00:00Z", true),
+        ];
+        for (offset, created_at, now, due) in table {
+            let notice = Notice::renewal(term, created_at, offset);
+            assert_eq!(
+                notice.is_due(at(now)),
+                due,
+                "{offset} days, bought {created_at}, at {now}"
+            );
+        }
+        // A 28-day term: its 30-day offset lies before the term started.
+        let february = (day("2027-02-10"), day("2027-03-10"));
+        assert!(!Notice::renewal(february, bought, 30).is_due(at("2027-02-15T00:00:00Z")));
+        assert!(Notice::renewal(february, bought, 7).is_due(at("2027-03-04T00:00:00Z")));
+    }
+
+    #[test]
+    fn the_window_notice_is_due_in_the_windows_last_24_hours() {
+        let ends = at("2026-12-10T15:30:00Z");
+        let notice = Notice::window(ends);
+        assert_eq!(
+            notice.kind.event_type(),
+            "subscription.cancellation_window_closing"
+        );
+        for (now, due) in [
+            ("2026-12-09T15:29:59Z", false),
+            ("2026-12-09T15:30:00Z", true),
+            ("2026-12-10T15:29:59Z", true),
+            ("2026-12-10T15:30:00Z", false),
+        ] {
+            assert_eq!(notice.is_due(at(now)), due, "{now}");
         }
     }
 }

@@ -16,8 +16,9 @@ use super::records::ChangeKind;
 /// The event announcing that an upgrade job ended (completed or cancelled).
 pub const JOB_ENDED: &str = "upgrade_job.completed";
 
-/// Every event type a partner can subscribe to: one per recorded change, then the job's.
-pub const EVENT_TYPES: [&str; 17] = [
+/// Every event type a partner can subscribe to: one per recorded change, the notices ahead of a
+/// renewal and of a window's end, then the job's.
+pub const EVENT_TYPES: [&str; 19] = [
     "subscription.created",
     "subscription.upgraded",
     "subscription.partially_upgraded",
@@ -34,6 +35,8 @@ pub const EVENT_TYPES: [&str; 17] = [
     "subscription.scheduled_change_applied",
     "subscription.scheduled_change_failed",
     "subscription.plan_changed",
+    "subscription.renewal_upcoming",
+    "subscription.cancellation_window_closing",
     JOB_ENDED,
 ];
 
@@ -247,6 +250,63 @@ mod tests {
                 expected,
                 "{delivered} {attempts} {failing_for:?}"
             );
+        }
+    }
+}
+
+/// What a notice's event says of its subscription.
+#[derive(Debug, Clone)]
+pub struct NoticeSubject<'a> {
+    pub partner_id: PartnerId,
+    pub customer_id: CustomerId,
+    pub subscription_id: SubscriptionId,
+    pub offer_id: &'a str,
+    pub quantity: i32,
+    pub term_end: chrono::NaiveDate,
+    pub auto_renew: bool,
+}
+
+impl Event {
+    /// The event of a notice due now, with its id and time. Its `requestId` names the notice, the
+    /// same on every instance.
+    pub fn notice(
+        notice: &super::pipeline::Notice,
+        subject: &NoticeSubject<'_>,
+        id: Uuid,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        let event_type = notice.kind.event_type();
+        let request_id = format!(
+            "notice-{}-{}-{}-{}d",
+            notice.kind.as_str(),
+            subject.subscription_id,
+            notice.due_at.to_rfc3339(),
+            notice.days_before
+        );
+        let mut data = serde_json::json!({
+            "offerId": subject.offer_id,
+            "quantity": subject.quantity,
+            "termEnd": subject.term_end,
+            "autoRenew": subject.auto_renew,
+            "daysBefore": notice.days_before,
+        });
+        if notice.kind == super::pipeline::NoticeKind::CancellationWindowClosing {
+            data["cancellationAllowedUntil"] = serde_json::json!(notice.due_at);
+        }
+        Event {
+            id,
+            event_type,
+            occurred_at,
+            payload: serde_json::json!({
+                "id": id,
+                "type": event_type,
+                "occurredAt": occurred_at,
+                "partnerId": subject.partner_id,
+                "customerId": subject.customer_id,
+                "subscriptionId": subject.subscription_id,
+                "requestId": request_id,
+                "data": data,
+            }),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod licenses;
 pub mod lifecycle;
+pub mod notices;
 pub mod pipeline;
 mod prices;
 pub mod renewals;

@@ -31,16 +31,17 @@ use crate::telemetry;
 /// Subscriptions looked at per pass.
 const BATCH: i64 = 100;
 
-/// How often the worker looks for ended terms, and the catalog the scheduled changes it applies
-/// are checked against.
+/// How often the worker looks for ended terms, the catalog the scheduled changes it applies
+/// are checked against, and the days before a term end its renewal notices go out.
 #[derive(Debug, Clone)]
 pub struct RenewalSettings {
     pub poll: Duration,
     pub catalog: Arc<Catalog>,
+    pub notice_days: Vec<u16>,
 }
 
-/// Every `poll` (the first time one `poll` after start-up), ends the terms that are due, until
-/// `shutdown` completes.
+/// Every `poll` (the first time one `poll` after start-up), ends the terms that are due, then
+/// sends the notices that are due ([`super::notices`]), until `shutdown` completes.
 pub async fn run(pool: PgPool, settings: RenewalSettings, shutdown: impl Future<Output = ()>) {
     super::every(
         settings.poll,
@@ -51,6 +52,11 @@ pub async fn run(pool: PgPool, settings: RenewalSettings, shutdown: impl Future<
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "terms ended"),
                 Err(error) => tracing::warn!(%error, "renewals could not reach the database"),
+            }
+            match super::notices::send_due(&pool, &settings.notice_days, Utc::now()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "notices sent"),
+                Err(error) => tracing::warn!(%error, "notices could not reach the database"),
             }
         },
     )

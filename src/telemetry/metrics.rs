@@ -20,6 +20,7 @@ const POOL_CONNECTIONS: &str = "db_pool_connections";
 const POOL_MAX: &str = "db_pool_max_connections";
 const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
 const TERM_ENDS: &str = "subscription_term_ends_total";
+const NOTICES: &str = "renewal_notices_total";
 const JOB_ITEMS: &str = "upgrade_job_items_total";
 const JOB_ITEM_DURATION: &str = "upgrade_job_item_duration_seconds";
 const JOB_QUEUE_DEPTH: &str = "upgrade_job_queue_depth";
@@ -104,6 +105,11 @@ pub fn record_webhook_delivery(result: &'static str) {
 /// Counts one ended term by its outcome (`renewed` or `expired`).
 pub fn record_term_end(outcome: &'static str) {
     metrics::counter!(TERM_ENDS, "outcome" => outcome).increment(1);
+}
+
+/// Counts one notice sent, by kind (`renewal_upcoming` or `cancellation_window_closing`).
+pub fn record_notice(kind: &'static str) {
+    metrics::counter!(NOTICES, "kind" => kind).increment(1);
 }
 
 /// Counts one processed job item by its outcome, with the time it took.

@@ -23,6 +23,7 @@ mod lifecycle;
 mod logs;
 mod matrix;
 mod new_commerce;
+mod notices;
 mod oidc;
 mod operations;
 mod outage;
