@@ -17,7 +17,8 @@
 //! 3. `PATCH .../subscriptions/{id}` quantity on random E3 subscriptions;
 //! 4. `POST .../upgrades` Business Basic → E1, each on a distinct eligible subscription, and a
 //!    database check afterwards that no subscription was upgraded twice;
-//! 5. `GET /v1/customers/{id}/upgrade-recommendations` (ten subscriptions each);
+//! 5. `GET /v1/customers/{id}/upgrade-recommendations` (ten subscriptions each), then one page
+//!    of a random partner's renewals pipeline (`GET /v1/renewals` over 400 days);
 //! 6. the floor, the eligibility GET and the recommendations again with `wrk` (a lighter driver:
 //!    Debian's package, installed when missing and running as root; `benches/wrk/random.lua`);
 //! 7. an upgrade job of 10,000 items of one partner and, a second later, another partner's job of
@@ -341,6 +342,23 @@ fn random_recommendations(layout: &Layout) -> MakeCall {
     })
 }
 
+/// One page (50) of a random partner's renewals pipeline over the longest window: every live
+/// subscription of the partner's is in it.
+fn random_renewals(layout: &Layout) -> MakeCall {
+    let customers = layout.customers;
+    let to = chrono::Utc::now().date_naive() + chrono::Days::new(400);
+    Arc::new(move |rng| {
+        let k = rng.below(customers);
+        Some(Call {
+            method: Method::GET,
+            path: format!("/v1/renewals?termEndTo={to}"),
+            body: None,
+            partner: Layout::partner(k),
+            expect: StatusCode::OK,
+        })
+    })
+}
+
 /// The read cases again with `wrk`: floor, eligibility GET, recommendations (none without wrk).
 fn run_wrk(
     driver: &Driver,
@@ -501,6 +519,15 @@ async fn main() {
         .await;
     eprintln!("{}", line(&recommendations, Some(&floor)));
     results.push(recommendations);
+    let renewals = driver
+        .run(
+            "renewals pipeline GET (a page of 50)",
+            seconds,
+            random_renewals(&full),
+        )
+        .await;
+    eprintln!("{}", line(&renewals, Some(&floor)));
+    results.push(renewals);
     let with_wrk = run_wrk(&driver, &full, seconds, options.connections);
 
     let patch: MakeCall = Arc::new(move |rng| {
@@ -711,7 +738,7 @@ fn report(
         "- Start-up to `/readyz` 200 (migrations applied): {} ms",
         startup.as_millis()
     );
-    if let [small, full, recommendations, ..] = results {
+    if let [small, full, recommendations, renewals, ..] = results {
         let _ = writeln!(
             out,
             "- Eligibility p50 at full scale ÷ p50 at {SMALL_SCALE} subscriptions: {:.2}",
@@ -721,6 +748,12 @@ fn report(
             out,
             "- Recommendations for a customer of 10 subscriptions, p50 ÷ one subscription's eligibility GET p50: {:.2} (target: at most 2)",
             recommendations.percentile_ms(0.5) / full.percentile_ms(0.5)
+        );
+        let _ = writeln!(
+            out,
+            "- Renewals pipeline, one page of 50 of a partner's: p99 {:.2} ms ÷ the eligibility GET's p99: {:.2} (target: at most 2)",
+            renewals.percentile_ms(0.99),
+            renewals.percentile_ms(0.99) / full.percentile_ms(0.99)
         );
     }
     let _ = writeln!(out, "- Upgrades: {check}");

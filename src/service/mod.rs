@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::history::NewHistoryEntry;
+use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Customer, Subscription};
 use crate::domain::webhook::{ChangeNotice, Event};
 use crate::domain::{CustomerId, ErrorCode, PartnerId, SubscriptionId};
@@ -70,13 +71,14 @@ impl Actor {
         };
         let event = Event::announce(&notice, Uuid::now_v7(), Utc::now());
         let traceparent = crate::telemetry::propagation::current();
+        // The states move into the entry: the event holds its own copy.
         let entry = NewHistoryEntry {
             customer_id,
             subscription_id,
             partner_id: self.partner_id,
             change_kind: kind,
-            before: before.clone(),
-            after: after.clone(),
+            before,
+            after,
             actor_user_id: &self.user_id,
             actor_roles: &self.roles,
             request_id: &self.request_id,
@@ -86,9 +88,10 @@ impl Actor {
     }
 }
 
-/// A subscription as its history entries and events show it.
+/// A subscription as its history entries and events show it; the price and windows only under
+/// new commerce (a legacy subscription has neither, and every change records two snapshots).
 fn snapshot(row: &Subscription) -> serde_json::Value {
-    serde_json::json!({
+    let mut snapshot = serde_json::json!({
         "offerId": row.offer_id,
         "quantity": row.quantity,
         "status": row.status,
@@ -101,10 +104,13 @@ fn snapshot(row: &Subscription) -> serde_json::Value {
         "commerce": row.commerce,
         "termDuration": row.term_duration,
         "billingCycle": row.billing_cycle,
-        "unitPrice": row.unit_price,
-        "cancellationWindowEndsAt": row.cancellation_window_ends_at,
-        "refundableQuantity": row.seat_windows.0,
-    })
+    });
+    if row.commerce == Commerce::New {
+        snapshot["unitPrice"] = serde_json::json!(row.unit_price);
+        snapshot["cancellationWindowEndsAt"] = serde_json::json!(row.cancellation_window_ends_at);
+        snapshot["refundableQuantity"] = serde_json::json!(row.seat_windows.0);
+    }
+    snapshot
 }
 
 /// When a periodic job makes its first pass.
