@@ -187,7 +187,13 @@ mod tests {
 
     #[test]
     fn every_recorded_change_is_an_event_and_every_event_is_listed() {
+        use super::super::pipeline::NoticeKind;
         let mut types: Vec<&str> = ChangeKind::ALL.into_iter().map(event_type).collect();
+        let notices = [
+            NoticeKind::RenewalUpcoming,
+            NoticeKind::CancellationWindowClosing,
+        ];
+        types.extend(notices.map(NoticeKind::event_type));
         types.push(JOB_ENDED);
         assert_eq!(types, EVENT_TYPES);
     }
