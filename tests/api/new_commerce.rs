@@ -293,10 +293,13 @@ async fn a_cancellation_inside_the_window_refunds_every_seat_daily_at_the_locked
     let app = spawn_app().await;
     let admin = app.admin();
     let customer = admin.customer("US").await;
+    // Bought now, its (annual) period started two days ago: cancelled on the period's third day.
+    let started = Utc::now().date_naive() - Duration::days(2);
     let body = buy(
         "m365-business-basic",
         4,
-        json!({"termDuration": "P1Y", "billingCycle": "annual"}),
+        json!({"termDuration": "P1Y", "billingCycle": "annual",
+               "termStart": started.to_string()}),
     );
     let (bought, path) = purchased(&admin, &customer, &body).await;
     let cancelled = json_ok(
@@ -307,10 +310,16 @@ async fn a_cancellation_inside_the_window_refunds_every_seat_daily_at_the_locked
     .await;
     assert_eq!(cancelled["status"], "cancelled");
     // Four seats x 6.00 x 12 months, for the days of the year left.
+    let period = (date(&bought["currentPeriodEnd"]) - started).num_days();
+    assert_eq!(cancelled["billing"]["remainingDays"], period - 2);
     assert_eq!(
         cancelled["billing"]["credit"],
         prorated(4 * BASIC_US * 12, &bought)
     );
+    if period == 365 {
+        // The worked example: 4 x 6.00 x 12 x 363 / 365 = 286.421... -> 286.42.
+        assert_eq!(cancelled["billing"]["credit"], 28_642);
+    }
     assert_eq!(
         cancelled["billing"]["net"],
         -prorated(4 * BASIC_US * 12, &bought)
