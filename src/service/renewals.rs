@@ -253,18 +253,7 @@ async fn partial_upgrade(
             ChangeKind::ScheduledChangeApplied,
             serde_json::json!({"scheduledChange": notice, "upgradeId": result.upgrade_id}),
         ),
-        Err(Error::NotEligible(failures)) => (
-            ChangeKind::ScheduledChangeFailed,
-            serde_json::json!({"scheduledChange": notice, "failures": failures}),
-        ),
-        Err(Error::Refused { code, detail }) => {
-            let failure = serde_json::json!({"code": code, "message": detail});
-            (
-                ChangeKind::ScheduledChangeFailed,
-                serde_json::json!({"scheduledChange": notice, "failures": [failure]}),
-            )
-        }
-        Err(other) => return Err(other),
+        Err(error) => failed(notice, error)?,
     };
     record_note(conn, actor, renewed, kind, after).await
 }
@@ -304,25 +293,29 @@ async fn downgrade(
                 "scheduledChange": notice,
                 "offerId": target,
                 "quantity": down.quantity,
-                "unitPriceMinor": price,
+                "unitPrice": price,
                 "accountsToReassign": down.accounts,
             });
             (ChangeKind::ScheduledChangeApplied, after)
         }
-        Err(Error::NotEligible(failures)) => (
-            ChangeKind::ScheduledChangeFailed,
-            serde_json::json!({"scheduledChange": notice, "failures": failures}),
-        ),
-        Err(Error::Refused { code, detail }) => {
-            let failure = serde_json::json!({"code": code, "message": detail});
-            (
-                ChangeKind::ScheduledChangeFailed,
-                serde_json::json!({"scheduledChange": notice, "failures": [failure]}),
-            )
-        }
-        Err(other) => return Err(other),
+        Err(error) => failed(notice, error)?,
     };
     record_note(conn, actor, renewed, kind, after).await
+}
+
+/// The history entry of a scheduled change the renewal could not apply: every failing condition,
+/// or the refusal's code as the one failure; any other error is the renewal's own.
+fn failed(
+    notice: serde_json::Value,
+    error: Error,
+) -> Result<(ChangeKind, serde_json::Value), Error> {
+    let failures = match error {
+        Error::NotEligible(failures) => serde_json::json!(failures),
+        Error::Refused { code, detail } => serde_json::json!([{"code": code, "message": detail}]),
+        other => return Err(other),
+    };
+    let after = serde_json::json!({"scheduledChange": notice, "failures": failures});
+    Ok((ChangeKind::ScheduledChangeFailed, after))
 }
 
 /// The seat windows of a renewed subscription with `quantity` seats: the renewal's window covers

@@ -116,24 +116,21 @@ impl Case {
     }
 
     fn codes(&self, target: &str, quantity: i64) -> Vec<FailureCode> {
-        let catalog = catalog();
-        let facts = UpgradeFacts {
-            catalog: &catalog,
-            market: self.market,
-            source: &self.source,
-            others: &self.others,
-            admin_rights: &self.rights,
-            active_add_ons: self.add_ons,
-            now: now(),
-        };
-        check(&facts, target, quantity)
-            .into_iter()
-            .map(|f| f.code)
-            .collect()
+        self.failing(check, target, quantity)
     }
 
     /// The failing conditions of moving this case's source down to `target` at its renewal.
     fn downgrade_codes(&self, target: &str, quantity: i64) -> Vec<FailureCode> {
+        self.failing(check_downgrade, target, quantity)
+    }
+
+    /// The codes `rule` reports for this case's facts.
+    fn failing(
+        &self,
+        rule: fn(&UpgradeFacts<'_>, &str, i64) -> Vec<Failure>,
+        target: &str,
+        quantity: i64,
+    ) -> Vec<FailureCode> {
         let catalog = catalog();
         let facts = UpgradeFacts {
             catalog: &catalog,
@@ -144,7 +141,7 @@ impl Case {
             active_add_ons: self.add_ons,
             now: now(),
         };
-        check_downgrade(&facts, target, quantity)
+        rule(&facts, target, quantity)
             .into_iter()
             .map(|f| f.code)
             .collect()
