@@ -86,7 +86,28 @@ pub struct Event {
 impl Event {
     /// The event of `change`, with its id and time.
     pub fn announce(change: &ChangeNotice<'_>, id: Uuid, occurred_at: DateTime<Utc>) -> Self {
+        let about = (
+            change.partner_id,
+            change.customer_id,
+            change.subscription_id,
+        );
+        let data = serde_json::json!({"before": change.before, "after": change.after});
         let event_type = event_type(change.kind);
+        Event::about_subscription(
+            (event_type, id, occurred_at),
+            about,
+            change.request_id,
+            data,
+        )
+    }
+
+    /// An event about one subscription: the envelope every such event shares, around `data`.
+    fn about_subscription(
+        (event_type, id, occurred_at): (&'static str, Uuid, DateTime<Utc>),
+        (partner_id, customer_id, subscription_id): (PartnerId, CustomerId, SubscriptionId),
+        request_id: &str,
+        data: serde_json::Value,
+    ) -> Self {
         Event {
             id,
             event_type,
@@ -95,11 +116,11 @@ impl Event {
                 "id": id,
                 "type": event_type,
                 "occurredAt": occurred_at,
-                "partnerId": change.partner_id,
-                "customerId": change.customer_id,
-                "subscriptionId": change.subscription_id,
-                "requestId": change.request_id,
-                "data": {"before": change.before, "after": change.after},
+                "partnerId": partner_id,
+                "customerId": customer_id,
+                "subscriptionId": subscription_id,
+                "requestId": request_id,
+                "data": data,
             }),
         }
     }
@@ -299,20 +320,12 @@ impl Event {
         if notice.kind == super::pipeline::NoticeKind::CancellationWindowClosing {
             data["cancellationAllowedUntil"] = serde_json::json!(notice.due_at);
         }
-        Event {
-            id,
-            event_type,
-            occurred_at,
-            payload: serde_json::json!({
-                "id": id,
-                "type": event_type,
-                "occurredAt": occurred_at,
-                "partnerId": subject.partner_id,
-                "customerId": subject.customer_id,
-                "subscriptionId": subject.subscription_id,
-                "requestId": request_id,
-                "data": data,
-            }),
-        }
+        let about = (
+            subject.partner_id,
+            subject.customer_id,
+            subject.subscription_id,
+        );
+        let head = (event_type, id, occurred_at);
+        Event::about_subscription(head, about, &request_id, data)
     }
 }

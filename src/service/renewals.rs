@@ -354,13 +354,10 @@ async fn seats(
             let kind = ChangeKind::ScheduledChangeApplied;
             record_note(conn, actor, renewed, kind, after).await
         }
-        Err(Error::Refused { code, detail }) => {
-            let failure = serde_json::json!({"code": code, "message": detail});
-            let after = serde_json::json!({"scheduledChange": notice, "failures": [failure]});
-            let kind = ChangeKind::ScheduledChangeFailed;
+        Err(error) => {
+            let (kind, after) = failed(notice, error)?;
             record_note(conn, actor, renewed, kind, after).await
         }
-        Err(other) => Err(other),
     }
 }
 
