@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use crate::domain::ErrorCode;
 use crate::domain::codes::Refusal;
+use crate::domain::coterm::CustomTermEndNotAllowed;
 use crate::domain::eligibility::Failure;
 
 /// Everything a request can fail with, below the HTTP layer.
@@ -31,6 +32,9 @@ pub enum Error {
     /// The upgrade fails the eligibility rules; every failing condition is listed (422).
     #[error("the upgrade is not eligible")]
     NotEligible(Vec<Failure>),
+    /// `customTermEndDate` is not allowed; the dates that are, are listed (422).
+    #[error("{0}")]
+    TermEndNotAllowed(CustomTermEndNotAllowed),
     /// Postgres cannot be reached right now (503, with Retry-After).
     #[error("database unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
@@ -92,10 +96,17 @@ impl Error {
         match self {
             Error::Refused { code, .. } | Error::Throttled { code, .. } => *code,
             Error::NotEligible(_) => ErrorCode::UpgradeNotEligible,
+            Error::TermEndNotAllowed(refusal) => refusal.code(),
             Error::DatabaseUnavailable(_) => ErrorCode::DatabaseUnavailable,
             Error::LockTimeout(_) => ErrorCode::LockTimeout,
             Error::Internal(_) => ErrorCode::InternalError,
         }
+    }
+}
+
+impl From<CustomTermEndNotAllowed> for Error {
+    fn from(refusal: CustomTermEndNotAllowed) -> Self {
+        Error::TermEndNotAllowed(refusal)
     }
 }
 

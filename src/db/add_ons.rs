@@ -151,6 +151,26 @@ pub async fn update(
     .await
 }
 
+/// Moves the subscription's active add-ons, as they are, to another one (a migration's
+/// replacement); how many moved.
+pub async fn move_active(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    from_subscription_id: SubscriptionId,
+    to_subscription_id: SubscriptionId,
+) -> Result<u64, sqlx::Error> {
+    let moved = sqlx::query!(
+        "UPDATE subscription_add_ons SET subscription_id = $3
+          WHERE customer_id = $1 AND subscription_id = $2 AND status = 'active'",
+        customer_id.as_uuid(),
+        from_subscription_id.as_uuid(),
+        to_subscription_id.as_uuid()
+    )
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected())
+}
+
 /// Cancels the subscription's active add-ons; returns them as cancelled, in id order.
 pub async fn cancel_all(
     conn: &mut PgConnection,

@@ -2,11 +2,13 @@
 //! instance under short leases (`FOR UPDATE SKIP LOCKED`, no transaction held while an item is
 //! processed), each item's outcome recorded only by the holder of its lease.
 
+use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, JobId, PartnerId, SubscriptionId};
-use crate::domain::job::{ItemOutcome, JobItem, JobStatus, UpgradeJob};
+use crate::domain::job::{ItemKind, ItemOutcome, JobItem, JobStatus, UpgradeJob};
+use crate::domain::plan::{BillingCycle, Commerce, TermDuration};
 
 /// What a new job says.
 #[derive(Debug, Clone)]
@@ -28,8 +30,12 @@ pub struct NewJob<'a> {
 pub struct NewItems {
     pub customer_ids: Vec<CustomerId>,
     pub subscription_ids: Vec<SubscriptionId>,
-    pub target_offer_ids: Vec<String>,
+    pub kinds: Vec<&'static str>,
+    pub target_offer_ids: Vec<Option<String>>,
     pub quantities: Vec<Option<i32>>,
+    pub quantities_assigned: Vec<bool>,
+    pub term_durations: Vec<Option<&'static str>>,
+    pub billing_cycles: Vec<Option<&'static str>>,
 }
 
 /// Creates the job with its items (numbered from 1) in the caller's transaction; a job without
@@ -67,30 +73,41 @@ pub async fn create(
     .await?;
     sqlx::query!(
         "INSERT INTO upgrade_job_items
-             (partner_id, job_id, seq, customer_id, subscription_id, target_offer_id, quantity)
-         SELECT $1, $2, i.seq::integer, i.customer_id, i.subscription_id, i.target_offer_id, i.quantity
-           FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::integer[])
-                WITH ORDINALITY AS i(customer_id, subscription_id, target_offer_id, quantity, seq)",
+             (partner_id, job_id, seq, customer_id, subscription_id, kind, target_offer_id, quantity,
+              quantity_assigned, term_duration, billing_cycle)
+         SELECT $1, $2, i.seq::integer, i.customer_id, i.subscription_id, i.kind, i.target_offer_id,
+                i.quantity, i.quantity_assigned, i.term_duration, i.billing_cycle
+           FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::integer[], $8::boolean[],
+                       $9::text[], $10::text[])
+                WITH ORDINALITY AS i(customer_id, subscription_id, kind, target_offer_id, quantity,
+                                     quantity_assigned, term_duration, billing_cycle, seq)",
         new.partner_id.as_uuid(),
         new.id.as_uuid(),
         &items.customer_ids as &[CustomerId],
         &items.subscription_ids as &[SubscriptionId],
-        &items.target_offer_ids,
-        &items.quantities as &[Option<i32>]
+        &items.kinds as &[&str],
+        &items.target_offer_ids as &[Option<String>],
+        &items.quantities as &[Option<i32>],
+        &items.quantities_assigned,
+        &items.term_durations as &[Option<&str>],
+        &items.billing_cycles as &[Option<&str>]
     )
     .execute(conn)
     .await?;
     Ok(job)
 }
 
-/// What a selection picks: the partner's live subscriptions of `source_offer_id`, of the listed
-/// customers or of customers in `market` when given, at most `limit`, in customer and
-/// subscription order.
+/// What a selection picks: the partner's live subscriptions, of `source_offer_id`, of the listed
+/// customers, of customers in `market`, whose term ends in the window, of `commerce`, each filter
+/// when given; at most `limit`, in customer and subscription order.
 #[derive(Debug, Clone)]
 pub struct Selection<'a> {
-    pub source_offer_id: &'a str,
+    pub source_offer_id: Option<&'a str>,
     pub customer_ids: Option<&'a [CustomerId]>,
     pub market: Option<&'a str>,
+    pub term_end_from: Option<NaiveDate>,
+    pub term_end_to: Option<NaiveDate>,
+    pub commerce: Option<Commerce>,
     pub limit: i64,
 }
 
@@ -106,16 +123,22 @@ pub async fn select(
              JOIN customers c ON c.id = r.customer_id
              JOIN subscriptions s ON s.customer_id = r.customer_id
             WHERE r.partner_id = $1 AND s.channel = 'partner' AND s.partner_id = $1
-              AND s.offer_id = $2 AND s.status IN ('active', 'suspended')
+              AND ($2::text IS NULL OR s.offer_id = $2) AND s.status IN ('active', 'suspended')
               AND ($3::uuid[] IS NULL OR r.customer_id = ANY ($3))
               AND ($4::text IS NULL OR c.market_code = $4)
+              AND ($6::date IS NULL OR s.term_end >= $6)
+              AND ($7::date IS NULL OR s.term_end <= $7)
+              AND ($8::text IS NULL OR s.commerce = $8)
             ORDER BY s.customer_id, s.id
             LIMIT $5"#,
         partner_id.as_uuid(),
         selection.source_offer_id,
         selection.customer_ids as Option<&[CustomerId]>,
         selection.market,
-        selection.limit
+        selection.limit,
+        selection.term_end_from,
+        selection.term_end_to,
+        selection.commerce.map(Commerce::as_str)
     )
     .fetch_all(conn)
     .await?;
@@ -232,7 +255,10 @@ pub async fn items(
     sqlx::query_as!(
         JobItem,
         r#"SELECT seq, customer_id AS "customer_id: CustomerId",
-                  subscription_id AS "subscription_id: SubscriptionId", target_offer_id, quantity,
+                  subscription_id AS "subscription_id: SubscriptionId", kind AS "kind: ItemKind",
+                  target_offer_id, quantity, quantity_assigned,
+                  term_duration AS "term_duration: TermDuration",
+                  billing_cycle AS "billing_cycle: BillingCycle",
                   outcome AS "outcome: ItemOutcome", result::text AS result, attempts,
                   finished_at
              FROM upgrade_job_items

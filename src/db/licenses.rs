@@ -132,6 +132,26 @@ pub async fn transfer(
     Ok(moved.rows_affected())
 }
 
+/// Moves every license of the subscription, as it is, to another one (a migration's
+/// replacement); how many moved.
+pub async fn move_all(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    from_subscription_id: SubscriptionId,
+    to_subscription_id: SubscriptionId,
+) -> Result<u64, sqlx::Error> {
+    let moved = sqlx::query!(
+        "UPDATE license_assignments SET subscription_id = $3
+          WHERE customer_id = $1 AND subscription_id = $2",
+        customer_id.as_uuid(),
+        from_subscription_id.as_uuid(),
+        to_subscription_id.as_uuid()
+    )
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected())
+}
+
 /// Keeps switched off, on every license of the subscription, only the services in `services`
 /// (its offer's, after the offer changed).
 pub async fn keep_services(

@@ -53,6 +53,7 @@ struct Row {
     sc_created_at: Option<DateTime<Utc>>,
     sc_term_duration: Option<TermDuration>,
     sc_billing_cycle: Option<BillingCycle>,
+    sc_quantity_assigned: Option<bool>,
 }
 
 /// A page of the partner's renewals matching `filter`, after the `(term end, id)` key, if any.
@@ -78,7 +79,8 @@ pub async fn list(
                   sc.target_subscription_id AS "sc_target_subscription_id?: SubscriptionId",
                   sc.created_at AS "sc_created_at?",
                   sc.term_duration AS "sc_term_duration?: TermDuration",
-                  sc.billing_cycle AS "sc_billing_cycle?: BillingCycle"
+                  sc.billing_cycle AS "sc_billing_cycle?: BillingCycle",
+                  sc.quantity_assigned AS "sc_quantity_assigned?"
              FROM subscriptions s
              JOIN customers c ON c.id = s.customer_id
              LEFT JOIN scheduled_changes sc
@@ -139,6 +141,7 @@ impl From<Row> for Renewal {
                 created_at,
                 term_duration: row.sc_term_duration,
                 billing_cycle: row.sc_billing_cycle,
+                quantity_assigned: row.sc_quantity_assigned.unwrap_or(false),
             }),
             _ => None,
         };

@@ -18,6 +18,8 @@ pub struct NewScheduledChange<'a> {
     pub target_subscription_id: Option<SubscriptionId>,
     /// New commerce: the next term's plan, when it changes.
     pub plan: Option<Plan>,
+    /// The seats are the licenses assigned at the renewal.
+    pub quantity_assigned: bool,
 }
 
 /// Stores the subscription's scheduled change (the caller holds the subscription's row).
@@ -31,13 +33,13 @@ pub async fn create(
         ScheduledChange,
         r#"INSERT INTO scheduled_changes
                (customer_id, subscription_id, id, kind, target_offer_id, quantity, users,
-                target_subscription_id, term_duration, billing_cycle)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                target_subscription_id, term_duration, billing_cycle, quantity_assigned)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            RETURNING id AS "id: ScheduledChangeId", subscription_id AS "subscription_id: SubscriptionId",
                      kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
                      target_subscription_id AS "target_subscription_id: SubscriptionId", created_at,
                      term_duration AS "term_duration: TermDuration",
-                     billing_cycle AS "billing_cycle: BillingCycle""#,
+                     billing_cycle AS "billing_cycle: BillingCycle", quantity_assigned"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid(),
         Uuid::now_v7(),
@@ -47,7 +49,8 @@ pub async fn create(
         new.users as Option<&[UserId]>,
         new.target_subscription_id.map(SubscriptionId::as_uuid),
         new.plan.map(|p| p.term_duration.as_str()),
-        new.plan.map(|p| p.billing_cycle.as_str())
+        new.plan.map(|p| p.billing_cycle.as_str()),
+        new.quantity_assigned
     )
     .fetch_one(conn)
     .await
@@ -65,7 +68,7 @@ pub async fn find(
                   kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
                      target_subscription_id AS "target_subscription_id: SubscriptionId", created_at,
                      term_duration AS "term_duration: TermDuration",
-                     billing_cycle AS "billing_cycle: BillingCycle"
+                     billing_cycle AS "billing_cycle: BillingCycle", quantity_assigned
            FROM scheduled_changes WHERE customer_id = $1 AND subscription_id = $2"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()
@@ -87,7 +90,7 @@ pub async fn remove(
                      kind AS "kind: ScheduledKind", target_offer_id, quantity, users AS "users: Vec<UserId>",
                      target_subscription_id AS "target_subscription_id: SubscriptionId", created_at,
                      term_duration AS "term_duration: TermDuration",
-                     billing_cycle AS "billing_cycle: BillingCycle""#,
+                     billing_cycle AS "billing_cycle: BillingCycle", quantity_assigned"#,
         customer_id.as_uuid(),
         subscription_id.as_uuid()
     )

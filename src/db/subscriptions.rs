@@ -38,6 +38,8 @@ pub struct NewSubscription<'a> {
     pub cancellation_window_ends_at: Option<DateTime<Utc>>,
     /// New commerce: its refundable seats.
     pub seat_windows: SeatWindows,
+    /// The legacy subscription this one replaces (a migration to new commerce).
+    pub migrated_from_id: Option<SubscriptionId>,
 }
 
 /// Inserts a subscription.
@@ -51,9 +53,9 @@ pub async fn create(
              (customer_id, id, offer_id, channel, partner_id, quantity, status, billing_cycle,
               term_start, term_end, current_period_start, current_period_end, upgraded_from_id,
               auto_renew, commerce, term_duration, unit_price_minor, cancellation_window_ends_at,
-              seat_windows)
+              seat_windows, migrated_from_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19)
+                 $19, $20)
          RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
                    partner_id AS "partner_id: PartnerId", quantity,
                    status AS "status: SubscriptionStatus", billing_cycle AS "billing_cycle: BillingCycle",
@@ -62,7 +64,8 @@ pub async fn create(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId""#,
         new.customer_id.as_uuid(),
         Uuid::now_v7(),
         new.offer_id,
@@ -81,7 +84,8 @@ pub async fn create(
         new.term_duration.as_str(),
         new.unit_price,
         new.cancellation_window_ends_at,
-        &new.seat_windows as &SeatWindows
+        &new.seat_windows as &SeatWindows,
+        new.migrated_from_id.map(SubscriptionId::as_uuid)
     )
     .fetch_one(conn)
     .await
@@ -104,7 +108,8 @@ pub async fn find_for_partner(
                 upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId"
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2"#,
         customer_id.as_uuid(),
@@ -149,7 +154,8 @@ pub async fn lock_for_partner(
                 upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId"
          FROM subscriptions
          WHERE customer_id = $1 AND id = $3 AND channel = 'partner' AND partner_id = $2
          FOR UPDATE"#,
@@ -179,7 +185,8 @@ pub async fn list_for_partner(
                 upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId"
          FROM subscriptions
          WHERE customer_id = $1 AND channel = 'partner' AND partner_id = $2
            AND ($3::uuid IS NULL OR id > $3)
@@ -191,6 +198,28 @@ pub async fn list_for_partner(
     )
     .fetch_all(pool)
     .await
+}
+
+/// The term ends a co-termed purchase may align with: of the customer's active new-commerce
+/// subscriptions of `term_duration` sold by the partner, by term end.
+pub async fn coterm_anchors(
+    conn: &mut PgConnection,
+    customer_id: CustomerId,
+    partner_id: PartnerId,
+    term_duration: TermDuration,
+) -> Result<Vec<(SubscriptionId, NaiveDate)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: SubscriptionId", term_end FROM subscriptions
+            WHERE customer_id = $1 AND channel = 'partner' AND partner_id = $2
+              AND status = 'active' AND commerce = 'new' AND term_duration = $3
+            ORDER BY term_end, id"#,
+        customer_id.as_uuid(),
+        partner_id.as_uuid(),
+        term_duration.as_str()
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.term_end)).collect())
 }
 
 /// Seats the customer holds in a family's live (active or suspended) subscriptions, every channel.
@@ -210,18 +239,18 @@ pub async fn family_seats(
     .await
 }
 
-/// Marks a subscription replaced by `target_id`, bumping its version.
-pub async fn mark_upgraded(
+/// Marks a subscription replaced by `target_id` (`upgraded`, or `migrated` to new commerce),
+/// bumping its version.
+pub async fn mark_replaced(
     conn: &mut PgConnection,
-    customer_id: CustomerId,
-    id: SubscriptionId,
-    target_id: SubscriptionId,
+    (customer_id, id): (CustomerId, SubscriptionId),
+    (target_id, status): (SubscriptionId, SubscriptionStatus),
     dates: &BillingDates,
 ) -> Result<Subscription, sqlx::Error> {
     sqlx::query_as!(
         Subscription,
         r#"UPDATE subscriptions
-         SET status = 'upgraded', upgraded_to_id = $3, version = version + 1, updated_at = now(),
+         SET status = $8, upgraded_to_id = $3, version = version + 1, updated_at = now(),
              term_start = $4, term_end = $5, current_period_start = $6, current_period_end = $7
          WHERE customer_id = $1 AND id = $2
          RETURNING id AS "id: SubscriptionId", customer_id AS "customer_id: CustomerId", offer_id, channel AS "channel: Channel",
@@ -232,14 +261,16 @@ pub async fn mark_upgraded(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         target_id.as_uuid(),
         dates.term_start,
         dates.term_end,
         dates.current_period_start,
-        dates.current_period_end
+        dates.current_period_end,
+        status.as_str()
     )
     .fetch_one(conn)
     .await
@@ -282,7 +313,8 @@ pub async fn update(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         quantity,
@@ -316,7 +348,8 @@ pub async fn set_auto_renew(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         auto_renew
@@ -347,7 +380,8 @@ pub async fn renew(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         term.term_start,
@@ -385,7 +419,8 @@ pub async fn change_plan(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         plan.term_duration.as_str(),
@@ -448,7 +483,8 @@ pub async fn start_new_commerce_term(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows""#,
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId""#,
         customer_id.as_uuid(),
         id.as_uuid(),
         unit_price,
@@ -499,7 +535,8 @@ pub async fn lock_due(
                    upgraded_from_id AS "upgraded_from_id: SubscriptionId", version, auto_renew,
                    created_at, updated_at, commerce AS "commerce: Commerce",
                    term_duration AS "term_duration: TermDuration", unit_price_minor AS unit_price,
-                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows"
+                   cancellation_window_ends_at, seat_windows AS "seat_windows: SeatWindows",
+                   migrated_from_id AS "migrated_from_id: SubscriptionId"
          FROM subscriptions
          WHERE customer_id = $1 AND id = $2 AND term_end <= $3
            AND status IN ('active', 'suspended') AND channel = 'partner'

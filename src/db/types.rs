@@ -16,7 +16,7 @@ use crate::domain::ids::{
     AddOnId, CustomerId, JobId, PartnerId, ScheduledChangeId, SubscriptionId, UpgradeId, UserId,
     WebhookEndpointId,
 };
-use crate::domain::job::{ItemOutcome, JobStatus};
+use crate::domain::job::{ItemKind, ItemOutcome, JobStatus};
 use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::EndpointStatus;
 use crate::domain::records::{ChangeKind, RelationshipStatus, ScheduledKind};
@@ -73,6 +73,7 @@ text_column!(
     EndpointStatus,
     ScheduledKind,
     JobStatus,
+    ItemKind,
     ItemOutcome,
 );
 

@@ -187,6 +187,10 @@ error_codes! {
     CancellationWindowClosed = "cancellation_window_closed", 422;
     /// New commerce: mid-term, a term may only get longer (schedule the plan change).
     PlanChangeNotAllowed = "plan_change_not_allowed", 422;
+    /// Only an active legacy subscription moves to new commerce.
+    MigrationNotAllowed = "migration_not_allowed", 422;
+    /// New commerce: `customTermEndDate` is not one of the dates allowed (listed with the error).
+    CustomTermEndNotAllowed = "custom_term_end_not_allowed", 422;
     /// The offer is not an add-on.
     OfferNotAddOn = "offer_not_add_on", 422;
     /// The offer is an add-on, bought on a subscription instead.

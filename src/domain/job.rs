@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::codes::ErrorCode;
 use super::ids::{CustomerId, JobId, PartnerId, SubscriptionId};
+use super::plan::{BillingCycle, TermDuration};
 
 /// Most items one job may have, listed or selected.
 pub const MAX_ITEMS: usize = 10_000;
@@ -55,6 +56,35 @@ impl JobStatus {
     /// Whether the job has ended: nothing more will be processed.
     pub fn is_final(self) -> bool {
         matches!(self, JobStatus::Completed | JobStatus::Cancelled)
+    }
+}
+
+/// What an item does to its subscription.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// An upgrade now, or (term-end job) the next-term instruction: an upgrade or a move down,
+    /// seats, plan.
+    #[default]
+    Upgrade,
+    /// A legacy subscription's move to new commerce, now or (term-end job) at its term end.
+    Migration,
+}
+
+impl ItemKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Upgrade => "upgrade",
+            ItemKind::Migration => "migration",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Upgrade, Self::Migration]
+            .into_iter()
+            .find(|k| k.as_str() == value)
     }
 }
 
@@ -152,8 +182,15 @@ pub struct JobItem {
     pub seq: i32,
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
-    pub target_offer_id: String,
+    pub kind: ItemKind,
+    /// The offer an upgrade goes to; `None` for a term-end seat or plan change, or a migration.
+    pub target_offer_id: Option<String>,
     pub quantity: Option<i32>,
+    /// The seats are the licenses assigned at the renewal (`quantity: "assigned"`).
+    pub quantity_assigned: bool,
+    /// The next term's (or, for a migration, the new subscription's) plan, when sent.
+    pub term_duration: Option<TermDuration>,
+    pub billing_cycle: Option<BillingCycle>,
     pub outcome: ItemOutcome,
     /// The single upgrade's answer (succeeded) or problem (not eligible, failed), as the JSON
     /// text it was answered with.

@@ -109,6 +109,8 @@ pub struct Subscription {
     pub cancellation_window_ends_at: Option<DateTime<Utc>>,
     /// New commerce: the seats refundable when the row was last written.
     pub seat_windows: SeatWindows,
+    /// The legacy subscription this one replaced when it moved to new commerce.
+    pub migrated_from_id: Option<SubscriptionId>,
 }
 
 impl Subscription {
@@ -226,11 +228,14 @@ pub enum ChangeKind {
     ScheduledChangeFailed,
     /// New commerce: a longer term started now (`termDuration`, `billingCycle`, price).
     PlanChange,
+    /// A legacy subscription moved to new commerce (on the legacy one, now `migrated`, and on
+    /// its replacement).
+    Migration,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 16] = [
+    pub const ALL: [ChangeKind; 17] = [
         ChangeKind::Created,
         ChangeKind::Upgrade,
         ChangeKind::PartialUpgrade,
@@ -247,6 +252,7 @@ impl ChangeKind {
         ChangeKind::ScheduledChangeApplied,
         ChangeKind::ScheduledChangeFailed,
         ChangeKind::PlanChange,
+        ChangeKind::Migration,
     ];
 
     /// The stored name.
@@ -268,6 +274,7 @@ impl ChangeKind {
             ChangeKind::ScheduledChangeApplied => "scheduled_change_applied",
             ChangeKind::ScheduledChangeFailed => "scheduled_change_failed",
             ChangeKind::PlanChange => "plan_change",
+            ChangeKind::Migration => "migration",
         }
     }
 
@@ -350,6 +357,9 @@ pub enum ScheduledKind {
     Downgrade,
     /// Renew with `quantity` seats (and, new commerce, on `termDuration` and `billingCycle`).
     Quantity,
+    /// A legacy subscription: replaced at its term end by a new-commerce one of the same offer,
+    /// on `termDuration` and `billingCycle`, with `quantity` seats.
+    Migration,
 }
 
 impl ScheduledKind {
@@ -360,6 +370,7 @@ impl ScheduledKind {
             ScheduledKind::PartialUpgrade => "partial_upgrade",
             ScheduledKind::Downgrade => "downgrade",
             ScheduledKind::Quantity => "quantity",
+            ScheduledKind::Migration => "migration",
         }
     }
 
@@ -370,6 +381,7 @@ impl ScheduledKind {
             Self::PartialUpgrade,
             Self::Downgrade,
             Self::Quantity,
+            Self::Migration,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -394,6 +406,9 @@ pub struct ScheduledChange {
     /// New commerce, a seat change: the next term's plan, when it changes (both set, or neither).
     pub term_duration: Option<TermDuration>,
     pub billing_cycle: Option<BillingCycle>,
+    /// The seats are the licenses assigned at the renewal, at least 1 (`quantity` holds the
+    /// count when the change was scheduled).
+    pub quantity_assigned: bool,
 }
 
 impl ScheduledChange {

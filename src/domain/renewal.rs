@@ -43,7 +43,8 @@ pub fn at_term_end(
         SubscriptionStatus::Active | SubscriptionStatus::Suspended => Some(TermEnd::Expire),
         SubscriptionStatus::Cancelled
         | SubscriptionStatus::Upgraded
-        | SubscriptionStatus::Expired => None,
+        | SubscriptionStatus::Expired
+        | SubscriptionStatus::Migrated => None,
     }
 }
 
@@ -110,6 +111,13 @@ pub fn offer_move(catalog: &Catalog, commerce: Commerce, source: &str, target: &
     }
 }
 
+/// **Right-sizing at the renewal** (`quantity: "assigned"`): the seats of the next term when
+/// `assigned` licenses are assigned on the renewal day: one seat per license, and at least one
+/// (a subscription cannot renew with none).
+pub fn right_sized(assigned: i64) -> i64 {
+    assigned.max(1)
+}
+
 /// An immediate change of a subscription, as far as its scheduled change is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImmediateChange {
@@ -121,6 +129,8 @@ pub enum ImmediateChange {
     AddOnPurchase,
     /// A longer term started now (new commerce).
     Plan,
+    /// A migration to new commerce now (the legacy subscription ends).
+    Migration,
 }
 
 /// Whether an immediate change cancels the subscription's scheduled change, and the reason its
@@ -136,12 +146,20 @@ pub fn cancels_scheduled(change: ImmediateChange) -> Option<&'static str> {
         ImmediateChange::AutoRenew(true) => None,
         ImmediateChange::AddOnPurchase => Some("an add-on purchase"),
         ImmediateChange::Plan => Some("a plan change"),
+        ImmediateChange::Migration => Some("a migration to new commerce"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn right_sizing_takes_one_seat_per_license_assigned_and_never_fewer_than_one() {
+        for (assigned, seats) in [(0, 1), (1, 1), (2, 2), (7, 7), (300, 300)] {
+            assert_eq!(right_sized(assigned), seats, "{assigned} licenses");
+        }
+    }
 
     /// A legacy term: one year, billed every `cycle`.
     fn legacy(cycle: crate::domain::subscription::BillingCycle) -> Plan {

@@ -20,6 +20,8 @@ pub enum SubscriptionStatus {
     Upgraded,
     /// Its term ended without a renewal (auto-renew off, or suspended at the term end): final.
     Expired,
+    /// A legacy subscription replaced by the new-commerce one it moved to: final.
+    Migrated,
 }
 
 impl SubscriptionStatus {
@@ -31,6 +33,7 @@ impl SubscriptionStatus {
             SubscriptionStatus::Cancelled => "cancelled",
             SubscriptionStatus::Upgraded => "upgraded",
             SubscriptionStatus::Expired => "expired",
+            SubscriptionStatus::Migrated => "migrated",
         }
     }
 
@@ -42,6 +45,7 @@ impl SubscriptionStatus {
             Self::Cancelled,
             Self::Upgraded,
             Self::Expired,
+            Self::Migrated,
         ]
         .into_iter()
         .find(|s| s.as_str() == value)
@@ -199,6 +203,61 @@ pub fn billing_dates(
         current_period_start,
         current_period_end,
     })
+}
+
+/// **Co-terming**: a first term from `term_start` to `term_end`, shorter than the plan's (a
+/// custom term end). Its billing periods are counted back from `term_end` (each boundary a whole
+/// number of periods before it, never chained, so a month-end term end keeps its month ends), so
+/// the last period ends on it and the first is the shorter one. The current period is the one
+/// containing `today` (the first before the term starts, the last once it has ended).
+pub fn shortened_first_term(
+    plan: Plan,
+    term_start: NaiveDate,
+    term_end: NaiveDate,
+    today: NaiveDate,
+) -> BillingDates {
+    let (start, end) = step_back_containing(plan, (term_start, term_end), today);
+    BillingDates {
+        term_start,
+        term_end,
+        current_period_start: start.max(term_start),
+        current_period_end: end,
+    }
+}
+
+/// The whole billing period, counted back from `term_end`, that a shortened first term's first
+/// day falls in: the term's first period is its part from `term_start`.
+pub fn first_full_period(
+    plan: Plan,
+    term_start: NaiveDate,
+    term_end: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
+    step_back_containing(plan, (term_start, term_end), term_start)
+}
+
+/// The period `[end − (k + 1) × period, end − k × period)` that contains `on`, `on` kept within
+/// the term.
+fn step_back_containing(
+    plan: Plan,
+    (term_start, term_end): (NaiveDate, NaiveDate),
+    on: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
+    let months = plan.billing_cycle.period_months();
+    let boundary = |k: u32| {
+        term_end
+            .checked_sub_months(Months::new(k.saturating_mul(months)))
+            .unwrap_or(NaiveDate::MIN)
+    };
+    let last_day = term_end.pred_opt().unwrap_or(term_end);
+    let on = on.max(term_start).min(last_day);
+    let mut k = 0;
+    loop {
+        let start = boundary(k + 1);
+        if on >= start || start == NaiveDate::MIN {
+            return (start, boundary(k));
+        }
+        k += 1;
+    }
 }
 
 /// The term and billing period a subscription is in on `on`, derived from what is stored (SPEC

@@ -18,7 +18,7 @@ pub const JOB_ENDED: &str = "upgrade_job.completed";
 
 /// Every event type a partner can subscribe to: one per recorded change, the notices ahead of a
 /// renewal and of a window's end, then the job's.
-pub const EVENT_TYPES: [&str; 19] = [
+pub const EVENT_TYPES: [&str; 20] = [
     "subscription.created",
     "subscription.upgraded",
     "subscription.partially_upgraded",
@@ -35,6 +35,7 @@ pub const EVENT_TYPES: [&str; 19] = [
     "subscription.scheduled_change_applied",
     "subscription.scheduled_change_failed",
     "subscription.plan_changed",
+    "subscription.migrated",
     "subscription.renewal_upcoming",
     "subscription.cancellation_window_closing",
     JOB_ENDED,
@@ -59,6 +60,7 @@ pub fn event_type(kind: ChangeKind) -> &'static str {
         ChangeKind::ScheduledChangeApplied => "subscription.scheduled_change_applied",
         ChangeKind::ScheduledChangeFailed => "subscription.scheduled_change_failed",
         ChangeKind::PlanChange => "subscription.plan_changed",
+        ChangeKind::Migration => "subscription.migrated",
     }
 }
 

@@ -6,6 +6,7 @@ mod events;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,13 +17,15 @@ use super::AppState;
 use super::caller::Caller;
 use super::conditional::{IDEMPOTENT_REPLAYED, IdempotencyHeader};
 use super::extract::{Json, Path};
-use super::openapi::rules::{MarketCode, OfferId, Quantity};
+use super::openapi::rules::{MarketCode, NextTermQuantity, OfferId};
 use super::pagination::{Page, PageQuery, PageRequest, Paging};
 use super::problem::{AuthProblems, Problem};
-use crate::domain::job::ItemOutcome;
+use super::scheduled::SeatsAsk;
+use crate::domain::job::{ItemKind, ItemOutcome};
+use crate::domain::plan::{BillingCycle, Commerce, TermDuration};
 use crate::domain::{CustomerId, ErrorCode, JobId, Operation};
 use crate::error::Error;
-use crate::service::jobs::{ItemRequest, JobItems, JobRequest, SelectionRequest};
+use crate::service::jobs::{Instruction, ItemRequest, JobItems, JobRequest, SelectionRequest};
 use crate::service::views::jobs::{JobItemView, JobView};
 
 /// A job's body may list 10,000 items: more than other requests' bodies.
@@ -39,29 +42,68 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(MAX_JOB_BODY_BYTES))
 }
 
-/// One upgrade of a job's list.
+fn is_upgrade(kind: &ItemKind) -> bool {
+    *kind == ItemKind::Upgrade
+}
+
+/// What an item asks, from the fields an item and a selection share.
+fn instruction(
+    kind: ItemKind,
+    target_offer_id: Option<String>,
+    quantity: Option<SeatsAsk>,
+    plan: (Option<TermDuration>, Option<BillingCycle>),
+) -> Instruction {
+    let (quantity, quantity_assigned) = SeatsAsk::split(quantity);
+    Instruction {
+        kind,
+        target_offer_id,
+        quantity,
+        quantity_assigned,
+        term_duration: plan.0,
+        billing_cycle: plan.1,
+    }
+}
+
+/// One item of a job's list: a subscription and what to do with it. An upgrade now names
+/// `targetOfferId` (and optionally `quantity`). In a job with `atTermEnd`, an upgrade item is the
+/// next-term instruction: any of `targetOfferId` (an upgrade, or under new commerce a move down a
+/// matrix path), `quantity` (a number, or `"assigned"`: the licenses assigned at the renewal, at
+/// least 1), `termDuration` and `billingCycle`. A `migration` (legacy subscriptions only) takes
+/// `termDuration`, `billingCycle` and optionally `quantity`, now or, with `atTermEnd`, at the term
+/// end.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobItemRequest {
     customer_id: Uuid,
     subscription_id: Uuid,
-    #[schema(value_type = OfferId)]
-    target_offer_id: String,
-    /// Seats of the target; the source's when absent.
+    /// `upgrade` (the default) or `migration`.
+    #[serde(default, skip_serializing_if = "is_upgrade")]
+    kind: ItemKind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Quantity>)]
-    quantity: Option<i64>,
+    #[schema(value_type = Option<OfferId>)]
+    target_offer_id: Option<String>,
+    /// Seats (the subscription's own when absent), or `"assigned"` in a job with `atTermEnd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<NextTermQuantity>)]
+    quantity: Option<SeatsAsk>,
+    /// The next term's (for a migration, the new subscription's) term duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_duration: Option<TermDuration>,
+    /// The next term's (for a migration, the new subscription's) billing cycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_cycle: Option<BillingCycle>,
 }
 
-/// Every live (active or suspended) subscription you sold on `sourceOfferId`, optionally only of
-/// the listed customers or of customers in `market`, each to `targetOfferId`.
+/// Every live (active or suspended) subscription you sold matching each filter given: on
+/// `sourceOfferId`, of the listed customers, of customers in `market`, whose term ends from
+/// `termEndFrom` through `termEndTo`, of `commerce` (a migration selects legacy subscriptions
+/// only); each with the selection's instruction.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobSelection {
-    #[schema(value_type = OfferId)]
-    source_offer_id: String,
-    #[schema(value_type = OfferId)]
-    target_offer_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<OfferId>)]
+    source_offer_id: Option<String>,
     /// Up to 1,000 customers (422 `too_many_customer_ids` beyond).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(max_items = 1000)]
@@ -69,10 +111,30 @@ pub struct JobSelection {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<MarketCode>)]
     market: Option<String>,
-    /// Seats of every target; each source's own when absent.
+    /// The first term end selected (inclusive).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Quantity>)]
-    quantity: Option<i64>,
+    term_end_from: Option<NaiveDate>,
+    /// The last term end selected (inclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_end_to: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commerce: Option<Commerce>,
+    /// `upgrade` (the default) or `migration`.
+    #[serde(default, skip_serializing_if = "is_upgrade")]
+    kind: ItemKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<OfferId>)]
+    target_offer_id: Option<String>,
+    /// Seats (the subscription's own when absent), or `"assigned"` in a job with `atTermEnd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<NextTermQuantity>)]
+    quantity: Option<SeatsAsk>,
+    /// The next term's (for a migration, the new subscription's) term duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_duration: Option<TermDuration>,
+    /// The next term's (for a migration, the new subscription's) billing cycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_cycle: Option<BillingCycle>,
 }
 
 /// A job: `items` (up to 10,000) or a `selection`, exactly one of them.
@@ -84,10 +146,11 @@ pub struct CreateJob {
     items: Option<Vec<JobItemRequest>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     selection: Option<JobSelection>,
-    /// Report each item's eligibility, billing and affected accounts; change nothing.
+    /// Report each item's eligibility, billing and affected accounts (for a term-end job, the
+    /// next term's price and seats); change nothing.
     #[serde(default)]
     dry_run: bool,
-    /// Schedule each upgrade for its subscription's term end instead of performing it now.
+    /// Schedule each item for its subscription's term end instead of performing it now.
     #[serde(default)]
     at_term_end: bool,
 }
@@ -95,28 +158,21 @@ pub struct CreateJob {
 impl JobSelection {
     /// What job answers show of the selection: bounded, so listing jobs stays small whatever
     /// was selected; the customers come as a count (the job's items name each one).
-    fn summary(&self) -> serde_json::Value {
-        let mut summary = serde_json::json!({
-            "sourceOfferId": self.source_offer_id,
-            "targetOfferId": self.target_offer_id,
-        });
-        if let Some(ids) = &self.customer_ids {
-            summary["customerCount"] = ids.len().into();
+    fn summary(&self) -> Result<serde_json::Value, Error> {
+        let mut summary = serde_json::to_value(self).map_err(Error::internal)?;
+        if let (Some(ids), Some(object)) = (&self.customer_ids, summary.as_object_mut()) {
+            object.remove("customerIds");
+            object.insert("customerCount".into(), ids.len().into());
         }
-        if let Some(market) = &self.market {
-            summary["market"] = market.as_str().into();
-        }
-        if let Some(quantity) = self.quantity {
-            summary["quantity"] = quantity.into();
-        }
-        summary
+        Ok(summary)
     }
 }
 
 impl CreateJob {
     fn into_request(self, key: Option<(String, [u8; 32])>) -> Result<JobRequest, Error> {
+        let summary = self.selection.as_ref().map(JobSelection::summary);
         let definition = serde_json::json!({
-            "selection": self.selection.as_ref().map(JobSelection::summary),
+            "selection": summary.transpose()?,
             "items": self.items.as_ref().map(Vec::len),
         });
         let items = match (self.items, self.selection) {
@@ -126,19 +182,30 @@ impl CreateJob {
                     .map(|i| ItemRequest {
                         customer_id: i.customer_id.into(),
                         subscription_id: i.subscription_id.into(),
-                        target_offer_id: i.target_offer_id,
-                        quantity: i.quantity,
+                        instruction: instruction(
+                            i.kind,
+                            i.target_offer_id,
+                            i.quantity,
+                            (i.term_duration, i.billing_cycle),
+                        ),
                     })
                     .collect(),
             ),
             (None, Some(s)) => JobItems::Selected(SelectionRequest {
                 source_offer_id: s.source_offer_id,
-                target_offer_id: s.target_offer_id,
                 customer_ids: s
                     .customer_ids
                     .map(|ids| ids.into_iter().map(CustomerId::from).collect()),
                 market: s.market,
-                quantity: s.quantity,
+                term_end_from: s.term_end_from,
+                term_end_to: s.term_end_to,
+                commerce: s.commerce,
+                instruction: instruction(
+                    s.kind,
+                    s.target_offer_id,
+                    s.quantity,
+                    (s.term_duration, s.billing_cycle),
+                ),
             }),
             _ => {
                 return Err(Error::new(

@@ -6,6 +6,7 @@ pub mod caller;
 mod catalog;
 mod change;
 mod conditional;
+mod coterm;
 mod created;
 mod customers;
 mod docs;
@@ -18,6 +19,7 @@ mod jobs;
 mod licenses;
 pub mod metrics;
 pub mod middleware;
+mod migrations;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
@@ -130,6 +132,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(upgrades::routes())
         .merge(webhooks::routes())
         .merge(scheduled::routes())
+        .merge(migrations::routes())
+        .merge(coterm::routes())
         .merge(jobs::routes())
         .merge(recommendations::routes())
         .merge(renewals::routes())

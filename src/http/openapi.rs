@@ -15,8 +15,8 @@ mod examples;
 pub mod rules;
 
 use rules::{
-    AddOnOfferId, BaseOfferId, DateBounds, EventType, HeaderRules, MarketCode, OfferId, Quantity,
-    ServiceCode,
+    AddOnOfferId, BaseOfferId, DateBounds, EventType, HeaderRules, MarketCode, NextTermQuantity,
+    OfferId, Quantity, ServiceCode,
 };
 
 /// Document-level information; paths and schemas come from the routers.
@@ -28,7 +28,7 @@ use rules::{
         license(name = "MIT", identifier = "MIT"),
     ),
     modifiers(&BearerAuth),
-    components(schemas(MarketCode, ServiceCode, OfferId, BaseOfferId, AddOnOfferId, EventType, Quantity)),
+    components(schemas(MarketCode, ServiceCode, OfferId, BaseOfferId, AddOnOfferId, EventType, Quantity, NextTermQuantity)),
     tags(
         (name = "catalog", description = "Offers, prices and the upgrade matrix"),
         (name = "customers", description = "Customers, delegated admin relationships and users"),

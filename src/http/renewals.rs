@@ -132,9 +132,10 @@ impl RenewalView {
             billing_cycle: subscription.billing_cycle,
             unit_price: subscription.unit_price,
             next_unit_price: renewal.next_unit_price,
-            scheduled_change: renewal
-                .scheduled
-                .map(|change| ScheduledChangeView::of(&subscription, change)),
+            scheduled_change: renewal.scheduled.map(|change| {
+                ScheduledChangeView::of(&subscription, change)
+                    .as_things_stand(renewal.licenses_assigned)
+            }),
             flags: pipeline::flags(&facts, now),
         }
     }

@@ -14,7 +14,7 @@ use super::AppState;
 use super::caller::Caller;
 use super::conditional::{self, IdempotencyHeader, IfMatch};
 use super::extract::{Json, Path};
-use super::openapi::rules::{OfferId, Quantity};
+use super::openapi::rules::{NextTermQuantity, OfferId};
 use super::problem::{AuthProblems, NotYours, Problem};
 use crate::domain::plan::{BillingCycle, TermDuration};
 use crate::domain::{CustomerId, Operation, SubscriptionId};
@@ -43,9 +43,11 @@ pub struct ScheduleChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<OfferId>)]
     target_offer_id: Option<String>,
+    /// Seats after the change (the current ones by default), or `"assigned"`: as many as
+    /// licenses are assigned at the renewal, at least 1 (not for a partial upgrade).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Quantity>)]
-    quantity: Option<i64>,
+    #[schema(value_type = Option<NextTermQuantity>)]
+    quantity: Option<SeatsAsk>,
     /// Move only `quantity` seats to the target right after the renewal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     partial: bool,
@@ -105,19 +107,22 @@ async fn schedule_change(
     let scope = key
         .scope(caller.partner_id, customer_id, &body)?
         .filter(|_| !body.dry_run);
+    let (seats, assigned) = SeatsAsk::split(body.quantity);
     let request = ScheduleRequest {
         customer_id,
         subscription_id,
         target_offer_id: body.target_offer_id.clone(),
-        quantity: body.quantity,
+        quantity: seats,
+        quantity_assigned: assigned,
         partial: super::upgrades::partial_ask(
             body.partial,
-            body.quantity,
+            seats,
             body.users.clone(),
             body.target_subscription_id,
         )?,
         term_duration: body.term_duration,
         billing_cycle: body.billing_cycle,
+        migrate: false,
         precondition: if_match.precondition()?,
         dry_run: body.dry_run,
     };
@@ -182,4 +187,57 @@ async fn undo_scheduled_change(
         .undo_scheduled_change(&caller.into_actor(), customer_id, subscription_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The next term's seats as sent: a number, or `"assigned"` (the licenses assigned at the
+/// renewal, at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatsAsk {
+    Seats(i64),
+    Assigned,
+}
+
+impl SeatsAsk {
+    /// The seats sent, and whether they follow the licenses assigned.
+    pub fn split(ask: Option<SeatsAsk>) -> (Option<i64>, bool) {
+        match ask {
+            Some(SeatsAsk::Seats(seats)) => (Some(seats), false),
+            Some(SeatsAsk::Assigned) => (None, true),
+            None => (None, false),
+        }
+    }
+}
+
+impl Serialize for SeatsAsk {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SeatsAsk::Seats(seats) => serializer.serialize_i64(*seats),
+            SeatsAsk::Assigned => serializer.serialize_str("assigned"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SeatsAsk {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SeatsAsk;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of seats or \"assigned\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, seats: i64) -> Result<SeatsAsk, E> {
+                Ok(SeatsAsk::Seats(seats))
+            }
+            fn visit_u64<E: serde::de::Error>(self, seats: u64) -> Result<SeatsAsk, E> {
+                Ok(SeatsAsk::Seats(i64::try_from(seats).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<SeatsAsk, E> {
+                match value {
+                    "assigned" => Ok(SeatsAsk::Assigned),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(value), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

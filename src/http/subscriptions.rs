@@ -70,13 +70,21 @@ pub struct SubscriptionView {
     current_period_end: NaiveDate,
     /// The subscription this one was upgraded to.
     upgraded_to: Option<Uuid>,
-    /// The subscription this one replaced.
+    /// The subscription this one replaced by an upgrade.
     upgraded_from: Option<Uuid>,
+    /// `migrated`: the new-commerce subscription that replaced this legacy one.
+    migrated_to: Option<Uuid>,
+    /// The legacy subscription this new-commerce one replaced (a migration).
+    migrated_from: Option<Uuid>,
     /// Whether it renews at `termEnd`; otherwise it expires then.
     auto_renew: bool,
     /// The change scheduled for `termEnd`, if any (shown when one subscription is read).
     #[serde(skip_serializing_if = "Option::is_none")]
     scheduled_change: Option<ScheduledChangeView>,
+    /// In a co-termed purchase's answer: the shorter first billing period's charge, pro rata by
+    /// day of the whole period it is part of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_period_billing: Option<Billing>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -84,6 +92,13 @@ pub struct SubscriptionView {
 impl From<Subscription> for SubscriptionView {
     fn from(row: Subscription) -> Self {
         let now = Utc::now();
+        // One stored link names the replacement, for an upgrade and a migration alike.
+        let replaced_by = |status| {
+            (row.status == status)
+                .then_some(row.upgraded_to_id)
+                .flatten()
+                .map(Uuid::from)
+        };
         SubscriptionView {
             id: row.id.into(),
             customer_id: row.customer_id.into(),
@@ -103,10 +118,13 @@ impl From<Subscription> for SubscriptionView {
             term_end: row.term_end,
             current_period_start: row.current_period_start,
             current_period_end: row.current_period_end,
-            upgraded_to: row.upgraded_to_id.map(Into::into),
+            upgraded_to: replaced_by(SubscriptionStatus::Upgraded),
             upgraded_from: row.upgraded_from_id.map(Into::into),
+            migrated_to: replaced_by(SubscriptionStatus::Migrated),
+            migrated_from: row.migrated_from_id.map(Into::into),
             auto_renew: row.auto_renew,
             scheduled_change: None,
+            first_period_billing: None,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -147,6 +165,14 @@ pub struct CreateSubscription {
     channel: Option<Channel>,
     /// Renew at the term end (default `true`), or expire then.
     auto_renew: Option<bool>,
+    /// New commerce, co-terming: end the first term on this date instead of a full term later,
+    /// so the subscription renews with others. Allowed: the last day of a calendar month within
+    /// the first term, or the term end of an active new-commerce subscription of the customer
+    /// with the same term duration sold by you (`GET /v1/customers/{customerId}/custom-term-end-dates`
+    /// lists them); anything else is 422 `custom_term_end_not_allowed` with `allowedDates`. The
+    /// shorter first period is billed pro rata, daily (`firstPeriodBilling`).
+    #[schema(value_type = Option<String>, format = Date)]
+    custom_term_end_date: Option<DateField>,
 }
 
 impl CreateSubscription {
@@ -169,6 +195,7 @@ impl CreateSubscription {
             status: self.status.unwrap_or(SubscriptionStatus::Active),
             channel: self.channel.unwrap_or(Channel::Partner),
             auto_renew: self.auto_renew.unwrap_or(true),
+            custom_term_end: date(self.custom_term_end_date, "customTermEndDate")?,
         })
     }
 
@@ -231,12 +258,14 @@ async fn create_subscription(
 ) -> Result<Response, Error> {
     caller.require(Operation::CreateSubscription)?;
     let request = body.into_request(&caller)?;
-    let row = state
+    let purchase = state
         .app()
         .create_subscription(&caller.into_actor(), customer_id, request)
         .await?;
+    let row = purchase.subscription;
     let location = format!("/v1/customers/{customer_id}/subscriptions/{}", row.id);
-    let view = SubscriptionView::from(row.clone());
+    let mut view = SubscriptionView::from(row.clone());
+    view.first_period_billing = purchase.first_period;
     Ok(with_etag(row, created(location, view)))
 }
 

@@ -6,7 +6,7 @@
 mod limits;
 pub mod worker;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -14,33 +14,52 @@ use super::Actor;
 use super::App;
 use crate::db;
 use crate::db::jobs::{NewItems, NewJob, Selection};
-use crate::domain::job::{self, Counts, ItemOutcome, JobItem, JobStatus, Progress, UpgradeJob};
+use crate::domain::job::{
+    self, Counts, ItemKind, ItemOutcome, JobItem, JobStatus, Progress, UpgradeJob,
+};
+use crate::domain::plan::{self, BillingCycle, Commerce, TermDuration};
 use crate::domain::subscription::MAX_QUANTITY;
 use crate::domain::{Catalog, CustomerId, ErrorCode, JobId, PartnerId, SubscriptionId};
 use crate::error::Error;
 pub use limits::JobLimits;
 
-/// One listed upgrade.
+/// What an item asks of its subscription. An upgrade now names its target. A term-end job's
+/// item is the next-term instruction: any of the offer (an upgrade, or a move down), the seats
+/// (or `assigned`) and the plan. A migration takes the new plan and, optionally, the seats.
+#[derive(Debug, Clone, Default)]
+pub struct Instruction {
+    pub kind: ItemKind,
+    pub target_offer_id: Option<String>,
+    pub quantity: Option<i64>,
+    /// `quantity: "assigned"` (term-end jobs): the licenses assigned at the renewal.
+    pub quantity_assigned: bool,
+    pub term_duration: Option<TermDuration>,
+    pub billing_cycle: Option<BillingCycle>,
+}
+
+/// One listed item.
 #[derive(Debug, Clone)]
 pub struct ItemRequest {
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
-    pub target_offer_id: String,
-    pub quantity: Option<i64>,
+    pub instruction: Instruction,
 }
 
-/// Every live subscription of the partner on `source_offer_id`, of the listed customers or of
-/// customers in `market` when given, to `target_offer_id`.
+/// Every live subscription of the partner matching each filter given: on `source_offer_id`, of
+/// the listed customers, of customers in `market`, whose term ends in the window, of `commerce`
+/// (a migration selects legacy ones only); each item gets `instruction`.
 #[derive(Debug, Clone)]
 pub struct SelectionRequest {
-    pub source_offer_id: String,
-    pub target_offer_id: String,
+    pub source_offer_id: Option<String>,
     pub customer_ids: Option<Vec<CustomerId>>,
     pub market: Option<String>,
-    pub quantity: Option<i64>,
+    pub term_end_from: Option<NaiveDate>,
+    pub term_end_to: Option<NaiveDate>,
+    pub commerce: Option<Commerce>,
+    pub instruction: Instruction,
 }
 
-/// What a job upgrades.
+/// What a job does.
 #[derive(Debug, Clone)]
 pub enum JobItems {
     Listed(Vec<ItemRequest>),
@@ -88,7 +107,7 @@ impl App {
         actor: &Actor,
         request: &JobRequest,
     ) -> Result<(JobView, bool), Error> {
-        check(self.catalog(), &request.items)?;
+        check(self.catalog(), &request.items, request.at_term_end)?;
         let limits = self.job_limits();
         let (job, created) = self
             .transaction(async |conn| create_in(conn, actor, request, limits).await)
@@ -213,31 +232,21 @@ async fn create_in(
     Ok((job, true))
 }
 
-/// Checks what needs no database: sizes, offers, market, quantities.
-fn check(catalog: &Catalog, items: &JobItems) -> Result<(), Error> {
-    let offer = |id: &str, what: String| {
-        catalog.offer(id).map(|_| ()).ok_or_else(|| {
-            Error::new(
-                ErrorCode::UnknownOffer,
-                format!("{what}: no offer {id:?} in the catalog."),
-            )
-        })
-    };
-    let quantity = |q: Option<i64>, what: String| match q {
-        Some(q) if !(1..=MAX_QUANTITY).contains(&q) => Err(Error::new(
-            ErrorCode::InvalidQuantity,
-            format!("{what}: quantity must be between 1 and {MAX_QUANTITY}."),
-        )),
-        _ => Ok(()),
-    };
+/// Checks what needs no database: sizes, offers, market, quantities, plans, and that each item
+/// asks for something its job can do.
+fn check(catalog: &Catalog, items: &JobItems, at_term_end: bool) -> Result<(), Error> {
     match items {
         JobItems::Listed(listed) => {
             if listed.len() > job::MAX_ITEMS {
                 return Err(too_many(listed.len()));
             }
             for (n, item) in listed.iter().enumerate() {
-                offer(&item.target_offer_id, format!("items[{n}].targetOfferId"))?;
-                quantity(item.quantity, format!("items[{n}]"))?;
+                check_instruction(
+                    catalog,
+                    &item.instruction,
+                    at_term_end,
+                    &format!("items[{n}]"),
+                )?;
             }
         }
         JobItems::Selected(selection) => {
@@ -252,15 +261,105 @@ fn check(catalog: &Catalog, items: &JobItems) -> Result<(), Error> {
                     ),
                 ));
             }
-            offer(&selection.source_offer_id, "selection.sourceOfferId".into())?;
-            offer(&selection.target_offer_id, "selection.targetOfferId".into())?;
-            quantity(selection.quantity, "selection".into())?;
+            if let Some(source) = selection.source_offer_id.as_deref() {
+                known_offer(catalog, source, "selection.sourceOfferId")?;
+            }
             if let Some(market) = selection.market.as_deref()
                 && catalog.market(market).is_none()
             {
                 return Err(Error::new(
                     ErrorCode::UnknownMarket,
                     format!("selection.market: no market {market:?}."),
+                ));
+            }
+            if let (Some(from), Some(to)) = (selection.term_end_from, selection.term_end_to)
+                && from > to
+            {
+                return Err(Error::new(
+                    ErrorCode::InvalidTermEndWindow,
+                    "selection.termEndFrom must not be after selection.termEndTo.",
+                ));
+            }
+            let instruction = &selection.instruction;
+            check_instruction(catalog, instruction, at_term_end, "selection")?;
+        }
+    }
+    Ok(())
+}
+
+fn known_offer(catalog: &Catalog, id: &str, what: &str) -> Result<(), Error> {
+    catalog.offer(id).map(|_| ()).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnknownOffer,
+            format!("{what}: no offer {id:?} in the catalog."),
+        )
+    })
+}
+
+/// An item's (or a selection's) instruction is one its job can carry out.
+fn check_instruction(
+    catalog: &Catalog,
+    instruction: &Instruction,
+    at_term_end: bool,
+    what: &str,
+) -> Result<(), Error> {
+    let invalid = |message: String| Err(Error::new(ErrorCode::InvalidBody, message));
+    if let Some(target) = instruction.target_offer_id.as_deref() {
+        known_offer(catalog, target, &format!("{what}.targetOfferId"))?;
+    }
+    if let Some(q) = instruction.quantity
+        && !(1..=MAX_QUANTITY).contains(&q)
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidQuantity,
+            format!("{what}: quantity must be between 1 and {MAX_QUANTITY}."),
+        ));
+    }
+    let plan = (instruction.term_duration, instruction.billing_cycle);
+    if let (Some(term), Some(cycle)) = plan {
+        plan::check_plan(term, cycle)?;
+    }
+    match instruction.kind {
+        ItemKind::Upgrade if !at_term_end => {
+            if instruction.target_offer_id.is_none() {
+                return invalid(format!("{what}: an upgrade needs targetOfferId."));
+            }
+            if instruction.quantity_assigned || plan != (None, None) {
+                return invalid(format!(
+                    "{what}: quantity \"assigned\", termDuration and billingCycle are next-term \
+                     instructions: send them in a job with atTermEnd."
+                ));
+            }
+        }
+        ItemKind::Upgrade => {
+            let asks = instruction.target_offer_id.is_some()
+                || instruction.quantity.is_some()
+                || instruction.quantity_assigned
+                || plan != (None, None);
+            if !asks {
+                return invalid(format!(
+                    "{what}: send targetOfferId, quantity (a number or \"assigned\"), or \
+                     termDuration and billingCycle: the next term's instruction."
+                ));
+            }
+        }
+        ItemKind::Migration => {
+            if instruction.target_offer_id.is_some() {
+                return invalid(format!(
+                    "{what}: a migration keeps the offer: send termDuration and billingCycle, \
+                     not targetOfferId."
+                ));
+            }
+            if instruction.quantity_assigned {
+                return invalid(format!(
+                    "{what}: a migration takes a number of seats (the legacy subscription's by \
+                     default), not \"assigned\"."
+                ));
+            }
+            if plan.0.is_none() || plan.1.is_none() {
+                return invalid(format!(
+                    "{what}: a migration needs the new subscription's termDuration and \
+                     billingCycle."
                 ));
             }
         }
@@ -290,32 +389,41 @@ async fn new_items(
     items: &JobItems,
 ) -> Result<NewItems, Error> {
     let mut new = NewItems::default();
-    let mut push = |customer: CustomerId,
-                    subscription: SubscriptionId,
-                    target: &str,
-                    quantity: Option<i64>| {
+    let mut push = |customer: CustomerId, subscription: SubscriptionId, ask: &Instruction| {
         new.customer_ids.push(customer);
         new.subscription_ids.push(subscription);
-        new.target_offer_ids.push(target.to_owned());
+        new.kinds.push(ask.kind.as_str());
+        new.target_offer_ids.push(ask.target_offer_id.clone());
         new.quantities
-            .push(quantity.and_then(|q| i32::try_from(q).ok()));
+            .push(ask.quantity.and_then(|q| i32::try_from(q).ok()));
+        new.quantities_assigned.push(ask.quantity_assigned);
+        new.term_durations
+            .push(ask.term_duration.map(TermDuration::as_str));
+        new.billing_cycles
+            .push(ask.billing_cycle.map(BillingCycle::as_str));
     };
     match items {
         JobItems::Listed(listed) => {
             for item in listed {
-                let ids = (item.customer_id, item.subscription_id);
-                push(ids.0, ids.1, &item.target_offer_id, item.quantity);
+                push(item.customer_id, item.subscription_id, &item.instruction);
             }
         }
         JobItems::Selected(selection) => {
             let limit = i64::try_from(job::MAX_ITEMS).unwrap_or(i64::MAX) + 1;
+            let commerce = match selection.instruction.kind {
+                ItemKind::Migration => Some(Commerce::Legacy),
+                ItemKind::Upgrade => selection.commerce,
+            };
             let picked = db::jobs::select(
                 conn,
                 partner_id,
                 &Selection {
-                    source_offer_id: &selection.source_offer_id,
+                    source_offer_id: selection.source_offer_id.as_deref(),
                     customer_ids: selection.customer_ids.as_deref(),
                     market: selection.market.as_deref(),
+                    term_end_from: selection.term_end_from,
+                    term_end_to: selection.term_end_to,
+                    commerce,
                     limit,
                 },
             )
@@ -324,8 +432,7 @@ async fn new_items(
                 return Err(too_many(picked.len()));
             }
             for (customer, subscription) in picked {
-                let target = &selection.target_offer_id;
-                push(customer, subscription, target, selection.quantity);
+                push(customer, subscription, &selection.instruction);
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod licenses;
 pub mod lifecycle;
+pub mod migrations;
 pub mod notices;
 pub mod pipeline;
 mod prices;
@@ -35,6 +36,7 @@ use crate::db;
 use crate::db::history::NewHistoryEntry;
 use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Customer, Subscription};
+use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::webhook::{ChangeNotice, Event};
 use crate::domain::{CustomerId, ErrorCode, PartnerId, SubscriptionId};
 use crate::error::Error;
@@ -98,13 +100,19 @@ fn snapshot(row: &Subscription) -> serde_json::Value {
         "currentPeriodStart": row.current_period_start,
         "currentPeriodEnd": row.current_period_end,
         "termEnd": row.term_end,
-        "upgradedTo": row.upgraded_to_id,
+        "upgradedTo": (row.status != SubscriptionStatus::Migrated).then_some(row.upgraded_to_id).flatten(),
         "upgradedFrom": row.upgraded_from_id,
         "version": row.version,
         "commerce": row.commerce,
         "termDuration": row.term_duration,
         "billingCycle": row.billing_cycle,
     });
+    if row.status == SubscriptionStatus::Migrated {
+        snapshot["migratedTo"] = serde_json::json!(row.upgraded_to_id);
+    }
+    if let Some(source) = row.migrated_from_id {
+        snapshot["migratedFrom"] = serde_json::json!(source);
+    }
     if row.commerce == Commerce::New {
         snapshot["unitPrice"] = serde_json::json!(row.unit_price);
         snapshot["cancellationWindowEndsAt"] = serde_json::json!(row.cancellation_window_ends_at);

@@ -14,6 +14,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::in_transaction;
 use super::lifecycle::{self, ChangeOutcome};
+use super::migrations::{self, NewTerm};
 use super::subscription_steps::{check_seats, notice, price_from, record_note};
 use super::upgrades::{self, PartialAsk, TargetStart};
 use super::{Actor, FirstPass};
@@ -115,12 +116,38 @@ async fn end_term(
     );
     match end {
         Some(TermEnd::Renew(term)) => {
-            let scheduled = db::scheduled::remove(conn, customer_id, id).await?;
+            let mut scheduled = db::scheduled::remove(conn, customer_id, id).await?;
+            if let Some(change) = scheduled.as_mut().filter(|c| c.quantity_assigned) {
+                let assigned = db::licenses::count(conn, customer_id, id).await?;
+                change.quantity =
+                    i32::try_from(renewal::right_sized(assigned)).map_err(Error::internal)?;
+            }
             // A next-term plan (new commerce) makes the new term the plan's.
             let next_plan = scheduled.as_ref().and_then(ScheduledChange::plan);
+            let default_term = term;
             let (plan, term) = match next_plan {
                 Some(plan) => (plan, billing_dates(plan, before.term_end, today, None)?),
                 None => (before.plan(), term),
+            };
+            if let Some(change) = scheduled
+                .as_ref()
+                .filter(|c| c.kind == ScheduledKind::Migration)
+                && migrate(
+                    conn,
+                    catalog,
+                    &actor,
+                    (&customer, &before),
+                    change,
+                    (&term, plan),
+                )
+                .await?
+            {
+                return Ok(Some(ChangeKind::Renewal));
+            }
+            // A migration that failed renews the legacy term as it was.
+            let (plan, term) = match scheduled.as_ref().map(|c| c.kind) {
+                Some(ScheduledKind::Migration) => (before.plan(), default_term),
+                _ => (plan, term),
             };
             if let Some(change) = scheduled
                 .as_ref()
@@ -225,6 +252,43 @@ async fn upgrade(
             Ok(false)
         }
         Err(other) => Err(other),
+    }
+}
+
+/// A scheduled migration at the term end: the legacy subscription is replaced by a new-commerce
+/// one whose term starts that day on the next term's `plan`, at the price in force then, when the
+/// seat rules still allow it (`true`); otherwise recorded as failed with the refusal's code
+/// (`false`), and the legacy term renews as it was.
+async fn migrate(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    (customer, before): (&Customer, &Subscription),
+    change: &ScheduledChange,
+    (term, plan): (&BillingDates, Plan),
+) -> Result<bool, Error> {
+    let quantity = i64::from(change.quantity);
+    let notice = notice(change, before.term_end);
+    let checked = match check_seats(conn, catalog, customer, before, quantity).await {
+        Ok(()) => migrations::price(conn, before, plan, term.term_start).await,
+        Err(error) => Err(error),
+    };
+    match checked {
+        Ok(price) => {
+            let bill = first_period_bill(catalog, customer, (Some(price), plan), quantity, term);
+            let new_term = NewTerm::at_renewal(plan, quantity, *term, price);
+            let replaced = migrations::replace(conn, actor, before, &new_term, bill.as_ref());
+            let target = replaced.await?.target;
+            let after = serde_json::json!({"scheduledChange": notice, "migratedTo": target.id});
+            let kind = ChangeKind::ScheduledChangeApplied;
+            record_note(conn, actor, before, kind, after).await?;
+            Ok(true)
+        }
+        Err(error) => {
+            let (kind, after) = failed(notice, error)?;
+            record_note(conn, actor, before, kind, after).await?;
+            Ok(false)
+        }
     }
 }
 

@@ -15,12 +15,13 @@ use super::{Actor, App, lock_subscription};
 use crate::db;
 use crate::db::scheduled::NewScheduledChange;
 use crate::domain::billing::{self, Billing};
+use crate::domain::migration;
 use crate::domain::plan::{self, BillingCycle, Commerce, Plan, TermDuration};
 use crate::domain::reassignment::AccountToReassign;
 use crate::domain::records::{
     ChangeKind, Customer, Precondition, ScheduledChange, ScheduledKind, Subscription,
 };
-use crate::domain::renewal::{OfferMove, check_schedulable, offer_move};
+use crate::domain::renewal::{OfferMove, check_schedulable, offer_move, right_sized};
 use crate::domain::subscription::billing_dates;
 use crate::domain::{Catalog, CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
@@ -35,10 +36,16 @@ pub struct ScheduleRequest {
     pub subscription_id: SubscriptionId,
     pub target_offer_id: Option<String>,
     pub quantity: Option<i64>,
+    /// `quantity: "assigned"`: the seats are the licenses assigned at the renewal (at least 1);
+    /// `quantity` is then `None`.
+    pub quantity_assigned: bool,
     pub partial: Option<PartialAsk>,
     /// New commerce: the next term's duration and billing cycle (each defaults to the current).
     pub term_duration: Option<TermDuration>,
     pub billing_cycle: Option<BillingCycle>,
+    /// A legacy subscription's migration to new commerce at its term end, on the plan
+    /// `term_duration` and `billing_cycle` name (both needed).
+    pub migrate: bool,
     pub precondition: Option<Precondition>,
     pub dry_run: bool,
 }
@@ -52,12 +59,18 @@ pub struct Scheduled {
     pub subscription_id: SubscriptionId,
     pub kind: ScheduledKind,
     pub target_offer_id: Option<String>,
-    /// Seats after the change; for a partial upgrade, the seats that move.
+    /// Seats after the change; for a partial upgrade, the seats that move. Right-sized: the
+    /// licenses assigned now, at least 1.
     pub quantity: i64,
+    /// The seats follow the licenses assigned at the renewal.
+    pub quantity_assigned: bool,
     /// For a partial upgrade: what else it asks for.
     pub partial: Option<PartialAsk>,
     /// The term end it applies on.
     pub effective_date: NaiveDate,
+    /// The next term's price per seat per month in force on the renewal day, as the price list
+    /// stands now; `None` when unknown.
+    pub next_unit_price: Option<i64>,
     /// The first period after the renewal, in full; `None` when the price is unknown.
     pub billing: Option<Billing>,
     /// New commerce: the next term's plan, when it changes.
@@ -131,16 +144,41 @@ pub async fn schedule(
     check_precondition(request.precondition.as_ref(), &before)?;
     let existing = db::scheduled::find(&mut *conn, ids.0, ids.1).await?;
     check_schedulable(before.status, before.auto_renew, existing.is_some())?;
-    let plan = next_plan(&before, request)?;
+    let plan = match request.migrate {
+        true => Some(migration_plan(&before, request)?),
+        false => next_plan(&before, request)?,
+    };
+    let asked = match request.quantity_assigned {
+        true if request.partial.is_some() => {
+            return Err(Error::new(
+                ErrorCode::InvalidChange,
+                "A partial upgrade moves the seats it names: quantity \"assigned\" is for an \
+                 upgrade, a move down or a seat change.",
+            ));
+        }
+        true => Some(right_sized(db::licenses::count(conn, ids.0, ids.1).await?)),
+        false => request.quantity,
+    };
     let mut accounts = None;
     let (kind, quantity) = match (&request.target_offer_id, &request.partial) {
+        (None, None) if request.migrate => {
+            let quantity = asked.unwrap_or(i64::from(before.quantity));
+            check_seats(conn, catalog, &customer, &before, quantity).await?;
+            (ScheduledKind::Migration, quantity)
+        }
+        _ if request.migrate => {
+            return Err(Error::new(
+                ErrorCode::InvalidChange,
+                "A migration keeps the offer and every seat: it takes no targetOfferId or partial.",
+            ));
+        }
         (Some(target), Some(ask)) => {
             let source = (&before, target.as_str());
             upgrades::partial::perform(conn, catalog, actor, source, ask, true).await?;
             (ScheduledKind::PartialUpgrade, ask.quantity)
         }
         (Some(target), None) => {
-            let quantity = request.quantity.unwrap_or(i64::from(before.quantity));
+            let quantity = asked.unwrap_or(i64::from(before.quantity));
             match offer_move(catalog, before.commerce, &before.offer_id, target) {
                 OfferMove::Upgrade => {
                     upgrades::eligible(conn, catalog, actor, &before, target, quantity).await?;
@@ -163,7 +201,7 @@ pub async fn schedule(
         }
         (None, None) => {
             let unchanged = plan.map(|_| i64::from(before.quantity));
-            let quantity = request.quantity.or(unchanged).ok_or_else(|| {
+            let quantity = asked.or(unchanged).ok_or_else(|| {
                 Error::new(
                     ErrorCode::InvalidChange,
                     "Send targetOfferId (an upgrade), quantity (a seat change), or termDuration \
@@ -174,22 +212,20 @@ pub async fn schedule(
             (ScheduledKind::Quantity, quantity)
         }
     };
+    let on = (catalog, &customer);
+    let (next_unit_price, billing) =
+        renewal_bill(conn, on, (&before, plan), (request, kind), quantity).await?;
     let mut scheduled = Scheduled {
         change: None,
         subscription_id: before.id,
         kind,
         target_offer_id: request.target_offer_id.clone(),
         quantity,
+        quantity_assigned: request.quantity_assigned,
         partial: request.partial.clone(),
         effective_date: before.term_end,
-        billing: renewal_bill(
-            conn,
-            (catalog, &customer),
-            (&before, plan),
-            request,
-            quantity,
-        )
-        .await?,
+        next_unit_price,
+        billing,
         plan,
         accounts,
     };
@@ -215,6 +251,7 @@ async fn store(
         users: partial.and_then(|p| p.users.as_deref()),
         target_subscription_id: partial.and_then(|p| p.target_subscription_id),
         plan: scheduled.plan,
+        quantity_assigned: scheduled.quantity_assigned,
     };
     db::scheduled::create(conn, before.customer_id, before.id, &new)
         .await
@@ -227,35 +264,54 @@ async fn store(
         })
 }
 
-/// The renewal's first period in full, for the offer the subscription will have (no
-/// proration): the target's price for an upgrade (for a partial one, of the seats that move), its
-/// own for a seat change; under new commerce, the price in force on the renewal day.
+/// The next term's unit price and the renewal's first period in full, for the offer the
+/// subscription will have (no proration): the target's price for an upgrade (for a partial one,
+/// of the seats that move), its own for a seat change; under new commerce, the price in force on
+/// the renewal day.
 async fn renewal_bill(
     conn: &mut PgConnection,
     (catalog, customer): (&Catalog, &Customer),
     (before, plan): (&Subscription, Option<Plan>),
-    request: &ScheduleRequest,
+    (request, kind): (&ScheduleRequest, ScheduledKind),
     quantity: i64,
-) -> Result<Option<Billing>, Error> {
+) -> Result<(Option<i64>, Option<Billing>), Error> {
     let offer_id = request
         .target_offer_id
         .as_deref()
         .unwrap_or(&before.offer_id);
     let (on, plan) = (before.term_end, plan.unwrap_or(before.plan()));
-    let price = price_from(conn, (catalog, customer), (before, plan), offer_id, on).await?;
-    let (Some(price), Some(market)) = (price, catalog.market(&customer.market_code)) else {
-        return Ok(None);
+    let price = if kind == ScheduledKind::Migration {
+        let offer = (before.customer_id, offer_id);
+        db::catalog::price_in_force(conn, offer, plan, on).await?
+    } else {
+        price_from(conn, (catalog, customer), (before, plan), offer_id, on).await?
+    };
+    let (Some(unit), Some(market)) = (price, catalog.market(&customer.market_code)) else {
+        return Ok((price, None));
     };
     let Ok(first) = billing_dates(plan, on, on, None) else {
-        return Ok(None);
+        return Ok((price, None));
     };
-    Ok(Some(billing::full_period(
+    let bill = billing::full_period(
         &market.currency,
-        price,
+        unit,
         quantity,
         plan.billing_cycle.period_months(),
         (first.current_period_start, first.current_period_end),
-    )))
+    );
+    Ok((price, Some(bill)))
+}
+
+/// The plan a legacy subscription migrates to at its term end: both named, and sold.
+fn migration_plan(before: &Subscription, request: &ScheduleRequest) -> Result<Plan, Error> {
+    migration::check_migration(before.commerce, before.status)?;
+    match (request.term_duration, request.billing_cycle) {
+        (Some(term), Some(cycle)) => Ok(plan::check_plan(term, cycle)?),
+        _ => Err(Error::new(
+            ErrorCode::InvalidChange,
+            "A migration needs the new subscription's termDuration and billingCycle.",
+        )),
+    }
 }
 
 /// The next term's plan a request sets, if it changes: new commerce only (a legacy subscription

@@ -62,6 +62,9 @@ pub(super) fn notice(change: &ScheduledChange, effective_date: NaiveDate) -> ser
         "targetSubscriptionId": change.target_subscription_id,
         "effectiveDate": effective_date,
     });
+    if change.quantity_assigned {
+        notice["quantityRule"] = serde_json::json!("assigned");
+    }
     if let Some(plan) = change.plan() {
         notice["termDuration"] = serde_json::json!(plan.term_duration);
         notice["billingCycle"] = serde_json::json!(plan.billing_cycle);

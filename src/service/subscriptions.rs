@@ -7,7 +7,9 @@ use uuid::Uuid;
 use super::{Actor, App, customer_not_found, snapshot};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
+use crate::domain::billing::Billing;
 use crate::domain::commerce::{CANCELLATION_WINDOW, SeatWindow, SeatWindows};
+use crate::domain::coterm::{self, AllowedTermEnd, CustomTermEndNotAllowed};
 use crate::domain::plan::{self, Commerce, Plan, TermDuration};
 use crate::domain::records::{
     ChangeKind, Customer, HistoryEntry, Precondition, ScheduledChange, Subscription,
@@ -34,6 +36,15 @@ pub struct SubscriptionRequest {
     pub channel: Channel,
     /// Renew at the term end (the default), or expire then.
     pub auto_renew: bool,
+    /// New commerce, co-terming: the first term ends on this allowed date instead.
+    pub custom_term_end: Option<NaiveDate>,
+}
+
+/// A purchase: the subscription, and for a co-termed one the bill of its shorter first period.
+#[derive(Debug, Clone)]
+pub struct Purchase {
+    pub subscription: Subscription,
+    pub first_period: Option<Billing>,
 }
 
 impl App {
@@ -44,22 +55,36 @@ impl App {
         actor: &Actor,
         customer_id: CustomerId,
         request: SubscriptionRequest,
-    ) -> Result<Subscription, Error> {
+    ) -> Result<Purchase, Error> {
         let catalog = self.catalog();
         let (now, today) = (super::now(), super::today());
         let plan = plan_of(&request)?;
-        let dates = subscription::billing_dates(
-            plan,
-            request.term_start.unwrap_or(today),
-            today,
-            request.current_period,
-        )?;
+        let term_start = request.term_start.unwrap_or(today);
+        let full_term =
+            subscription::billing_dates(plan, term_start, today, request.current_period)?;
+        check_custom_end(&request)?;
 
         self.transaction(async |conn| {
             let customer = db::customers::lock_for_partner(conn, actor.partner_id, customer_id)
                 .await?
                 .ok_or_else(|| customer_not_found(customer_id))?;
             check_new(conn, catalog, &customer, &request).await?;
+            let dates = match request.custom_term_end {
+                Some(end) => {
+                    let term = plan.term_duration;
+                    let anchors = db::subscriptions::coterm_anchors(
+                        conn,
+                        customer_id,
+                        actor.partner_id,
+                        term,
+                    )
+                    .await?;
+                    let allowed = coterm::allowed_term_ends(plan, term_start, &anchors);
+                    coterm::check_term_end(end, allowed)?;
+                    subscription::shortened_first_term(plan, term_start, end, today)
+                }
+                None => full_term,
+            };
             let quantity = i32::try_from(request.quantity)
                 .map_err(|_| Error::from(NewSubscriptionError::InvalidQuantity))?;
             let new_commerce = request.commerce == Commerce::New;
@@ -93,6 +118,7 @@ impl App {
                 unit_price,
                 cancellation_window_ends_at: new_commerce.then(|| now + CANCELLATION_WINDOW),
                 seat_windows: windows,
+                migrated_from_id: None,
             };
             let row = db::subscriptions::create(conn, &new).await?.as_of(today);
             actor
@@ -104,9 +130,40 @@ impl App {
                     Some(snapshot(&row)),
                 )
                 .await?;
-            Ok(row)
+            let first_period = match (request.custom_term_end, unit_price) {
+                (Some(end), Some(price)) => catalog.market(&customer.market_code).map(|market| {
+                    let seats = (price, request.quantity);
+                    coterm::first_period_bill(&market.currency, seats, plan, (term_start, end))
+                }),
+                _ => None,
+            };
+            Ok(Purchase {
+                subscription: row,
+                first_period,
+            })
         })
         .await
+    }
+
+    /// The term ends a new-commerce purchase of `plan` for the customer, starting today, may ask
+    /// for (`customTermEndDate`), with their reasons.
+    pub async fn custom_term_end_dates(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        plan: Plan,
+    ) -> Result<Vec<AllowedTermEnd>, Error> {
+        let pool = self.pool();
+        super::visible_customer(pool, actor.partner_id, customer_id).await?;
+        let mut conn = pool.acquire().await?;
+        let anchors = db::subscriptions::coterm_anchors(
+            &mut conn,
+            customer_id,
+            actor.partner_id,
+            plan.term_duration,
+        )
+        .await?;
+        Ok(coterm::allowed_term_ends(plan, super::today(), &anchors))
     }
 
     /// The subscription, if the actor's partner sold it to this (visible) customer, with the change
@@ -157,6 +214,28 @@ impl App {
 
 /// The plan asked for: new commerce sells the plans of [`plan::PLANS`]; a legacy subscription is a
 /// one-year term billed monthly or annually.
+/// A custom term end is for a new-commerce purchase that does not also name its period.
+fn check_custom_end(request: &SubscriptionRequest) -> Result<(), Error> {
+    let Some(date) = request.custom_term_end else {
+        return Ok(());
+    };
+    if request.commerce == Commerce::Legacy {
+        return Err(CustomTermEndNotAllowed {
+            date,
+            allowed: Vec::new(),
+        }
+        .into());
+    }
+    if request.current_period.is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidBody,
+            "customTermEndDate sets the first term's periods: send it without \
+             currentPeriodStart and currentPeriodEnd.",
+        ));
+    }
+    Ok(())
+}
+
 fn plan_of(request: &SubscriptionRequest) -> Result<Plan, Error> {
     let term = request.term_duration.unwrap_or(TermDuration::P1Y);
     match request.commerce {

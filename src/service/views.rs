@@ -4,6 +4,7 @@
 //! them.
 
 pub mod jobs;
+pub mod migrations;
 pub mod problem;
 pub mod scheduled;
 pub mod upgrades;

@@ -128,6 +128,9 @@ impl Ids {
             "license-assignments" => json!({"userId": self.user, "disabledServices": []}),
             "upgrades" => json!({"targetOfferId": "m365-business-standard", "dryRun": true}),
             "scheduled-change" => json!({"quantity": 2, "dryRun": true}),
+            "migrations" => {
+                json!({"termDuration": "P1Y", "billingCycle": "monthly", "dryRun": true})
+            }
             "users" => json!({"displayName": "Sweep", "email": "other@contoso.com"}),
             "upgrade-jobs" => json!({"items": [{"customerId": self.customer,
                 "subscriptionId": self.subscription, "targetOfferId": "o365-e1"}], "dryRun": true}),
@@ -155,6 +158,7 @@ impl Ids {
                 json!({"termStart": "2999-12-31"}),
                 json!({"termStart": "2999-01-01", "currentPeriodStart": "2999-12-01",
                        "currentPeriodEnd": "2999-12-31"}),
+                json!({"termStart": "2999-01-01", "customTermEndDate": "2999-12-31"}),
             ],
             _ => panic!("{operation}: add bodies with its dates at the edges of the range"),
         };

@@ -8,7 +8,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, JobId, PartnerId, SubscriptionId};
-use crate::domain::job::{ItemOutcome, JobStatus, UpgradeJob};
+use crate::domain::job::{ItemKind, ItemOutcome, JobStatus, UpgradeJob};
+use crate::domain::plan::{BillingCycle, TermDuration};
 
 /// A claimed item, with what its job says about how to process it.
 #[derive(Debug, Clone)]
@@ -18,8 +19,12 @@ pub struct Claimed {
     pub seq: i32,
     pub customer_id: CustomerId,
     pub subscription_id: SubscriptionId,
-    pub target_offer_id: String,
+    pub kind: ItemKind,
+    pub target_offer_id: Option<String>,
     pub quantity: Option<i32>,
+    pub quantity_assigned: bool,
+    pub term_duration: Option<TermDuration>,
+    pub billing_cycle: Option<BillingCycle>,
     pub attempts: i32,
     pub lease: Uuid,
     pub job_status: JobStatus,
@@ -81,7 +86,9 @@ pub async fn claim(
            RETURNING i.partner_id AS "partner_id: PartnerId", i.job_id AS "job_id: JobId", i.seq,
                      i.customer_id AS "customer_id: CustomerId",
                      i.subscription_id AS "subscription_id: SubscriptionId",
-                     i.target_offer_id, i.quantity, i.attempts, i.lease AS "lease!",
+                     i.kind AS "kind: ItemKind", i.target_offer_id, i.quantity,
+                     i.quantity_assigned, i.term_duration AS "term_duration: TermDuration",
+                     i.billing_cycle AS "billing_cycle: BillingCycle", i.attempts, i.lease AS "lease!",
                      served.status AS "job_status: JobStatus", served.dry_run, served.at_term_end,
                      served.actor_user_id, served.actor_roles, served.request_id"#,
         limit,

@@ -43,6 +43,7 @@ fn subscription(auto_renew: bool) -> Subscription {
         unit_price: None,
         cancellation_window_ends_at: None,
         seat_windows: SeatWindows::default(),
+        migrated_from_id: None,
     }
 }
 

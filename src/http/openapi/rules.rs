@@ -39,6 +39,18 @@ named_schema!(
 );
 
 named_schema!(
+    /// The next term's seats: a number, or `assigned`.
+    NextTermQuantity => AnyOfBuilder::new()
+        .description(Some(
+            "Seats of the next term: a number, or `\"assigned\"` for as many seats as licenses \
+             are assigned at the renewal (at least 1).",
+        ))
+        .item(RefOr::Ref(Ref::from_schema_name("Quantity")))
+        .item(string_enum("Right-size to the licenses assigned at the renewal.", ["assigned"]))
+        .into()
+);
+
+named_schema!(
     /// One event of a job's `text/event-stream`, as an SSE parser presents it.
     JobEvent => ObjectBuilder::new()
         .description(Some("One server-sent event of a job's stream."))

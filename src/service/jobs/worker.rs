@@ -18,11 +18,12 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::jobs::Claimed;
-use crate::domain::job::{self, Counts, Disposition, ItemOutcome, JobStatus, UpgradeJob};
+use crate::domain::job::{self, Counts, Disposition, ItemKind, ItemOutcome, JobStatus, UpgradeJob};
 use crate::domain::webhook::{Event, JobEnded};
-use crate::domain::{Catalog, JobId, PartnerId};
+use crate::domain::{Catalog, ErrorCode, JobId, PartnerId};
 use crate::error::Error;
 use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
+use crate::service::migrations::{self, MigrationRequest};
 use crate::service::scheduled::{self, ScheduleRequest};
 use crate::service::upgrades::{self, UpgradeRequest};
 use crate::service::views::{self, Problem};
@@ -145,10 +146,10 @@ async fn perform(pool: &PgPool, catalog: &Catalog, item: &Claimed) -> Result<Str
     };
     let scope = (!item.dry_run).then(|| scope(item)).transpose()?;
     let answered = idempotency::run_keyed(pool, scope.as_ref(), async |conn| {
-        if item.at_term_end {
-            schedule(conn, catalog, &actor, item).await
-        } else {
-            upgrade(conn, catalog, &actor, item).await
+        match (item.kind, item.at_term_end) {
+            (_, true) => schedule(conn, catalog, &actor, item).await,
+            (ItemKind::Upgrade, false) => upgrade(conn, catalog, &actor, item).await,
+            (ItemKind::Migration, false) => migrate(conn, catalog, &actor, item).await,
         }
     })
     .await?;
@@ -167,8 +168,12 @@ async fn upgrade(
     actor: &Actor,
     item: &Claimed,
 ) -> Result<StoredAnswer, Error> {
+    let target = item
+        .target_offer_id
+        .clone()
+        .ok_or_else(|| Error::new(ErrorCode::InvalidBody, "An upgrade needs targetOfferId."))?;
     let request = UpgradeRequest {
-        target_offer_id: item.target_offer_id.clone(),
+        target_offer_id: target,
         quantity: item.quantity.map(i64::from),
         partial: None,
         dry_run: item.dry_run,
@@ -188,11 +193,13 @@ async fn schedule(
     let request = ScheduleRequest {
         customer_id: item.customer_id,
         subscription_id: item.subscription_id,
-        target_offer_id: Some(item.target_offer_id.clone()),
+        target_offer_id: item.target_offer_id.clone(),
         quantity: item.quantity.map(i64::from),
+        quantity_assigned: item.quantity_assigned,
         partial: None,
-        term_duration: None,
-        billing_cycle: None,
+        term_duration: item.term_duration,
+        billing_cycle: item.billing_cycle,
+        migrate: item.kind == ItemKind::Migration,
         precondition: None,
         dry_run: item.dry_run,
     };
@@ -200,13 +207,49 @@ async fn schedule(
     views::scheduled::answer(item.customer_id, item.subscription_id, scheduled)
 }
 
+async fn migrate(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    item: &Claimed,
+) -> Result<StoredAnswer, Error> {
+    let (Some(term_duration), Some(billing_cycle)) = (item.term_duration, item.billing_cycle)
+    else {
+        return Err(Error::new(
+            ErrorCode::InvalidBody,
+            "A migration needs termDuration and billingCycle.",
+        ));
+    };
+    let request = MigrationRequest {
+        customer_id: item.customer_id,
+        subscription_id: item.subscription_id,
+        term_duration,
+        billing_cycle,
+        quantity: item.quantity.map(i64::from),
+        precondition: None,
+        dry_run: item.dry_run,
+    };
+    let migration = migrations::perform(conn, catalog, actor, &request).await?;
+    views::migrations::answer(item.customer_id, migration)
+}
+
 /// The item's own key: its upgrade is stored under it with its answer, in one transaction.
 fn scope(item: &Claimed) -> Result<Scope, Error> {
     let key = IdempotencyKey::parse(&format!("upgrade-job-{}-{}", item.job_id, item.seq))?;
-    let request = format!(
+    let mut request = format!(
         "upgrade job item\n{}\n{:?}\n{}",
-        item.target_offer_id, item.quantity, item.at_term_end
+        item.target_offer_id.as_deref().unwrap_or_default(),
+        item.quantity,
+        item.at_term_end
     );
+    // What items could not say before next-term instructions and migrations, only when said, so
+    // an item queued before keeps its key's request.
+    let plan = (item.term_duration, item.billing_cycle);
+    if item.kind != ItemKind::Upgrade || item.quantity_assigned || plan != (None, None) {
+        let kind = item.kind.as_str();
+        let more = format!("\n{kind}\n{}\n{plan:?}", item.quantity_assigned);
+        request.push_str(&more);
+    }
     Ok(Scope::new(
         item.customer_id,
         item.partner_id,

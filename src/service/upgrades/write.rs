@@ -114,8 +114,9 @@ pub(super) async fn create_target_with(
     .map_err(already_upgraded)?
     .as_of(today());
     // The retired source keeps, stored, the term and period it was upgraded in.
+    let replaced = (target.id, SubscriptionStatus::Upgraded);
     let retired =
-        db::subscriptions::mark_upgraded(conn, customer_id, source.id, target.id, &source.dates())
+        db::subscriptions::mark_replaced(conn, (customer_id, source.id), replaced, &source.dates())
             .await
             .map_err(already_upgraded)?;
     move_licenses(conn, source, target.id, upgrade).await?;
@@ -159,6 +160,7 @@ pub(super) async fn new_target<'a>(
         unit_price,
         cancellation_window_ends_at: start.window,
         seat_windows: start.seat_windows,
+        migrated_from_id: None,
     })
 }
 

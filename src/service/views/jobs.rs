@@ -10,10 +10,12 @@ use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::Problem;
+use super::migrations::MigrationView;
 use super::scheduled::ScheduledChangeView;
 use super::upgrades::UpgradeResult;
 use crate::domain::catalog::OfferId;
-use crate::domain::job::{Counts, ItemOutcome, JobItem, JobStatus};
+use crate::domain::job::{Counts, ItemKind, ItemOutcome, JobItem, JobStatus};
+use crate::domain::plan::{BillingCycle, TermDuration};
 use crate::service::jobs;
 
 /// A job with its progress.
@@ -114,9 +116,19 @@ pub struct JobItemView {
     seq: i32,
     customer_id: Uuid,
     subscription_id: Uuid,
-    #[schema(value_type = OfferId)]
-    target_offer_id: String,
+    kind: ItemKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<OfferId>)]
+    target_offer_id: Option<String>,
+    /// Seats asked (`null`: the subscription's own, or `assigned`).
     quantity: Option<i32>,
+    /// `assigned`: the seats are the licenses assigned at the renewal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity_rule: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_duration: Option<TermDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_cycle: Option<BillingCycle>,
     outcome: ItemOutcome,
     attempts: i32,
     finished_at: Option<DateTime<Utc>>,
@@ -144,8 +156,12 @@ impl From<JobItem> for JobItemView {
             seq: item.seq,
             customer_id: item.customer_id.as_uuid(),
             subscription_id: item.subscription_id.as_uuid(),
+            kind: item.kind,
             target_offer_id: item.target_offer_id,
             quantity: item.quantity,
+            quantity_rule: item.quantity_assigned.then_some("assigned"),
+            term_duration: item.term_duration,
+            billing_cycle: item.billing_cycle,
             outcome: item.outcome,
             attempts: item.attempts,
             finished_at: item.finished_at,
@@ -163,9 +179,10 @@ impl PartialSchema for ItemResult {
         OneOfBuilder::new()
             .item(Ref::from_schema_name(UpgradeResult::name()))
             .item(Ref::from_schema_name(ScheduledChangeView::name()))
+            .item(Ref::from_schema_name(MigrationView::name()))
             .description(Some(
                 "An upgrade job's item: the upgrade's answer; a term-end job's: the scheduled \
-                 change's.",
+                 change's; a migration now: the migration's.",
             ))
             .into()
     }
@@ -180,5 +197,7 @@ impl ToSchema for ItemResult {
             ScheduledChangeView::schema(),
         ));
         ScheduledChangeView::schemas(schemas);
+        schemas.push((MigrationView::name().into(), MigrationView::schema()));
+        MigrationView::schemas(schemas);
     }
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::ErrorCode;
+use crate::domain::coterm::AllowedTermEnd;
 use crate::domain::eligibility::Failure;
 use crate::error::Error;
 
@@ -32,6 +33,9 @@ pub struct Problem {
     /// For `upgrade_not_eligible`: every failing condition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failures: Option<Vec<Failure>>,
+    /// For `custom_term_end_not_allowed`: every term end allowed, with its reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_dates: Option<Vec<AllowedTermEnd>>,
     /// Headers the answer carries beside the document (`Retry-After`).
     #[serde(skip)]
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -50,6 +54,7 @@ impl Problem {
             code,
             request_id,
             failures: None,
+            allowed_dates: None,
             headers: Vec::new(),
         }
     }
@@ -72,6 +77,12 @@ impl Problem {
                 let mut problem =
                     Problem::for_request(ErrorCode::UpgradeNotEligible, detail, request_id);
                 problem.failures = Some(failures);
+                problem
+            }
+            Error::TermEndNotAllowed(refusal) => {
+                let detail = refusal.to_string();
+                let mut problem = Problem::for_request(refusal.code(), detail, request_id);
+                problem.allowed_dates = Some(refusal.allowed);
                 problem
             }
             Error::DatabaseUnavailable(cause) => {

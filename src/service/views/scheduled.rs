@@ -28,8 +28,12 @@ pub struct ScheduledChangeView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<OfferId>)]
     target_offer_id: Option<String>,
-    /// Seats after the change; for a partial upgrade, the seats that move.
+    /// Seats after the change; for a partial upgrade, the seats that move. With `quantityRule`
+    /// `assigned`, the licenses assigned now (at least 1): the renewal counts them again.
     quantity: i64,
+    /// `fixed`: `quantity` seats; `assigned`: as many seats as licenses are assigned at the
+    /// renewal, at least 1.
+    quantity_rule: QuantityRule,
     /// For a partial upgrade: the users named to move (absent: the rule picks them).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Uuid>>)]
@@ -49,11 +53,47 @@ pub struct ScheduledChangeView {
     accounts_to_reassign: Option<Vec<AccountToReassign>>,
     /// The term end it is applied on, with the renewal.
     effective_date: NaiveDate,
+    /// The next term's price per seat per month, in minor units, in force on the renewal day
+    /// as the price list stands now (of the target offer and the next plan, when the change sets
+    /// them); `null` when not known (a stored change read back, or no price listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_term_unit_price: Option<i64>,
     /// The renewal's first period in full, without proration; `null` when a price is unknown.
     billing_preview: Option<Billing>,
     /// `null` for a dry run.
     created_at: Option<DateTime<Utc>>,
     dry_run: bool,
+}
+
+/// How a scheduled change's seats are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantityRule {
+    /// The seats sent.
+    Fixed,
+    /// The licenses assigned at the renewal, at least 1.
+    Assigned,
+}
+
+impl QuantityRule {
+    fn of(assigned: bool) -> Self {
+        if assigned {
+            QuantityRule::Assigned
+        } else {
+            QuantityRule::Fixed
+        }
+    }
+}
+
+impl ScheduledChangeView {
+    /// The seats the change would have if the renewal were today: `assigned` licenses (at least
+    /// 1) when they follow the licenses.
+    pub fn as_things_stand(mut self, assigned: i64) -> Self {
+        if self.quantity_rule == QuantityRule::Assigned {
+            self.quantity = crate::domain::renewal::right_sized(assigned);
+        }
+        self
+    }
 }
 
 impl From<Scheduled> for ScheduledChangeView {
@@ -64,6 +104,7 @@ impl From<Scheduled> for ScheduledChangeView {
             kind: scheduled.kind,
             target_offer_id: scheduled.target_offer_id,
             quantity: scheduled.quantity,
+            quantity_rule: QuantityRule::of(scheduled.quantity_assigned),
             users: scheduled.partial.as_ref().and_then(|p| p.users.clone()),
             target_subscription_id: scheduled
                 .partial
@@ -74,6 +115,7 @@ impl From<Scheduled> for ScheduledChangeView {
             billing_cycle: scheduled.plan.map(|p| p.billing_cycle),
             accounts_to_reassign: scheduled.accounts,
             effective_date: scheduled.effective_date,
+            next_term_unit_price: scheduled.next_unit_price,
             billing_preview: scheduled.billing,
             created_at: scheduled.change.as_ref().map(|c| c.created_at),
             dry_run: scheduled.change.is_none(),
@@ -90,12 +132,14 @@ impl ScheduledChangeView {
             kind: change.kind,
             target_offer_id: change.target_offer_id,
             quantity: i64::from(change.quantity),
+            quantity_rule: QuantityRule::of(change.quantity_assigned),
             users: change.users,
             target_subscription_id: change.target_subscription_id.map(SubscriptionId::as_uuid),
             term_duration: change.term_duration,
             billing_cycle: change.billing_cycle,
             accounts_to_reassign: None,
             effective_date: subscription.term_end,
+            next_term_unit_price: None,
             billing_preview: None,
             created_at: Some(change.created_at),
             dry_run: false,
