@@ -65,7 +65,11 @@ struct Options {
     subscriptions: i64,
     seconds: u64,
     connections: usize,
+    customers_per_partner: u64,
 }
+
+/// Customers per partner in the synthetic data (`--customers-per-partner`, 100 by default).
+static CUSTOMERS_PER_PARTNER: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 impl Options {
     fn parse() -> Options {
@@ -73,6 +77,7 @@ impl Options {
             subscriptions: 1_000_000,
             seconds: 30,
             connections: 32,
+            customers_per_partner: 100,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         for pair in args.windows(2) {
@@ -81,6 +86,7 @@ impl Options {
                 "--subscriptions" => options.subscriptions = value() as i64,
                 "--seconds" => options.seconds = value(),
                 "--connections" => options.connections = value() as usize,
+                "--customers-per-partner" => options.customers_per_partner = value().max(1),
                 _ => {}
             }
         }
@@ -99,8 +105,12 @@ impl Layout {
         let customers = (subscriptions as u64).div_ceil(10);
         Layout {
             customers,
-            partners: customers.div_ceil(100).min(1_000),
+            partners: customers.div_ceil(Self::per_partner()).min(1_000),
         }
+    }
+
+    fn per_partner() -> u64 {
+        *CUSTOMERS_PER_PARTNER.get_or_init(|| 100)
     }
 
     fn customer(k: u64) -> String {
@@ -113,7 +123,7 @@ impl Layout {
 
     /// The partner (number) that sold customer `k`.
     fn partner(k: u64) -> u64 {
-        (k / 100) % 1_000
+        (k / Self::per_partner()) % 1_000
     }
 
     fn partner_id(p: u64) -> Uuid {
@@ -261,6 +271,10 @@ fn seed(server: &str, subscriptions: i64) {
     eprintln!("loading {subscriptions} subscriptions …");
     let status = command(server)
         .args(["seed-demo", "--scale", &subscriptions.to_string()])
+        .args([
+            "--customers-per-partner",
+            &Layout::per_partner().to_string(),
+        ])
         .env("RUST_LOG", "error")
         .status()
         .expect("run seed-demo");
@@ -433,6 +447,9 @@ fn wrk_report(stats: &[wrk::WrkStats]) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let options = Options::parse();
+    CUSTOMERS_PER_PARTNER
+        .set(options.customers_per_partner)
+        .expect("set once, before any use");
     let server = server_url();
     let seconds = Duration::from_secs(options.seconds);
     recreate_database(&server, DATABASE).await;
@@ -530,6 +547,29 @@ async fn main() {
     results.push(renewals);
     let with_wrk = run_wrk(&driver, &full, seconds, options.connections);
 
+    let write_floor_call: MakeCall = Arc::new(move |rng| {
+        let k = rng.below(customers);
+        Some(Call {
+            method: Method::POST,
+            path: format!(
+                "/bench/floor/{}/{}",
+                Layout::customer(k),
+                Layout::subscription(k, 2)
+            ),
+            body: None,
+            partner: Layout::partner(k),
+            expect: StatusCode::OK,
+        })
+    });
+    let write_floor = driver
+        .run(
+            "write floor (lock, update, history row)",
+            seconds,
+            write_floor_call,
+        )
+        .await;
+    eprintln!("{}", line(&write_floor, None));
+
     let patch: MakeCall = Arc::new(move |rng| {
         let k = rng.below(customers);
         Some(Call {
@@ -545,10 +585,18 @@ async fn main() {
         })
     });
     let patch = driver.run("seat change PATCH", seconds, patch).await;
-    eprintln!("{}", line(&patch, Some(&floor)));
+    eprintln!("{}", line(&patch, Some(&write_floor)));
     results.push(patch);
 
-    let upgradable = Arc::new(full.upgradable());
+    // The last partner's customers are kept out of the upgrade POST, for the small job of the
+    // bulk case: however many upgrades the POST makes, they are still there to upgrade (at
+    // 100,000 subscriptions the POST used to reach them, and that job's items all failed).
+    let small_partner = full.partners - 1;
+    let (reserved, upgradable): (Vec<u64>, Vec<u64>) = full
+        .upgradable()
+        .into_iter()
+        .partition(|k| Layout::partner(*k) == small_partner);
+    let upgradable = Arc::new(upgradable);
     let next = Arc::new(AtomicUsize::new(0));
     let post: MakeCall = {
         let (upgradable, next) = (Arc::clone(&upgradable), Arc::clone(&next));
@@ -568,16 +616,12 @@ async fn main() {
         })
     };
     let post = driver.run("upgrade POST", seconds, post).await;
-    eprintln!("{}", line(&post, Some(&floor)));
+    eprintln!("{}", line(&post, Some(&write_floor)));
     let check = double_upgrade_check(&server, post.requests - post.errors).await;
     results.push(post);
 
-    // The last partner's customers come last in the upgrade POST's order: untouched at full scale.
-    let small_partner = full.partners - 1;
-    let small_items: Vec<serde_json::Value> = upgradable
+    let small_items: Vec<serde_json::Value> = reserved
         .iter()
-        .rev()
-        .filter(|k| Layout::partner(**k) == small_partner)
         .take(10)
         .map(|&k| {
             json!({"customerId": Layout::customer(k), "subscriptionId": Layout::subscription(k, 0),
@@ -593,11 +637,14 @@ async fn main() {
     )
     .await;
     eprintln!(
-        "bulk job: {} items in {:.1} s ({:.0} items/s); 10-item job of another partner: {:.2} s",
+        "bulk job: {} items in {:.1} s ({:.0} items/s); 10-item job of another partner: {:.2} s; \
+         right-sizing job: {} items in {:.1} s",
         bulk.succeeded,
         bulk.seconds,
         bulk.items_per_second(),
-        bulk.small_seconds
+        bulk.small_seconds,
+        bulk.right_size_succeeded,
+        bulk.right_size_seconds
     );
     eprintln!(
         "webhooks: {} hanging endpoints of one partner …",
@@ -621,7 +668,7 @@ async fn main() {
         webhooks::Partner {
             id: Layout::partner_id(1),
             token: &driver.tokens[1],
-            subscriptions: vec![seat_change(100)],
+            subscriptions: vec![seat_change(Layout::per_partner())],
         },
     )
     .await;
@@ -629,9 +676,19 @@ async fn main() {
     let rss = peak_rss_mb(&service);
     stop(&mut service);
 
-    let report = report(&options, startup, &floor, &results, rss, &check, &bulk)
-        + &wrk_report(&with_wrk)
-        + &webhooks.report();
+    let measured = Measured {
+        startup,
+        floor: &floor,
+        write_floor: &write_floor,
+        results: &results,
+        rss,
+        check: &check,
+        bulk: &bulk,
+        wrk: &with_wrk,
+    };
+    let (targets, hollow) = targets(&measured);
+    let report =
+        report(&options, &measured) + &wrk_report(&with_wrk) + &webhooks.report() + &targets;
     eprintln!("\n{report}");
     let path = format!(
         "{}/benches/results/{}-load.md",
@@ -640,6 +697,153 @@ async fn main() {
     );
     std::fs::write(&path, report).expect("write the results");
     eprintln!("written to {path}");
+    if !hollow.is_empty() {
+        eprintln!("\nFAILED: these phases measured nothing real:");
+        for phase in &hollow {
+            eprintln!("  - {phase}");
+        }
+        std::process::exit(1);
+    }
+}
+
+/// Everything one run measured, for the report and the targets.
+struct Measured<'a> {
+    startup: Duration,
+    floor: &'a Stats,
+    write_floor: &'a Stats,
+    /// Eligibility at the small scale and at full scale, recommendations, renewals, PATCH, POST.
+    results: &'a [Stats],
+    rss: f64,
+    check: &'a str,
+    bulk: &'a bulk::Bulk,
+    wrk: &'a [wrk::WrkStats],
+}
+
+/// The targets (issues 30 and 31) as a table of met / not met, and the phases that measured
+/// nothing real (no successful request, any error, a failed consistency check, a job item that
+/// did not succeed): those fail the run.
+fn targets(m: &Measured) -> (String, Vec<String>) {
+    let mut rows: Vec<(String, String, bool)> = Vec::new();
+    let mut hollow = Vec::new();
+    for stats in std::iter::once(m.floor)
+        .chain(std::iter::once(m.write_floor))
+        .chain(m.results)
+    {
+        if stats.requests == stats.errors || stats.errors > 0 {
+            hollow.push(format!(
+                "{}: {} errors of {} requests",
+                stats.name, stats.errors, stats.requests
+            ));
+        }
+    }
+    if m.check.contains("INCONSISTENT") || m.bulk.check.contains("INCONSISTENT") {
+        hollow.push(format!("consistency: {} / {}", m.check, m.bulk.check));
+    }
+    if m.bulk.right_size_check.contains("INCONSISTENT") {
+        hollow.push(format!("right-sizing: {}", m.bulk.right_size_check));
+    }
+    if m.bulk.small_items == 0 || m.bulk.small_succeeded < m.bulk.small_items as i64 {
+        hollow.push(format!(
+            "the second partner's job: {} of {} items succeeded",
+            m.bulk.small_succeeded, m.bulk.small_items
+        ));
+    }
+    let mut target = |what: String, value: String, met: bool| rows.push((what, value, met));
+    if let [_, get, recommendations, renewals, patch, post, ..] = m.results {
+        let ratio = |s: &Stats, f: &Stats| s.rate() / f.rate();
+        let get_ratio = ratio(get, m.floor);
+        target(
+            "eligibility GET ≥ 0.8 × read floor (ours)".into(),
+            format!("{get_ratio:.2}"),
+            get_ratio >= 0.8,
+        );
+        let p99 = get.percentile_ms(0.99) / m.floor.percentile_ms(0.99);
+        target(
+            "eligibility GET p99 ≤ 1.5 × floor p99".into(),
+            format!("{p99:.2}"),
+            p99 <= 1.5,
+        );
+        if let (Some(floor), Some(eligibility)) = (m.wrk.first(), m.wrk.get(1)) {
+            let wrk_ratio = eligibility.rate / floor.rate;
+            target(
+                "eligibility GET ≥ 0.8 × read floor (wrk)".into(),
+                format!("{wrk_ratio:.2}"),
+                wrk_ratio >= 0.8,
+            );
+        }
+        let rec = ratio(recommendations, m.floor);
+        target(
+            "recommendations GET ≥ 0.6 × read floor".into(),
+            format!("{rec:.2}"),
+            rec >= 0.6,
+        );
+        let pipeline = renewals.percentile_ms(0.99) / get.percentile_ms(0.99);
+        target(
+            "renewals page p99 ≤ 2 × eligibility GET p99".into(),
+            format!("{pipeline:.2}"),
+            pipeline <= 2.0,
+        );
+        let post_ratio = ratio(post, m.write_floor);
+        target(
+            "upgrade POST ≥ 0.35 × write floor".into(),
+            format!("{post_ratio:.2} ({:.0}/s)", post.rate()),
+            post_ratio >= 0.35,
+        );
+        let patch_ratio = ratio(patch, m.write_floor);
+        target(
+            "seat PATCH ≥ 0.6 × write floor".into(),
+            format!("{patch_ratio:.2} ({:.0}/s)", patch.rate()),
+            patch_ratio >= 0.6,
+        );
+    }
+    target(
+        format!("{}-item upgrade job < 30 s", bulk::ITEMS),
+        format!("{:.1} s", m.bulk.seconds),
+        m.bulk.seconds < 30.0,
+    );
+    target(
+        "second partner's small job done within 1 s, every item succeeded".into(),
+        format!(
+            "{:.2} s, {} of {}",
+            m.bulk.small_seconds, m.bulk.small_succeeded, m.bulk.small_items
+        ),
+        m.bulk.small_seconds <= 1.0
+            && m.bulk.small_items > 0
+            && m.bulk.small_succeeded == m.bulk.small_items as i64,
+    );
+    target(
+        "right-sizing job (10,000 subscriptions) < 60 s".into(),
+        format!("{:.1} s", m.bulk.right_size_seconds),
+        m.bulk.right_size_seconds < 60.0,
+    );
+    target(
+        "peak RSS ≤ 64 MB".into(),
+        format!("{:.1} MB", m.rss),
+        m.rss <= 64.0,
+    );
+    target(
+        "start-up < 1 s".into(),
+        format!("{} ms", m.startup.as_millis()),
+        m.startup < Duration::from_secs(1),
+    );
+    target(
+        "every phase measured, 0 errors, every check consistent".into(),
+        format!("{} phases failed", hollow.len()),
+        hollow.is_empty(),
+    );
+    let mut out = String::from(
+        "
+## Targets
+
+| target | measured | |
+|---|---:|---|
+",
+    );
+    for (what, value, met) in rows {
+        let verdict = if met { "met" } else { "**not met**" };
+        let _ = writeln!(out, "| {what} | {value} | {verdict} |");
+    }
+    (out, hollow)
 }
 
 /// Counts upgrades, sources marked upgraded and sources with more than one target.
@@ -684,15 +888,9 @@ fn line(stats: &Stats, floor: Option<&Stats>) -> String {
     )
 }
 
-fn report(
-    options: &Options,
-    startup: Duration,
-    floor: &Stats,
-    results: &[Stats],
-    rss: f64,
-    check: &str,
-    bulk: &bulk::Bulk,
-) -> String {
+fn report(options: &Options, m: &Measured) -> String {
+    let (startup, floor, results, rss, check, bulk) =
+        (m.startup, m.floor, m.results, m.rss, m.check, m.bulk);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -701,8 +899,8 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "`cargo bench --bench load --features bench-floor -- --subscriptions {} --seconds {} --connections {}`\n",
-        options.subscriptions, options.seconds, options.connections
+        "`cargo bench --bench load --features bench-floor -- --subscriptions {} --seconds {} --connections {} --customers-per-partner {}`\n",
+        options.subscriptions, options.seconds, options.connections, options.customers_per_partner
     );
     let _ = writeln!(
         out,
@@ -711,10 +909,16 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| workload | req/s | p50 ms | p90 ms | p99 ms | errors | 5xx | requests | × floor |"
+        "| workload | req/s | p50 ms | p90 ms | p99 ms | errors | 5xx | requests | × its floor |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for stats in std::iter::once(floor).chain(results) {
+    for stats in std::iter::once(floor)
+        .chain(std::iter::once(m.write_floor))
+        .chain(results)
+    {
+        // Writes are read against the write floor, reads (and the write floor) the read floor.
+        let write = stats.name.contains("PATCH") || stats.name.contains("POST");
+        let its_floor = if write { m.write_floor } else { floor };
         let _ = writeln!(
             out,
             "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {:.2} |",
@@ -726,7 +930,7 @@ fn report(
             stats.errors,
             stats.server_errors,
             stats.requests,
-            stats.rate() / floor.rate()
+            stats.rate() / its_floor.rate()
         );
     }
     let _ = writeln!(
@@ -768,8 +972,17 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "- Another partner's 10-item job, submitted 1 s after it: done in {:.2} s ({} of 10 succeeded)",
-        bulk.small_seconds, bulk.small_succeeded
+        "- Another partner's {}-item job, submitted 1 s after it: done in {:.2} s ({} of {} succeeded)",
+        bulk.small_items, bulk.small_seconds, bulk.small_succeeded, bulk.small_items
+    );
+    let _ = writeln!(
+        out,
+        "- Right-sizing job (`atTermEnd`, `quantity: \"assigned\"`) over the bulk partner's {} \
+         subscriptions: {:.1} s, {:.0} items/s (target: under 60 s); {}",
+        bulk.right_size_succeeded,
+        bulk.right_size_seconds,
+        bulk.right_size_succeeded as f64 / bulk.right_size_seconds,
+        bulk.right_size_check
     );
     out
 }

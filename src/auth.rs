@@ -2,6 +2,7 @@
 //! public key, or an OpenID Connect provider's published keys (JWKS), and minting of development
 //! tokens for the `token` command.
 
+mod cache;
 mod header;
 mod jwk_set;
 mod jwks;

@@ -57,6 +57,9 @@ pub struct SeedArgs {
     /// partner per hundred customers, ten licensed users per customer; up to 1,000,000).
     #[arg(long, value_parser = clap::value_parser!(i64).range(10..=1_000_000))]
     pub scale: Option<i64>,
+    /// With --scale: customers per partner (at most 1,000 partners, the rest wrap around).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub customers_per_partner: i64,
 }
 
 /// Where `load-prices` reads the price list.

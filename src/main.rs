@@ -36,7 +36,9 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::SeedDemo(args) => match args.scale {
-            Some(subscriptions) => seed_scale(&cli.settings, subscriptions).await,
+            Some(subscriptions) => {
+                seed_scale(&cli.settings, (subscriptions, args.customers_per_partner)).await
+            }
             None => seed_demo(&cli.settings).await,
         },
         Command::LoadPrices(args) => load_prices(&cli.settings, &args).await,
@@ -127,12 +129,13 @@ async fn load_prices(settings: &Settings, args: &LoadPricesArgs) -> Result<(), S
     Ok(())
 }
 
-async fn seed_scale(settings: &Settings, subscriptions: i64) -> Result<(), String> {
+async fn seed_scale(settings: &Settings, layout: (i64, i64)) -> Result<(), String> {
+    let subscriptions = layout.0;
     let pool = startup::prepare_database(settings)
         .await
         .map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    db::scale::seed(&pool, subscriptions, |done, total| {
+    db::scale::seed(&pool, layout, |done, total| {
         eprintln!(
             "  {done:>7} / {total} customers ({:.0} %), {:.1} s",
             100.0 * done as f64 / total as f64,

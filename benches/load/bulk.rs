@@ -1,7 +1,8 @@
 //! The bulk case of the load benchmark: one partner's job of 10,000 real upgrades (every Business
 //! Basic subscription of the bulk partner, loaded beside the scale data, to E1), and, submitted a
 //! second after it, another partner's job of 10 upgrades: how fast the big one goes, and how long
-//! the small one waits for its turn.
+//! the small one waits for its turn. Then the bulk partner right-sizes every subscription it has
+//! left (the 10,000 targets) at its renewal: one term-end job of `quantity: "assigned"`.
 
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,12 @@ pub struct Bulk {
     pub seconds: f64,
     pub succeeded: i64,
     pub small_seconds: f64,
+    pub small_items: usize,
     pub small_succeeded: i64,
     pub check: String,
+    pub right_size_seconds: f64,
+    pub right_size_succeeded: i64,
+    pub right_size_check: String,
 }
 
 impl Bulk {
@@ -87,6 +92,7 @@ pub async fn run(
     let started = Instant::now();
     let big = submit(client, base, bulk_token, &selection).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let small_count = small_items.len();
     let small_started = Instant::now();
     let small = submit(client, base, small_token, &json!({"items": small_items})).await;
     let small_job = wait(client, base, small_token, &small).await;
@@ -112,16 +118,48 @@ pub async fn run(
     } else {
         "INCONSISTENT"
     };
+
+    // Every live subscription of the bulk partner (the targets just made) right-sized at its
+    // renewal.
+    let right_size = json!({"atTermEnd": true, "selection": {"quantity": "assigned"}});
+    let started = Instant::now();
+    let job = submit(client, base, bulk_token, &right_size).await;
+    let job = wait(client, base, bulk_token, &job).await;
+    let right_size_seconds = started.elapsed().as_secs_f64();
+    let right_size_succeeded = job["counts"]["succeeded"].as_i64().unwrap_or_default();
+    let (scheduled, sized): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE sc.quantity_assigned AND sc.quantity = 1)
+           FROM scheduled_changes sc
+           JOIN subscriptions s ON s.customer_id = sc.customer_id AND s.id = sc.subscription_id
+          WHERE s.partner_id = $1::uuid",
+    )
+    .bind(PARTNER)
+    .fetch_one(&mut conn)
+    .await
+    .expect("the right-sizing check query");
+    let right_size_verdict = if scheduled == right_size_succeeded && sized == scheduled {
+        "consistent"
+    } else {
+        "INCONSISTENT"
+    };
     Bulk {
         seconds,
         succeeded,
         small_seconds,
+        small_items: small_count,
         small_succeeded: small_job["counts"]["succeeded"]
             .as_i64()
             .unwrap_or_default(),
         check: format!(
             "{succeeded} items succeeded; {upgrades} upgrade records of the bulk partner; \
              {doubled} sources upgraded twice: {verdict}"
+        ),
+        right_size_seconds,
+        right_size_succeeded,
+        right_size_check: format!(
+            "{right_size_succeeded} items succeeded; {scheduled} changes scheduled for the \
+             partner's renewals, {sized} of them right-sized to the licenses (none assigned: 1 \
+             seat): {right_size_verdict}"
         ),
     }
 }

@@ -91,7 +91,8 @@ impl Jwks {
         }
     }
 
-    fn lookup(&self, kid: &str) -> Option<Arc<SigningKey>> {
+    /// The key of the current set with this `kid`, without fetching.
+    pub(super) fn lookup(&self, kid: &str) -> Option<Arc<SigningKey>> {
         let keys = self
             .keys
             .read()

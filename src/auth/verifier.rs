@@ -7,6 +7,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use uuid::Uuid;
 
+use super::cache::{self, VerifiedTokens};
 use super::header::TokenHeader;
 use super::jwk_set::{self, SigningKey};
 use super::jwks::Jwks;
@@ -16,6 +17,13 @@ use super::{Claims, TokenError};
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
 
+/// Seconds since the epoch, as `exp` counts them.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 /// The placeholder of a multi-tenant issuer, replaced by the token's own `tid`.
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
@@ -23,6 +31,8 @@ const TENANT_PLACEHOLDER: &str = "{tenantid}";
 #[derive(Clone)]
 pub struct TokenVerifier {
     keys: Keys,
+    /// Tokens verified already, until their `exp` or a change of the key that verified them.
+    verified: Arc<VerifiedTokens>,
     /// One per family of algorithms allowed (jsonwebtoken wants a validation's algorithms to
     /// be of one family).
     validations: Vec<Validation>,
@@ -70,6 +80,7 @@ impl TokenVerifier {
         }
         Ok(TokenVerifier {
             keys,
+            verified: Arc::new(VerifiedTokens::new(cache::CAPACITY)),
             validations,
             issuer_template,
         })
@@ -91,13 +102,36 @@ impl TokenVerifier {
         }
     }
 
-    /// The claims of a valid token.
+    /// The claims of a valid token: remembered from an earlier verification of the same token
+    /// while it has not expired and its key is still the current one, otherwise verified.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let digest = cache::digest(token);
+        let now = unix_now();
+        let current = |kid: Option<&str>| match &self.keys {
+            Keys::Fixed(key) => Some(Arc::clone(key)),
+            Keys::Provider(jwks) => jwks.lookup(kid?),
+        };
+        if let Some(claims) = self.verified.get(&digest, now, current) {
+            return Ok(claims);
+        }
         let header = TokenHeader::read(token)?;
         let key = match &self.keys {
             Keys::Fixed(key) => Arc::clone(key),
             Keys::Provider(jwks) => jwks.key(header.kid.as_deref()).await?,
         };
+        let claims = self.verify_with(token, &header, &key)?;
+        let remembered = (claims.clone(), key, header.kid);
+        self.verified.insert(digest, remembered, now);
+        Ok(claims)
+    }
+
+    /// Checks the token's algorithm, signature and claims with `key`.
+    fn verify_with(
+        &self,
+        token: &str,
+        header: &TokenHeader,
+        key: &SigningKey,
+    ) -> Result<Claims, TokenError> {
         if !key.algorithms.contains(&header.alg) {
             return Err(TokenError::AlgorithmNotAllowed);
         }

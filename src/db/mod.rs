@@ -226,6 +226,50 @@ pub async fn floor_quantity(
         .await
 }
 
+/// The benchmark's write floor: one transaction that locks one subscription row, updates it,
+/// inserts one history row and commits; the seats it now has (built only with the `bench-floor`
+/// feature).
+#[cfg(feature = "bench-floor")]
+pub async fn floor_write(
+    pool: &PgPool,
+    customer_id: crate::domain::CustomerId,
+    subscription_id: crate::domain::SubscriptionId,
+) -> Result<Option<i32>, sqlx::Error> {
+    let mut tx = begin(pool).await?;
+    let locked: Option<i32> = sqlx::query_scalar(
+        "SELECT quantity FROM subscriptions WHERE customer_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(customer_id)
+    .bind(subscription_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if locked.is_none() {
+        return Ok(None);
+    }
+    let quantity: i32 = sqlx::query_scalar(
+        "UPDATE subscriptions SET version = version + 1, updated_at = now()
+          WHERE customer_id = $1 AND id = $2 RETURNING quantity",
+    )
+    .bind(customer_id)
+    .bind(subscription_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO subscription_history
+             (customer_id, id, subscription_id, change_kind, before_state, after_state,
+              actor_user_id, actor_roles, request_id)
+         VALUES ($1, gen_random_uuid(), $2, 'quantity_change', jsonb_build_object('quantity', $3::int),
+                 jsonb_build_object('quantity', $3::int), 'bench', ARRAY['admin_agent'], 'bench-floor')",
+    )
+    .bind(customer_id)
+    .bind(subscription_id)
+    .bind(quantity)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(quantity))
+}
+
 /// The demo partners' tenant ids (see `seed_demo.sql`).
 pub const DEMO_PARTNERS: [(&str, &str); 2] = [
     (

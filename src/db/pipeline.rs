@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
-use sqlx::types::Json;
 
+use crate::domain::commerce::SeatWindows;
 use crate::domain::ids::{CustomerId, PartnerId, ScheduledChangeId, SubscriptionId, UserId};
 use crate::domain::pipeline::TermEndWindow;
-use crate::domain::plan::{BillingCycle, TermDuration};
+use crate::domain::plan::{BillingCycle, Commerce, TermDuration};
 use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
+use crate::domain::subscription::{Channel, SubscriptionStatus};
 
 /// Which renewals: the window and the optional filters.
 #[derive(Debug, Clone)]
@@ -37,11 +38,35 @@ pub struct Renewal {
     pub scheduled: Option<ScheduledChange>,
 }
 
+/// A row of the page: the subscription's own columns (decoded as they are, not through JSON),
+/// then what the page adds.
 struct Row {
+    id: SubscriptionId,
     customer_id: CustomerId,
+    offer_id: String,
+    channel: Channel,
+    partner_id: Option<PartnerId>,
+    quantity: i32,
+    status: SubscriptionStatus,
+    billing_cycle: BillingCycle,
+    term_start: NaiveDate,
+    term_end: NaiveDate,
+    current_period_start: NaiveDate,
+    current_period_end: NaiveDate,
+    upgraded_to_id: Option<SubscriptionId>,
+    upgraded_from_id: Option<SubscriptionId>,
+    version: i64,
+    auto_renew: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    commerce: Commerce,
+    term_duration: TermDuration,
+    unit_price: Option<i64>,
+    cancellation_window_ends_at: Option<DateTime<Utc>>,
+    seat_windows: SeatWindows,
+    migrated_from_id: Option<SubscriptionId>,
     customer_name: String,
     market_code: String,
-    subscription: Json<Subscription>,
     licenses_assigned: i64,
     next_unit_price: Option<i64>,
     sc_id: Option<ScheduledChangeId>,
@@ -69,8 +94,18 @@ pub async fn list(
 ) -> Result<Vec<Renewal>, sqlx::Error> {
     let rows = sqlx::query_as!(
         Row,
-        r#"SELECT s.customer_id AS "customer_id: CustomerId", c.name AS customer_name, c.market_code,
-                  to_json(s) AS "subscription!: Json<Subscription>",
+        r#"SELECT s.id AS "id: SubscriptionId", s.customer_id AS "customer_id: CustomerId",
+                  s.offer_id, s.channel AS "channel: Channel", s.partner_id AS "partner_id: PartnerId",
+                  s.quantity, s.status AS "status: SubscriptionStatus",
+                  s.billing_cycle AS "billing_cycle: BillingCycle", s.term_start, s.term_end,
+                  s.current_period_start, s.current_period_end,
+                  s.upgraded_to_id AS "upgraded_to_id: SubscriptionId",
+                  s.upgraded_from_id AS "upgraded_from_id: SubscriptionId", s.version, s.auto_renew,
+                  s.created_at, s.updated_at, s.commerce AS "commerce: Commerce",
+                  s.term_duration AS "term_duration: TermDuration", s.unit_price_minor AS unit_price,
+                  s.cancellation_window_ends_at, s.seat_windows AS "seat_windows: SeatWindows",
+                  s.migrated_from_id AS "migrated_from_id: SubscriptionId",
+                  c.name AS customer_name, c.market_code,
                   l.assigned AS "licenses_assigned!",
                   np.price AS "next_unit_price?",
                   sc.id AS "sc_id?: ScheduledChangeId", sc.kind AS "sc_kind?: ScheduledKind",
@@ -128,7 +163,32 @@ pub async fn list(
 
 impl From<Row> for Renewal {
     fn from(row: Row) -> Self {
-        let subscription = row.subscription.0;
+        let subscription = Subscription {
+            id: row.id,
+            customer_id: row.customer_id,
+            offer_id: row.offer_id,
+            channel: row.channel,
+            partner_id: row.partner_id,
+            quantity: row.quantity,
+            status: row.status,
+            billing_cycle: row.billing_cycle,
+            term_start: row.term_start,
+            term_end: row.term_end,
+            current_period_start: row.current_period_start,
+            current_period_end: row.current_period_end,
+            upgraded_to_id: row.upgraded_to_id,
+            upgraded_from_id: row.upgraded_from_id,
+            version: row.version,
+            auto_renew: row.auto_renew,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            commerce: row.commerce,
+            term_duration: row.term_duration,
+            unit_price: row.unit_price,
+            cancellation_window_ends_at: row.cancellation_window_ends_at,
+            seat_windows: row.seat_windows,
+            migrated_from_id: row.migrated_from_id,
+        };
         let scheduled = match (row.sc_id, row.sc_kind, row.sc_quantity, row.sc_created_at) {
             (Some(id), Some(kind), Some(quantity), Some(created_at)) => Some(ScheduledChange {
                 id,

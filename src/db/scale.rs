@@ -8,8 +8,9 @@
 //! `a1000000-…-<p>`, its subscription in slot `s` is `5100000<s>-…-<k>`), so the same scale
 //! always yields the same ids, a rerun skips what exists, and inserts append to the indexes in
 //! order. Customer `k`:
-//! - market `US` (k mod 10 < 6), `IT` (6–8) or `IN` (9), sold to partner `(k / 100) mod 1000`,
-//!   so a customer keeps its partner whatever the scale;
+//! - market `US` (k mod 10 < 6), `IT` (6–8) or `IN` (9), sold to partner `(k / c) mod 1000`
+//!   with `c` customers per partner (100 unless `--customers-per-partner` says otherwise), so a
+//!   customer keeps its partner whatever the scale;
 //! - a delegated admin relationship for every service (90 %), an expired one (5 %) or none (5 %);
 //! - subscriptions in slots 0–9: Business Basic (India plan in `IN`; 20 seats, the upgrade source),
 //!   Business Standard, E3, E5, Apps for enterprise, a suspended Business Premium (Apps for
@@ -39,7 +40,7 @@ ON CONFLICT DO NOTHING";
 
 const RESELLERS: &str = "
 INSERT INTO reseller_relationships (customer_id, partner_id)
-SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, ('a1000000-0000-4000-8000-' || lpad(to_hex((k / 100) % 1000), 12, '0'))::uuid
+SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, ('a1000000-0000-4000-8000-' || lpad(to_hex((k / $3) % 1000), 12, '0'))::uuid
 FROM generate_series($1, $2 - 1) AS k
 ON CONFLICT DO NOTHING";
 
@@ -47,7 +48,7 @@ const RELATIONSHIPS: &str = "
 INSERT INTO delegated_admin_relationships
     (customer_id, id, partner_id, status, starts_at, ends_at, all_services)
 SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, ('d1000000-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid,
-       ('a1000000-0000-4000-8000-' || lpad(to_hex((k / 100) % 1000), 12, '0'))::uuid,
+       ('a1000000-0000-4000-8000-' || lpad(to_hex((k / $3) % 1000), 12, '0'))::uuid,
        CASE WHEN k % 20 = 18 THEN 'expired' ELSE 'active' END,
        now() - interval '400 days',
        CASE WHEN k % 20 = 18 THEN now() - interval '10 days' ELSE now() + interval '700 days' END,
@@ -88,7 +89,7 @@ SELECT ('c1000000-0000-4000-8000-' || lpad(to_hex(p.k), 12, '0'))::uuid,
             WHEN s.slot = 6 AND p.k % 2 = 0 THEN 'm365-apps-business'
             ELSE s.global_offer END,
        s.channel,
-       CASE WHEN s.channel = 'partner' THEN ('a1000000-0000-4000-8000-' || lpad(to_hex((p.k / 100) % 1000), 12, '0'))::uuid END,
+       CASE WHEN s.channel = 'partner' THEN ('a1000000-0000-4000-8000-' || lpad(to_hex((p.k / $3) % 1000), 12, '0'))::uuid END,
        s.quantity, s.status, s.cycle,
        p.term_start, (p.term_start + interval '12 months')::date,
        CASE WHEN s.cycle = 'annual' THEN p.term_start
@@ -195,12 +196,12 @@ pub async fn seed_bulk(pool: &PgPool, customers: i64) -> Result<(), sqlx::Error>
 /// `progress(customers_done, customers_total)` after each batch.
 pub async fn seed(
     pool: &PgPool,
-    subscriptions: i64,
+    (subscriptions, per_partner): (i64, i64),
     mut progress: impl FnMut(i64, i64),
 ) -> Result<(), sqlx::Error> {
     const IN_FLIGHT: usize = 2;
     let customers = (subscriptions + 9) / 10;
-    let partners = ((customers + 99) / 100).min(1_000);
+    let partners = ((customers + per_partner - 1) / per_partner).min(1_000);
     sqlx::query(PARTNERS).bind(partners).execute(pool).await?;
     let mut batches = tokio::task::JoinSet::new();
     let mut done = 0;
@@ -212,7 +213,7 @@ pub async fn seed(
             done += finished.map_err(|e| sqlx::Error::Protocol(e.to_string()))??;
             progress(done, customers);
         }
-        batches.spawn(load_batch(pool.clone(), start, end));
+        batches.spawn(load_batch(pool.clone(), (start, end), per_partner));
     }
     while let Some(finished) = batches.join_next().await {
         done += finished.map_err(|e| sqlx::Error::Protocol(e.to_string()))??;
@@ -222,8 +223,13 @@ pub async fn seed(
     Ok(())
 }
 
-/// Loads customers `start..end` in one transaction; answers how many.
-async fn load_batch(pool: PgPool, start: i64, end: i64) -> Result<i64, sqlx::Error> {
+/// Loads customers `start..end`, `per_partner` to a partner, in one transaction; answers how
+/// many.
+async fn load_batch(
+    pool: PgPool,
+    (start, end): (i64, i64),
+    per_partner: i64,
+) -> Result<i64, sqlx::Error> {
     let mut tx = super::begin(&pool).await?;
     // Synthetic data: a crash loses at most the batch, which a rerun loads again.
     sqlx::query("SET LOCAL synchronous_commit = off")
@@ -240,11 +246,13 @@ async fn load_batch(pool: PgPool, start: i64, end: i64) -> Result<i64, sqlx::Err
         ADD_ONS,
         FACTS,
     ] {
-        sqlx::query(statement)
-            .bind(start)
-            .bind(end)
-            .execute(&mut *tx)
-            .await?;
+        let query = sqlx::query(statement).bind(start).bind(end);
+        let query = if statement.contains("$3") {
+            query.bind(per_partner)
+        } else {
+            query
+        };
+        query.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(end - start)

@@ -78,6 +78,16 @@ impl App {
         Ok(db::floor_quantity(&self.pool, customer_id, subscription_id).await?)
     }
 
+    /// The benchmark's write floor: one transaction locking, updating and recording one row.
+    #[cfg(feature = "bench-floor")]
+    pub async fn floor_write(
+        &self,
+        customer_id: crate::domain::CustomerId,
+        subscription_id: crate::domain::SubscriptionId,
+    ) -> Result<Option<i32>, Error> {
+        Ok(db::floor_write(&self.pool, customer_id, subscription_id).await?)
+    }
+
     /// The pool, for the operations' reads that need no transaction.
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
