@@ -239,6 +239,34 @@ pub async fn family_seats(
     .await
 }
 
+/// What the seat rules read about a subscription, in one round trip: the seats the customer holds
+/// in `family_id`'s live subscriptions (every channel; 0 without a family), the licenses assigned
+/// from the subscription, and its largest active add-on's seats.
+pub async fn seat_facts(
+    conn: &mut PgConnection,
+    (customer_id, subscription_id): (CustomerId, SubscriptionId),
+    family_id: Option<&str>,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT
+             (SELECT COALESCE(SUM(s.quantity), 0)::bigint
+                FROM subscriptions s JOIN offers o ON o.id = s.offer_id
+               WHERE $3::text IS NOT NULL AND s.customer_id = $1 AND o.family_id = $3
+                 AND s.status IN ('active', 'suspended')) AS "family_seats!",
+             (SELECT count(*) FROM license_assignments a
+               WHERE a.customer_id = $1 AND a.subscription_id = $2) AS "assigned!",
+             (SELECT COALESCE(MAX(d.quantity), 0)::bigint FROM subscription_add_ons d
+               WHERE d.customer_id = $1 AND d.subscription_id = $2 AND d.status = 'active')
+               AS "add_on_seats!""#,
+        customer_id.as_uuid(),
+        subscription_id.as_uuid(),
+        family_id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.family_seats, row.assigned, row.add_on_seats))
+}
+
 /// Marks a subscription replaced by `target_id` (`upgraded`, or `migrated` to new commerce),
 /// bumping its version.
 pub async fn mark_replaced(

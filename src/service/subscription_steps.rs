@@ -107,8 +107,9 @@ pub(super) async fn check_seats(
     Ok(lifecycle::check_quantity(catalog, &change)?)
 }
 
-/// What the seat rules look at: the licenses assigned, the family's seats the customer holds in
-/// its other live subscriptions, and the largest active add-on (the customer's row is locked).
+/// What the seat rules look at, read in one round trip: the licenses assigned, the family's seats
+/// the customer holds in its other live subscriptions, and the largest active add-on (the
+/// customer's row is locked).
 pub(super) async fn seat_change<'a>(
     conn: &mut PgConnection,
     customer: &Customer,
@@ -116,15 +117,14 @@ pub(super) async fn seat_change<'a>(
     offer: &'a Offer,
     quantity: i64,
 ) -> Result<SeatChange<'a>, Error> {
-    let family_seats = match &offer.family_id {
-        Some(family) => db::subscriptions::family_seats(conn, customer.id, family).await?,
-        None => 0,
-    };
+    let ids = (customer.id, before.id);
+    let (family_seats, assigned, add_on_seats) =
+        db::subscriptions::seat_facts(conn, ids, offer.family_id.as_deref()).await?;
     let own_live = matches!(
         before.status,
         SubscriptionStatus::Active | SubscriptionStatus::Suspended
     );
-    let own_seats = if own_live {
+    let own_seats = if own_live && offer.family_id.is_some() {
         i64::from(before.quantity)
     } else {
         0
@@ -133,14 +133,9 @@ pub(super) async fn seat_change<'a>(
         offer,
         status: before.status,
         quantity,
-        assigned: db::licenses::count(conn, customer.id, before.id).await?,
+        assigned,
         family_seats_elsewhere: family_seats - own_seats,
-        add_on_seats: db::add_ons::active(conn, customer.id, before.id)
-            .await?
-            .iter()
-            .map(|a| i64::from(a.quantity))
-            .max()
-            .unwrap_or(0),
+        add_on_seats,
     })
 }
 
