@@ -397,7 +397,7 @@ fn run_wrk(
         let result = wrk::run(
             &base,
             case,
-            layout.customers,
+            (layout.customers, Layout::per_partner()),
             &tokens,
             (seconds, connections),
         );
@@ -730,6 +730,14 @@ fn targets(m: &Measured) -> (String, Vec<String>) {
         .chain(m.results)
     {
         if stats.requests == stats.errors || stats.errors > 0 {
+            hollow.push(format!(
+                "{}: {} errors of {} requests",
+                stats.name, stats.errors, stats.requests
+            ));
+        }
+    }
+    for stats in m.wrk {
+        if stats.requests == 0 || stats.errors > 0 {
             hollow.push(format!(
                 "{}: {} errors of {} requests",
                 stats.name, stats.errors, stats.requests

@@ -41,7 +41,7 @@ pub fn available() -> Option<&'static str> {
 pub fn run(
     base: &str,
     (mode, name): (&str, &str),
-    customers: u64,
+    (customers, per_partner): (u64, u64),
     tokens: &std::path::Path,
     (duration, connections): (Duration, usize),
 ) -> WrkStats {
@@ -52,6 +52,7 @@ pub fn run(
         .args(["--latency", "-s", script, base, "--", mode])
         .arg(customers.to_string())
         .arg(tokens)
+        .arg(per_partner.to_string())
         .output()
         .expect("wrk runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -3,14 +3,16 @@
 --
 --   wrk -t2 -c32 -d30s --latency -s benches/wrk/random.lua http://127.0.0.1:18181 -- \
 --       <eligibility|floor|recommendations> <customers> <tokens file, one token per partner>
+--       [customers per partner, 100 by default]
 
-local mode, customers, tokens = "eligibility", 1, {}
+local mode, customers, tokens, per_partner = "eligibility", 1, {}, 100
 -- Slots the partner sold (slot 8 is another channel's).
 local slots = {0, 1, 2, 3, 4, 5, 6, 7, 9}
 
 function init(args)
     mode = args[1]
     customers = tonumber(args[2])
+    per_partner = tonumber(args[4] or "100")
     for line in io.lines(args[3]) do
         tokens[#tokens + 1] = line
     end
@@ -27,7 +29,7 @@ end
 
 function request()
     local k = math.random(0, customers - 1)
-    local partner = math.floor(k / 100) % 1000
+    local partner = math.floor(k / per_partner) % 1000
     local path
     if mode == "floor" then
         path = "/bench/floor/" .. customer(k) .. "/" .. subscription(k, math.random(0, 7))
