@@ -129,41 +129,28 @@ async fn end_term(
                 Some(plan) => (plan, billing_dates(plan, before.term_end, today, None)?),
                 None => (before.plan(), term),
             };
+            // An upgrade or a migration replaces the subscription instead of renewing it; one
+            // that no longer passes is recorded as failed and the term renews as it was (a
+            // legacy term on its own plan, for a failed migration).
             if let Some(change) = scheduled
                 .as_ref()
-                .filter(|c| c.kind == ScheduledKind::Migration)
-                && migrate(
-                    conn,
-                    catalog,
-                    &actor,
-                    (&customer, &before),
-                    change,
-                    (&term, plan),
-                )
-                .await?
+                .filter(|c| matches!(c.kind, ScheduledKind::Upgrade | ScheduledKind::Migration))
             {
-                return Ok(Some(ChangeKind::Renewal));
+                let (on, next) = ((&customer, &before), (&term, plan));
+                let replaced = match change.kind {
+                    ScheduledKind::Migration => {
+                        migrate(conn, catalog, &actor, on, change, next).await?
+                    }
+                    _ => upgrade(conn, catalog, &actor, on, change, next).await?,
+                };
+                if replaced {
+                    return Ok(Some(ChangeKind::Renewal));
+                }
             }
-            // A migration that failed renews the legacy term as it was.
             let (plan, term) = match scheduled.as_ref().map(|c| c.kind) {
                 Some(ScheduledKind::Migration) => (before.plan(), default_term),
                 _ => (plan, term),
             };
-            if let Some(change) = scheduled
-                .as_ref()
-                .filter(|c| c.kind == ScheduledKind::Upgrade)
-                && upgrade(
-                    conn,
-                    catalog,
-                    &actor,
-                    (&customer, &before),
-                    change,
-                    (&term, plan),
-                )
-                .await?
-            {
-                return Ok(Some(ChangeKind::Renewal));
-            }
             let renewed = db::subscriptions::renew(conn, customer_id, id, &term, plan).await?;
             let renewed = match renewed.commerce {
                 Commerce::New => new_commerce_term(conn, &renewed).await?,

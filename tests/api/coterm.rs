@@ -7,23 +7,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, json_ok, months_ago, spawn_app};
+use crate::helpers::{assert_problem, date, json_ok, months_ago, round_half_even, spawn_app};
 
 /// Business Basic's price in the US on P1Y, per seat per month, in cents.
 const BASIC_US: i64 = 600;
-
-fn date(value: &Value) -> NaiveDate {
-    value.as_str().unwrap().parse().unwrap()
-}
-
-fn round_half_even(numerator: i64, denominator: i64) -> i64 {
-    let (quotient, remainder) = (numerator / denominator, numerator % denominator);
-    match (2 * remainder).cmp(&denominator) {
-        std::cmp::Ordering::Greater => quotient + 1,
-        std::cmp::Ordering::Equal => quotient + (quotient & 1),
-        std::cmp::Ordering::Less => quotient,
-    }
-}
 
 /// The last day of every calendar month after `start` and no later than `months` after it.
 fn month_ends(start: NaiveDate, months: u32) -> Vec<NaiveDate> {

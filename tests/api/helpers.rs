@@ -652,3 +652,19 @@ pub fn failure_codes(failures: &Value) -> Vec<String> {
         .map(|f| f["code"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// A date field of an answer (`YYYY-MM-DD`).
+pub fn date(value: &Value) -> chrono::NaiveDate {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+/// `numerator / denominator` rounded to the nearest integer, ties to even: how the service rounds
+/// money, computed here on its own to check it.
+pub fn round_half_even(numerator: i64, denominator: i64) -> i64 {
+    let (quotient, remainder) = (numerator / denominator, numerator % denominator);
+    match (2 * remainder).cmp(&denominator) {
+        std::cmp::Ordering::Greater => quotient + 1,
+        std::cmp::Ordering::Equal => quotient + (quotient & 1),
+        std::cmp::Ordering::Less => quotient,
+    }
+}

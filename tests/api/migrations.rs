@@ -3,30 +3,18 @@
 //! by a job's selection of legacy subscriptions. Every amount is computed here from the catalog's
 //! price (Business Basic, US: 6.00 USD per seat per month on every plan but P1M, which is 7.20).
 
-use chrono::{Months, NaiveDate, Utc};
+use chrono::{Months, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Api, assert_problem, json_ok, months_ago, spawn_app, wait_for_rows};
+use crate::helpers::{
+    Api, assert_problem, date, json_ok, months_ago, round_half_even, spawn_app, wait_for_rows,
+};
 use crate::lifecycle::history_kinds;
 
 /// Business Basic's price in the US, per seat per month, in cents (legacy, P1Y and P3Y).
 const BASIC_US: i64 = 600;
-
-fn date(value: &Value) -> NaiveDate {
-    value.as_str().unwrap().parse().unwrap()
-}
-
-/// `numerator / denominator` rounded to the nearest integer, ties to even.
-fn round_half_even(numerator: i64, denominator: i64) -> i64 {
-    let (quotient, remainder) = (numerator / denominator, numerator % denominator);
-    match (2 * remainder).cmp(&denominator) {
-        std::cmp::Ordering::Greater => quotient + 1,
-        std::cmp::Ordering::Equal => quotient + (quotient & 1),
-        std::cmp::Ordering::Less => quotient,
-    }
-}
 
 /// A legacy Business Basic subscription of `quantity` seats billed monthly whose term started
 /// `months` ago: its path.

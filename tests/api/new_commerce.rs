@@ -8,7 +8,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Api, assert_problem, failure_codes, json_ok, months_ago, spawn_app, wait_for_rows,
+    Api, assert_problem, date, failure_codes, json_ok, months_ago, round_half_even, spawn_app,
+    wait_for_rows,
 };
 
 /// Business Basic's catalog price in the US, per seat per month, in cents.
@@ -22,22 +23,8 @@ fn buy(offer: &str, quantity: i64, plan: Value) -> Value {
     body
 }
 
-fn date(value: &Value) -> NaiveDate {
-    value.as_str().unwrap().parse().unwrap()
-}
-
 fn instant(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap().parse().unwrap()
-}
-
-/// `numerator / denominator` rounded to the nearest integer, ties to even.
-fn round_half_even(numerator: i64, denominator: i64) -> i64 {
-    let (quotient, remainder) = (numerator / denominator, numerator % denominator);
-    match (2 * remainder).cmp(&denominator) {
-        std::cmp::Ordering::Greater => quotient + 1,
-        std::cmp::Ordering::Equal => quotient + (quotient & 1),
-        std::cmp::Ordering::Less => quotient,
-    }
 }
 
 /// `amount` for the days of `subscription`'s current period left from today (inclusive).

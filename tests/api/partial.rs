@@ -14,8 +14,8 @@ use subscription_upgrades::domain::plan::Commerce;
 use subscription_upgrades::domain::subscription::BillingCycle;
 
 use crate::helpers::{
-    Api, TestApp, assert_invariants, assert_problem, json_ok, months_ago, snapshot, spawn_app,
-    wait_for_rows,
+    Api, TestApp, assert_invariants, assert_problem, date, json_ok, months_ago, snapshot,
+    spawn_app, wait_for_rows,
 };
 
 /// A US customer with full admin rights and a Business Basic subscription of `seats` seats,
@@ -83,10 +83,6 @@ async fn created(response: reqwest::Response) -> Value {
     let text = response.text().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{text}");
     serde_json::from_str(&text).unwrap()
-}
-
-fn date(value: &Value) -> chrono::NaiveDate {
-    value.as_str().unwrap().parse().unwrap()
 }
 
 #[tokio::test]
