@@ -561,6 +561,10 @@ async fn main() {
             expect: StatusCode::OK,
         })
     });
+    // Each write phase starts from a vacuumed database, as autovacuum would leave it (see
+    // `bulk::vacuum_database`): the phase before it wrote tens of thousands of rows.
+    let database = format!("{server}/{DATABASE}");
+    bulk::vacuum_database(&database).await;
     let write_floor = driver
         .run(
             "write floor (lock, update, history row)",
@@ -584,6 +588,7 @@ async fn main() {
             expect: StatusCode::OK,
         })
     });
+    bulk::vacuum_database(&database).await;
     let patch = driver.run("seat change PATCH", seconds, patch).await;
     eprintln!("{}", line(&patch, Some(&write_floor)));
     results.push(patch);
@@ -615,6 +620,7 @@ async fn main() {
             })
         })
     };
+    bulk::vacuum_database(&database).await;
     let post = driver.run("upgrade POST", seconds, post).await;
     eprintln!("{}", line(&post, Some(&write_floor)));
     let check = double_upgrade_check(&server, post.requests - post.errors).await;

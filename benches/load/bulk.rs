@@ -71,6 +71,15 @@ async fn wait(client: &Client, base: &str, token: &str, id: &str) -> Value {
     }
 }
 
+/// [`vacuum`] on the database at `url`, before a write phase.
+pub async fn vacuum_database(url: &str) {
+    let pool = sqlx::PgPool::connect(url)
+        .await
+        .expect("the bench database");
+    vacuum(&pool).await;
+    pool.close().await;
+}
+
 /// What autovacuum does between the phases on a server that runs it (the default): the earlier
 /// phases' dead rows cleaned up and the statistics brought up to date. Some servers run without it
 /// (`autovacuum = off`, as on the machine the committed results come from); there a job measured
@@ -81,7 +90,7 @@ async fn vacuum(pool: &sqlx::PgPool) {
         .fetch_one(pool)
         .await
         .expect("a setting");
-    eprintln!("VACUUM (ANALYZE) before the job (autovacuum is {autovacuum}) …");
+    eprintln!("VACUUM (ANALYZE) before the next phase (autovacuum is {autovacuum}) …");
     sqlx::query("VACUUM (ANALYZE)")
         .execute(pool)
         .await
