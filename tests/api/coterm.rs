@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, date, json_ok, months_ago, round_half_even, spawn_app};
+use crate::helpers::{Api, assert_problem, date, json_ok, months_ago, round_half_even, spawn_app};
 
 /// Business Basic's price in the US on P1Y, per seat per month, in cents.
 const BASIC_US: i64 = 600;
@@ -32,6 +32,14 @@ fn period_back_from(end: NaiveDate, months: u32, day: NaiveDate) -> (NaiveDate, 
         }
         k += 1;
     }
+}
+
+/// The term ends allowed for a purchase of the plan `query` names.
+async fn term_end_dates(api: &Api<'_>, customer: &str, query: &str) -> reqwest::Response {
+    api.get(&format!(
+        "/v1/customers/{customer}/custom-term-end-dates?{query}"
+    ))
+    .await
 }
 
 #[tokio::test]
@@ -67,14 +75,9 @@ async fn a_first_term_ends_on_an_allowed_date_and_its_shorter_first_period_is_bi
         )
         .await;
 
-    let listed = json_ok(
-        admin
-            .get(&format!(
-                "/v1/customers/{customer}/custom-term-end-dates?termDuration=P1Y&billingCycle=monthly"
-            ))
-            .await,
-    )
-    .await;
+    let listed =
+        json_ok(term_end_dates(&admin, &customer, "termDuration=P1Y&billingCycle=monthly").await)
+            .await;
     let mut expected: Vec<(NaiveDate, &str, Value)> = month_ends(today, 12)
         .into_iter()
         .map(|d| (d, "calendar_month_end", Value::Null))
@@ -147,14 +150,9 @@ async fn a_first_term_ends_on_an_allowed_date_and_its_shorter_first_period_is_bi
 
     // Every other date is refused with the dates allowed, which now include the term ends of
     // the two subscriptions just bought.
-    let listed = json_ok(
-        admin
-            .get(&format!(
-                "/v1/customers/{customer}/custom-term-end-dates?termDuration=P1Y&billingCycle=monthly"
-            ))
-            .await,
-    )
-    .await;
+    let listed =
+        json_ok(term_end_dates(&admin, &customer, "termDuration=P1Y&billingCycle=monthly").await)
+            .await;
     let anchored = |id: &Value, end: NaiveDate| {
         listed["items"].as_array().unwrap().iter().any(|i| {
             i["reason"] == "subscription_term_end"
@@ -216,14 +214,9 @@ async fn a_first_term_ends_on_an_allowed_date_and_its_shorter_first_period_is_bi
     .await;
 
     // A monthly term: the one month end within it.
-    let monthly = json_ok(
-        admin
-            .get(&format!(
-                "/v1/customers/{customer}/custom-term-end-dates?termDuration=P1M&billingCycle=monthly"
-            ))
-            .await,
-    )
-    .await;
+    let monthly =
+        json_ok(term_end_dates(&admin, &customer, "termDuration=P1M&billingCycle=monthly").await)
+            .await;
     let month_dates: Vec<NaiveDate> = monthly["items"]
         .as_array()
         .unwrap()
@@ -234,11 +227,7 @@ async fn a_first_term_ends_on_an_allowed_date_and_its_shorter_first_period_is_bi
     assert_eq!(month_dates, month_ends(today, 1));
 
     assert_problem(
-        admin
-            .get(&format!(
-                "/v1/customers/{customer}/custom-term-end-dates?termDuration=P1M&billingCycle=annual"
-            ))
-            .await,
+        term_end_dates(&admin, &customer, "termDuration=P1M&billingCycle=annual").await,
         StatusCode::BAD_REQUEST,
         "invalid_plan",
     )
