@@ -5,12 +5,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
-use crate::domain::commerce::SeatWindows;
 use crate::domain::ids::{CustomerId, PartnerId, ScheduledChangeId, SubscriptionId, UserId};
 use crate::domain::pipeline::TermEndWindow;
 use crate::domain::plan::{BillingCycle, Commerce, TermDuration};
-use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
-use crate::domain::subscription::{Channel, SubscriptionStatus};
+use crate::domain::records::{ScheduledChange, ScheduledKind};
+use crate::domain::subscription::SubscriptionStatus;
 
 /// Which renewals: the window and the optional filters.
 #[derive(Debug, Clone)]
@@ -24,13 +23,25 @@ pub struct RenewalFilter {
     pub scheduled: Option<bool>,
 }
 
-/// One upcoming renewal.
+/// One upcoming renewal: what the page shows of the subscription, its customer and the change
+/// scheduled for its renewal, and no more (a page decodes fifty of these).
 #[derive(Debug, Clone)]
 pub struct Renewal {
     pub customer_id: CustomerId,
     pub customer_name: String,
     pub market: String,
-    pub subscription: Subscription,
+    pub subscription_id: SubscriptionId,
+    pub offer_id: String,
+    pub status: SubscriptionStatus,
+    pub quantity: i32,
+    pub term_end: NaiveDate,
+    pub auto_renew: bool,
+    pub commerce: Commerce,
+    pub term_duration: TermDuration,
+    pub billing_cycle: BillingCycle,
+    /// New commerce: the price per seat per month locked for the current term.
+    pub unit_price: Option<i64>,
+    pub cancellation_window_ends_at: Option<DateTime<Utc>>,
     pub licenses_assigned: i64,
     /// The price per seat per month in force on the term end for the offer and plan the next term
     /// will have (the scheduled change's, when it sets them).
@@ -38,33 +49,20 @@ pub struct Renewal {
     pub scheduled: Option<ScheduledChange>,
 }
 
-/// A row of the page: the subscription's own columns (decoded as they are, not through JSON),
-/// then what the page adds.
+/// A row of the page, as the query returns it.
 struct Row {
     id: SubscriptionId,
     customer_id: CustomerId,
     offer_id: String,
-    channel: Channel,
-    partner_id: Option<PartnerId>,
     quantity: i32,
     status: SubscriptionStatus,
     billing_cycle: BillingCycle,
-    term_start: NaiveDate,
     term_end: NaiveDate,
-    current_period_start: NaiveDate,
-    current_period_end: NaiveDate,
-    upgraded_to_id: Option<SubscriptionId>,
-    upgraded_from_id: Option<SubscriptionId>,
-    version: i64,
     auto_renew: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
     commerce: Commerce,
     term_duration: TermDuration,
     unit_price: Option<i64>,
     cancellation_window_ends_at: Option<DateTime<Utc>>,
-    seat_windows: SeatWindows,
-    migrated_from_id: Option<SubscriptionId>,
     customer_name: String,
     market_code: String,
     licenses_assigned: i64,
@@ -95,16 +93,11 @@ pub async fn list(
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT s.id AS "id: SubscriptionId", s.customer_id AS "customer_id: CustomerId",
-                  s.offer_id, s.channel AS "channel: Channel", s.partner_id AS "partner_id: PartnerId",
-                  s.quantity, s.status AS "status: SubscriptionStatus",
-                  s.billing_cycle AS "billing_cycle: BillingCycle", s.term_start, s.term_end,
-                  s.current_period_start, s.current_period_end,
-                  s.upgraded_to_id AS "upgraded_to_id: SubscriptionId",
-                  s.upgraded_from_id AS "upgraded_from_id: SubscriptionId", s.version, s.auto_renew,
-                  s.created_at, s.updated_at, s.commerce AS "commerce: Commerce",
+                  s.offer_id, s.quantity, s.status AS "status: SubscriptionStatus",
+                  s.billing_cycle AS "billing_cycle: BillingCycle", s.term_end, s.auto_renew,
+                  s.commerce AS "commerce: Commerce",
                   s.term_duration AS "term_duration: TermDuration", s.unit_price_minor AS unit_price,
-                  s.cancellation_window_ends_at, s.seat_windows AS "seat_windows: SeatWindows",
-                  s.migrated_from_id AS "migrated_from_id: SubscriptionId",
+                  s.cancellation_window_ends_at,
                   c.name AS customer_name, c.market_code,
                   l.assigned AS "licenses_assigned!",
                   np.price AS "next_unit_price?",
@@ -163,36 +156,10 @@ pub async fn list(
 
 impl From<Row> for Renewal {
     fn from(row: Row) -> Self {
-        let subscription = Subscription {
-            id: row.id,
-            customer_id: row.customer_id,
-            offer_id: row.offer_id,
-            channel: row.channel,
-            partner_id: row.partner_id,
-            quantity: row.quantity,
-            status: row.status,
-            billing_cycle: row.billing_cycle,
-            term_start: row.term_start,
-            term_end: row.term_end,
-            current_period_start: row.current_period_start,
-            current_period_end: row.current_period_end,
-            upgraded_to_id: row.upgraded_to_id,
-            upgraded_from_id: row.upgraded_from_id,
-            version: row.version,
-            auto_renew: row.auto_renew,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            commerce: row.commerce,
-            term_duration: row.term_duration,
-            unit_price: row.unit_price,
-            cancellation_window_ends_at: row.cancellation_window_ends_at,
-            seat_windows: row.seat_windows,
-            migrated_from_id: row.migrated_from_id,
-        };
         let scheduled = match (row.sc_id, row.sc_kind, row.sc_quantity, row.sc_created_at) {
             (Some(id), Some(kind), Some(quantity), Some(created_at)) => Some(ScheduledChange {
                 id,
-                subscription_id: subscription.id,
+                subscription_id: row.id,
                 kind,
                 target_offer_id: row.sc_target_offer_id,
                 quantity,
@@ -209,7 +176,17 @@ impl From<Row> for Renewal {
             customer_id: row.customer_id,
             customer_name: row.customer_name,
             market: row.market_code,
-            subscription,
+            subscription_id: row.id,
+            offer_id: row.offer_id,
+            status: row.status,
+            quantity: row.quantity,
+            term_end: row.term_end,
+            auto_renew: row.auto_renew,
+            commerce: row.commerce,
+            term_duration: row.term_duration,
+            billing_cycle: row.billing_cycle,
+            unit_price: row.unit_price,
+            cancellation_window_ends_at: row.cancellation_window_ends_at,
             licenses_assigned: row.licenses_assigned,
             next_unit_price: row.next_unit_price,
             scheduled,

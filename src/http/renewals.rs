@@ -25,6 +25,7 @@ use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::{CustomerId, Operation, SubscriptionId};
 use crate::error::Error;
 use crate::service::pipeline::RenewalAsk;
+use crate::service::views::date;
 use crate::service::views::scheduled::ScheduledChangeView;
 
 /// The pipeline route.
@@ -88,6 +89,7 @@ pub struct RenewalView {
     /// Seats.
     quantity: i32,
     licenses_assigned: i64,
+    #[serde(serialize_with = "date::iso")]
     term_end: NaiveDate,
     /// Whether it renews at `termEnd`; otherwise it expires then.
     auto_renew: bool,
@@ -108,32 +110,31 @@ pub struct RenewalView {
 
 impl RenewalView {
     fn new(renewal: Renewal, now: DateTime<Utc>) -> Self {
-        let subscription = renewal.subscription;
         let facts = RenewalFacts {
-            quantity: i64::from(subscription.quantity),
+            quantity: i64::from(renewal.quantity),
             licenses_assigned: renewal.licenses_assigned,
             scheduled: renewal.scheduled.is_some(),
-            auto_renew: subscription.auto_renew,
-            cancellation_window_ends_at: subscription.cancellation_window_ends_at,
+            auto_renew: renewal.auto_renew,
+            cancellation_window_ends_at: renewal.cancellation_window_ends_at,
         };
         RenewalView {
             customer_id: renewal.customer_id.into(),
             customer_name: renewal.customer_name,
             market: renewal.market,
-            subscription_id: subscription.id.into(),
-            offer_id: subscription.offer_id.clone(),
-            status: subscription.status,
-            quantity: subscription.quantity,
+            subscription_id: renewal.subscription_id.into(),
+            offer_id: renewal.offer_id,
+            status: renewal.status,
+            quantity: renewal.quantity,
             licenses_assigned: renewal.licenses_assigned,
-            term_end: subscription.term_end,
-            auto_renew: subscription.auto_renew,
-            commerce: subscription.commerce,
-            term_duration: subscription.term_duration,
-            billing_cycle: subscription.billing_cycle,
-            unit_price: subscription.unit_price,
+            term_end: renewal.term_end,
+            auto_renew: renewal.auto_renew,
+            commerce: renewal.commerce,
+            term_duration: renewal.term_duration,
+            billing_cycle: renewal.billing_cycle,
+            unit_price: renewal.unit_price,
             next_unit_price: renewal.next_unit_price,
             scheduled_change: renewal.scheduled.map(|change| {
-                ScheduledChangeView::of(&subscription, change)
+                ScheduledChangeView::of(renewal.term_end, change)
                     .as_things_stand(renewal.licenses_assigned)
             }),
             flags: pipeline::flags(&facts, now),
@@ -198,7 +199,7 @@ async fn list_renewals(
             let after = after.map(|key| (key.0, key.1));
             state.app().renewals(&actor, &filter, after, limit).await
         },
-        |renewal| RenewalKey(renewal.subscription.term_end, renewal.subscription.id),
+        |renewal| RenewalKey(renewal.term_end, renewal.subscription_id),
         |renewal| RenewalView::new(renewal, now),
     )
     .await

@@ -160,7 +160,7 @@ async fn get_scheduled_change(
         .app()
         .scheduled_change(&caller.into_actor(), customer_id, subscription_id)
         .await?;
-    Ok(Json(ScheduledChangeView::of(&subscription, change)))
+    Ok(Json(ScheduledChangeView::of(subscription.term_end, change)))
 }
 
 /// Undoes the change scheduled for the subscription's term end; with nothing scheduled, changes

@@ -325,7 +325,7 @@ async fn get_subscription(
         .subscription(&caller.into_actor(), customer_id, subscription_id)
         .await?;
     let mut view = SubscriptionView::from(row.clone());
-    view.scheduled_change = scheduled.map(|change| ScheduledChangeView::of(&row, change));
+    view.scheduled_change = scheduled.map(|change| ScheduledChangeView::of(row.term_end, change));
     Ok(with_etag(row, Json(view)))
 }
 

@@ -3,6 +3,7 @@
 //! and serialised by the same functions here. The HTTP layer sends them; the job worker stores
 //! them.
 
+pub mod date;
 pub mod jobs;
 pub mod migrations;
 pub mod problem;

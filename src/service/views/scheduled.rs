@@ -12,7 +12,7 @@ use crate::domain::billing::Billing;
 use crate::domain::catalog::OfferId;
 use crate::domain::plan::{BillingCycle, TermDuration};
 use crate::domain::reassignment::AccountToReassign;
-use crate::domain::records::{ScheduledChange, ScheduledKind, Subscription};
+use crate::domain::records::{ScheduledChange, ScheduledKind};
 use crate::domain::{CustomerId, SubscriptionId, UserId};
 use crate::error::Error;
 
@@ -52,6 +52,7 @@ pub struct ScheduledChangeView {
     #[serde(skip_serializing_if = "Option::is_none")]
     accounts_to_reassign: Option<Vec<AccountToReassign>>,
     /// The term end it is applied on, with the renewal.
+    #[serde(serialize_with = "super::date::iso")]
     effective_date: NaiveDate,
     /// The next term's price per seat per month, in minor units, in force on the renewal day
     /// as the price list stands now (of the target offer and the next plan, when the change sets
@@ -124,8 +125,8 @@ impl From<Scheduled> for ScheduledChangeView {
 }
 
 impl ScheduledChangeView {
-    /// A stored scheduled change of `subscription`.
-    pub fn of(subscription: &Subscription, change: ScheduledChange) -> Self {
+    /// A stored scheduled change of a subscription whose term ends on `term_end`.
+    pub fn of(term_end: NaiveDate, change: ScheduledChange) -> Self {
         ScheduledChangeView {
             id: Some(change.id.as_uuid()),
             subscription_id: change.subscription_id.into(),
@@ -138,7 +139,7 @@ impl ScheduledChangeView {
             term_duration: change.term_duration,
             billing_cycle: change.billing_cycle,
             accounts_to_reassign: None,
-            effective_date: subscription.term_end,
+            effective_date: term_end,
             next_term_unit_price: None,
             billing_preview: None,
             created_at: Some(change.created_at),
