@@ -47,6 +47,8 @@ use common::{recreate_database, server_url, stop};
 mod bulk;
 #[path = "load/common.rs"]
 mod common;
+#[path = "load/statements.rs"]
+mod statements;
 #[path = "load/webhooks.rs"]
 mod webhooks;
 #[allow(
@@ -162,6 +164,11 @@ struct Stats {
 }
 
 impl Stats {
+    /// The requests answered as expected.
+    fn answered(&self) -> usize {
+        self.requests - self.errors
+    }
+
     fn rate(&self) -> f64 {
         self.requests as f64 / self.seconds
     }
@@ -487,6 +494,7 @@ async fn main() {
     // (see `bulk::vacuum_database`): a load of 100,000 rows leaves no page all-visible, and every
     // index-only scan (license counts, relationships, prices) then reads the table as well.
     let database = format!("{server}/{DATABASE}");
+    let mut postgres = statements::Counter::new(&database);
 
     let small_scale = SMALL_SCALE.min(options.subscriptions);
     seed(&server, small_scale);
@@ -524,6 +532,7 @@ async fn main() {
     eprintln!("{}", line(&floor, None));
     results.push(small_get);
 
+    postgres.start().await;
     let get = driver
         .run(
             &format!("eligibility GET, {} subscriptions", options.subscriptions),
@@ -531,6 +540,7 @@ async fn main() {
             random_get(&full),
         )
         .await;
+    postgres.stop(&get.name, get.answered()).await;
     eprintln!("{}", line(&get, Some(&floor)));
     results.push(get);
     let recommendations = driver
@@ -542,6 +552,7 @@ async fn main() {
         .await;
     eprintln!("{}", line(&recommendations, Some(&floor)));
     results.push(recommendations);
+    postgres.start().await;
     let renewals = driver
         .run(
             "renewals pipeline GET (a page of 50)",
@@ -549,6 +560,7 @@ async fn main() {
             random_renewals(&full),
         )
         .await;
+    postgres.stop(&renewals.name, renewals.answered()).await;
     eprintln!("{}", line(&renewals, Some(&floor)));
     results.push(renewals);
     let with_wrk = run_wrk(&driver, &full, seconds, options.connections);
@@ -569,12 +581,16 @@ async fn main() {
     });
     // The phase before each write phase wrote tens of thousands of rows.
     bulk::vacuum_database(&database).await;
+    postgres.start().await;
     let write_floor = driver
         .run(
             "write floor (lock, update, history row)",
             seconds,
             write_floor_call,
         )
+        .await;
+    postgres
+        .stop(&write_floor.name, write_floor.answered())
         .await;
     eprintln!("{}", line(&write_floor, None));
 
@@ -593,7 +609,9 @@ async fn main() {
         })
     });
     bulk::vacuum_database(&database).await;
+    postgres.start().await;
     let patch = driver.run("seat change PATCH", seconds, patch).await;
+    postgres.stop(&patch.name, patch.answered()).await;
     eprintln!("{}", line(&patch, Some(&write_floor)));
     results.push(patch);
 
@@ -625,9 +643,11 @@ async fn main() {
         })
     };
     bulk::vacuum_database(&database).await;
+    postgres.start().await;
     let post = driver.run("upgrade POST", seconds, post).await;
+    postgres.stop(&post.name, post.answered()).await;
     eprintln!("{}", line(&post, Some(&write_floor)));
-    let check = double_upgrade_check(&server, post.requests - post.errors).await;
+    let check = double_upgrade_check(&server, post.answered()).await;
     results.push(post);
 
     let small_items: Vec<serde_json::Value> = reserved
@@ -697,8 +717,11 @@ async fn main() {
         wrk: &with_wrk,
     };
     let (targets, hollow) = targets(&measured);
-    let report =
-        report(&options, &measured) + &wrk_report(&with_wrk) + &webhooks.report() + &targets;
+    let report = report(&options, &measured)
+        + &wrk_report(&with_wrk)
+        + &webhooks.report()
+        + &targets
+        + &statements::report(&postgres.phases);
     eprintln!("\n{report}");
     let path = format!(
         "{}/benches/results/{}-load.md",
