@@ -5,7 +5,7 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Query macros compile from the committed .sqlx/ data: no database needed at build time.
 ENV SQLX_OFFLINE=true
-COPY Cargo.toml Cargo.lock clippy.toml ./
+COPY Cargo.toml Cargo.lock clippy.toml build.rs ./
 COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY migrations migrations

@@ -287,3 +287,27 @@ pub async fn seed_demo(pool: &PgPool) -> Result<(), sqlx::Error> {
         .await?;
     tx.commit().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATOR;
+
+    #[test]
+    fn the_binary_embeds_every_migration_in_the_folder() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<i64> = std::fs::read_dir(dir)
+            .expect("the migrations folder")
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                let version = name.strip_suffix(".sql")?.split('_').next()?.parse().ok()?;
+                Some(version)
+            })
+            .collect();
+        files.sort_unstable();
+        let embedded: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+        assert_eq!(
+            embedded, files,
+            "a build that did not see a migration (build.rs watches the folder)"
+        );
+    }
+}
