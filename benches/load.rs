@@ -660,7 +660,7 @@ async fn main() {
         .collect();
     eprintln!("bulk job of {} items …", bulk::ITEMS);
     let bulk = bulk::run(
-        &format!("{server}/{DATABASE}"),
+        &database,
         (&driver.client, &format!("http://{BIND}")),
         &token(Uuid::parse_str(bulk::PARTNER).expect("a uuid")),
         (&driver.tokens[small_partner as usize], small_items),
@@ -688,7 +688,7 @@ async fn main() {
         )
     };
     let webhooks = webhooks::run(
-        &format!("{server}/{DATABASE}"),
+        &database,
         (&driver.client, &format!("http://{BIND}")),
         webhooks::Partner {
             id: Layout::partner_id(0),
