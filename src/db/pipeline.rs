@@ -82,7 +82,9 @@ struct Row {
 /// A page of the partner's renewals matching `filter`, after the `(term end, id)` key, if any.
 /// The reseller relationship is checked per row by a subquery (its `LIMIT` keeps the planner
 /// from turning it into a join that reorders the rows): so the rows come in the index's order
-/// and the scan stops at the page's size (docs/renewals.md shows the plan).
+/// and the scan stops at the page's size (docs/renewals.md shows the plan). The rows are read on
+/// a connection taken from the pool first: reading through the pool adds a second stream around
+/// the connection's, which enters the request's span once more per row.
 pub async fn list(
     pool: &PgPool,
     partner_id: PartnerId,
@@ -90,6 +92,7 @@ pub async fn list(
     after: Option<(NaiveDate, SubscriptionId)>,
     limit: i64,
 ) -> Result<Vec<Renewal>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT s.id AS "id: SubscriptionId", s.customer_id AS "customer_id: CustomerId",
@@ -149,7 +152,7 @@ pub async fn list(
         filter.scheduled,
         limit
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(Renewal::from).collect())
 }

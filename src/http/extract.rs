@@ -52,7 +52,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         // Most answers are a few KiB: one allocation where doubling from empty would take ten.
         let mut body = Vec::with_capacity(4096);
-        if let Err(error) = serde_json::to_writer(&mut body, &self.0) {
+        if let Err(error) = super::encode::to_writer(&mut body, &self.0) {
             return crate::error::Error::internal(error).into_response();
         }
         body.push(b'\n');

@@ -10,6 +10,7 @@ mod coterm;
 mod created;
 mod customers;
 mod docs;
+pub mod encode;
 pub mod extract;
 #[cfg(feature = "bench-floor")]
 mod floor;
