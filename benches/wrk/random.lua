@@ -2,7 +2,7 @@
 -- the synthetic data (src/db/scale.rs), each with the token of the partner that sold the customer.
 --
 --   wrk -t2 -c32 -d30s --latency -s benches/wrk/random.lua http://127.0.0.1:18181 -- \
---       <eligibility|floor|recommendations> <customers> <tokens file, one token per partner>
+--       <eligibility|floor|recommendations|renewals> <customers> <tokens file, one token per partner>
 --       [customers per partner, 100 by default]
 
 local mode, customers, tokens, per_partner = "eligibility", 1, {}, 100
@@ -35,6 +35,8 @@ function request()
         path = "/bench/floor/" .. customer(k) .. "/" .. subscription(k, math.random(0, 7))
     elseif mode == "recommendations" then
         path = "/v1/customers/" .. customer(k) .. "/upgrade-recommendations"
+    elseif mode == "renewals" then
+        path = "/v1/renewals?termEndTo=" .. os.date("!%Y-%m-%d", os.time() + 400 * 86400)
     else
         path = "/v1/customers/" .. customer(k) .. "/subscriptions/"
             .. subscription(k, slots[math.random(1, #slots)]) .. "/upgrades"

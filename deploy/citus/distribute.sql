@@ -51,6 +51,7 @@ SELECT create_reference_table('offers');
 SELECT create_reference_table('offer_services');
 SELECT create_reference_table('offer_prices');
 SELECT create_reference_table('offer_plan_prices');
+SELECT create_reference_table('price_list_version');
 SELECT create_reference_table('add_on_base_offers');
 SELECT create_reference_table('upgrade_paths');
 SELECT create_reference_table('partners');

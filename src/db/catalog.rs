@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::domain::ids::CustomerId;
 use crate::domain::plan::{BillingCycle, Plan, PlanPrice, PriceList, TermDuration};
+use crate::domain::price_book::ListedPrice;
 use crate::domain::upgrade::PlanPrices;
 use crate::domain::{Catalog, Market, Offer, OfferFamily, OfferKind, UpgradePath, UpgradeType};
 use crate::error::Error;
@@ -219,7 +220,8 @@ pub async fn plan_prices_on(pool: &PgPool, on: NaiveDate) -> Result<Vec<PlanPric
 }
 
 /// Stores a price list in one transaction: a price listed again for the same day replaces the
-/// earlier one. Answers how many prices were stored.
+/// earlier one, and the list's version goes up by one (so every instance's copy of the list is
+/// read again). Answers how many prices were stored.
 pub async fn store_price_list(pool: &PgPool, list: &PriceList) -> Result<u64, sqlx::Error> {
     let mut tx = super::begin(pool).await?;
     let mut stored = 0;
@@ -241,6 +243,38 @@ pub async fn store_price_list(pool: &PgPool, list: &PriceList) -> Result<u64, sq
         .await?
         .rows_affected();
     }
+    sqlx::query!("UPDATE price_list_version SET version = version + 1")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(stored)
+}
+
+/// The whole dated price list and its version, read in one snapshot.
+pub async fn price_list(pool: &PgPool) -> Result<(i64, Vec<ListedPrice>), sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT v.version, p.offer_id AS "offer_id?", p.market_code AS "market_code?",
+                  p.term_duration AS "term_duration?: TermDuration",
+                  p.billing_cycle AS "billing_cycle?: BillingCycle",
+                  p.effective_from AS "effective_from?",
+                  p.monthly_unit_price_minor AS "monthly_unit_price_minor?"
+             FROM price_list_version v
+             LEFT JOIN offer_plan_prices p ON true"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let version = rows.first().map_or(0, |row| row.version);
+    let prices = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(ListedPrice {
+                offer_id: row.offer_id?,
+                market: row.market_code?,
+                plan: Plan::new(row.term_duration?, row.billing_cycle?),
+                effective_from: row.effective_from?,
+                monthly_unit_price: row.monthly_unit_price_minor?,
+            })
+        })
+        .collect();
+    Ok((version, prices))
 }

@@ -117,8 +117,10 @@ struct CustomerRecord {
 
 /// The facts statement of which of the partner's subscriptions of the customer are the sources
 /// (`one`: `$3`; `active`: every active one) over where the row comes from (`stored`: the table;
-/// `unchanged`: the table, unless this transaction changed the customer; `live`: the function
-/// that builds it now): one statement per pair, so that each keeps one
+/// `locked`: the table, unless this transaction changed the customer or a write dropped the row,
+/// otherwise built now, in one round trip: the append runs its branches in order and the limit
+/// stops it at the first row, so the function runs only when the table has none; `live`: the
+/// function that builds it now): one statement per pair, so that each keeps one
 /// cached plan (a single statement choosing by a parameter was planned anew on every call, which
 /// cost more than running it).
 macro_rules! facts_statement {
@@ -131,9 +133,13 @@ macro_rules! facts_statement {
     (@from stored, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts f WHERE f.customer_id = $1 AND")
     };
-    (@from unchanged, $sources:literal) => {
-        facts_statement!(@sql $sources, "customer_facts f
-             WHERE f.customer_id = $1 AND NOT customer_facts_mine($1::uuid) AND")
+    (@from locked, $sources:literal) => {
+        facts_statement!(@sql $sources, "(SELECT * FROM customer_facts f
+                    WHERE f.customer_id = $1 AND NOT customer_facts_mine($1::uuid)
+                   UNION ALL
+                   SELECT * FROM customer_facts_of(ARRAY[$1::uuid])
+                   LIMIT 1) f
+             WHERE")
     };
     (@from live, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts_of(ARRAY[$1::uuid]) f WHERE")
@@ -161,7 +167,7 @@ macro_rules! facts_statement {
 }
 
 const ONE_STORED: &str = facts_statement!(one, stored);
-const ONE_UNCHANGED: &str = facts_statement!(one, unchanged);
+const ONE_LOCKED: &str = facts_statement!(one, locked);
 const ONE_LIVE: &str = facts_statement!(one, live);
 const ACTIVE_STORED: &str = facts_statement!(active, stored);
 const ACTIVE_LIVE: &str = facts_statement!(active, live);
@@ -182,10 +188,7 @@ pub async fn facts(
     };
     let record = match freshness {
         Freshness::Stored => read.stored(conn, ONE_STORED, ONE_LIVE).await?,
-        Freshness::Locked => match read.fetch(conn, ONE_UNCHANGED).await? {
-            Some(record) => Some(record),
-            None => read.fetch(conn, ONE_LIVE).await?,
-        },
+        Freshness::Locked => read.fetch(conn, ONE_LOCKED).await?,
     };
     Ok(record.map(|record| record.for_source(partner_id, subscription_id)))
 }

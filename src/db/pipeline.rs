@@ -44,9 +44,17 @@ pub struct Renewal {
     pub cancellation_window_ends_at: Option<DateTime<Utc>>,
     pub licenses_assigned: i64,
     /// The price per seat per month in force on the term end for the offer and plan the next term
-    /// will have (the scheduled change's, when it sets them).
+    /// will have (`domain::pipeline::next_term`), from the price list (`None` here: the service
+    /// fills it in from its copy of the list).
     pub next_unit_price: Option<i64>,
     pub scheduled: Option<ScheduledChange>,
+}
+
+/// A page of renewals, with the version of the price list in the snapshot it was read in.
+#[derive(Debug, Clone)]
+pub struct RenewalPage {
+    pub price_list_version: Option<i64>,
+    pub renewals: Vec<Renewal>,
 }
 
 /// A row of the page, as the query returns it.
@@ -66,7 +74,7 @@ struct Row {
     customer_name: String,
     market_code: String,
     licenses_assigned: i64,
-    next_unit_price: Option<i64>,
+    price_list_version: i64,
     sc_id: Option<ScheduledChangeId>,
     sc_kind: Option<ScheduledKind>,
     sc_target_offer_id: Option<String>,
@@ -79,7 +87,8 @@ struct Row {
     sc_quantity_assigned: Option<bool>,
 }
 
-/// A page of the partner's renewals matching `filter`, after the `(term end, id)` key, if any.
+/// A page of the partner's renewals matching `filter`, after the `(term end, id)` key, if any,
+/// with the price list's version (`None` for an empty page).
 /// The reseller relationship is checked per row by a subquery (its `LIMIT` keeps the planner
 /// from turning it into a join that reorders the rows): so the rows come in the index's order
 /// and the scan stops at the page's size (docs/renewals.md shows the plan). The rows are read on
@@ -91,7 +100,7 @@ pub async fn list(
     filter: &RenewalFilter,
     after: Option<(NaiveDate, SubscriptionId)>,
     limit: i64,
-) -> Result<Vec<Renewal>, sqlx::Error> {
+) -> Result<RenewalPage, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let rows = sqlx::query_as!(
         Row,
@@ -103,7 +112,7 @@ pub async fn list(
                   s.cancellation_window_ends_at,
                   c.name AS customer_name, c.market_code,
                   l.assigned AS "licenses_assigned!",
-                  np.price AS "next_unit_price?",
+                  (SELECT v.version FROM price_list_version v) AS "price_list_version!",
                   sc.id AS "sc_id?: ScheduledChangeId", sc.kind AS "sc_kind?: ScheduledKind",
                   sc.target_offer_id AS "sc_target_offer_id?", sc.quantity AS "sc_quantity?",
                   sc.users AS "sc_users?: Vec<UserId>",
@@ -119,15 +128,6 @@ pub async fn list(
             CROSS JOIN LATERAL (
                    SELECT count(*) AS assigned FROM license_assignments a
                     WHERE a.customer_id = s.customer_id AND a.subscription_id = s.id) l
-             LEFT JOIN LATERAL (
-                   SELECT p.monthly_unit_price_minor AS price FROM offer_plan_prices p
-                    WHERE p.offer_id = CASE WHEN sc.kind IN ('upgrade', 'downgrade')
-                                            THEN sc.target_offer_id ELSE s.offer_id END
-                      AND p.market_code = c.market_code
-                      AND p.term_duration = coalesce(sc.term_duration, s.term_duration)
-                      AND p.billing_cycle = coalesce(sc.billing_cycle, s.billing_cycle)
-                      AND p.effective_from <= s.term_end
-                    ORDER BY p.effective_from DESC LIMIT 1) np ON true
             WHERE s.partner_id = $1 AND s.channel = 'partner' AND s.status IN ('active', 'suspended')
               AND s.term_end BETWEEN $2 AND $3
               AND ($4::date IS NULL OR (s.term_end, s.id) > ($4, $5::uuid))
@@ -154,7 +154,10 @@ pub async fn list(
     )
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(Renewal::from).collect())
+    Ok(RenewalPage {
+        price_list_version: rows.first().map(|row| row.price_list_version),
+        renewals: rows.into_iter().map(Renewal::from).collect(),
+    })
 }
 
 impl From<Row> for Renewal {
@@ -191,7 +194,7 @@ impl From<Row> for Renewal {
             unit_price: row.unit_price,
             cancellation_window_ends_at: row.cancellation_window_ends_at,
             licenses_assigned: row.licenses_assigned,
-            next_unit_price: row.next_unit_price,
+            next_unit_price: None,
             scheduled,
         }
     }

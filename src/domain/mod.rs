@@ -16,6 +16,7 @@ pub mod partial;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod price_book;
 pub mod reassignment;
 pub mod recommendation;
 pub mod records;

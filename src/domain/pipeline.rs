@@ -8,6 +8,10 @@
 //!   `no_scheduled_change` when nothing is scheduled for the renewal, `auto_renew_off` when the
 //!   term will not renew, `window_open` while the purchase or renewal window still allows a
 //!   cancellation with a refund;
+//! - **next term**: the offer and plan a term renews on are the subscription's, except that a
+//!   scheduled upgrade or downgrade renews on its target offer, and a scheduled change that sets
+//!   a term duration or billing cycle (a quantity change under new commerce, a migration) renews
+//!   on those; the next term's unit price is the price in force on the term end for them;
 //! - **notice due**: a notice `days_before` a moment (a term end, or the end of a purchase or
 //!   renewal window) is due from that many days before it until the moment itself, and only if
 //!   the subscription was already in that term (or window) then: one bought, renewed or opened
@@ -19,6 +23,28 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ErrorCode;
+use super::plan::Plan;
+use super::records::{ScheduledChange, ScheduledKind};
+
+/// The offer and plan of the term that follows `current` (the subscription's offer and plan), given
+/// the change scheduled for the renewal.
+pub fn next_term<'a>(
+    (offer_id, plan): (&'a str, Plan),
+    scheduled: Option<&'a ScheduledChange>,
+) -> (&'a str, Plan) {
+    let Some(change) = scheduled else {
+        return (offer_id, plan);
+    };
+    let offer_id = match (change.kind, change.target_offer_id.as_deref()) {
+        (ScheduledKind::Upgrade | ScheduledKind::Downgrade, Some(target)) => target,
+        _ => offer_id,
+    };
+    let plan = Plan::new(
+        change.term_duration.unwrap_or(plan.term_duration),
+        change.billing_cycle.unwrap_or(plan.billing_cycle),
+    );
+    (offer_id, plan)
+}
 
 /// The default window's length, in days from its start.
 pub const DEFAULT_WINDOW_DAYS: u64 = 30;
@@ -203,9 +229,69 @@ impl Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{ScheduledChangeId, SubscriptionId};
+    use crate::domain::plan::{BillingCycle, TermDuration};
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    fn scheduled(
+        kind: ScheduledKind,
+        target: Option<&str>,
+        plan: Option<(TermDuration, BillingCycle)>,
+    ) -> ScheduledChange {
+        ScheduledChange {
+            id: ScheduledChangeId(uuid::Uuid::nil()),
+            subscription_id: SubscriptionId(uuid::Uuid::nil()),
+            kind,
+            target_offer_id: target.map(str::to_owned),
+            quantity: 5,
+            users: None,
+            target_subscription_id: None,
+            created_at: DateTime::UNIX_EPOCH,
+            term_duration: plan.map(|(term, _)| term),
+            billing_cycle: plan.map(|(_, cycle)| cycle),
+            quantity_assigned: false,
+        }
+    }
+
+    #[test]
+    fn next_term_renews_on_the_scheduled_target_offer_and_plan_when_the_change_sets_them() {
+        use BillingCycle::{Annual, Monthly};
+        use ScheduledKind::*;
+        use TermDuration::{P1M, P1Y, P3Y};
+        let current = ("E3", Plan::new(P1Y, Monthly));
+        let cases = [
+            (None, ("E3", Plan::new(P1Y, Monthly))),
+            (
+                Some(scheduled(Upgrade, Some("E5"), None)),
+                ("E5", Plan::new(P1Y, Monthly)),
+            ),
+            (
+                Some(scheduled(Downgrade, Some("E1"), None)),
+                ("E1", Plan::new(P1Y, Monthly)),
+            ),
+            (
+                Some(scheduled(PartialUpgrade, Some("E5"), None)),
+                ("E3", Plan::new(P1Y, Monthly)),
+            ),
+            (
+                Some(scheduled(Quantity, None, None)),
+                ("E3", Plan::new(P1Y, Monthly)),
+            ),
+            (
+                Some(scheduled(Quantity, None, Some((P3Y, Annual)))),
+                ("E3", Plan::new(P3Y, Annual)),
+            ),
+            (
+                Some(scheduled(Migration, None, Some((P1M, Monthly)))),
+                ("E3", Plan::new(P1M, Monthly)),
+            ),
+        ];
+        for (change, expected) in cases {
+            assert_eq!(next_term(current, change.as_ref()), expected, "{change:?}");
+        }
     }
 
     #[test]

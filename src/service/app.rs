@@ -9,6 +9,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::{self, Answered, Scope, StoredAnswer};
 use super::jobs::JobLimits;
+use super::prices::PriceBookCopy;
 use super::webhooks::EndpointRules;
 use crate::db;
 use crate::domain::Catalog;
@@ -24,6 +25,8 @@ pub struct App {
     job_limits: JobLimits,
     /// What a webhook endpoint's registration checks: its networks, the partner's count.
     webhook_rules: Arc<EndpointRules>,
+    /// The price list as last read (the renewals page prices next terms with it).
+    price_book: Arc<PriceBookCopy>,
 }
 
 impl App {
@@ -34,6 +37,7 @@ impl App {
             catalog,
             job_limits: JobLimits::default(),
             webhook_rules: Arc::new(EndpointRules::default()),
+            price_book: Arc::default(),
         }
     }
 
@@ -91,6 +95,10 @@ impl App {
     /// The pool, for the operations' reads that need no transaction.
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub(super) fn price_book_copy(&self) -> &PriceBookCopy {
+        &self.price_book
     }
 
     /// What one partner may hold of the job queue.

@@ -7,6 +7,7 @@ use super::{Actor, App, today};
 use crate::db;
 use crate::db::pipeline::{Renewal, RenewalFilter};
 use crate::domain::pipeline;
+use crate::domain::plan::Plan;
 use crate::domain::{CustomerId, ErrorCode, SubscriptionId};
 use crate::error::Error;
 
@@ -67,7 +68,21 @@ impl App {
         after: Option<(NaiveDate, SubscriptionId)>,
         limit: i64,
     ) -> Result<Vec<Renewal>, Error> {
-        let renewals = db::pipeline::list(self.pool(), actor.partner_id, filter, after, limit);
-        Ok(renewals.await?)
+        let page = db::pipeline::list(self.pool(), actor.partner_id, filter, after, limit).await?;
+        let mut renewals = page.renewals;
+        let Some(version) = page.price_list_version else {
+            return Ok(renewals);
+        };
+        let book = self.price_book(version).await?;
+        for renewal in &mut renewals {
+            let current = (
+                renewal.offer_id.as_str(),
+                Plan::new(renewal.term_duration, renewal.billing_cycle),
+            );
+            let (offer_id, plan) = pipeline::next_term(current, renewal.scheduled.as_ref());
+            let price = book.in_force(offer_id, &renewal.market, plan, renewal.term_end);
+            renewal.next_unit_price = price;
+        }
+        Ok(renewals)
     }
 }

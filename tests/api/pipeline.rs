@@ -175,6 +175,59 @@ async fn the_pipeline_lists_a_partners_renewals_in_term_end_order_with_filters_p
     assert!(probing.is_empty());
 }
 
+/// The next term's price comes from the service's copy of the price list: a list stored after a
+/// page was read (a new date, or a price replaced on its date) shows on the next page read, and a
+/// scheduled upgrade prices the next term at its target's price.
+#[tokio::test]
+async fn the_next_terms_price_follows_every_price_list_stored_and_the_scheduled_offer() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let customer = admin.customer("US").await;
+    admin.relationship(&customer, &["*"]).await;
+    let basic = "m365-business-basic";
+    let subscription = ending_in(&admin, &customer, basic, 4, 20).await;
+    let next_price = || async {
+        let rows = every_page(&admin, "", 50).await;
+        assert_eq!(ids(&rows), [subscription.as_str()]);
+        rows[0]["nextUnitPrice"].clone()
+    };
+    assert_eq!(
+        next_price().await,
+        600,
+        "the catalog's price, read before any list"
+    );
+
+    let list = |days: u64, offer: &str, price: i64| {
+        let effective = Utc::now().date_naive() + Days::new(days);
+        json!({"effectiveFrom": effective.to_string(), "prices": [
+            {"offerId": offer, "market": "US", "termDuration": "P1Y", "billingCycle": "monthly",
+             "monthlyUnitPrice": price}]})
+    };
+    assert!(load_prices(&app, &list(5, basic, 650)).status.success());
+    assert_eq!(next_price().await, 650, "in force from before the term end");
+    assert!(load_prices(&app, &list(25, basic, 900)).status.success());
+    assert_eq!(next_price().await, 650, "in force only after the term end");
+    assert!(load_prices(&app, &list(5, basic, 640)).status.success());
+    assert_eq!(next_price().await, 640, "the same day's price, replaced");
+
+    let standard = "m365-business-standard";
+    assert!(
+        load_prices(&app, &list(10, standard, 1_300))
+            .status
+            .success()
+    );
+    let upgrade = json!({"targetOfferId": standard});
+    let scheduled = admin
+        .post(
+            &format!("/v1/customers/{customer}/subscriptions/{subscription}/scheduled-change"),
+            &upgrade,
+        )
+        .await;
+    let status = scheduled.status();
+    assert_eq!(status, StatusCode::CREATED, "{}", scheduled.text().await.unwrap());
+    assert_eq!(next_price().await, 1_300, "the scheduled upgrade's offer");
+}
+
 #[tokio::test]
 async fn a_window_ending_before_it_starts_or_longer_than_400_days_is_refused() {
     let app = spawn_app().await;
