@@ -36,7 +36,7 @@ pub fn available() -> Option<&'static str> {
     found().then_some("wrk")
 }
 
-/// Runs `wrk` against `base` in `mode` (`floor`, `eligibility` or `recommendations`) over
+/// Runs `wrk` against `base` in `mode` (`floor`, `eligibility`, `recommendations` or `renewals`) over
 /// `customers` customers, with one token per partner in `tokens`.
 pub fn run(
     base: &str,

@@ -224,7 +224,12 @@ async fn the_next_terms_price_follows_every_price_list_stored_and_the_scheduled_
         )
         .await;
     let status = scheduled.status();
-    assert_eq!(status, StatusCode::CREATED, "{}", scheduled.text().await.unwrap());
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        scheduled.text().await.unwrap()
+    );
     assert_eq!(next_price().await, 1_300, "the scheduled upgrade's offer");
 }
 
