@@ -22,21 +22,19 @@ impl App {
         Ok(db::catalog::plan_prices_on(self.pool(), on).await?)
     }
 
-    /// The price list at `version` or later: the copy in memory when it is that version, otherwise
-    /// the list read again (which then becomes the copy).
+    /// The price list at `version`: the copy in memory when it is that version, otherwise the list
+    /// read again, which becomes the copy (a version that went down, as after a restore, is read
+    /// again too).
     pub(super) async fn price_book(&self, version: i64) -> Result<Arc<PriceBook>, Error> {
         let copy = &self.price_book_copy().0;
         if let Some((read, book)) = &*copy.read().unwrap_or_else(PoisonError::into_inner)
-            && *read >= version
+            && *read == version
         {
             return Ok(Arc::clone(book));
         }
         let (read, prices) = db::catalog::price_list(self.pool()).await?;
         let book = Arc::new(PriceBook::new(prices));
-        let mut slot = copy.write().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_none_or(|(kept, _)| *kept < read) {
-            *slot = Some((read, Arc::clone(&book)));
-        }
+        *copy.write().unwrap_or_else(PoisonError::into_inner) = Some((read, Arc::clone(&book)));
         Ok(book)
     }
 }
