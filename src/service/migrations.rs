@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use super::idempotency::{Answered, Scope, StoredAnswer};
 use super::subscription_steps::{cancel_scheduled_for, check_seats};
 use super::subscriptions::check_precondition;
-use super::{Actor, App, Change, lock_subscription, now, snapshot, today};
+use super::{Actor, App, lock_subscription, now, snapshot, today};
 use crate::db;
 use crate::db::subscriptions::NewSubscription;
 use crate::domain::billing::Billing;
@@ -218,21 +218,17 @@ pub(super) async fn replace(
     });
     let mut after = snapshot(&retired);
     after["migration"] = moved.clone();
+    let ids = (customer_id, before.id);
+    let kind = ChangeKind::Migration;
+    actor
+        .record_change(conn, ids, kind, Some(snapshot(before)), Some(after))
+        .await?;
     let mut created = snapshot(&target);
     created["migration"] = moved;
-    let migrated = Change {
-        subscription: (customer_id, before.id),
-        kind: ChangeKind::Migration,
-        before: Some(snapshot(before)),
-        after: Some(after),
-    };
-    let created = Change {
-        subscription: (customer_id, target.id),
-        kind: ChangeKind::Created,
-        before: None,
-        after: Some(created),
-    };
-    actor.record_changes(conn, vec![migrated, created]).await?;
+    let ids = (customer_id, target.id);
+    actor
+        .record_change(conn, ids, ChangeKind::Created, None, Some(created))
+        .await?;
     Ok(Replaced {
         target,
         retired,

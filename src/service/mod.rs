@@ -33,7 +33,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::history::{ChangeAuthor, NewHistoryEntry};
+use crate::db::history::NewHistoryEntry;
 use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Customer, Subscription};
 use crate::domain::subscription::SubscriptionStatus;
@@ -50,15 +50,6 @@ pub struct Actor {
     pub request_id: String,
 }
 
-/// One change to a subscription, as its history entry records it.
-#[derive(Debug, Clone)]
-struct Change {
-    subscription: (CustomerId, SubscriptionId),
-    kind: ChangeKind,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-}
-
 impl Actor {
     /// Records a change this actor made to a subscription, with the webhook event announcing it,
     /// in the caller's transaction.
@@ -70,56 +61,32 @@ impl Actor {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> Result<(), Error> {
-        let change = Change {
-            subscription,
+        let (customer_id, subscription_id) = subscription;
+        let notice = ChangeNotice {
             kind,
+            partner_id: self.partner_id,
+            customer_id,
+            subscription_id,
+            request_id: &self.request_id,
+            before: before.as_ref(),
+            after: after.as_ref(),
+        };
+        let event = Event::announce(&notice, Uuid::now_v7(), Utc::now());
+        let traceparent = crate::telemetry::propagation::current();
+        // The states move into the entry: the event holds its own copy.
+        let entry = NewHistoryEntry {
+            customer_id,
+            subscription_id,
+            partner_id: self.partner_id,
+            change_kind: kind,
             before,
             after,
-        };
-        self.record_changes(conn, vec![change]).await
-    }
-
-    /// Records changes this actor made, in order, each with the webhook event announcing it, in
-    /// the caller's transaction and one statement.
-    async fn record_changes(
-        &self,
-        conn: &mut sqlx::PgConnection,
-        changes: Vec<Change>,
-    ) -> Result<(), Error> {
-        let entries = changes
-            .into_iter()
-            .map(|change| {
-                let (customer_id, subscription_id) = change.subscription;
-                let notice = ChangeNotice {
-                    kind: change.kind,
-                    partner_id: self.partner_id,
-                    customer_id,
-                    subscription_id,
-                    request_id: &self.request_id,
-                    before: change.before.as_ref(),
-                    after: change.after.as_ref(),
-                };
-                let event = Event::announce(&notice, Uuid::now_v7(), Utc::now());
-                // The states move into the entry: the event holds its own copy.
-                NewHistoryEntry {
-                    customer_id,
-                    subscription_id,
-                    change_kind: change.kind,
-                    before: change.before,
-                    after: change.after,
-                    event,
-                }
-            })
-            .collect();
-        let traceparent = crate::telemetry::propagation::current();
-        let author = ChangeAuthor {
-            partner_id: self.partner_id,
             actor_user_id: &self.user_id,
             actor_roles: &self.roles,
             request_id: &self.request_id,
             traceparent: traceparent.as_deref(),
         };
-        Ok(db::history::record(conn, &author, entries).await?)
+        Ok(db::history::record(conn, &entry, &event).await?)
     }
 }
 

@@ -21,7 +21,6 @@ use crate::domain::subscription::SubscriptionStatus;
 use crate::domain::upgrade::{self, EligibleUpgrade, UpgradeCase};
 use crate::domain::{Catalog, ErrorCode, SubscriptionId, UserId};
 use crate::error::Error;
-use crate::service::Change;
 use crate::service::subscription_steps::cancel_scheduled_for;
 use crate::service::{Actor, now, snapshot, today};
 
@@ -201,14 +200,14 @@ async fn write(
     let (shrunk, target) = resize(conn, actor, source, into.as_ref(), (upgrade, seats)).await?;
     move_licenses(conn, source, target.id, upgrade).await?;
     let upgrade_id = record(conn, actor, source, &target, result).await?;
-    let changes =
-        [(Some(source), &shrunk), (into.as_ref(), &target)].map(|(before, after)| Change {
-            subscription: (after.customer_id, after.id),
-            kind: ChangeKind::PartialUpgrade,
-            before: before.map(snapshot),
-            after: Some(upgraded(after, upgrade_id)),
-        });
-    actor.record_changes(conn, changes.into()).await?;
+    for (before, after) in [(Some(source), &shrunk), (into.as_ref(), &target)] {
+        let entry = (after.customer_id, after.id);
+        let (before, after) = (before.map(snapshot), Some(upgraded(after, upgrade_id)));
+        let kind = ChangeKind::PartialUpgrade;
+        actor
+            .record_change(conn, entry, kind, before, after)
+            .await?;
+    }
     cancel_scheduled_for(conn, actor, source, ImmediateChange::PartialUpgrade).await?;
     if let Some(existing) = &into {
         cancel_scheduled_for(conn, actor, existing, ImmediateChange::Seats).await?;

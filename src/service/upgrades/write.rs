@@ -17,7 +17,7 @@ use crate::domain::subscription::{BillingDates, Channel, SubscriptionStatus};
 use crate::domain::upgrade::EligibleUpgrade;
 use crate::domain::{ErrorCode, SubscriptionId, UpgradeId};
 use crate::error::Error;
-use crate::service::{Actor, Change, now, snapshot, today};
+use crate::service::{Actor, now, snapshot, today};
 
 /// The terms of a target created now: from the upgrade's effective date to the source's period
 /// and term ends (co-terminous).
@@ -199,19 +199,24 @@ pub(super) async fn record_whole(
 ) -> Result<(), Error> {
     let upgrade_id = record(conn, actor, source, &target, result).await?;
     let customer_id = source.customer_id;
-    let retired = Change {
-        subscription: (customer_id, source.id),
-        kind: ChangeKind::Upgrade,
-        before: Some(snapshot(source)),
-        after: Some(upgraded(&retired, upgrade_id)),
-    };
-    let created = Change {
-        subscription: (customer_id, target.id),
-        kind: ChangeKind::Created,
-        before: None,
-        after: Some(upgraded(&target, upgrade_id)),
-    };
-    actor.record_changes(conn, vec![retired, created]).await
+    actor
+        .record_change(
+            conn,
+            (customer_id, source.id),
+            ChangeKind::Upgrade,
+            Some(snapshot(source)),
+            Some(upgraded(&retired, upgrade_id)),
+        )
+        .await?;
+    actor
+        .record_change(
+            conn,
+            (customer_id, target.id),
+            ChangeKind::Created,
+            None,
+            Some(upgraded(&target, upgrade_id)),
+        )
+        .await
 }
 
 /// Records the upgrade row with its answer (which gains the upgrade's and the target's ids).
