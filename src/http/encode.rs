@@ -60,6 +60,61 @@ fn delegate<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), E
     serde_json::to_writer(out, value)
 }
 
+/// A serializer's integer methods: `delegate` writes the number as serde_json does, `quoted`
+/// the same inside a map key's string.
+macro_rules! integers {
+    (delegate; $($method:ident: $ty:ty),*) => {
+        $(fn $method(self, v: $ty) -> Result<(), Error> {
+            delegate(self.out, &v)
+        })*
+    };
+    (quoted; $($method:ident: $ty:ty),*) => {
+        $(fn $method(self, v: $ty) -> Result<(), Error> {
+            self.quoted(v)
+        })*
+    };
+}
+
+/// A sequence-like compound (array, tuple, tuple variant): each element after a comma.
+macro_rules! elements {
+    ($trait:ident: $method:ident) => {
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
+
+            fn end(self) -> Result<(), Error> {
+                self.close()
+            }
+        }
+    };
+}
+
+/// A struct-like compound (struct, struct variant): each field as a key and its value.
+macro_rules! fields {
+    ($trait:ident) => {
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.field(key, value)
+            }
+
+            fn end(self) -> Result<(), Error> {
+                self.close()
+            }
+        }
+    };
+}
+
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
 }
@@ -146,45 +201,10 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        delegate(self.out, &v)
-    }
+    integers!(delegate;
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64, serialize_i128: i128,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64, serialize_u128: u128
+    );
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         delegate(self.out, &v)
@@ -321,57 +341,10 @@ impl fmt::Write for Text {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close()
-    }
-}
+elements!(SerializeSeq: serialize_element);
+elements!(SerializeTuple: serialize_element);
+elements!(SerializeTupleStruct: serialize_field);
+elements!(SerializeTupleVariant: serialize_field);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -395,39 +368,8 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close()
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close()
-    }
-}
+fields!(SerializeStruct);
+fields!(SerializeStructVariant);
 
 /// A map's key: a string, or what serde_json quotes into one (numbers, booleans, a character, a
 /// unit variant); anything else is refused, as serde_json refuses it. With `raw`, the text inside
@@ -465,45 +407,10 @@ impl ser::Serializer for MapKey<'_> {
         self.quoted(v)
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.quoted(v)
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.quoted(v)
-    }
+    integers!(quoted;
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64, serialize_i128: i128,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64, serialize_u128: u128
+    );
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         if !v.is_finite() {
