@@ -152,6 +152,24 @@ pub enum CatalogError {
     AddOnBaseNotBase { add_on: String, base: String },
 }
 
+/// The services of one offer as bits over the catalog's service codes (bit *i* of word *i / 64*
+/// is the *i*-th code in code order), so that the rules compare offers' services without
+/// comparing strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSet(Box<[u64]>);
+
+impl ServiceSet {
+    /// Word `w` of the set (0 past its end).
+    pub fn word(&self, w: usize) -> u64 {
+        self.0.get(w).copied().unwrap_or(0)
+    }
+
+    /// How many words the catalog's sets have.
+    pub fn words(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// The whole catalog, in display order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
@@ -159,6 +177,10 @@ pub struct Catalog {
     families: Vec<OfferFamily>,
     offers: Vec<Offer>,
     paths: Vec<UpgradePath>,
+    /// Every service code any offer includes, in code order: the bits of a [`ServiceSet`].
+    service_codes: Vec<String>,
+    /// Each offer's services, in the order of `offers`.
+    service_sets: Vec<ServiceSet>,
 }
 
 impl Catalog {
@@ -169,11 +191,32 @@ impl Catalog {
         offers: Vec<Offer>,
         paths: Vec<UpgradePath>,
     ) -> Result<Self, CatalogError> {
+        let service_codes: Vec<String> = offers
+            .iter()
+            .flat_map(|o| o.services.iter().cloned())
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        let words = service_codes.len().div_ceil(64);
+        let service_sets = offers
+            .iter()
+            .map(|offer| {
+                let mut bits = vec![0u64; words];
+                for service in &offer.services {
+                    if let Ok(i) = service_codes.binary_search(service) {
+                        bits[i / 64] |= 1 << (i % 64);
+                    }
+                }
+                ServiceSet(bits.into_boxed_slice())
+            })
+            .collect();
         let catalog = Catalog {
             markets,
             families,
             offers,
             paths,
+            service_codes,
+            service_sets,
         };
         catalog.check_references()?;
         Ok(catalog)
@@ -246,10 +289,22 @@ impl Catalog {
 
     /// Every service code any offer includes.
     pub fn service_codes(&self) -> BTreeSet<&str> {
-        self.offers
+        self.service_codes.iter().map(String::as_str).collect()
+    }
+
+    /// The services of the offer with this id, as bits.
+    pub fn service_set(&self, offer_id: &str) -> Option<&ServiceSet> {
+        let at = self.offers.iter().position(|o| o.id == offer_id)?;
+        self.service_sets.get(at)
+    }
+
+    /// The service codes of the bits set in `words`, in code order.
+    pub fn service_names<'a>(&'a self, words: &'a [u64]) -> impl Iterator<Item = &'a str> {
+        self.service_codes
             .iter()
-            .flat_map(|o| o.services.iter().map(String::as_str))
-            .collect()
+            .enumerate()
+            .filter(move |(i, _)| words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0))
+            .map(|(_, code)| code.as_str())
     }
 
     /// Every offer, in display order.

@@ -269,35 +269,34 @@ fn delegated_admin_missing(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<F
 /// of any channel.
 fn conflicting_services(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Failure> {
     let catalog = facts.catalog;
-    let source_services = catalog.offer(&facts.source.offer_id).map(|o| &o.services);
-    let added: BTreeSet<&String> = target
-        .services
-        .iter()
-        .filter(|s| source_services.is_none_or(|src| !src.contains(*s)))
-        .collect();
-    let mut overlap: Vec<(&String, Channel)> = Vec::new();
+    let target_set = catalog.service_set(&target.id)?;
+    let source_set = catalog.service_set(&facts.source.offer_id);
+    let words = target_set.words();
+    let added = |w: usize| target_set.word(w) & !source_set.map_or(0, |s| s.word(w));
+    let mut overlap: Vec<u64> = Vec::new();
+    let mut elsewhere = false;
     for other in facts.others.iter().filter(|s| s.is_live()) {
-        let Some(offer) = catalog.offer(&other.offer_id) else {
+        let Some(set) = catalog.service_set(&other.offer_id) else {
             continue;
         };
-        overlap.extend(
-            offer
-                .services
-                .iter()
-                .filter(|s| added.contains(s))
-                .map(|s| (s, other.channel)),
-        );
+        for w in 0..words {
+            let hit = set.word(w) & added(w);
+            if hit != 0 {
+                overlap.resize(words, 0);
+                overlap[w] |= hit;
+                elsewhere |= other.channel == Channel::Other;
+            }
+        }
     }
     if overlap.is_empty() {
         return None;
     }
-    let services: BTreeSet<&str> = overlap.iter().map(|(s, _)| s.as_str()).collect();
-    let elsewhere = overlap.iter().any(|(_, c)| *c == Channel::Other);
+    let services: Vec<&str> = catalog.service_names(&overlap).collect();
     Some(failure(
         FailureCode::ConflictingServices,
         format!(
             "The customer already has {} in another subscription{}.",
-            services.into_iter().collect::<Vec<_>>().join(", "),
+            services.join(", "),
             if elsewhere {
                 ", bought through another channel"
             } else {
@@ -308,7 +307,6 @@ fn conflicting_services(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Fail
     ))
 }
 
-/// The customer must not already hold the target, through any partner or channel.
 fn target_already_owned(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Failure> {
     let owned = facts
         .others
@@ -342,7 +340,28 @@ fn add_ons_present(facts: &UpgradeFacts<'_>) -> Option<Failure> {
 
 /// The quantity must fit the target's own cap and its family's cap per customer.
 fn seat_limit_exceeded(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) -> Option<Failure> {
-    seat_limit(facts, target, quantity).map(|reason| {
+    seat_limit_counting(facts, target, quantity, None)
+}
+
+/// Rule `seat_limit_exceeded` alone for `quantity` seats of the target, with `also` counted
+/// beside the customer's other subscriptions (a partial upgrade's source, with the seats it
+/// keeps); none when the target is not in the catalog.
+pub fn seat_limit_with(
+    facts: &UpgradeFacts<'_>,
+    (target_offer_id, quantity): (&str, i64),
+    also: &SubscriptionFacts,
+) -> Option<Failure> {
+    let target = facts.catalog.offer(target_offer_id)?;
+    seat_limit_counting(facts, target, quantity, Some(also))
+}
+
+fn seat_limit_counting(
+    facts: &UpgradeFacts<'_>,
+    target: &Offer,
+    quantity: i64,
+    also: Option<&SubscriptionFacts>,
+) -> Option<Failure> {
+    seat_limit(facts, target, quantity, also).map(|reason| {
         failure(
             FailureCode::SeatLimitExceeded,
             reason,
@@ -351,7 +370,12 @@ fn seat_limit_exceeded(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) 
     })
 }
 
-fn seat_limit(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) -> Option<String> {
+fn seat_limit(
+    facts: &UpgradeFacts<'_>,
+    target: &Offer,
+    quantity: i64,
+    also: Option<&SubscriptionFacts>,
+) -> Option<String> {
     if !(1..=MAX_QUANTITY).contains(&quantity) {
         return Some(format!(
             "The quantity must be between 1 and {MAX_QUANTITY}."
@@ -372,9 +396,8 @@ fn seat_limit(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) -> Option
                 .offer(&s.offer_id)
                 .is_some_and(|o| o.family_id.as_deref() == Some(&family.id))
     };
-    let held: i64 = facts
-        .others
-        .iter()
+    let held: i64 = (facts.others.iter())
+        .chain(also)
         .filter(in_family)
         .map(|s| s.quantity)
         .sum();

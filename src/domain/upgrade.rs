@@ -9,7 +9,7 @@ use super::billing::{self, Billing, Proration};
 use super::catalog::Offer;
 use super::catalog::UpgradeType;
 use super::commerce::{self, Term};
-use super::eligibility::{self, Failure, SubscriptionFacts, UpgradeFacts};
+use super::eligibility::{self, Failure, FailureCode, SubscriptionFacts, UpgradeFacts};
 use super::partial::{self, ExistingTarget, PartialRefusal, PartialRequest, PartialSeats};
 use super::plan::{BillingCycle, Commerce, Plan, TermDuration};
 use super::reassignment::{self, AccountToReassign, LicenseHolder, ReassignmentPlan};
@@ -155,29 +155,9 @@ pub fn evaluate_partial(
 ) -> Result<Evaluation, PartialRefusal> {
     let facts = &case.facts;
     let seats = partial::check_request(facts.source, target_offer_id, case.holders, request)?;
-    let others = others_after(facts, request.into, &seats);
-    let after = UpgradeFacts {
-        others: &others,
-        ..facts.clone()
-    };
-    let mut failures = eligibility::check(&after, target_offer_id, seats.target_quantity);
-    if case.terms.commerce == Commerce::New
-        && let Some(target_term) = request.into.and_then(|t| t.term)
-    {
-        let source_term = Term {
-            duration: case.terms.term_duration,
-            end: case.terms.term_end,
-        };
-        failures.extend(commerce::existing_target_failures(source_term, target_term));
-    }
-    let no_one = BTreeSet::new();
-    let on_target = request.into.map_or(&no_one, |t| &t.licensed_users);
+    let failures = partial_failures(case, target_offer_id, request, &seats);
     let offers = offers(case, target_offer_id);
-    let reassignment = offers.map(|(source, target, upgrade_type)| {
-        let can_move = partial::can_move((source, target), upgrade_type, on_target);
-        let movers = partial::movers(case.holders, request.users, seats.seats_moved, can_move);
-        reassignment::plan_movers(source, target, upgrade_type, &movers, on_target)
-    });
+    let reassignment = partial_plan(case, offers, request, &seats);
     if let (true, Some(plan)) = (failures.is_empty(), &reassignment) {
         partial::check_source_seats(&seats, case.holders.len(), plan.transfers.len())?;
     }
@@ -195,6 +175,49 @@ pub fn evaluate_partial(
         ),
         reassignment,
         partial: Some(seats),
+    })
+}
+
+/// The failing conditions of a partial upgrade: every eligibility condition on the customer's
+/// subscriptions as they would be after it (`others_after`), and a new-commerce source's checks
+/// of the existing target's term.
+fn partial_failures(
+    case: &UpgradeCase<'_>,
+    target_offer_id: &str,
+    request: &PartialRequest<'_>,
+    seats: &PartialSeats,
+) -> Vec<Failure> {
+    let others = others_after(&case.facts, request.into, seats);
+    let after = UpgradeFacts {
+        others: &others,
+        ..case.facts.clone()
+    };
+    let mut failures = eligibility::check(&after, target_offer_id, seats.target_quantity);
+    if case.terms.commerce == Commerce::New
+        && let Some(target_term) = request.into.and_then(|t| t.term)
+    {
+        let source_term = Term {
+            duration: case.terms.term_duration,
+            end: case.terms.term_end,
+        };
+        failures.extend(commerce::existing_target_failures(source_term, target_term));
+    }
+    failures
+}
+
+/// Whose licenses a partial upgrade moves, when the target is one of the paths.
+fn partial_plan(
+    case: &UpgradeCase<'_>,
+    offers: Option<(&Offer, &Offer, UpgradeType)>,
+    request: &PartialRequest<'_>,
+    seats: &PartialSeats,
+) -> Option<ReassignmentPlan> {
+    let no_one = BTreeSet::new();
+    let on_target = request.into.map_or(&no_one, |t| &t.licensed_users);
+    offers.map(|(source, target, upgrade_type)| {
+        let can_move = partial::can_move((source, target), upgrade_type, on_target);
+        let movers = partial::movers(case.holders, request.users, seats.seats_moved, can_move);
+        reassignment::plan_movers(source, target, upgrade_type, &movers, on_target)
     })
 }
 
@@ -309,19 +332,52 @@ fn bill(
     }))
 }
 
-/// Whether a partial upgrade to `target_offer_id` is possible, as the listing shows it: one seat
-/// moved, into `into` when the partner already has the target, with the rule picking the user.
+/// Whether a partial upgrade to `whole`'s target is possible, as the listing shows it: one seat
+/// moved, into `into` when the partner already has the target, with the rule picking the user;
+/// exactly the failures (or refusal) of [`evaluate_partial`], without its bill. `whole` is the
+/// whole upgrade's evaluation with the source's quantity: into a new subscription, its failures
+/// are the partial one's but for the seat caps, which are checked again with the source's
+/// remaining seats counted (a partial upgrade changes nothing else the conditions read).
 pub fn partial_option(
     case: &UpgradeCase<'_>,
-    target_offer_id: &str,
+    whole: &Evaluation,
     into: Option<&ExistingTarget>,
 ) -> Result<Vec<Failure>, PartialRefusal> {
+    let facts = &case.facts;
+    let target_offer_id = whole.target_offer_id.as_str();
     let request = PartialRequest {
         quantity: 1,
         users: None,
         into,
     };
-    evaluate_partial(case, target_offer_id, &request).map(|e| e.failures)
+    let seats = partial::check_request(facts.source, target_offer_id, case.holders, &request)?;
+    let reusable = into.is_none()
+        && whole.quantity == facts.source.quantity
+        && facts.source.offer_id != target_offer_id;
+    let failures = if reusable {
+        let remaining = SubscriptionFacts {
+            quantity: seats.source_quantity,
+            ..facts.source.clone()
+        };
+        let seat_limit = FailureCode::SeatLimitExceeded;
+        (whole.failures.iter())
+            .filter(|f| f.code != seat_limit)
+            .cloned()
+            .chain(eligibility::seat_limit_with(
+                facts,
+                (target_offer_id, seats.target_quantity),
+                &remaining,
+            ))
+            .collect()
+    } else {
+        partial_failures(case, target_offer_id, &request, &seats)
+    };
+    if failures.is_empty()
+        && let Some(plan) = partial_plan(case, offers(case, target_offer_id), &request, &seats)
+    {
+        partial::check_source_seats(&seats, case.holders.len(), plan.transfers.len())?;
+    }
+    Ok(failures)
 }
 
 /// Evaluates every target of the source's upgrade paths, in the catalog's order, keeping the

@@ -84,7 +84,7 @@ impl App {
         Ok(upgrade::evaluate_all(&case)
             .into_iter()
             .map(|whole| UpgradeOption {
-                partial: partial::option(&facts, &case, (&whole.target_offer_id, &terms)),
+                partial: partial::option(&facts, &case, (&whole, &terms)),
                 whole,
             })
             .collect())

@@ -11,7 +11,9 @@ use crate::domain::catalog::{
 use crate::domain::eligibility::{AdminRights, FailureCode, UpgradeFacts};
 use crate::domain::reassignment::{ReassignmentCode, ReassignmentPlan};
 use crate::domain::subscription::{BillingCycle, Channel};
-use crate::domain::upgrade::{Evaluation, SourceTerms, UpgradeCase, evaluate_partial};
+use crate::domain::upgrade::{
+    Evaluation, SourceTerms, UpgradeCase, evaluate, evaluate_partial, partial_option,
+};
 
 fn offer(id: &str, family: Option<&str>, services: &[&str], price: i64) -> Offer {
     Offer {
@@ -142,6 +144,10 @@ impl Case {
         target: &str,
         request: &PartialRequest<'_>,
     ) -> Result<Evaluation, PartialRefusal> {
+        self.with(|case| evaluate_partial(case, target, request))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&UpgradeCase<'_>) -> R) -> R {
         let case = UpgradeCase {
             facts: UpgradeFacts {
                 catalog: &self.catalog,
@@ -166,7 +172,7 @@ impl Case {
             holders: &self.holders,
             today: now().date_naive(),
         };
-        evaluate_partial(&case, target, request)
+        f(&case)
     }
 
     fn moving(&self, target: &str, quantity: i64) -> Result<Evaluation, PartialRefusal> {
@@ -553,6 +559,32 @@ fn billing_credits_and_charges_the_moved_seats_only() {
     assert_eq!(billing.remaining_days, 7);
 }
 
+prop_compose! {
+    /// Any subscription of the catalog's offers (or one it lacks), of any status and channel,
+    /// with quantities around the family's cap.
+    fn any_subscription()(
+        offer in prop_oneof![
+            Just("basic"), Just("standard"), Just("apps"), Just("apps-business"), Just("e1"),
+            Just("e3"), Just("retired"),
+        ],
+        status in prop_oneof![
+            Just(SubscriptionStatus::Active),
+            Just(SubscriptionStatus::Suspended),
+            Just(SubscriptionStatus::Cancelled),
+            Just(SubscriptionStatus::Upgraded),
+        ],
+        quantity in 1i64..45,
+        other_channel in any::<bool>(),
+    ) -> SubscriptionFacts {
+        SubscriptionFacts {
+            offer_id: offer.into(),
+            status,
+            quantity,
+            channel: if other_channel { Channel::Other } else { Channel::Partner },
+        }
+    }
+}
+
 proptest! {
     /// Seats are conserved, no user both moves and stays, every mover moves to the target only
     /// when nothing keeps it, and the source's seats cover the licenses left.
@@ -597,5 +629,41 @@ proptest! {
         if evaluation.failures.is_empty() {
             prop_assert!(i64::try_from(stayed.len()).unwrap() <= seats.source_quantity);
         }
+    }
+
+    /// The listing's partial option (one seat, the rule picking the user) is exactly what
+    /// evaluating that partial upgrade answers, failures or refusal, whatever the customer holds:
+    /// the option reuses the whole upgrade's failures and checks only the seat caps again.
+    #[test]
+    fn the_listings_partial_option_is_the_partial_evaluation_of_one_seat(
+        source in any_subscription(),
+        others in proptest::collection::vec(any_subscription(), 0..5),
+        licensed in 0u128..6,
+        conflicts in proptest::collection::vec(any::<bool>(), 6),
+        target in prop_oneof![Just("standard"), Just("e1"), Just("e3"), Just("apps"), Just("basic"), Just("unknown")],
+        into in proptest::option::of(any_subscription()),
+        licensed_on_target in proptest::collection::btree_set(1u128..8, 0..3),
+    ) {
+        let licensed = licensed.min(u128::try_from(source.quantity).unwrap());
+        let mut all = holders(licensed);
+        for (holder, conflict) in all.iter_mut().zip(&conflicts) {
+            if *conflict {
+                holder.other_services = BTreeSet::from(["DESKTOP".to_owned()]);
+            }
+        }
+        let existing = into.map(|subscription| ExistingTarget {
+            subscription,
+            licensed_users: licensed_on_target.into_iter().map(user).collect(),
+            term: None,
+            unit_price: None,
+        });
+        let case = Case::new(source.clone(), all).with_others(others);
+        let (option, evaluated) = case.with(|case| {
+            let whole = evaluate(case, target, source.quantity);
+            let option = partial_option(case, &whole, existing.as_ref());
+            let evaluated = evaluate_partial(case, target, &request(1, None, existing.as_ref()));
+            (option, evaluated.map(|e| e.failures))
+        });
+        prop_assert_eq!(option, evaluated);
     }
 }

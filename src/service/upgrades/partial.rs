@@ -18,7 +18,7 @@ use crate::domain::plan::Commerce;
 use crate::domain::records::{ChangeKind, Subscription};
 use crate::domain::renewal::ImmediateChange;
 use crate::domain::subscription::SubscriptionStatus;
-use crate::domain::upgrade::{self, EligibleUpgrade, UpgradeCase};
+use crate::domain::upgrade::{self, EligibleUpgrade, Evaluation, UpgradeCase};
 use crate::domain::{Catalog, ErrorCode, SubscriptionId, UserId};
 use crate::error::Error;
 use crate::service::subscription_steps::cancel_scheduled_for;
@@ -53,9 +53,9 @@ pub struct PartialOption {
 pub(super) fn option(
     facts: &Facts,
     case: &UpgradeCase<'_>,
-    (target_offer_id, terms): (&str, &BTreeMap<SubscriptionId, Term>),
+    (whole, terms): (&Evaluation, &BTreeMap<SubscriptionId, Term>),
 ) -> PartialOption {
-    let owned = facts.own_active(target_offer_id);
+    let owned = facts.own_active(&whole.target_offer_id);
     let existing = owned.map(|(id, subscription)| ExistingTarget {
         subscription: subscription.clone(),
         licensed_users: BTreeSet::new(),
@@ -64,7 +64,7 @@ pub(super) fn option(
     });
     PartialOption {
         into: owned.map(|(id, _)| *id),
-        outcome: upgrade::partial_option(case, target_offer_id, existing.as_ref()),
+        outcome: upgrade::partial_option(case, whole, existing.as_ref()),
     }
 }
 
