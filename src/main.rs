@@ -9,12 +9,6 @@ use subscription_upgrades::domain::plan::{PriceList, check_price_list};
 use subscription_upgrades::startup::{self, Application};
 use subscription_upgrades::{db, http, telemetry};
 
-/// mimalloc instead of glibc's malloc: a request allocates a few hundred small strings and
-/// vectors, and glibc spent about a fifth of an eligibility GET's instructions on them
-/// (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
