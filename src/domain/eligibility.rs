@@ -307,6 +307,7 @@ fn conflicting_services(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Fail
     ))
 }
 
+/// The customer must not already hold the target, through any partner or channel.
 fn target_already_owned(facts: &UpgradeFacts<'_>, target: &Offer) -> Option<Failure> {
     let owned = facts
         .others

@@ -164,3 +164,41 @@ fn wire_names_round_trip() {
     }
     assert_eq!(UpgradeType::parse("upgrade"), None);
 }
+
+/// Each offer's services as bits over the catalog's codes in code order, past one 64-bit word:
+/// the names read back from the bits are the offer's own, sorted.
+#[test]
+fn service_sets_hold_each_offers_services_whatever_their_number() {
+    let code = |n: usize| format!("SERVICE_{n:03}");
+    let with = |id: &str, services: &[usize]| Offer {
+        services: services.iter().map(|&n| code(n)).collect(),
+        ..offer(id, OfferKind::Base, &["US"], None)
+    };
+    let many: Vec<usize> = (0..70).collect();
+    let catalog = Catalog::new(
+        vec![market("US", "USD")],
+        vec![],
+        vec![
+            with("all", &many),
+            with("few", &[69, 3, 64]),
+            with("none", &[]),
+        ],
+        vec![],
+    )
+    .expect("valid catalog");
+
+    let names = |id: &str| -> Vec<String> {
+        let set = catalog.service_set(id).unwrap();
+        let words: Vec<u64> = (0..set.words()).map(|w| set.word(w)).collect();
+        catalog.service_names(&words).map(str::to_owned).collect()
+    };
+    assert_eq!(
+        names("all"),
+        many.iter().map(|&n| code(n)).collect::<Vec<_>>()
+    );
+    assert_eq!(names("few"), vec![code(3), code(64), code(69)]);
+    assert!(names("none").is_empty());
+    assert_eq!(catalog.service_set("all").unwrap().words(), 2);
+    assert!(catalog.service_set("missing").is_none());
+    assert_eq!(catalog.service_codes().len(), 70);
+}
