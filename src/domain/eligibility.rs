@@ -141,7 +141,7 @@ pub fn check(facts: &UpgradeFacts<'_>, target_offer_id: &str, quantity: i64) -> 
                 conflicting_services(facts, target),
                 target_already_owned(facts, target),
                 add_ons_present(facts),
-                seat_limit_exceeded(facts, target, quantity),
+                seat_limit_exceeded(facts, target, quantity, None),
             ]
             .into_iter()
             .flatten(),
@@ -183,7 +183,7 @@ pub fn check_downgrade(
         [
             delegated_admin_missing(facts, target),
             add_ons_present(facts),
-            seat_limit_exceeded(facts, target, quantity),
+            seat_limit_exceeded(facts, target, quantity, None),
         ]
         .into_iter()
         .flatten(),
@@ -339,24 +339,9 @@ fn add_ons_present(facts: &UpgradeFacts<'_>) -> Option<Failure> {
     })
 }
 
-/// The quantity must fit the target's own cap and its family's cap per customer.
-fn seat_limit_exceeded(facts: &UpgradeFacts<'_>, target: &Offer, quantity: i64) -> Option<Failure> {
-    seat_limit_counting(facts, target, quantity, None)
-}
-
-/// Rule `seat_limit_exceeded` alone for `quantity` seats of the target, with `also` counted
-/// beside the customer's other subscriptions (a partial upgrade's source, with the seats it
-/// keeps); none when the target is not in the catalog.
-pub fn seat_limit_with(
-    facts: &UpgradeFacts<'_>,
-    (target_offer_id, quantity): (&str, i64),
-    also: &SubscriptionFacts,
-) -> Option<Failure> {
-    let target = facts.catalog.offer(target_offer_id)?;
-    seat_limit_counting(facts, target, quantity, Some(also))
-}
-
-fn seat_limit_counting(
+/// The quantity must fit the target's own cap and its family's cap per customer; `also` is counted
+/// beside the customer's other subscriptions (a partial upgrade's source, with the seats it keeps).
+fn seat_limit_exceeded(
     facts: &UpgradeFacts<'_>,
     target: &Offer,
     quantity: i64,
@@ -369,6 +354,17 @@ fn seat_limit_counting(
             "Choose a quantity within the target's seat cap.",
         )
     })
+}
+
+/// Rule `seat_limit_exceeded` alone for `quantity` seats of the target, with `also` counted
+/// beside the customer's other subscriptions; none when the target is not in the catalog.
+pub fn seat_limit_with(
+    facts: &UpgradeFacts<'_>,
+    (target_offer_id, quantity): (&str, i64),
+    also: &SubscriptionFacts,
+) -> Option<Failure> {
+    let target = facts.catalog.offer(target_offer_id)?;
+    seat_limit_exceeded(facts, target, quantity, Some(also))
 }
 
 fn seat_limit(
