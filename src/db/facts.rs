@@ -7,17 +7,15 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 
 use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
-use crate::domain::commerce::SeatWindows;
 use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId, UserId};
-use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::{RelationshipStatus, Subscription};
-use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+use crate::domain::subscription::{Channel, SubscriptionStatus};
 
 /// A delegated admin relationship as the eligibility rules read it. Its times come as
 /// microseconds since the epoch where it is read from JSON, which decode whatever the year
@@ -95,10 +93,7 @@ pub enum Freshness {
 #[derive(sqlx::FromRow)]
 struct CustomerRecord {
     market_code: String,
-    /// Every active source, as JSON (the customer-wide statements; `NULL` in the others).
-    sources: Option<Json<Vec<Subscription>>>,
-    /// The one source, when the partner sold it to the customer (the one-source statements).
-    source: Option<SourceRecord>,
+    sources: Json<Vec<Subscription>>,
     subscription_ids: Vec<SubscriptionId>,
     subscription_offers: Vec<String>,
     subscription_statuses: Vec<SubscriptionStatus>,
@@ -120,106 +115,6 @@ struct CustomerRecord {
     license_disabled: Vec<String>,
 }
 
-/// One subscription as the one-source statements send it: a record of three records (a tuple
-/// decodes at most 9 fields), their fields the columns `source_row!` lists, in its order. Decoded
-/// field by field in Postgres's binary format, at about a third of what its JSON cost.
-type SourceRecord = (
-    (
-        SubscriptionId,
-        CustomerId,
-        String,
-        Channel,
-        Option<PartnerId>,
-        i32,
-        SubscriptionStatus,
-        BillingCycle,
-    ),
-    (
-        NaiveDate,
-        NaiveDate,
-        NaiveDate,
-        NaiveDate,
-        Option<SubscriptionId>,
-        Option<SubscriptionId>,
-        i64,
-        bool,
-    ),
-    (
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Commerce,
-        TermDuration,
-        Option<i64>,
-        Option<DateTime<Utc>>,
-        SeatWindows,
-        Option<SubscriptionId>,
-    ),
-);
-
-/// The columns of a [`SourceRecord`], in its order.
-macro_rules! source_row {
-    () => {
-        "ROW(ROW(s.id, s.customer_id, s.offer_id, s.channel, s.partner_id, s.quantity, s.status,
-                 s.billing_cycle),
-             ROW(s.term_start, s.term_end, s.current_period_start, s.current_period_end,
-                 s.upgraded_to_id, s.upgraded_from_id, s.version, s.auto_renew),
-             ROW(s.created_at, s.updated_at, s.commerce, s.term_duration, s.unit_price_minor,
-                 s.cancellation_window_ends_at, s.seat_windows, s.migrated_from_id))"
-    };
-}
-
-fn subscription_of(record: SourceRecord) -> Subscription {
-    let (
-        (id, customer_id, offer_id, channel, partner_id, quantity, status, billing_cycle),
-        (
-            term_start,
-            term_end,
-            current_period_start,
-            current_period_end,
-            upgraded_to_id,
-            upgraded_from_id,
-            version,
-            auto_renew,
-        ),
-        (
-            created_at,
-            updated_at,
-            commerce,
-            term_duration,
-            unit_price,
-            cancellation_window_ends_at,
-            seat_windows,
-            migrated_from_id,
-        ),
-    ) = record;
-    Subscription {
-        id,
-        customer_id,
-        offer_id,
-        channel,
-        partner_id,
-        quantity,
-        status,
-        billing_cycle,
-        term_start,
-        term_end,
-        current_period_start,
-        current_period_end,
-        upgraded_to_id,
-        upgraded_from_id,
-        version,
-        auto_renew,
-        created_at,
-        updated_at,
-        commerce,
-        term_duration,
-        unit_price,
-        cancellation_window_ends_at,
-        seat_windows,
-        migrated_from_id,
-    }
-}
-
 /// The facts statement of which of the partner's subscriptions of the customer are the sources
 /// (`one`: `$3`; `active`: every active one) over where the row comes from (`stored`: the table;
 /// `locked`: the table, unless this transaction changed the customer or a write dropped the row,
@@ -230,22 +125,15 @@ fn subscription_of(record: SourceRecord) -> Subscription {
 /// cost more than running it).
 macro_rules! facts_statement {
     (one, $from:ident) => {
-        facts_statement!(@from $from, concat!(
-            "NULL::json AS sources, (SELECT ", source_row!(), " FROM subscriptions s",
-            " WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2",
-            " AND s.id = $3) AS source"
-        ))
+        facts_statement!(@from $from, "s.id = $3")
     };
     (active, $from:ident) => {
-        facts_statement!(@from $from, "(SELECT coalesce(json_agg(to_json(s) ORDER BY s.id), '[]')
-                     FROM subscriptions s
-                     WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2
-                       AND s.status = 'active') AS sources, NULL::record AS source")
+        facts_statement!(@from $from, "s.status = 'active'")
     };
-    (@from stored, $sources:expr) => {
+    (@from stored, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts f WHERE f.customer_id = $1 AND")
     };
-    (@from locked, $sources:expr) => {
+    (@from locked, $sources:literal) => {
         facts_statement!(@sql $sources, "(SELECT * FROM customer_facts f
                     WHERE f.customer_id = $1 AND NOT customer_facts_mine($1::uuid)
                    UNION ALL
@@ -253,14 +141,18 @@ macro_rules! facts_statement {
                    LIMIT 1) f
              WHERE")
     };
-    (@from live, $sources:expr) => {
+    (@from live, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts_of(ARRAY[$1::uuid]) f WHERE")
     };
-    (@sql $sources:expr, $from:literal) => {
+    (@sql $sources:literal, $from:literal) => {
         concat!(
-            "SELECT f.market_code, ",
+            "SELECT f.market_code,
+                    (SELECT coalesce(json_agg(to_json(s) ORDER BY s.id), '[]')
+                     FROM subscriptions s
+                     WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2
+                       AND ",
             $sources,
-            ",
+            ") AS sources,
                     f.subscription_ids, f.subscription_offers, f.subscription_statuses,
                     f.subscription_quantities, f.subscription_channels, f.subscription_partners,
                     f.right_partners, f.right_statuses, f.right_starts, f.right_ends,
@@ -382,7 +274,7 @@ impl CustomerRecord {
         let rights = self.rights_of(partner_id);
         let subscriptions = self.subscriptions();
         let market_code = std::mem::take(&mut self.market_code);
-        let source = self.source.take().map(subscription_of);
+        let source = std::mem::take(&mut self.sources.0).pop();
         let (holders, assignments) = self.licenses(|id| id == source_id);
         FactsRow {
             market_code,
@@ -404,7 +296,7 @@ impl CustomerRecord {
         let rights = self.rights_of(partner_id);
         let subscriptions = self.subscriptions();
         let market_code = std::mem::take(&mut self.market_code);
-        let sources = self.sources.take().map(|json| json.0).unwrap_or_default();
+        let sources = std::mem::take(&mut self.sources.0);
         let (holders, assignments) =
             self.licenses(|id| sources.binary_search_by_key(&id, |s| s.id).is_ok());
         CustomerFactsRow {
