@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
-use sqlx::types::Json;
 
 use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
@@ -95,10 +94,9 @@ pub enum Freshness {
 #[derive(sqlx::FromRow)]
 struct CustomerRecord {
     market_code: String,
-    /// Every active source, as JSON (the customer-wide statements; `NULL` in the others).
-    sources: Option<Json<Vec<Subscription>>>,
-    /// The one source, when the partner sold it to the customer (the one-source statements).
-    source: Option<SourceRecord>,
+    /// The sources, in id order: the one source when the partner sold it to the customer, or
+    /// every active subscription the partner sold it.
+    sources: Vec<SourceRecord>,
     subscription_ids: Vec<SubscriptionId>,
     subscription_offers: Vec<String>,
     subscription_statuses: Vec<SubscriptionStatus>,
@@ -120,7 +118,7 @@ struct CustomerRecord {
     license_disabled: Vec<String>,
 }
 
-/// One subscription as the one-source statements send it: a value of the composite type
+/// One source as the facts statements send it: a value of the composite type
 /// `subscription_record` (migration `20261213090000`), decoded field by field in Postgres's
 /// binary format, at about a third of what its JSON cost. A named type, not an anonymous `ROW`:
 /// a Citus coordinator cannot read an anonymous record back from a worker.
@@ -206,22 +204,15 @@ impl From<SourceRecord> for Subscription {
 /// cost more than running it).
 macro_rules! facts_statement {
     (one, $from:ident) => {
-        facts_statement!(@from $from, concat!(
-            "NULL::json AS sources, (SELECT ", source_row!(), " FROM subscriptions s",
-            " WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2",
-            " AND s.id = $3) AS source"
-        ))
+        facts_statement!(@from $from, "s.id = $3")
     };
     (active, $from:ident) => {
-        facts_statement!(@from $from, "(SELECT coalesce(json_agg(to_json(s) ORDER BY s.id), '[]')
-                     FROM subscriptions s
-                     WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2
-                       AND s.status = 'active') AS sources, NULL::subscription_record AS source")
+        facts_statement!(@from $from, "s.status = 'active'")
     };
-    (@from stored, $sources:expr) => {
+    (@from stored, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts f WHERE f.customer_id = $1 AND")
     };
-    (@from locked, $sources:expr) => {
+    (@from locked, $sources:literal) => {
         facts_statement!(@sql $sources, "(SELECT * FROM customer_facts f
                     WHERE f.customer_id = $1 AND NOT customer_facts_mine($1::uuid)
                    UNION ALL
@@ -229,14 +220,18 @@ macro_rules! facts_statement {
                    LIMIT 1) f
              WHERE")
     };
-    (@from live, $sources:expr) => {
+    (@from live, $sources:literal) => {
         facts_statement!(@sql $sources, "customer_facts_of(ARRAY[$1::uuid]) f WHERE")
     };
-    (@sql $sources:expr, $from:literal) => {
+    (@sql $sources:literal, $from:literal) => {
         concat!(
-            "SELECT f.market_code, ",
+            "SELECT f.market_code,
+                    (SELECT coalesce(array_agg(", source_row!(), " ORDER BY s.id), '{}')
+                     FROM subscriptions s
+                     WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2
+                       AND ",
             $sources,
-            ",
+            ") AS sources,
                     f.subscription_ids, f.subscription_offers, f.subscription_statuses,
                     f.subscription_quantities, f.subscription_channels, f.subscription_partners,
                     f.right_partners, f.right_statuses, f.right_starts, f.right_ends,
@@ -358,7 +353,7 @@ impl CustomerRecord {
         let rights = self.rights_of(partner_id);
         let subscriptions = self.subscriptions();
         let market_code = std::mem::take(&mut self.market_code);
-        let source = self.source.take().map(Subscription::from);
+        let source = self.sources.pop().map(Subscription::from);
         let (holders, assignments) = self.licenses(|id| id == source_id);
         FactsRow {
             market_code,
@@ -380,7 +375,9 @@ impl CustomerRecord {
         let rights = self.rights_of(partner_id);
         let subscriptions = self.subscriptions();
         let market_code = std::mem::take(&mut self.market_code);
-        let sources = self.sources.take().map(|json| json.0).unwrap_or_default();
+        let sources: Vec<Subscription> = (std::mem::take(&mut self.sources).into_iter())
+            .map(Subscription::from)
+            .collect();
         let (holders, assignments) =
             self.licenses(|id| sources.binary_search_by_key(&id, |s| s.id).is_ok());
         CustomerFactsRow {
