@@ -1,8 +1,9 @@
--- The one-source facts statements send the source subscription as one value of this type, which
--- the service decodes field by field in the binary format (its JSON text cost three times as much
--- to parse). Its fields are the subscription columns the service reads, in the order of
--- `db::facts::SourceRecord`. A named type rather than an anonymous ROW(...): a Citus coordinator
--- cannot read an anonymous record back from a worker; Citus creates this type on every node.
+-- The facts statements send the partner's sources (one subscription, or every active one) as an
+-- array of this type, which the service decodes field by field in the binary format (their JSON
+-- text cost three times as much to parse). Its fields are the subscription columns the service
+-- reads, in the order of `db::facts::SourceRecord`. A named type rather than an anonymous
+-- ROW(...): a Citus coordinator cannot read an anonymous record back from a worker; Citus creates
+-- this type on every node.
 CREATE TYPE subscription_record AS (
     id                          uuid,
     customer_id                 uuid,
