@@ -368,6 +368,19 @@ fn step_containing(
     }
 }
 
+/// Any status the eligibility rules tell apart in property tests: the two live ones and two that
+/// are not (test builds only).
+#[cfg(test)]
+pub(crate) fn any_status() -> impl proptest::strategy::Strategy<Value = SubscriptionStatus> {
+    use proptest::prelude::{Just, prop_oneof};
+    prop_oneof![
+        Just(SubscriptionStatus::Active),
+        Just(SubscriptionStatus::Suspended),
+        Just(SubscriptionStatus::Cancelled),
+        Just(SubscriptionStatus::Upgraded),
+    ]
+}
+
 #[cfg(test)]
 mod terms_tests;
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::eligibility::{AdminRights, FailureCode, UpgradeFacts};
 use crate::domain::reassignment::{ReassignmentCode, ReassignmentPlan};
-use crate::domain::subscription::{BillingCycle, Channel};
+use crate::domain::subscription::{BillingCycle, Channel, any_status};
 use crate::domain::upgrade::{
     Evaluation, SourceTerms, UpgradeCase, evaluate, evaluate_partial, partial_option,
 };
@@ -567,12 +567,7 @@ prop_compose! {
             Just("basic"), Just("standard"), Just("apps"), Just("apps-business"), Just("e1"),
             Just("e3"), Just("retired"),
         ],
-        status in prop_oneof![
-            Just(SubscriptionStatus::Active),
-            Just(SubscriptionStatus::Suspended),
-            Just(SubscriptionStatus::Cancelled),
-            Just(SubscriptionStatus::Upgraded),
-        ],
+        status in any_status(),
         quantity in 1i64..45,
         other_channel in any::<bool>(),
     ) -> SubscriptionFacts {

@@ -8,7 +8,7 @@ use crate::domain::UserId;
 use crate::domain::catalog::{Catalog, Market, Offer, OfferKind, UpgradePath};
 use crate::domain::eligibility::{AdminRights, FailureCode, SubscriptionFacts};
 use crate::domain::reassignment::LicenseHolder;
-use crate::domain::subscription::{Channel, SubscriptionStatus};
+use crate::domain::subscription::{Channel, SubscriptionStatus, any_status};
 
 fn offer(id: &str, services: &[&str], price: i64) -> Offer {
     Offer {
@@ -183,15 +183,6 @@ fn the_requested_quantity_drives_the_charge_and_the_seat_plan() {
     assert_eq!(evaluation.billing.unwrap().charge, 0);
     let plan = evaluation.reassignment.unwrap();
     assert!(plan.transfers.is_empty());
-}
-
-fn any_status() -> impl Strategy<Value = SubscriptionStatus> {
-    prop_oneof![
-        Just(SubscriptionStatus::Active),
-        Just(SubscriptionStatus::Suspended),
-        Just(SubscriptionStatus::Cancelled),
-        Just(SubscriptionStatus::Upgraded),
-    ]
 }
 
 prop_compose! {
