@@ -8,15 +8,23 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+mod array;
+
+use array::{Array, Element};
 
 use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
 use crate::domain::commerce::SeatWindows;
-use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId, UserId};
+use crate::domain::ids::{CustomerId, PartnerId, SubscriptionId};
 use crate::domain::plan::{Commerce, TermDuration};
 use crate::domain::records::{RelationshipStatus, Subscription};
 use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// A delegated admin relationship as the eligibility rules read it. Its times come as
 /// microseconds since the epoch where it is read from JSON, which decode whatever the year
@@ -89,33 +97,32 @@ pub enum Freshness {
     Locked,
 }
 
-/// The customer's `customer_facts` row and the sources. Each list is one array per column,
-/// which Postgres sends and the service decodes for a fraction of the cost of JSON.
-#[derive(sqlx::FromRow)]
-struct CustomerRecord {
+/// The customer's `customer_facts` row and the sources. Each list is one array per column, read
+/// in place ([`array`]): an element is decoded only where the mapping keeps it.
+struct CustomerRecord<'r> {
     market_code: String,
     /// The sources, in id order: the one source when the partner sold it to the customer, or
     /// every active subscription the partner sold it.
     sources: Vec<SourceRecord>,
-    subscription_ids: Vec<SubscriptionId>,
-    subscription_offers: Vec<String>,
-    subscription_statuses: Vec<SubscriptionStatus>,
-    subscription_quantities: Vec<i32>,
-    subscription_channels: Vec<Channel>,
-    subscription_partners: Vec<Option<PartnerId>>,
-    right_partners: Vec<PartnerId>,
-    right_statuses: Vec<RelationshipStatus>,
-    right_starts: Vec<DateTime<Utc>>,
-    right_ends: Vec<DateTime<Utc>>,
-    right_all_services: Vec<bool>,
-    right_services: Vec<String>,
-    add_on_subscriptions: Vec<SubscriptionId>,
-    license_users: Vec<UserId>,
-    license_subscriptions: Vec<SubscriptionId>,
-    license_assigned: Vec<DateTime<Utc>>,
-    license_names: Vec<String>,
-    license_emails: Vec<String>,
-    license_disabled: Vec<String>,
+    subscription_ids: Array<'r>,
+    subscription_offers: Array<'r>,
+    subscription_statuses: Array<'r>,
+    subscription_quantities: Array<'r>,
+    subscription_channels: Array<'r>,
+    subscription_partners: Array<'r>,
+    right_partners: Array<'r>,
+    right_statuses: Array<'r>,
+    right_starts: Array<'r>,
+    right_ends: Array<'r>,
+    right_all_services: Array<'r>,
+    right_services: Array<'r>,
+    add_on_subscriptions: Array<'r>,
+    license_users: Array<'r>,
+    license_subscriptions: Array<'r>,
+    license_assigned: Array<'r>,
+    license_names: Array<'r>,
+    license_emails: Array<'r>,
+    license_disabled: Array<'r>,
 }
 
 /// One source as the facts statements send it: a value of the composite type
@@ -265,11 +272,12 @@ pub async fn facts(
         partner_id,
         source: Some(subscription_id),
     };
-    let record = match freshness {
+    let row = match freshness {
         Freshness::Stored => read.stored(conn, ONE_STORED, ONE_LIVE).await?,
         Freshness::Locked => read.fetch(conn, ONE_LOCKED).await?,
     };
-    Ok(record.map(|record| record.for_source(partner_id, subscription_id)))
+    row.map(|row| CustomerRecord::read(&row)?.for_source(partner_id, subscription_id))
+        .transpose()
 }
 
 /// The facts of upgrading each active subscription the partner sold the customer, from the
@@ -284,8 +292,9 @@ pub async fn customer_facts(
         partner_id,
         source: None,
     };
-    let record = read.stored(conn, ACTIVE_STORED, ACTIVE_LIVE).await?;
-    Ok(record.map(|record| record.for_sources(partner_id)))
+    let row = read.stored(conn, ACTIVE_STORED, ACTIVE_LIVE).await?;
+    row.map(|row| CustomerRecord::read(&row)?.for_sources(partner_id))
+        .transpose()
 }
 
 /// One read of a customer's facts, with its statements' parameters.
@@ -305,16 +314,16 @@ impl Read {
         conn: &mut PgConnection,
         stored: &'static str,
         live: &'static str,
-    ) -> Result<Option<CustomerRecord>, sqlx::Error> {
-        if let Some(record) = self.fetch(conn, stored).await? {
-            return Ok(Some(record));
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        if let Some(row) = self.fetch(conn, stored).await? {
+            return Ok(Some(row));
         }
         sqlx::query("SELECT refill_customer_facts($1)")
             .bind(self.customer_id)
             .execute(&mut *conn)
             .await?;
-        if let Some(record) = self.fetch(conn, stored).await? {
-            return Ok(Some(record));
+        if let Some(row) = self.fetch(conn, stored).await? {
+            return Ok(Some(row));
         }
         self.fetch(conn, live).await
     }
@@ -323,8 +332,8 @@ impl Read {
         &self,
         conn: &mut PgConnection,
         statement: &'static str,
-    ) -> Result<Option<CustomerRecord>, sqlx::Error> {
-        let query = sqlx::query_as(statement)
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        let query = sqlx::query(statement)
             .bind(self.customer_id)
             .bind(self.partner_id);
         let query = match self.source {
@@ -336,7 +345,7 @@ impl Read {
 }
 
 /// `EXCHANGE,BOOKINGS` as its codes; the empty string as none.
-fn codes(joined: String) -> Vec<String> {
+fn codes(joined: &str) -> Vec<String> {
     joined
         .split(',')
         .filter(|code| !code.is_empty())
@@ -344,133 +353,221 @@ fn codes(joined: String) -> Vec<String> {
         .collect()
 }
 
-impl CustomerRecord {
+/// A text element holding one of `T`'s names.
+fn name<T>(element: Option<&[u8]>, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
+    let name = array::text(element)?;
+    parse(name).ok_or_else(|| format!("{name:?} is not a {}", std::any::type_name::<T>()).into())
+}
+
+/// The length shared by the arrays of one list, which Postgres aggregated side by side.
+fn list_length(list: &str, arrays: &[&Array<'_>]) -> Result<usize, Error> {
+    let len = arrays.first().map_or(0, |array| array.len());
+    if arrays.iter().any(|array| array.len() != len) {
+        return Err(format!("the arrays of the {list} differ in length").into());
+    }
+    Ok(len)
+}
+
+impl<'r> CustomerRecord<'r> {
+    /// The row's columns, the arrays' framing checked.
+    fn read(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let array = |column, element| Array::column(row, column, element);
+        Ok(CustomerRecord {
+            market_code: row.try_get("market_code")?,
+            sources: row.try_get("sources")?,
+            subscription_ids: array("subscription_ids", Element::Uuid)?,
+            subscription_offers: array("subscription_offers", Element::Text)?,
+            subscription_statuses: array("subscription_statuses", Element::Text)?,
+            subscription_quantities: array("subscription_quantities", Element::Int4)?,
+            subscription_channels: array("subscription_channels", Element::Text)?,
+            subscription_partners: array("subscription_partners", Element::Uuid)?,
+            right_partners: array("right_partners", Element::Uuid)?,
+            right_statuses: array("right_statuses", Element::Text)?,
+            right_starts: array("right_starts", Element::Timestamptz)?,
+            right_ends: array("right_ends", Element::Timestamptz)?,
+            right_all_services: array("right_all_services", Element::Bool)?,
+            right_services: array("right_services", Element::Text)?,
+            add_on_subscriptions: array("add_on_subscriptions", Element::Uuid)?,
+            license_users: array("license_users", Element::Uuid)?,
+            license_subscriptions: array("license_subscriptions", Element::Uuid)?,
+            license_assigned: array("license_assigned", Element::Timestamptz)?,
+            license_names: array("license_names", Element::Text)?,
+            license_emails: array("license_emails", Element::Text)?,
+            license_disabled: array("license_disabled", Element::Text)?,
+        })
+    }
+
     /// What `partner_id` may see of the customer, for an upgrade of `source`.
-    fn for_source(mut self, partner_id: PartnerId, source_id: SubscriptionId) -> FactsRow {
+    fn for_source(
+        mut self,
+        partner_id: PartnerId,
+        source_id: SubscriptionId,
+    ) -> Result<FactsRow, sqlx::Error> {
+        let source_bytes = source_id.as_uuid();
+        let source_bytes = Some(&source_bytes.as_bytes()[..]);
         let add_ons = (self.add_on_subscriptions.iter())
-            .filter(|id| **id == source_id)
+            .filter(|id| *id == source_bytes)
             .count();
-        let rights = self.rights_of(partner_id);
-        let subscriptions = self.subscriptions();
-        let market_code = std::mem::take(&mut self.market_code);
         let source = self.sources.pop().map(Subscription::from);
-        let (holders, assignments) = self.licenses(|id| id == source_id);
-        FactsRow {
-            market_code,
+        let (holders, assignments) = self.licenses(|id| id == source_bytes)?;
+        Ok(FactsRow {
             source,
-            subscriptions,
-            rights,
+            subscriptions: self.subscriptions()?,
+            rights: self.rights_of(partner_id)?,
             add_ons: i64::try_from(add_ons).unwrap_or(i64::MAX),
             holders: holders.into_iter().map(|h| h.holder).collect(),
             assignments,
-        }
+            market_code: self.market_code,
+        })
     }
 
     /// What `partner_id` may see of the customer, for an upgrade of each of the sources.
-    fn for_sources(mut self, partner_id: PartnerId) -> CustomerFactsRow {
+    fn for_sources(mut self, partner_id: PartnerId) -> Result<CustomerFactsRow, sqlx::Error> {
         let mut add_ons = BTreeMap::<SubscriptionId, i64>::new();
-        for id in &self.add_on_subscriptions {
-            *add_ons.entry(*id).or_default() += 1;
+        for id in self.add_on_subscriptions.iter() {
+            let id = array::uuid(id).map_err(sqlx::Error::Decode)?;
+            *add_ons.entry(id.into()).or_default() += 1;
         }
-        let rights = self.rights_of(partner_id);
-        let subscriptions = self.subscriptions();
-        let market_code = std::mem::take(&mut self.market_code);
         let sources: Vec<Subscription> = (std::mem::take(&mut self.sources).into_iter())
             .map(Subscription::from)
             .collect();
-        let (holders, assignments) =
-            self.licenses(|id| sources.binary_search_by_key(&id, |s| s.id).is_ok());
-        CustomerFactsRow {
-            market_code,
+        let is_source = |id: Option<&[u8]>| {
+            let id = id.and_then(|id| <[u8; 16]>::try_from(id).ok());
+            id.is_some_and(|id| {
+                let id = SubscriptionId::from(Uuid::from_bytes(id));
+                sources.binary_search_by_key(&id, |s| s.id).is_ok()
+            })
+        };
+        let (holders, assignments) = self.licenses(is_source)?;
+        Ok(CustomerFactsRow {
+            subscriptions: self.subscriptions()?,
+            rights: self.rights_of(partner_id)?,
+            market_code: self.market_code,
             sources,
-            subscriptions,
-            rights,
             add_ons,
             holders,
             assignments,
-        }
+        })
     }
 
-    fn subscriptions(&mut self) -> Vec<SubscriptionFactsRow> {
-        (std::mem::take(&mut self.subscription_ids).into_iter())
-            .zip(std::mem::take(&mut self.subscription_offers))
-            .zip(std::mem::take(&mut self.subscription_statuses))
-            .zip(std::mem::take(&mut self.subscription_quantities))
-            .zip(std::mem::take(&mut self.subscription_channels))
-            .zip(std::mem::take(&mut self.subscription_partners))
-            .map(
-                |(((((id, offer_id), status), quantity), channel), partner_id)| {
-                    SubscriptionFactsRow {
-                        id,
-                        offer_id,
-                        status,
-                        quantity,
-                        channel,
-                        partner_id,
-                    }
-                },
-            )
-            .collect()
+    fn subscriptions(&self) -> Result<Vec<SubscriptionFactsRow>, sqlx::Error> {
+        let columns = [
+            &self.subscription_ids,
+            &self.subscription_offers,
+            &self.subscription_statuses,
+            &self.subscription_quantities,
+            &self.subscription_channels,
+            &self.subscription_partners,
+        ];
+        let decode = || {
+            let mut rows = Vec::with_capacity(list_length("subscriptions", &columns)?);
+            let subscriptions = (self.subscription_ids.iter())
+                .zip(self.subscription_offers.iter())
+                .zip(self.subscription_statuses.iter())
+                .zip(self.subscription_quantities.iter())
+                .zip(self.subscription_channels.iter())
+                .zip(self.subscription_partners.iter());
+            for (((((id, offer), status), quantity), channel), partner) in subscriptions {
+                rows.push(SubscriptionFactsRow {
+                    id: array::uuid(id)?.into(),
+                    offer_id: array::text(offer)?.to_owned(),
+                    status: name(status, SubscriptionStatus::parse)?,
+                    quantity: array::int4(quantity)?,
+                    channel: name(channel, Channel::parse)?,
+                    partner_id: array::optional_uuid(partner)?.map(PartnerId::from),
+                });
+            }
+            Ok(rows)
+        };
+        decode().map_err(sqlx::Error::Decode)
     }
 
     /// The partner's own relationships, in id order.
-    fn rights_of(&mut self, partner_id: PartnerId) -> Vec<RightsRow> {
-        (self.right_partners.iter())
-            .zip(std::mem::take(&mut self.right_statuses))
-            .zip(&self.right_starts)
-            .zip(&self.right_ends)
-            .zip(&self.right_all_services)
-            .zip(std::mem::take(&mut self.right_services))
-            .filter(|(((((partner, _), _), _), _), _)| **partner == partner_id)
-            .map(
-                |(((((_, status), starts_at), ends_at), all_services), services)| RightsRow {
-                    status,
-                    starts_at: *starts_at,
-                    ends_at: *ends_at,
-                    all_services: *all_services,
-                    services: codes(services),
-                },
-            )
-            .collect()
+    fn rights_of(&self, partner_id: PartnerId) -> Result<Vec<RightsRow>, sqlx::Error> {
+        let columns = [
+            &self.right_partners,
+            &self.right_statuses,
+            &self.right_starts,
+            &self.right_ends,
+            &self.right_all_services,
+            &self.right_services,
+        ];
+        let partner = partner_id.as_uuid();
+        let partner = Some(&partner.as_bytes()[..]);
+        let decode = || {
+            list_length("relationships", &columns)?;
+            let rights = (self.right_partners.iter())
+                .zip(self.right_statuses.iter())
+                .zip(self.right_starts.iter())
+                .zip(self.right_ends.iter())
+                .zip(self.right_all_services.iter())
+                .zip(self.right_services.iter());
+            let mut rows = Vec::new();
+            for (((((of, status), starts_at), ends_at), all_services), services) in rights {
+                if of != partner {
+                    continue;
+                }
+                rows.push(RightsRow {
+                    status: name(status, RelationshipStatus::parse)?,
+                    starts_at: array::timestamptz(starts_at)?,
+                    ends_at: array::timestamptz(ends_at)?,
+                    all_services: array::boolean(all_services)?,
+                    services: codes(array::text(services)?),
+                });
+            }
+            Ok(rows)
+        };
+        decode().map_err(sqlx::Error::Decode)
     }
 
     /// The holders of a license from a source (by source, each source's in the order they were
-    /// licensed) and every license.
+    /// licensed) and every license: names and e-mails are decoded for the holders only.
     fn licenses(
-        self,
-        is_source: impl Fn(SubscriptionId) -> bool,
-    ) -> (Vec<SourceHolderRow>, Vec<AssignmentRow>) {
-        let mut holders = Vec::new();
-        let mut assignments = Vec::with_capacity(self.license_users.len());
-        let licenses = (self.license_users.into_iter())
-            .zip(self.license_subscriptions)
-            .zip(self.license_assigned)
-            .zip(self.license_names)
-            .zip(self.license_emails)
-            .zip(self.license_disabled);
-        for (((((user_id, subscription_id), assigned_at), display_name), email), disabled) in
-            licenses
-        {
-            let disabled_services = codes(disabled);
-            if is_source(subscription_id) {
-                holders.push(SourceHolderRow {
+        &self,
+        is_source: impl Fn(Option<&[u8]>) -> bool,
+    ) -> Result<(Vec<SourceHolderRow>, Vec<AssignmentRow>), sqlx::Error> {
+        let columns = [
+            &self.license_users,
+            &self.license_subscriptions,
+            &self.license_assigned,
+            &self.license_names,
+            &self.license_emails,
+            &self.license_disabled,
+        ];
+        let decode = || {
+            let mut holders = Vec::new();
+            let mut assignments = Vec::with_capacity(list_length("licenses", &columns)?);
+            let licenses = (self.license_users.iter())
+                .zip(self.license_subscriptions.iter())
+                .zip(self.license_assigned.iter())
+                .zip(self.license_names.iter())
+                .zip(self.license_emails.iter())
+                .zip(self.license_disabled.iter());
+            for (((((user, subscription), assigned_at), name), email), disabled) in licenses {
+                let user_id = array::uuid(user)?.into();
+                let subscription_id = array::uuid(subscription)?.into();
+                let disabled_services = codes(array::text(disabled)?);
+                if is_source(subscription) {
+                    holders.push(SourceHolderRow {
+                        subscription_id,
+                        holder: HolderRow {
+                            user_id,
+                            display_name: array::text(name)?.to_owned(),
+                            email: array::text(email)?.to_owned(),
+                            assigned_at: array::timestamptz(assigned_at)?,
+                            disabled_services: disabled_services.clone(),
+                        },
+                    });
+                }
+                assignments.push(AssignmentRow {
+                    user_id,
                     subscription_id,
-                    holder: HolderRow {
-                        user_id,
-                        display_name,
-                        email,
-                        assigned_at,
-                        disabled_services: disabled_services.clone(),
-                    },
+                    disabled_services,
                 });
             }
-            assignments.push(AssignmentRow {
-                user_id,
-                subscription_id,
-                disabled_services,
-            });
-        }
-        holders.sort_by_key(|h| (h.subscription_id, h.holder.assigned_at, h.holder.user_id));
-        (holders, assignments)
+            holders.sort_by_key(|h| (h.subscription_id, h.holder.assigned_at, h.holder.user_id));
+            Ok((holders, assignments))
+        };
+        decode().map_err(sqlx::Error::Decode)
     }
 }
