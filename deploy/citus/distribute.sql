@@ -67,6 +67,7 @@ SELECT create_reference_table('partners');
 SELECT create_distributed_table('customer_facts', 'customer_id');
 SELECT create_distributed_function('customer_facts_lock(uuid)');
 SELECT create_distributed_function('customer_facts_of(uuid[])');
+SELECT create_distributed_function('customer_facts_packed(customer_facts_built)');
 SELECT create_distributed_function('store_customer_facts(uuid[])');
 SELECT create_distributed_function('refill_customer_facts(uuid)', 'id', colocate_with => 'customer_facts');
 SELECT create_distributed_function('customer_facts_changed()');

@@ -1,20 +1,22 @@
 //! The facts of an upgrade: the customer's row of `customer_facts` (docs/performance.md), as
 //! stored (and refilled first when a write has dropped it) for the eligibility listing and the
 //! recommendations; as stored or, when the transaction has changed the customer, built now,
-//! under the caller's locks, for the upgrade itself; plus the sources (one subscription, or every
-//! active one the partner sold the customer). One statement each way, and one mapping from the
-//! customer-wide row to what one partner may see of its sources.
+//! under the caller's locks, for the upgrade itself. The row is one value, the facts' arrays in
+//! Postgres's binary form one after another (migration `20261214090000`), the customer's
+//! subscriptions among them as whole records: one index lookup and one value sent, and the
+//! sources (one subscription, or every active one the partner sold the customer) are found among
+//! the records here. One mapping from the customer-wide row to what one partner may see.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-mod array;
+mod binary;
 
-use array::{Array, Element};
+use binary::{Array, Element};
 
 use super::licenses::{AssignmentRow, HolderRow};
 use super::subscriptions::SubscriptionFactsRow;
@@ -97,19 +99,255 @@ pub enum Freshness {
     Locked,
 }
 
-/// The customer's `customer_facts` row and the sources. Each list is one array per column, read
-/// in place ([`array`]): an element is decoded only where the mapping keeps it.
-struct CustomerRecord<'r> {
+/// The statements, each keeping one cached plan. `$1` the customer, `$2` the partner, who must
+/// have a reseller relationship with it. `stored`: the table. `locked`: the table, unless this
+/// transaction changed the customer or a write dropped the row, otherwise built now, in one round
+/// trip (the append runs its branches in order and the limit stops it at the first row, so the
+/// function runs only when the table has none). `live`: built now.
+const STORED: &str = "SELECT f.market_code, f.facts FROM customer_facts f
+                       WHERE f.customer_id = $1 AND $2 = ANY (f.partners)";
+const LOCKED: &str = "SELECT f.market_code, f.facts
+                        FROM (SELECT f.market_code, f.partners, f.facts FROM customer_facts f
+                               WHERE f.customer_id = $1 AND NOT customer_facts_mine($1::uuid)
+                              UNION ALL
+                              SELECT l.market_code, l.partners, customer_facts_packed(l)
+                                FROM customer_facts_of(ARRAY[$1::uuid]) l
+                              LIMIT 1) f
+                       WHERE $2 = ANY (f.partners)";
+const LIVE: &str = "SELECT l.market_code, customer_facts_packed(l) AS facts
+                      FROM customer_facts_of(ARRAY[$1::uuid]) l
+                     WHERE $2 = ANY (l.partners)";
+
+/// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
+/// partner's.
+pub async fn facts(
+    conn: &mut PgConnection,
+    freshness: Freshness,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    subscription_id: SubscriptionId,
+) -> Result<Option<FactsRow>, sqlx::Error> {
+    let read = Read {
+        customer_id,
+        partner_id,
+    };
+    let row = match freshness {
+        Freshness::Stored => read.stored(conn).await?,
+        Freshness::Locked => read.fetch(conn, LOCKED).await?,
+    };
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let packed = Packed::read(&row)?;
+    packed
+        .for_source(partner_id, subscription_id)
+        .map(Some)
+        .map_err(sqlx::Error::Decode)
+}
+
+/// The facts of upgrading each active subscription the partner sold the customer, from the
+/// stored row, or `None` when the customer is not this partner's.
+pub async fn customer_facts(
+    conn: &mut PgConnection,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+) -> Result<Option<CustomerFactsRow>, sqlx::Error> {
+    let read = Read {
+        customer_id,
+        partner_id,
+    };
+    let Some(row) = read.stored(conn).await? else {
+        return Ok(None);
+    };
+    let packed = Packed::read(&row)?;
+    packed
+        .for_sources(partner_id)
+        .map(Some)
+        .map_err(sqlx::Error::Decode)
+}
+
+/// One read of a customer's facts, with its statements' parameters.
+struct Read {
+    customer_id: CustomerId,
+    partner_id: PartnerId,
+}
+
+impl Read {
+    /// The stored row. When a write has dropped it (or the customer is not the partner's), the
+    /// row is refilled and read again; when a write drops it again meanwhile, the facts are
+    /// built live, which is also what tells that the customer is not the partner's.
+    async fn stored(&self, conn: &mut PgConnection) -> Result<Option<PgRow>, sqlx::Error> {
+        if let Some(row) = self.fetch(conn, STORED).await? {
+            return Ok(Some(row));
+        }
+        sqlx::query("SELECT refill_customer_facts($1)")
+            .bind(self.customer_id)
+            .execute(&mut *conn)
+            .await?;
+        if let Some(row) = self.fetch(conn, STORED).await? {
+            return Ok(Some(row));
+        }
+        self.fetch(conn, LIVE).await
+    }
+
+    async fn fetch(
+        &self,
+        conn: &mut PgConnection,
+        statement: &'static str,
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        sqlx::query(statement)
+            .bind(self.customer_id)
+            .bind(self.partner_id)
+            .fetch_optional(conn)
+            .await
+    }
+}
+
+/// `EXCHANGE,BOOKINGS` as its codes; the empty string as none.
+fn codes(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A text element holding one of `T`'s names.
+fn name<T>(element: Option<&[u8]>, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
+    let name = binary::text(element)?;
+    parse(name).ok_or_else(|| format!("{name:?} is not a {}", std::any::type_name::<T>()).into())
+}
+
+/// The length shared by the arrays of one list, which Postgres aggregated side by side.
+fn list_length(list: &str, arrays: &[&Array<'_>]) -> Result<usize, Error> {
+    let len = arrays.first().map_or(0, |array| array.len());
+    if arrays.iter().any(|array| array.len() != len) {
+        return Err(format!("the arrays of the {list} differ in length").into());
+    }
+    Ok(len)
+}
+
+/// The fields of `subscription_record` (migration `20261213090000`) that the rules read of every
+/// subscription, in its order: id, customer, offer, channel, partner, quantity, status.
+const SUBSCRIPTION_HEAD: [Element; 7] = [
+    Element::Uuid,
+    Element::Uuid,
+    Element::Text,
+    Element::Text,
+    Element::Uuid,
+    Element::Int4,
+    Element::Text,
+];
+
+/// The other fields of `subscription_record`, read of a source only: billing cycle, the term's
+/// and the period's dates, the upgrade links, version, auto-renewal, creation and change times,
+/// commerce, term duration, unit price, cancellation window, seat windows, migration link.
+const SUBSCRIPTION_TAIL: [Element; 17] = [
+    Element::Text,
+    Element::Date,
+    Element::Date,
+    Element::Date,
+    Element::Date,
+    Element::Uuid,
+    Element::Uuid,
+    Element::Int8,
+    Element::Bool,
+    Element::Timestamptz,
+    Element::Timestamptz,
+    Element::Text,
+    Element::Text,
+    Element::Int8,
+    Element::Timestamptz,
+    Element::Jsonb,
+    Element::Uuid,
+];
+
+/// One subscription's record: the fields every subscription is read for, and the bytes of the
+/// rest, all still in the row's buffer.
+struct SubscriptionRecord<'r> {
+    head: [Option<&'r [u8]>; 7],
+    tail: &'r [u8],
+}
+
+impl<'r> SubscriptionRecord<'r> {
+    fn read(element: Option<&'r [u8]>) -> Result<Self, Error> {
+        let fields = SUBSCRIPTION_HEAD.len() + SUBSCRIPTION_TAIL.len();
+        let (head, tail) = binary::record_head(element, fields, &SUBSCRIPTION_HEAD)?;
+        Ok(SubscriptionRecord { head, tail })
+    }
+
+    fn id(&self) -> Option<&'r [u8]> {
+        self.head[0]
+    }
+
+    /// Whether `partner` sold it (and so may upgrade it).
+    fn sold_by(&self, partner: Option<&[u8]>) -> bool {
+        self.head[3] == Some(b"partner") && self.head[4] == partner
+    }
+
+    fn is_active(&self) -> bool {
+        self.head[6] == Some(b"active")
+    }
+
+    /// What the rules read of every subscription of the customer.
+    fn facts(&self) -> Result<SubscriptionFactsRow, Error> {
+        let f = &self.head;
+        Ok(SubscriptionFactsRow {
+            id: binary::uuid(f[0])?.into(),
+            offer_id: binary::text(f[2])?.to_owned(),
+            channel: name(f[3], Channel::parse)?,
+            partner_id: binary::optional_uuid(f[4])?.map(PartnerId::from),
+            quantity: binary::int4(f[5])?,
+            status: name(f[6], SubscriptionStatus::parse)?,
+        })
+    }
+
+    /// The whole subscription: a source.
+    fn subscription(&self) -> Result<Subscription, Error> {
+        let (f, rest) = binary::fields(self.tail, &SUBSCRIPTION_TAIL)?;
+        if !rest.is_empty() {
+            return Err("bytes after a subscription record's last field".into());
+        }
+        let h = &self.head;
+        let optional_id =
+            |field| binary::optional_uuid(field).map(|id| id.map(SubscriptionId::from));
+        let optional_time =
+            |field: Option<&[u8]>| field.map(|at| binary::timestamptz(Some(at))).transpose();
+        let seat_windows = serde_json::from_str(binary::jsonb(f[15])?).map(SeatWindows)?;
+        Ok(Subscription {
+            id: binary::uuid(h[0])?.into(),
+            customer_id: binary::uuid(h[1])?.into(),
+            offer_id: binary::text(h[2])?.to_owned(),
+            channel: name(h[3], Channel::parse)?,
+            partner_id: binary::optional_uuid(h[4])?.map(PartnerId::from),
+            quantity: binary::int4(h[5])?,
+            status: name(h[6], SubscriptionStatus::parse)?,
+            billing_cycle: name(f[0], BillingCycle::parse)?,
+            term_start: binary::date(f[1])?,
+            term_end: binary::date(f[2])?,
+            current_period_start: binary::date(f[3])?,
+            current_period_end: binary::date(f[4])?,
+            upgraded_to_id: optional_id(f[5])?,
+            upgraded_from_id: optional_id(f[6])?,
+            version: binary::int8(f[7])?,
+            auto_renew: binary::boolean(f[8])?,
+            created_at: binary::timestamptz(f[9])?,
+            updated_at: binary::timestamptz(f[10])?,
+            commerce: name(f[11], Commerce::parse)?,
+            term_duration: name(f[12], TermDuration::parse)?,
+            unit_price: f[13].map(|price| binary::int8(Some(price))).transpose()?,
+            cancellation_window_ends_at: optional_time(f[14])?,
+            seat_windows,
+            migrated_from_id: optional_id(f[16])?,
+        })
+    }
+}
+
+/// The customer's stored facts (the layout of migration `20261214090000`), each array read in
+/// place: an element is decoded only where the mapping keeps it.
+struct Packed<'r> {
     market_code: String,
-    /// The sources, in id order: the one source when the partner sold it to the customer, or
-    /// every active subscription the partner sold it.
-    sources: Vec<SourceRecord>,
-    subscription_ids: Array<'r>,
-    subscription_offers: Array<'r>,
-    subscription_statuses: Array<'r>,
-    subscription_quantities: Array<'r>,
-    subscription_channels: Array<'r>,
-    subscription_partners: Array<'r>,
+    subscriptions: Array<'r>,
     right_partners: Array<'r>,
     right_statuses: Array<'r>,
     right_starts: Array<'r>,
@@ -125,295 +363,81 @@ struct CustomerRecord<'r> {
     license_disabled: Array<'r>,
 }
 
-/// One source as the facts statements send it: a value of the composite type
-/// `subscription_record` (migration `20261213090000`), decoded field by field in Postgres's
-/// binary format, at about a third of what its JSON cost. A named type, not an anonymous `ROW`:
-/// a Citus coordinator cannot read an anonymous record back from a worker.
-#[derive(sqlx::Type)]
-#[sqlx(type_name = "subscription_record")]
-struct SourceRecord {
-    id: SubscriptionId,
-    customer_id: CustomerId,
-    offer_id: String,
-    channel: Channel,
-    partner_id: Option<PartnerId>,
-    quantity: i32,
-    status: SubscriptionStatus,
-    billing_cycle: BillingCycle,
-    term_start: NaiveDate,
-    term_end: NaiveDate,
-    current_period_start: NaiveDate,
-    current_period_end: NaiveDate,
-    upgraded_to_id: Option<SubscriptionId>,
-    upgraded_from_id: Option<SubscriptionId>,
-    version: i64,
-    auto_renew: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    commerce: Commerce,
-    term_duration: TermDuration,
-    unit_price_minor: Option<i64>,
-    cancellation_window_ends_at: Option<DateTime<Utc>>,
-    seat_windows: SeatWindows,
-    migrated_from_id: Option<SubscriptionId>,
-}
+/// The layout's version the service reads.
+const LAYOUT: [u8; 4] = 1_i32.to_be_bytes();
 
-/// A [`SourceRecord`] of the subscription `s`, its fields in the type's order.
-macro_rules! source_row {
-    () => {
-        "ROW(s.id, s.customer_id, s.offer_id, s.channel, s.partner_id, s.quantity, s.status,
-             s.billing_cycle, s.term_start, s.term_end, s.current_period_start,
-             s.current_period_end, s.upgraded_to_id, s.upgraded_from_id, s.version, s.auto_renew,
-             s.created_at, s.updated_at, s.commerce, s.term_duration, s.unit_price_minor,
-             s.cancellation_window_ends_at, s.seat_windows, s.migrated_from_id
-            )::subscription_record"
-    };
-}
-
-impl From<SourceRecord> for Subscription {
-    fn from(r: SourceRecord) -> Self {
-        Subscription {
-            id: r.id,
-            customer_id: r.customer_id,
-            offer_id: r.offer_id,
-            channel: r.channel,
-            partner_id: r.partner_id,
-            quantity: r.quantity,
-            status: r.status,
-            billing_cycle: r.billing_cycle,
-            term_start: r.term_start,
-            term_end: r.term_end,
-            current_period_start: r.current_period_start,
-            current_period_end: r.current_period_end,
-            upgraded_to_id: r.upgraded_to_id,
-            upgraded_from_id: r.upgraded_from_id,
-            version: r.version,
-            auto_renew: r.auto_renew,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            commerce: r.commerce,
-            term_duration: r.term_duration,
-            unit_price: r.unit_price_minor,
-            cancellation_window_ends_at: r.cancellation_window_ends_at,
-            seat_windows: r.seat_windows,
-            migrated_from_id: r.migrated_from_id,
-        }
-    }
-}
-
-/// The facts statement of which of the partner's subscriptions of the customer are the sources
-/// (`one`: `$3`; `active`: every active one) over where the row comes from (`stored`: the table;
-/// `locked`: the table, unless this transaction changed the customer or a write dropped the row,
-/// otherwise built now, in one round trip: the append runs its branches in order and the limit
-/// stops it at the first row, so the function runs only when the table has none; `live`: the
-/// function that builds it now): one statement per pair, so that each keeps one
-/// cached plan (a single statement choosing by a parameter was planned anew on every call, which
-/// cost more than running it).
-macro_rules! facts_statement {
-    (one, $from:ident) => {
-        facts_statement!(@from $from, "s.id = $3")
-    };
-    (active, $from:ident) => {
-        facts_statement!(@from $from, "s.status = 'active'")
-    };
-    (@from stored, $sources:literal) => {
-        facts_statement!(@sql $sources, "customer_facts f WHERE f.customer_id = $1 AND")
-    };
-    (@from locked, $sources:literal) => {
-        facts_statement!(@sql $sources, "(SELECT * FROM customer_facts f
-                    WHERE f.customer_id = $1 AND NOT customer_facts_mine($1::uuid)
-                   UNION ALL
-                   SELECT * FROM customer_facts_of(ARRAY[$1::uuid])
-                   LIMIT 1) f
-             WHERE")
-    };
-    (@from live, $sources:literal) => {
-        facts_statement!(@sql $sources, "customer_facts_of(ARRAY[$1::uuid]) f WHERE")
-    };
-    (@sql $sources:literal, $from:literal) => {
-        concat!(
-            "SELECT f.market_code,
-                    (SELECT coalesce(array_agg(", source_row!(), " ORDER BY s.id), '{}')
-                     FROM subscriptions s
-                     WHERE s.customer_id = $1 AND s.channel = 'partner' AND s.partner_id = $2
-                       AND ",
-            $sources,
-            ") AS sources,
-                    f.subscription_ids, f.subscription_offers, f.subscription_statuses,
-                    f.subscription_quantities, f.subscription_channels, f.subscription_partners,
-                    f.right_partners, f.right_statuses, f.right_starts, f.right_ends,
-                    f.right_all_services, f.right_services, f.add_on_subscriptions,
-                    f.license_users, f.license_subscriptions, f.license_assigned, f.license_names,
-                    f.license_emails, f.license_disabled
-             FROM ",
-            $from,
-            " $2 = ANY (f.partners)"
-        )
-    };
-}
-
-const ONE_STORED: &str = facts_statement!(one, stored);
-const ONE_LOCKED: &str = facts_statement!(one, locked);
-const ONE_LIVE: &str = facts_statement!(one, live);
-const ACTIVE_STORED: &str = facts_statement!(active, stored);
-const ACTIVE_LIVE: &str = facts_statement!(active, live);
-
-/// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
-/// partner's.
-pub async fn facts(
-    conn: &mut PgConnection,
-    freshness: Freshness,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
-) -> Result<Option<FactsRow>, sqlx::Error> {
-    let read = Read {
-        customer_id,
-        partner_id,
-        source: Some(subscription_id),
-    };
-    let row = match freshness {
-        Freshness::Stored => read.stored(conn, ONE_STORED, ONE_LIVE).await?,
-        Freshness::Locked => read.fetch(conn, ONE_LOCKED).await?,
-    };
-    row.map(|row| CustomerRecord::read(&row)?.for_source(partner_id, subscription_id))
-        .transpose()
-}
-
-/// The facts of upgrading each active subscription the partner sold the customer, from the
-/// stored row, or `None` when the customer is not this partner's.
-pub async fn customer_facts(
-    conn: &mut PgConnection,
-    partner_id: PartnerId,
-    customer_id: CustomerId,
-) -> Result<Option<CustomerFactsRow>, sqlx::Error> {
-    let read = Read {
-        customer_id,
-        partner_id,
-        source: None,
-    };
-    let row = read.stored(conn, ACTIVE_STORED, ACTIVE_LIVE).await?;
-    row.map(|row| CustomerRecord::read(&row)?.for_sources(partner_id))
-        .transpose()
-}
-
-/// One read of a customer's facts, with its statements' parameters.
-struct Read {
-    customer_id: CustomerId,
-    partner_id: PartnerId,
-    source: Option<SubscriptionId>,
-}
-
-impl Read {
-    /// The stored row and the sources, read in one snapshot. When a write has dropped the row
-    /// (or the customer is not the partner's), the row is refilled and read again; when a write
-    /// drops it again meanwhile, the facts are built live, which is also what tells that the
-    /// customer is not the partner's.
-    async fn stored(
-        &self,
-        conn: &mut PgConnection,
-        stored: &'static str,
-        live: &'static str,
-    ) -> Result<Option<PgRow>, sqlx::Error> {
-        if let Some(row) = self.fetch(conn, stored).await? {
-            return Ok(Some(row));
-        }
-        sqlx::query("SELECT refill_customer_facts($1)")
-            .bind(self.customer_id)
-            .execute(&mut *conn)
-            .await?;
-        if let Some(row) = self.fetch(conn, stored).await? {
-            return Ok(Some(row));
-        }
-        self.fetch(conn, live).await
-    }
-
-    async fn fetch(
-        &self,
-        conn: &mut PgConnection,
-        statement: &'static str,
-    ) -> Result<Option<PgRow>, sqlx::Error> {
-        let query = sqlx::query(statement)
-            .bind(self.customer_id)
-            .bind(self.partner_id);
-        let query = match self.source {
-            Some(source) => query.bind(source),
-            None => query,
-        };
-        query.fetch_optional(conn).await
-    }
-}
-
-/// `EXCHANGE,BOOKINGS` as its codes; the empty string as none.
-fn codes(joined: &str) -> Vec<String> {
-    joined
-        .split(',')
-        .filter(|code| !code.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// A text element holding one of `T`'s names.
-fn name<T>(element: Option<&[u8]>, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
-    let name = array::text(element)?;
-    parse(name).ok_or_else(|| format!("{name:?} is not a {}", std::any::type_name::<T>()).into())
-}
-
-/// The length shared by the arrays of one list, which Postgres aggregated side by side.
-fn list_length(list: &str, arrays: &[&Array<'_>]) -> Result<usize, Error> {
-    let len = arrays.first().map_or(0, |array| array.len());
-    if arrays.iter().any(|array| array.len() != len) {
-        return Err(format!("the arrays of the {list} differ in length").into());
-    }
-    Ok(len)
-}
-
-impl<'r> CustomerRecord<'r> {
-    /// The row's columns, the arrays' framing checked.
+impl<'r> Packed<'r> {
+    /// The row's market and facts, the arrays' framing checked.
     fn read(row: &'r PgRow) -> Result<Self, sqlx::Error> {
-        let array = |column, element| Array::column(row, column, element);
-        Ok(CustomerRecord {
-            market_code: row.try_get("market_code")?,
-            sources: row.try_get("sources")?,
-            subscription_ids: array("subscription_ids", Element::Uuid)?,
-            subscription_offers: array("subscription_offers", Element::Text)?,
-            subscription_statuses: array("subscription_statuses", Element::Text)?,
-            subscription_quantities: array("subscription_quantities", Element::Int4)?,
-            subscription_channels: array("subscription_channels", Element::Text)?,
-            subscription_partners: array("subscription_partners", Element::Uuid)?,
-            right_partners: array("right_partners", Element::Uuid)?,
-            right_statuses: array("right_statuses", Element::Text)?,
-            right_starts: array("right_starts", Element::Timestamptz)?,
-            right_ends: array("right_ends", Element::Timestamptz)?,
-            right_all_services: array("right_all_services", Element::Bool)?,
-            right_services: array("right_services", Element::Text)?,
-            add_on_subscriptions: array("add_on_subscriptions", Element::Uuid)?,
-            license_users: array("license_users", Element::Uuid)?,
-            license_subscriptions: array("license_subscriptions", Element::Uuid)?,
-            license_assigned: array("license_assigned", Element::Timestamptz)?,
-            license_names: array("license_names", Element::Text)?,
-            license_emails: array("license_emails", Element::Text)?,
-            license_disabled: array("license_disabled", Element::Text)?,
+        let market_code = row.try_get("market_code")?;
+        let facts: &[u8] = row.try_get("facts")?;
+        Self::parse(market_code, facts).map_err(|source| sqlx::Error::ColumnDecode {
+            index: "\"facts\"".to_owned(),
+            source,
         })
     }
 
-    /// What `partner_id` may see of the customer, for an upgrade of `source`.
+    fn parse(market_code: String, facts: &'r [u8]) -> Result<Self, Error> {
+        let mut rest = match facts.split_first_chunk::<4>() {
+            Some((&LAYOUT, rest)) => rest,
+            _ => return Err("stored facts of another layout".into()),
+        };
+        let mut next = |element| -> Result<Array<'r>, Error> {
+            let (array, after) = Array::split(rest, element)?;
+            rest = after;
+            Ok(array)
+        };
+        let packed = Packed {
+            market_code,
+            subscriptions: next(Element::Record)?,
+            right_partners: next(Element::Uuid)?,
+            right_statuses: next(Element::Text)?,
+            right_starts: next(Element::Timestamptz)?,
+            right_ends: next(Element::Timestamptz)?,
+            right_all_services: next(Element::Bool)?,
+            right_services: next(Element::Text)?,
+            add_on_subscriptions: next(Element::Uuid)?,
+            license_users: next(Element::Uuid)?,
+            license_subscriptions: next(Element::Uuid)?,
+            license_assigned: next(Element::Timestamptz)?,
+            license_names: next(Element::Bytea)?,
+            license_emails: next(Element::Bytea)?,
+            license_disabled: next(Element::Text)?,
+        };
+        if !rest.is_empty() {
+            return Err("bytes after the stored facts".into());
+        }
+        Ok(packed)
+    }
+
+    /// What `partner_id` may see of the customer, for an upgrade of `source_id`: the source
+    /// when the partner sold it.
     fn for_source(
-        mut self,
+        self,
         partner_id: PartnerId,
         source_id: SubscriptionId,
-    ) -> Result<FactsRow, sqlx::Error> {
-        let source_bytes = source_id.as_uuid();
-        let source_bytes = Some(&source_bytes.as_bytes()[..]);
+    ) -> Result<FactsRow, Error> {
+        let partner = partner_id.as_uuid();
+        let partner = Some(&partner.as_bytes()[..]);
+        let source_id = source_id.as_uuid();
+        let source_id = Some(&source_id.as_bytes()[..]);
+        let mut source = None;
+        let mut subscriptions = Vec::with_capacity(self.subscriptions.len());
+        for element in self.subscriptions.iter() {
+            let record = SubscriptionRecord::read(element)?;
+            if record.id() == source_id && record.sold_by(partner) {
+                source = Some(record.subscription()?);
+            }
+            subscriptions.push(record.facts()?);
+        }
         let add_ons = (self.add_on_subscriptions.iter())
-            .filter(|id| *id == source_bytes)
+            .filter(|id| *id == source_id)
             .count();
-        let source = self.sources.pop().map(Subscription::from);
-        let (holders, assignments) = self.licenses(|id| id == source_bytes)?;
+        let (holders, assignments) = self.licenses(|id| id == source_id)?;
         Ok(FactsRow {
             source,
-            subscriptions: self.subscriptions()?,
-            rights: self.rights_of(partner_id)?,
+            subscriptions,
+            rights: self.rights_of(partner)?,
             add_ons: i64::try_from(add_ons).unwrap_or(i64::MAX),
             holders: holders.into_iter().map(|h| h.holder).collect(),
             assignments,
@@ -421,16 +445,24 @@ impl<'r> CustomerRecord<'r> {
         })
     }
 
-    /// What `partner_id` may see of the customer, for an upgrade of each of the sources.
-    fn for_sources(mut self, partner_id: PartnerId) -> Result<CustomerFactsRow, sqlx::Error> {
+    /// What `partner_id` may see of the customer, for an upgrade of each active subscription it
+    /// sold the customer (the sources, in id order).
+    fn for_sources(self, partner_id: PartnerId) -> Result<CustomerFactsRow, Error> {
+        let partner = partner_id.as_uuid();
+        let partner = Some(&partner.as_bytes()[..]);
+        let mut sources = Vec::new();
+        let mut subscriptions = Vec::with_capacity(self.subscriptions.len());
+        for element in self.subscriptions.iter() {
+            let record = SubscriptionRecord::read(element)?;
+            if record.is_active() && record.sold_by(partner) {
+                sources.push(record.subscription()?);
+            }
+            subscriptions.push(record.facts()?);
+        }
         let mut add_ons = BTreeMap::<SubscriptionId, i64>::new();
         for id in self.add_on_subscriptions.iter() {
-            let id = array::uuid(id).map_err(sqlx::Error::Decode)?;
-            *add_ons.entry(id.into()).or_default() += 1;
+            *add_ons.entry(binary::uuid(id)?.into()).or_default() += 1;
         }
-        let sources: Vec<Subscription> = (std::mem::take(&mut self.sources).into_iter())
-            .map(Subscription::from)
-            .collect();
         let is_source = |id: Option<&[u8]>| {
             let id = id.and_then(|id| <[u8; 16]>::try_from(id).ok());
             id.is_some_and(|id| {
@@ -440,8 +472,8 @@ impl<'r> CustomerRecord<'r> {
         };
         let (holders, assignments) = self.licenses(is_source)?;
         Ok(CustomerFactsRow {
-            subscriptions: self.subscriptions()?,
-            rights: self.rights_of(partner_id)?,
+            subscriptions,
+            rights: self.rights_of(partner)?,
             market_code: self.market_code,
             sources,
             add_ons,
@@ -450,40 +482,8 @@ impl<'r> CustomerRecord<'r> {
         })
     }
 
-    fn subscriptions(&self) -> Result<Vec<SubscriptionFactsRow>, sqlx::Error> {
-        let columns = [
-            &self.subscription_ids,
-            &self.subscription_offers,
-            &self.subscription_statuses,
-            &self.subscription_quantities,
-            &self.subscription_channels,
-            &self.subscription_partners,
-        ];
-        let decode = || {
-            let mut rows = Vec::with_capacity(list_length("subscriptions", &columns)?);
-            let subscriptions = (self.subscription_ids.iter())
-                .zip(self.subscription_offers.iter())
-                .zip(self.subscription_statuses.iter())
-                .zip(self.subscription_quantities.iter())
-                .zip(self.subscription_channels.iter())
-                .zip(self.subscription_partners.iter());
-            for (((((id, offer), status), quantity), channel), partner) in subscriptions {
-                rows.push(SubscriptionFactsRow {
-                    id: array::uuid(id)?.into(),
-                    offer_id: array::text(offer)?.to_owned(),
-                    status: name(status, SubscriptionStatus::parse)?,
-                    quantity: array::int4(quantity)?,
-                    channel: name(channel, Channel::parse)?,
-                    partner_id: array::optional_uuid(partner)?.map(PartnerId::from),
-                });
-            }
-            Ok(rows)
-        };
-        decode().map_err(sqlx::Error::Decode)
-    }
-
     /// The partner's own relationships, in id order.
-    fn rights_of(&self, partner_id: PartnerId) -> Result<Vec<RightsRow>, sqlx::Error> {
+    fn rights_of(&self, partner: Option<&[u8]>) -> Result<Vec<RightsRow>, Error> {
         let columns = [
             &self.right_partners,
             &self.right_statuses,
@@ -492,32 +492,27 @@ impl<'r> CustomerRecord<'r> {
             &self.right_all_services,
             &self.right_services,
         ];
-        let partner = partner_id.as_uuid();
-        let partner = Some(&partner.as_bytes()[..]);
-        let decode = || {
-            list_length("relationships", &columns)?;
-            let rights = (self.right_partners.iter())
-                .zip(self.right_statuses.iter())
-                .zip(self.right_starts.iter())
-                .zip(self.right_ends.iter())
-                .zip(self.right_all_services.iter())
-                .zip(self.right_services.iter());
-            let mut rows = Vec::new();
-            for (((((of, status), starts_at), ends_at), all_services), services) in rights {
-                if of != partner {
-                    continue;
-                }
-                rows.push(RightsRow {
-                    status: name(status, RelationshipStatus::parse)?,
-                    starts_at: array::timestamptz(starts_at)?,
-                    ends_at: array::timestamptz(ends_at)?,
-                    all_services: array::boolean(all_services)?,
-                    services: codes(array::text(services)?),
-                });
+        list_length("relationships", &columns)?;
+        let rights = (self.right_partners.iter())
+            .zip(self.right_statuses.iter())
+            .zip(self.right_starts.iter())
+            .zip(self.right_ends.iter())
+            .zip(self.right_all_services.iter())
+            .zip(self.right_services.iter());
+        let mut rows = Vec::new();
+        for (((((of, status), starts_at), ends_at), all_services), services) in rights {
+            if of != partner {
+                continue;
             }
-            Ok(rows)
-        };
-        decode().map_err(sqlx::Error::Decode)
+            rows.push(RightsRow {
+                status: name(status, RelationshipStatus::parse)?,
+                starts_at: binary::timestamptz(starts_at)?,
+                ends_at: binary::timestamptz(ends_at)?,
+                all_services: binary::boolean(all_services)?,
+                services: codes(binary::text(services)?),
+            });
+        }
+        Ok(rows)
     }
 
     /// The holders of a license from a source (by source, each source's in the order they were
@@ -525,7 +520,7 @@ impl<'r> CustomerRecord<'r> {
     fn licenses(
         &self,
         is_source: impl Fn(Option<&[u8]>) -> bool,
-    ) -> Result<(Vec<SourceHolderRow>, Vec<AssignmentRow>), sqlx::Error> {
+    ) -> Result<(Vec<SourceHolderRow>, Vec<AssignmentRow>), Error> {
         let columns = [
             &self.license_users,
             &self.license_subscriptions,
@@ -534,40 +529,40 @@ impl<'r> CustomerRecord<'r> {
             &self.license_emails,
             &self.license_disabled,
         ];
-        let decode = || {
-            let mut holders = Vec::new();
-            let mut assignments = Vec::with_capacity(list_length("licenses", &columns)?);
-            let licenses = (self.license_users.iter())
-                .zip(self.license_subscriptions.iter())
-                .zip(self.license_assigned.iter())
-                .zip(self.license_names.iter())
-                .zip(self.license_emails.iter())
-                .zip(self.license_disabled.iter());
-            for (((((user, subscription), assigned_at), name), email), disabled) in licenses {
-                let user_id = array::uuid(user)?.into();
-                let subscription_id = array::uuid(subscription)?.into();
-                let disabled_services = codes(array::text(disabled)?);
-                if is_source(subscription) {
-                    holders.push(SourceHolderRow {
-                        subscription_id,
-                        holder: HolderRow {
-                            user_id,
-                            display_name: array::text(name)?.to_owned(),
-                            email: array::text(email)?.to_owned(),
-                            assigned_at: array::timestamptz(assigned_at)?,
-                            disabled_services: disabled_services.clone(),
-                        },
-                    });
-                }
-                assignments.push(AssignmentRow {
-                    user_id,
+        let mut holders = Vec::new();
+        let mut assignments = Vec::with_capacity(list_length("licenses", &columns)?);
+        let licenses = (self.license_users.iter())
+            .zip(self.license_subscriptions.iter())
+            .zip(self.license_assigned.iter())
+            .zip(self.license_names.iter())
+            .zip(self.license_emails.iter())
+            .zip(self.license_disabled.iter());
+        for (((((user, subscription), assigned_at), name), email), disabled) in licenses {
+            let user_id = binary::uuid(user)?.into();
+            let subscription_id = binary::uuid(subscription)?.into();
+            let disabled_services = codes(binary::text(disabled)?);
+            if is_source(subscription) {
+                holders.push(SourceHolderRow {
                     subscription_id,
-                    disabled_services,
+                    holder: HolderRow {
+                        user_id,
+                        display_name: binary::text(name)?.to_owned(),
+                        email: binary::text(email)?.to_owned(),
+                        assigned_at: binary::timestamptz(assigned_at)?,
+                        disabled_services: disabled_services.clone(),
+                    },
                 });
             }
-            holders.sort_by_key(|h| (h.subscription_id, h.holder.assigned_at, h.holder.user_id));
-            Ok((holders, assignments))
-        };
-        decode().map_err(sqlx::Error::Decode)
+            assignments.push(AssignmentRow {
+                user_id,
+                subscription_id,
+                disabled_services,
+            });
+        }
+        holders.sort_by_key(|h| (h.subscription_id, h.holder.assigned_at, h.holder.user_id));
+        Ok((holders, assignments))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -56,8 +56,7 @@ const AUTO_RENEW_OFF: &str = "UPDATE subscriptions SET auto_renew = false WHERE 
 /// Locks the customer `$1`'s row, as every write of the service does first.
 const LOCK_CUSTOMER: &str = "SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE";
 /// Stores the customer `$1`'s facts (uncommitted, in the caller's transaction).
-const STORE_UNCOMMITTED: &str =
-    "INSERT INTO customer_facts SELECT * FROM customer_facts_of(ARRAY[$1::uuid])";
+const STORE_UNCOMMITTED: &str = "SELECT store_customer_facts(ARRAY[$1::uuid])";
 
 /// Commits a change of the customer's `source`, which drops its stored facts, so that the next
 /// read refills them.
@@ -148,7 +147,9 @@ async fn two_transactions_changing_one_customer_at_once_leave_both_changes_in_it
     let listed = failure_codes(&admin, &customer, &source).await;
     assert!(!listed.is_empty());
     let quantities: Vec<i32> = sqlx::query_scalar(
-        "SELECT unnest(subscription_quantities) FROM customer_facts WHERE customer_id = $1::uuid",
+        "SELECT (unnest(l.subscriptions)).quantity
+           FROM customer_facts f, customer_facts_of(ARRAY[$1::uuid]) l
+          WHERE f.customer_id = $1::uuid AND f.facts = customer_facts_packed(l)",
     )
     .bind(&customer)
     .fetch_all(&mut first)

@@ -82,7 +82,9 @@ const STALE_FACTS: &str = "
     SELECT 'customer ' || f.customer_id || ' has stored facts that differ from its tables'
       FROM customers c JOIN customer_facts f ON f.customer_id = $1
      WHERE c.id = $1
-       AND f IS DISTINCT FROM (SELECT l FROM customer_facts_of(ARRAY[$1]::uuid[]) l)";
+       AND NOT EXISTS (SELECT 1 FROM customer_facts_of(ARRAY[$1]::uuid[]) l
+                        WHERE l.market_code = f.market_code AND l.partners = f.partners
+                          AND customer_facts_packed(l) = f.facts)";
 
 /// The database's promises after any mix of concurrent requests, faults and retries: every
 /// `upgraded` source has exactly one target and one whole-upgrade row that agree with it, each
