@@ -29,9 +29,10 @@ pub(super) struct Facts {
     market: String,
     source: SubscriptionFacts,
     others: Vec<SubscriptionFacts>,
-    /// The partner's own other subscriptions of the customer, with their ids.
-    own: Vec<(SubscriptionId, SubscriptionFacts)>,
-    rights: Vec<AdminRights>,
+    /// The partner's own other subscriptions of the customer: their ids and places in `others`.
+    own: Vec<(SubscriptionId, usize)>,
+    /// Shared by the facts of each of a customer's sources.
+    rights: Arc<[AdminRights]>,
     add_ons: usize,
     holders: Vec<LicenseHolder>,
     terms: SourceTerms,
@@ -74,7 +75,7 @@ impl Facts {
         let customer = CustomerFacts {
             market: &row.market_code,
             subscriptions: &row.subscriptions,
-            rights: &admin_rights(row.rights),
+            rights: admin_rights(row.rights),
             assignments: &row.assignments,
             partner_id,
             catalog,
@@ -96,7 +97,7 @@ impl Facts {
         let customer = CustomerFacts {
             market: &row.market_code,
             subscriptions: &row.subscriptions,
-            rights: &admin_rights(row.rights),
+            rights: admin_rights(row.rights),
             assignments: &row.assignments,
             partner_id,
             catalog,
@@ -123,9 +124,10 @@ impl Facts {
     pub(super) fn own_active(
         &self,
         offer_id: &str,
-    ) -> Option<&(SubscriptionId, SubscriptionFacts)> {
+    ) -> Option<(SubscriptionId, &SubscriptionFacts)> {
         self.own
             .iter()
+            .map(|&(id, at)| (id, &self.others[at]))
             .find(|(_, s)| s.offer_id == offer_id && s.status == SubscriptionStatus::Active)
     }
 
@@ -154,7 +156,7 @@ impl Facts {
 struct CustomerFacts<'r> {
     market: &'r str,
     subscriptions: &'r [SubscriptionFactsRow],
-    rights: &'r [AdminRights],
+    rights: Arc<[AdminRights]>,
     /// Every license of the customer.
     assignments: &'r [AssignmentRow],
     partner_id: PartnerId,
@@ -210,7 +212,7 @@ impl CustomerFacts<'_> {
             source: source_facts,
             others: split.others,
             own: split.own,
-            rights: self.rights.to_vec(),
+            rights: Arc::clone(&self.rights),
             add_ons: usize::try_from(add_ons).map_err(Error::internal)?,
             holders,
             prices: Arc::default(),
@@ -245,7 +247,7 @@ pub(super) async fn plan_prices<'s>(
     }
 }
 
-fn admin_rights(rows: Vec<RightsRow>) -> Vec<AdminRights> {
+fn admin_rights(rows: Vec<RightsRow>) -> Arc<[AdminRights]> {
     rows.into_iter()
         .map(|r| AdminRights {
             active: r.status == RelationshipStatus::Active,
@@ -261,13 +263,13 @@ fn admin_rights(rows: Vec<RightsRow>) -> Vec<AdminRights> {
 struct Split {
     source: Option<SubscriptionFacts>,
     others: Vec<SubscriptionFacts>,
-    own: Vec<(SubscriptionId, SubscriptionFacts)>,
+    own: Vec<(SubscriptionId, usize)>,
 }
 
 fn split(rows: &[SubscriptionFactsRow], source_id: SubscriptionId, partner_id: PartnerId) -> Split {
     let mut split = Split {
         source: None,
-        others: Vec::new(),
+        others: Vec::with_capacity(rows.len()),
         own: Vec::new(),
     };
     for row in rows {
@@ -282,7 +284,7 @@ fn split(rows: &[SubscriptionFactsRow], source_id: SubscriptionId, partner_id: P
             continue;
         }
         if row.channel == Channel::Partner && row.partner_id == Some(partner_id) {
-            split.own.push((row.id, facts.clone()));
+            split.own.push((row.id, split.others.len()));
         }
         split.others.push(facts);
     }

@@ -59,11 +59,11 @@ pub(super) fn option(
     let existing = owned.map(|(id, subscription)| ExistingTarget {
         subscription: subscription.clone(),
         licensed_users: BTreeSet::new(),
-        term: terms.get(id).copied(),
+        term: terms.get(&id).copied(),
         unit_price: None,
     });
     PartialOption {
-        into: owned.map(|(id, _)| *id),
+        into: owned.map(|(id, _)| id),
         outcome: upgrade::partial_option(case, whole, existing.as_ref()),
     }
 }
@@ -81,7 +81,7 @@ pub(super) async fn target_terms(
     }
     let ids: Vec<SubscriptionId> = catalog
         .paths_from(&source.offer_id)
-        .filter_map(|path| facts.own_active(&path.target_offer_id).map(|(id, _)| *id))
+        .filter_map(|path| facts.own_active(&path.target_offer_id).map(|(id, _)| id))
         .collect();
     if ids.is_empty() {
         return Ok(BTreeMap::new());
