@@ -349,8 +349,7 @@ pub fn existing_target_failures(source: Term, target: Term) -> Vec<Failure> {
                 source.duration.as_str()
             ),
             remedy: "Grow a subscription of the target offer whose term is at least as long, \
-                     or upgrade to a new subscription."
-                .to_owned(),
+                     or upgrade to a new subscription.",
         });
     }
     if target.end < source.end {
@@ -361,8 +360,7 @@ pub fn existing_target_failures(source: Term, target: Term) -> Vec<Failure> {
                 target.end, source.end
             ),
             remedy: "Grow a subscription of the target offer that ends no earlier, or upgrade \
-                     to a new subscription."
-                .to_owned(),
+                     to a new subscription.",
         });
     }
     failures

@@ -66,7 +66,7 @@ pub struct Failure {
     pub code: FailureCode,
     pub message: String,
     /// What the partner can do about it.
-    pub remedy: String,
+    pub remedy: &'static str,
 }
 
 /// A subscription of the customer as the rules see it (any channel).
@@ -191,11 +191,11 @@ pub fn check_downgrade(
     failures
 }
 
-fn failure(code: FailureCode, message: String, remedy: &str) -> Failure {
+fn failure(code: FailureCode, message: String, remedy: &'static str) -> Failure {
     Failure {
         code,
         message,
-        remedy: remedy.to_owned(),
+        remedy,
     }
 }
 

@@ -152,16 +152,25 @@ impl<'w, 'a> Compound<'w, 'a> {
         value.serialize(&mut *self.writer)
     }
 
-    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+    /// A struct's field: `key` is a field name from a derive (`&'static`), letters and digits that
+    /// need no escaping, so it is copied without the check.
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         if self.raw {
             return value.serialize(MapKey {
                 out: &mut *self.writer.out,
                 raw: true,
             });
         }
+        debug_assert!(
+            !needs_escape(key.as_bytes()),
+            "field name {key:?} needs escaping"
+        );
         self.comma();
-        write_str(self.writer.out, key)?;
-        self.writer.out.push(b':');
+        let out = &mut *self.writer.out;
+        out.reserve(key.len() + 3);
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
         value.serialize(&mut *self.writer)
     }
 

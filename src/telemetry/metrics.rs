@@ -91,9 +91,9 @@ pub fn record_upgrade(outcome: &'static str) {
 }
 
 /// Counts each failing eligibility condition reported.
-pub fn record_eligibility_failures<'a>(codes: impl IntoIterator<Item = &'a str>) {
+pub fn record_eligibility_failures(codes: impl IntoIterator<Item = &'static str>) {
     for code in codes {
-        metrics::counter!(ELIGIBILITY_FAILURES, "code" => code.to_owned()).increment(1);
+        metrics::counter!(ELIGIBILITY_FAILURES, "code" => code).increment(1);
     }
 }
 

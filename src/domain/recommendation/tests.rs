@@ -172,7 +172,7 @@ fn failure(code: FailureCode) -> Failure {
     Failure {
         code,
         message: code.as_str().into(),
-        remedy: "do something".into(),
+        remedy: "do something",
     }
 }
 

@@ -77,7 +77,6 @@ impl Facts {
             subscriptions: &row.subscriptions,
             rights: admin_rights(row.rights),
             assignments: &row.assignments,
-            partner_id,
             catalog,
         };
         let holders = row
@@ -85,7 +84,16 @@ impl Facts {
             .into_iter()
             .map(|h| customer.holder(h, source.id))
             .collect();
-        customer.facts_of(source, row.add_ons, holders)
+        let rights = customer.rights;
+        // The one source's facts take the rows' offer ids rather than copies.
+        let split = split(row.subscriptions.into_iter(), source.id, partner_id);
+        facts_of(
+            (&row.market_code, rights),
+            source,
+            row.add_ons,
+            holders,
+            split,
+        )
     }
 
     /// The facts of upgrading each active subscription the partner sold the customer, with the
@@ -99,7 +107,6 @@ impl Facts {
             subscriptions: &row.subscriptions,
             rights: admin_rights(row.rights),
             assignments: &row.assignments,
-            partner_id,
             catalog,
         };
         let mut holders: BTreeMap<SubscriptionId, Vec<LicenseHolder>> = BTreeMap::new();
@@ -113,7 +120,10 @@ impl Facts {
                 let source = source.as_of(super::super::today());
                 let add_ons = row.add_ons.get(&source.id).copied().unwrap_or(0);
                 let held = holders.remove(&source.id).unwrap_or_default();
-                let facts = customer.facts_of(&source, add_ons, held)?;
+                let rows = row.subscriptions.iter().cloned();
+                let split = split(rows, source.id, partner_id);
+                let customer = (customer.market, Arc::clone(&customer.rights));
+                let facts = facts_of(customer, &source, add_ons, held, split)?;
                 Ok((source, facts))
             })
             .collect()
@@ -159,7 +169,6 @@ struct CustomerFacts<'r> {
     rights: Arc<[AdminRights]>,
     /// Every license of the customer.
     assignments: &'r [AssignmentRow],
-    partner_id: PartnerId,
     catalog: &'r Catalog,
 }
 
@@ -195,39 +204,40 @@ impl CustomerFacts<'_> {
             disabled_services: h.disabled_services.into_iter().collect(),
         }
     }
+}
 
-    /// The facts of an upgrade of `source`, with its active add-ons and license holders.
-    fn facts_of(
-        &self,
-        source: &Subscription,
-        add_ons: i64,
-        holders: Vec<LicenseHolder>,
-    ) -> Result<Facts, Error> {
-        let split = split(self.subscriptions, source.id, self.partner_id);
-        let source_facts = split
-            .source
-            .ok_or_else(|| subscription_not_found(source.id))?;
-        Ok(Facts {
-            market: self.market.to_owned(),
-            source: source_facts,
-            others: split.others,
-            own: split.own,
-            rights: Arc::clone(&self.rights),
-            add_ons: usize::try_from(add_ons).map_err(Error::internal)?,
-            holders,
-            prices: Arc::default(),
-            terms: SourceTerms {
-                commerce: source.commerce,
-                term_duration: source.term_duration,
-                unit_price: source.unit_price,
-                cycle: source.billing_cycle,
-                term_start: source.term_start,
-                term_end: source.term_end,
-                period_start: source.current_period_start,
-                period_end: source.current_period_end,
-            },
-        })
-    }
+/// The facts of an upgrade of `source` in the customer's market with the partner's rights, with
+/// its active add-ons, license holders and the customer's subscriptions split around it.
+fn facts_of(
+    (market, rights): (&str, Arc<[AdminRights]>),
+    source: &Subscription,
+    add_ons: i64,
+    holders: Vec<LicenseHolder>,
+    split: Split,
+) -> Result<Facts, Error> {
+    let source_facts = split
+        .source
+        .ok_or_else(|| subscription_not_found(source.id))?;
+    Ok(Facts {
+        market: market.to_owned(),
+        source: source_facts,
+        others: split.others,
+        own: split.own,
+        rights,
+        add_ons: usize::try_from(add_ons).map_err(Error::internal)?,
+        holders,
+        prices: Arc::default(),
+        terms: SourceTerms {
+            commerce: source.commerce,
+            term_duration: source.term_duration,
+            unit_price: source.unit_price,
+            cycle: source.billing_cycle,
+            term_start: source.term_start,
+            term_end: source.term_end,
+            period_start: source.current_period_start,
+            period_end: source.current_period_end,
+        },
+    })
 }
 
 /// The prices in force today when one of `sources` is a new-commerce subscription (one query);
@@ -266,7 +276,11 @@ struct Split {
     own: Vec<(SubscriptionId, usize)>,
 }
 
-fn split(rows: &[SubscriptionFactsRow], source_id: SubscriptionId, partner_id: PartnerId) -> Split {
+fn split(
+    rows: impl ExactSizeIterator<Item = SubscriptionFactsRow>,
+    source_id: SubscriptionId,
+    partner_id: PartnerId,
+) -> Split {
     let mut split = Split {
         source: None,
         others: Vec::with_capacity(rows.len()),
@@ -277,7 +291,7 @@ fn split(rows: &[SubscriptionFactsRow], source_id: SubscriptionId, partner_id: P
             status: row.status,
             channel: row.channel,
             quantity: i64::from(row.quantity),
-            offer_id: row.offer_id.clone(),
+            offer_id: row.offer_id,
         };
         if row.id == source_id {
             split.source = Some(facts);
