@@ -28,15 +28,11 @@ use crate::domain::subscription::{BillingCycle, Channel, SubscriptionStatus};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// A delegated admin relationship as the eligibility rules read it. Its times come as
-/// microseconds since the epoch where it is read from JSON, which decode whatever the year
-/// (Postgres writes years outside 1..=9999 in JSON in forms no RFC 3339 reader reads back).
-#[derive(Debug, Clone, serde::Deserialize)]
+/// A delegated admin relationship as the eligibility rules read it.
+#[derive(Debug, Clone)]
 pub struct RightsRow {
     pub status: RelationshipStatus,
-    #[serde(with = "chrono::serde::ts_microseconds")]
     pub starts_at: DateTime<Utc>,
-    #[serde(with = "chrono::serde::ts_microseconds")]
     pub ends_at: DateTime<Utc>,
     pub all_services: bool,
     pub services: Vec<String>,

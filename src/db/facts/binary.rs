@@ -262,4 +262,6 @@ pub fn fields<'r, const N: usize>(
 }
 
 #[cfg(test)]
+pub(super) mod sent;
+#[cfg(test)]
 mod tests;

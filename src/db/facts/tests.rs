@@ -5,32 +5,7 @@ use chrono::NaiveDate;
 
 use super::*;
 
-const UUID: u32 = 2950;
-const TEXT: u32 = 25;
-const BYTEA: u32 = 17;
-
-/// A one-dimensional array (or an empty one) of the type `oid`.
-fn array(oid: u32, elements: &[Option<Vec<u8>>]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let dimensions = i32::from(!elements.is_empty());
-    bytes.extend(dimensions.to_be_bytes());
-    bytes.extend(0_i32.to_be_bytes());
-    bytes.extend(oid.to_be_bytes());
-    if dimensions == 1 {
-        bytes.extend(i32::try_from(elements.len()).unwrap().to_be_bytes());
-        bytes.extend(1_i32.to_be_bytes());
-    }
-    for element in elements {
-        match element {
-            None => bytes.extend((-1_i32).to_be_bytes()),
-            Some(value) => {
-                bytes.extend(i32::try_from(value.len()).unwrap().to_be_bytes());
-                bytes.extend(value);
-            }
-        }
-    }
-    bytes
-}
+use super::binary::sent::{array, empty, record};
 
 fn id(text: &str) -> Uuid {
     Uuid::parse_str(text).unwrap()
@@ -77,21 +52,9 @@ fn subscription(id_: &str, (channel, partner): (&str, Option<&str>), status: &st
         Some(b"\x01[]".to_vec()),
         None,
     ];
-    let mut bytes = 24_i32.to_be_bytes().to_vec();
-    for (field, element) in fields
-        .iter()
-        .zip(SUBSCRIPTION_HEAD.iter().chain(&SUBSCRIPTION_TAIL))
-    {
-        bytes.extend(element.oid().unwrap().to_be_bytes());
-        match field {
-            None => bytes.extend((-1_i32).to_be_bytes()),
-            Some(value) => {
-                bytes.extend(i32::try_from(value.len()).unwrap().to_be_bytes());
-                bytes.extend(value);
-            }
-        }
-    }
-    bytes
+    let types = SUBSCRIPTION_HEAD.iter().chain(&SUBSCRIPTION_TAIL).copied();
+    let fields: Vec<(Element, Option<Vec<u8>>)> = types.zip(fields).collect();
+    record(&fields)
 }
 
 /// Stored facts of a customer with the partner's active source (one add-on, two licenses) and a
@@ -99,28 +62,31 @@ fn subscription(id_: &str, (channel, partner): (&str, Option<&str>), status: &st
 fn stored(layout: i32) -> Vec<u8> {
     let uuid = |text: &str| Some(id(text).as_bytes().to_vec());
     let text = |text: &str| Some(text.as_bytes().to_vec());
-    let none = || array(UUID, &[]);
     let mut bytes = layout.to_be_bytes().to_vec();
     bytes.extend(array(
-        16_384,
+        Element::Record,
         &[
             Some(subscription(SOURCE, ("partner", Some(PARTNER)), "active")),
             Some(subscription(DIRECT, ("other", None), "active")),
         ],
     ));
-    bytes.extend(none());
-    bytes.extend(array(TEXT, &[]));
-    bytes.extend(array(1184, &[]));
-    bytes.extend(array(1184, &[]));
-    bytes.extend(array(16, &[]));
-    bytes.extend(array(TEXT, &[]));
-    bytes.extend(array(UUID, &[uuid(SOURCE)]));
+    for element in [
+        Element::Uuid,
+        Element::Text,
+        Element::Timestamptz,
+        Element::Timestamptz,
+        Element::Bool,
+        Element::Text,
+    ] {
+        bytes.extend(empty(element));
+    }
+    bytes.extend(array(Element::Uuid, &[uuid(SOURCE)]));
     let users = [
         "0e000000-0000-4000-8000-000000000002",
         "0e000000-0000-4000-8000-000000000001",
     ];
-    bytes.extend(array(UUID, &[uuid(users[0]), uuid(users[1])]));
-    bytes.extend(array(UUID, &[uuid(SOURCE), uuid(DIRECT)]));
+    bytes.extend(array(Element::Uuid, &[uuid(users[0]), uuid(users[1])]));
+    bytes.extend(array(Element::Uuid, &[uuid(SOURCE), uuid(DIRECT)]));
     let at = ("2026-01-01T00:00:00Z"
         .parse::<DateTime<Utc>>()
         .unwrap()
@@ -128,13 +94,13 @@ fn stored(layout: i32) -> Vec<u8> {
         - 946_684_800_000_000)
         .to_be_bytes()
         .to_vec();
-    bytes.extend(array(1184, &[Some(at.clone()), Some(at)]));
-    bytes.extend(array(BYTEA, &[text("Zoë"), text("Ada")]));
+    bytes.extend(array(Element::Timestamptz, &[Some(at.clone()), Some(at)]));
+    bytes.extend(array(Element::Bytea, &[text("Zoë"), text("Ada")]));
     bytes.extend(array(
-        BYTEA,
+        Element::Bytea,
         &[text("zoe@example.com"), text("ada@example.com")],
     ));
-    bytes.extend(array(TEXT, &[text("EXCHANGE,TEAMS"), text("")]));
+    bytes.extend(array(Element::Text, &[text("EXCHANGE,TEAMS"), text("")]));
     bytes
 }
 

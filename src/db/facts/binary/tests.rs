@@ -1,4 +1,15 @@
+use super::sent::empty;
 use super::*;
+
+/// An array as Postgres sends it (the elements' type fixed, for literals of any length).
+fn sent(element: Element, elements: &[Option<&[u8]>]) -> Vec<u8> {
+    super::sent::array(element, elements)
+}
+
+/// A record as Postgres sends it.
+fn record_sent(fields: &[(Element, Option<&[u8]>)]) -> Vec<u8> {
+    super::sent::record(fields)
+}
 
 /// The array of `element`s that `bytes` is, with nothing after it.
 fn parse(bytes: &[u8], element: Element) -> Result<Array<'_>, Error> {
@@ -10,39 +21,9 @@ fn parse(bytes: &[u8], element: Element) -> Result<Array<'_>, Error> {
     }
 }
 
-/// The OID `array_send` writes for `element` (a composite type's own, here 16_384).
-fn oid(element: Element) -> u32 {
-    element.oid().unwrap_or(16_384)
-}
-
-/// An array as `array_send` writes it: `elements` of type `element`, `None` for NULL.
-fn sent(element: Element, elements: &[Option<&[u8]>]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let dimensions: i32 = if elements.is_empty() { 0 } else { 1 };
-    let has_null = i32::from(elements.iter().any(Option::is_none));
-    bytes.extend(dimensions.to_be_bytes());
-    bytes.extend(has_null.to_be_bytes());
-    bytes.extend(oid(element).to_be_bytes());
-    if dimensions == 1 {
-        let len = i32::try_from(elements.len()).unwrap();
-        bytes.extend(len.to_be_bytes());
-        bytes.extend(1_i32.to_be_bytes());
-    }
-    for element in elements {
-        match element {
-            None => bytes.extend((-1_i32).to_be_bytes()),
-            Some(value) => {
-                bytes.extend(i32::try_from(value.len()).unwrap().to_be_bytes());
-                bytes.extend(*value);
-            }
-        }
-    }
-    bytes
-}
-
 #[test]
 fn the_empty_array_has_no_dimensions_and_no_elements() {
-    let bytes = sent(Element::Uuid, &[]);
+    let bytes = empty(Element::Uuid);
     let array = parse(&bytes, Element::Uuid).unwrap();
     assert_eq!(array.len(), 0);
     assert_eq!(array.iter().count(), 0);
@@ -134,7 +115,7 @@ fn a_cut_or_padded_array_is_refused_at_every_length() {
 
 #[test]
 fn arrays_one_after_another_split_where_each_ends() {
-    let mut bytes = sent(Element::Uuid, &[]);
+    let mut bytes = empty(Element::Uuid);
     bytes.extend(sent(Element::Text, &[Some(b"x"), None]));
     bytes.extend(sent(Element::Record, &[Some(b"\0\0\0\0")]));
     let (empty, rest) = Array::split(&bytes, Element::Uuid).unwrap();
@@ -157,22 +138,6 @@ fn record<'r, const N: usize>(
     } else {
         Err("bytes after the record".into())
     }
-}
-
-/// A record as `record_send` writes it: each field's type and bytes.
-fn record_sent(fields: &[(Element, Option<&[u8]>)]) -> Vec<u8> {
-    let mut bytes = i32::try_from(fields.len()).unwrap().to_be_bytes().to_vec();
-    for (element, value) in fields {
-        bytes.extend(oid(*element).to_be_bytes());
-        match value {
-            None => bytes.extend((-1_i32).to_be_bytes()),
-            Some(value) => {
-                bytes.extend(i32::try_from(value.len()).unwrap().to_be_bytes());
-                bytes.extend(*value);
-            }
-        }
-    }
-    bytes
 }
 
 #[test]
