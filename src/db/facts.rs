@@ -278,11 +278,11 @@ impl<'r> SubscriptionRecord<'r> {
 
     /// Whether `partner` sold it (and so may upgrade it).
     fn sold_by(&self, partner: Option<&[u8]>) -> bool {
-        self.head[3] == Some(b"partner") && self.head[4] == partner
+        self.head[3] == Some(Channel::Partner.as_str().as_bytes()) && self.head[4] == partner
     }
 
     fn is_active(&self) -> bool {
-        self.head[6] == Some(b"active")
+        self.head[6] == Some(SubscriptionStatus::Active.as_str().as_bytes())
     }
 
     /// What the rules read of every subscription of the customer.
