@@ -304,20 +304,20 @@ impl<'r> SubscriptionRecord<'r> {
         if !rest.is_empty() {
             return Err("bytes after a subscription record's last field".into());
         }
-        let h = &self.head;
+        let head = self.facts()?;
         let optional_id =
             |field| binary::optional_uuid(field).map(|id| id.map(SubscriptionId::from));
         let optional_time =
             |field: Option<&[u8]>| field.map(|at| binary::timestamptz(Some(at))).transpose();
         let seat_windows = serde_json::from_str(binary::jsonb(f[15])?).map(SeatWindows)?;
         Ok(Subscription {
-            id: binary::uuid(h[0])?.into(),
-            customer_id: binary::uuid(h[1])?.into(),
-            offer_id: binary::text(h[2])?.to_owned(),
-            channel: name(h[3], Channel::parse)?,
-            partner_id: binary::optional_uuid(h[4])?.map(PartnerId::from),
-            quantity: binary::int4(h[5])?,
-            status: name(h[6], SubscriptionStatus::parse)?,
+            id: head.id,
+            customer_id: binary::uuid(self.head[1])?.into(),
+            offer_id: head.offer_id,
+            channel: head.channel,
+            partner_id: head.partner_id,
+            quantity: head.quantity,
+            status: head.status,
             billing_cycle: name(f[0], BillingCycle::parse)?,
             term_start: binary::date(f[1])?,
             term_end: binary::date(f[2])?,
