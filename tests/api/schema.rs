@@ -209,3 +209,44 @@ async fn no_constraint_or_index_name_ends_in_digits() {
         .collect();
     assert!(suffixed.is_empty(), "{suffixed:?}");
 }
+
+/// A customer's stored facts of several kilobytes stay in `customer_facts`'s own row, compressed,
+/// and so does the partners array that every read checks, even when the compressed value still
+/// makes a long row (migration `20261215090000`): a read is one heap tuple, no TOAST fetch.
+#[tokio::test]
+async fn large_stored_facts_stay_in_the_row_compressed() {
+    let app = spawn_app().await;
+    let pool = PgPool::connect(app.database_url()).await.unwrap();
+    let (customer, partner) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    // 3,200 bytes that do not compress, then 6,000 that do: about 3.2 kB once compressed.
+    let (random, zeros) = (3_200, 6_000);
+    sqlx::query(
+        "INSERT INTO customer_facts (customer_id, market_code, partners, facts)
+         SELECT $1, 'US', ARRAY[$2::uuid],
+                int4send(1) || string_agg(decode(md5(i::text), 'hex'), ''::bytea ORDER BY i)
+                            || decode(repeat('00', $4), 'hex')
+           FROM generate_series(1, $3 / 16) i",
+    )
+    .bind(customer)
+    .bind(partner)
+    .bind(random)
+    .bind(zeros)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (compression, stored, octets, toasted): (Option<String>, i32, i32, i64) = sqlx::query_as(
+        "SELECT pg_column_compression(f.facts), pg_column_size(f.facts), octet_length(f.facts),
+                pg_relation_size(c.reltoastrelid)
+           FROM customer_facts f, pg_class c
+          WHERE f.customer_id = $1 AND c.oid = 'customer_facts'::regclass",
+    )
+    .bind(customer)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(octets, 4 + random + zeros);
+    assert_eq!(compression.as_deref(), Some("lz4"));
+    assert!(stored < octets / 2, "{stored} bytes stored of {octets}");
+    assert_eq!(toasted, 0, "a value went out of line");
+}
