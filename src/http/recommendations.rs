@@ -117,10 +117,13 @@ async fn get_upgrade_recommendations(
     Path(customer_id): Path<CustomerId>,
 ) -> Result<Json<UpgradeRecommendations>, Error> {
     caller.require(Operation::ReadCustomers)?;
-    let found = state
-        .app()
-        .recommendations(&caller.into_actor(), customer_id)
-        .await?;
+    // Boxed: the evaluations' future is kilobytes, and each layer above would move it.
+    let found = Box::pin(
+        state
+            .app()
+            .recommendations(&caller.into_actor(), customer_id),
+    )
+    .await?;
     telemetry::metrics::record_eligibility_failures(
         found
             .subscriptions

@@ -450,11 +450,13 @@ async fn change_subscription(
     };
     let scope = key.scope(caller.partner_id, customer_id, &body)?;
     let catalog = state.catalog();
-    let answered = state
-        .app()
-        .change_subscription(&caller.into_actor(), &request, scope.as_ref(), |outcome| {
-            SubscriptionChangeView::answer(outcome, &catalog)
-        })
-        .await?;
+    // Boxed: the change's future is kilobytes, and each layer above would move it.
+    let answered = Box::pin(state.app().change_subscription(
+        &caller.into_actor(),
+        &request,
+        scope.as_ref(),
+        |outcome| SubscriptionChangeView::answer(outcome, &catalog),
+    ))
+    .await?;
     Ok(conditional::respond(answered))
 }

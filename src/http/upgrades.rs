@@ -57,10 +57,13 @@ async fn list_upgrade_options(
 ) -> Result<Json<Page<UpgradeOption>>, Error> {
     caller.require(Operation::ReadCustomers)?;
     let subscription = (customer_id, subscription_id);
-    let options = state
-        .app()
-        .upgrade_options(&caller.into_actor(), subscription)
-        .await?;
+    // Boxed: the evaluation's future is kilobytes, and each layer above would move it.
+    let options = Box::pin(
+        state
+            .app()
+            .upgrade_options(&caller.into_actor(), subscription),
+    )
+    .await?;
     telemetry::metrics::record_eligibility_failures(
         options
             .iter()
@@ -185,16 +188,15 @@ async fn perform_upgrade(
         .filter(|_| !body.dry_run);
     let request = body.into_request(if_match.precondition()?)?;
     let subscription = (customer_id, subscription_id);
-    let performed = state
-        .app()
-        .perform_upgrade(
-            &caller.into_actor(),
-            subscription,
-            &request,
-            scope.as_ref(),
-            |result| upgrades::answer(customer_id, result),
-        )
-        .await;
+    // Boxed: the upgrade's future is kilobytes, and each layer above would move it.
+    let performed = Box::pin(state.app().perform_upgrade(
+        &caller.into_actor(),
+        subscription,
+        &request,
+        scope.as_ref(),
+        |result| upgrades::answer(customer_id, result),
+    ))
+    .await;
     record_metrics(&performed, request.dry_run);
     Ok(conditional::respond(performed?))
 }
