@@ -44,6 +44,10 @@ pub struct Claimed {
 /// (docs/upgrade-jobs.md). A job another transaction holds (a cancel in progress, another
 /// worker's claim) is passed over for the next one, so a worker never waits on a job while it
 /// holds item locks, and a cancel never waits on a worker that waits on it.
+///
+/// The items are read per job (a lateral subquery), so the pending items' index is walked from the
+/// job's first pending `seq` and stops at the batch: joined to the job instead, the plan read every
+/// pending item of every job and sorted them, for each batch (docs/performance.md).
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
@@ -63,11 +67,13 @@ pub async fn claim(
                 LIMIT 1
                   FOR UPDATE OF j SKIP LOCKED
            ), picked AS (
-               SELECT i.partner_id, i.job_id, i.seq FROM upgrade_job_items i
-                 JOIN job ON i.partner_id = job.partner_id AND i.job_id = job.id
-                WHERE i.outcome = 'pending' AND (i.leased_until IS NULL OR i.leased_until < now())
-                ORDER BY i.seq LIMIT $1
-                  FOR UPDATE OF i SKIP LOCKED
+               SELECT p.partner_id, p.job_id, p.seq FROM job CROSS JOIN LATERAL (
+                   SELECT i.partner_id, i.job_id, i.seq FROM upgrade_job_items i
+                    WHERE i.partner_id = job.partner_id AND i.job_id = job.id
+                      AND i.outcome = 'pending'
+                      AND (i.leased_until IS NULL OR i.leased_until < now())
+                    ORDER BY i.seq LIMIT $1
+                      FOR UPDATE OF i SKIP LOCKED) p
            ), served AS (
                UPDATE upgrade_jobs j
                   SET last_served_at = clock_timestamp(),
