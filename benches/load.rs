@@ -663,6 +663,7 @@ async fn main() {
     eprintln!("bulk job of {} items …", bulk::ITEMS);
     let bulk = bulk::run(
         &database,
+        &mut postgres,
         (&driver.client, &format!("http://{BIND}")),
         &token(Uuid::parse_str(bulk::PARTNER).expect("a uuid")),
         (&driver.tokens[small_partner as usize], small_items),

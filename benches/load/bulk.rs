@@ -10,6 +10,8 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
+use crate::statements;
+
 /// The bulk partner's id (see `db::scale::seed_bulk`).
 pub const PARTNER: &str = "a2000000-0000-4000-8000-000000000001";
 
@@ -99,9 +101,11 @@ async fn vacuum(pool: &sqlx::PgPool) {
 }
 
 /// Loads the bulk partner into `database`, runs both jobs against the service at `base`, and
-/// checks the database afterwards: one upgrade per item, no source upgraded twice.
+/// checks the database afterwards: one upgrade per item, no source upgraded twice. Postgres's side
+/// of each job goes to `postgres`, by item.
 pub async fn run(
     database: &str,
+    postgres: &mut statements::Counter,
     (client, base): (&Client, &str),
     bulk_token: &str,
     (small_token, small_items): (&str, Vec<Value>),
@@ -116,6 +120,7 @@ pub async fn run(
 
     let selection = json!({"selection": {"sourceOfferId": "m365-business-basic",
                                          "targetOfferId": "o365-e1"}});
+    postgres.start().await;
     let started = Instant::now();
     let big = submit(client, base, bulk_token, &selection).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -126,6 +131,11 @@ pub async fn run(
     let small_seconds = small_started.elapsed().as_secs_f64();
     let big_job = wait(client, base, bulk_token, &big).await;
     let seconds = started.elapsed().as_secs_f64();
+    let succeeded = big_job["counts"]["succeeded"].as_i64().unwrap_or_default();
+    let items = usize::try_from(succeeded).unwrap_or_default();
+    postgres
+        .stop_items(&format!("upgrade job of {ITEMS} items"), items)
+        .await;
 
     let mut conn = PgConnection::connect(database)
         .await
@@ -139,7 +149,6 @@ pub async fn run(
     .fetch_one(&mut conn)
     .await
     .expect("the check query");
-    let succeeded = big_job["counts"]["succeeded"].as_i64().unwrap_or_default();
     let verdict = if upgrades == succeeded && doubled == 0 {
         "consistent"
     } else {
@@ -151,11 +160,14 @@ pub async fn run(
     vacuum(&pool).await;
     pool.close().await;
     let right_size = json!({"atTermEnd": true, "selection": {"quantity": "assigned"}});
+    postgres.start().await;
     let started = Instant::now();
     let job = submit(client, base, bulk_token, &right_size).await;
     let job = wait(client, base, bulk_token, &job).await;
     let right_size_seconds = started.elapsed().as_secs_f64();
     let right_size_succeeded = job["counts"]["succeeded"].as_i64().unwrap_or_default();
+    let items = usize::try_from(right_size_succeeded).unwrap_or_default();
+    postgres.stop_items("right-sizing job", items).await;
     let (scheduled, sized): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE sc.quantity_assigned AND sc.quantity = 1)
            FROM scheduled_changes sc

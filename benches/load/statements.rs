@@ -21,6 +21,8 @@ pub struct Statement {
 pub struct Phase {
     pub name: String,
     pub requests: usize,
+    /// What `requests` counts: answered requests, or a job's items.
+    pub unit: &'static str,
     pub statements: Vec<Statement>,
 }
 
@@ -47,8 +49,17 @@ impl Counter {
 
     /// Keeps the counters of the phase `name`, of `requests` answered requests.
     pub async fn stop(&mut self, name: &str, requests: usize) {
+        self.keep(name, (requests, "request")).await;
+    }
+
+    /// Keeps the counters of the job phase `name`, of `items` items processed.
+    pub async fn stop_items(&mut self, name: &str, items: usize) {
+        self.keep(name, (items, "item")).await;
+    }
+
+    async fn keep(&mut self, name: &str, count: (usize, &'static str)) {
         if self.on {
-            self.phases.extend(read(&self.url, name, requests).await);
+            self.phases.extend(read(&self.url, name, count).await);
         }
     }
 }
@@ -71,8 +82,8 @@ async fn reset(url: &str) -> bool {
     reset
 }
 
-/// The counters after a phase of `requests` answered requests.
-async fn read(url: &str, name: &str, requests: usize) -> Option<Phase> {
+/// The counters after a phase of `requests` answered requests (or items: `unit`).
+async fn read(url: &str, name: &str, (requests, unit): (usize, &'static str)) -> Option<Phase> {
     let mut conn = PgConnection::connect(url).await.ok()?;
     let rows: Vec<(String, i64, f64)> = sqlx::query_as(
         "SELECT query, calls, total_exec_time FROM pg_stat_statements
@@ -95,6 +106,7 @@ async fn read(url: &str, name: &str, requests: usize) -> Option<Phase> {
     Some(Phase {
         name: name.to_owned(),
         requests,
+        unit,
         statements,
     })
 }
@@ -111,8 +123,8 @@ pub fn report(phases: &[Phase]) -> String {
     }
     out.push_str(
         "From `pg_stat_statements`, reset before each phase. \"Per request\" divides by the \
-         phase's answered requests; execution time only (not the round trips, nor the time a \
-         statement waits for a lock before it starts).\n",
+         phase's answered requests (\"per item\" by a job's items); execution time only (not the \
+         round trips, nor the time a statement waits for a lock before it starts).\n",
     );
     for phase in phases {
         let requests = phase.requests.max(1) as f64;
@@ -120,14 +132,17 @@ pub fn report(phases: &[Phase]) -> String {
         let total: f64 = phase.statements.iter().map(|s| s.total_ms).sum();
         let _ = writeln!(
             out,
-            "\n### {}\n\n{:.1} statements and {:.3} ms of Postgres execution per request ({} requests).\n",
+            "\n### {}\n\n{:.1} statements and {:.3} ms of Postgres execution per {unit} ({} {unit}s).\n",
             phase.name,
             calls as f64 / requests,
             total / requests,
-            phase.requests
+            phase.requests,
+            unit = phase.unit,
         );
-        out.push_str(
-            "| statement | per request | mean ms | share of the time |\n|---|---:|---:|---:|\n",
+        let _ = writeln!(
+            out,
+            "| statement | per {} | mean ms | share of the time |\n|---|---:|---:|---:|",
+            phase.unit
         );
         for s in phase.statements.iter().take(12) {
             let _ = writeln!(

@@ -186,6 +186,24 @@ pub async fn open_pool(
         })
 }
 
+/// A pool for the statements a background worker runs on its queue (job items, webhook
+/// deliveries), of at most `max_connections`, connecting as `pool` does, when first used. Its
+/// statements are planned for each execution (`plan_cache_mode = force_custom_plan`), for the
+/// table as it is then. A queue table is empty most of the time and then, at once, holds a job's
+/// 10,000 items: a plan cached while it was empty (a prepared statement's generic plan, chosen
+/// after a few executions that found nothing) reads the whole table for every claim and every
+/// item's outcome, as long as the connection lives (docs/performance.md, "A plan cached on an
+/// empty queue").
+pub fn queue_pool(pool: &PgPool, max_connections: u32) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("plan_cache_mode", "force_custom_plan")]);
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .connect_lazy_with(options)
+}
+
 /// Begins a transaction whose `SET LOCAL`s and lock timeout hold on every node it touches. On a
 /// Citus cluster the row locks of a customer's change are taken on a worker, which knows nothing
 /// of this connection's settings (its `lock_timeout` option) unless the coordinator passes them

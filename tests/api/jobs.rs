@@ -396,6 +396,7 @@ async fn another_partner_cannot_see_or_cancel_the_job() {
 
 mod cancel;
 mod limits;
+mod plans;
 mod running;
 mod streams;
 

@@ -42,18 +42,23 @@ pub struct JobSettings {
 }
 
 /// Runs the workers until `shutdown` completes; items claimed but not started are handed back.
+/// The queue's own statements (claims, outcomes, a job's end, the depth) go through a pool of
+/// their own, planned for each execution ([`db::queue_pool`]); the items' upgrades through `pool`.
 pub async fn run(pool: PgPool, settings: JobSettings, shutdown: impl Future<Output = ()>) {
+    let workers_count = u32::try_from(settings.workers).unwrap_or(u32::MAX);
+    let queue = db::queue_pool(&pool, workers_count.saturating_add(1));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = JoinSet::new();
     for _ in 0..settings.workers {
-        workers.spawn(work(pool.clone(), settings.clone(), stop_rx.clone()));
+        let pools = (pool.clone(), queue.clone());
+        workers.spawn(work(pools, settings.clone(), stop_rx.clone()));
     }
     let gauge = super::super::every(
         Duration::from_secs(1),
         FirstPass::AtStart,
         shutdown,
         || async {
-            if let Ok(depth) = db::jobs::queue_depth(&pool).await {
+            if let Ok(depth) = db::jobs::queue_depth(&queue).await {
                 metrics::set_job_queue_depth(depth);
             }
         },
@@ -63,9 +68,13 @@ pub async fn run(pool: PgPool, settings: JobSettings, shutdown: impl Future<Outp
     while workers.join_next().await.is_some() {}
 }
 
-async fn work(pool: PgPool, settings: JobSettings, mut stop: watch::Receiver<bool>) {
+async fn work(
+    (pool, queue): (PgPool, PgPool),
+    settings: JobSettings,
+    mut stop: watch::Receiver<bool>,
+) {
     while !*stop.borrow() {
-        let claimed = match db::jobs::claim(&pool, settings.batch, settings.lease).await {
+        let claimed = match db::jobs::claim(&queue, settings.batch, settings.lease).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "the job queue could not be read");
@@ -83,22 +92,22 @@ async fn work(pool: PgPool, settings: JobSettings, mut stop: watch::Receiver<boo
         let job = (claimed[0].partner_id, claimed[0].job_id);
         let mut claimed = claimed.into_iter();
         for item in claimed.by_ref() {
-            process(&pool, &settings.catalog, item).await;
+            process((&pool, &queue), &settings.catalog, item).await;
             if *stop.borrow() {
                 break;
             }
         }
         for item in claimed {
-            let _ = db::jobs::retry_item(&pool, &item, Duration::ZERO).await;
+            let _ = db::jobs::retry_item(&queue, &item, Duration::ZERO).await;
         }
-        if let Err(error) = end_if_done(&pool, job).await {
+        if let Err(error) = end_if_done(&queue, job).await {
             tracing::warn!(%error, "a job's end could not be recorded");
         }
     }
 }
 
-/// Processes one item and records its outcome.
-async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
+/// Processes one item (through `pool`) and records its outcome (through `queue`).
+async fn process((pool, queue): (&PgPool, &PgPool), catalog: &Catalog, item: Claimed) {
     let started = Instant::now();
     let answer = if item.job_status == JobStatus::Cancelled {
         recover(pool, &item).await
@@ -118,14 +127,14 @@ async fn process(pool: &PgPool, catalog: &Catalog, item: Claimed) {
             }
             Disposition::Retry => {
                 let wait = Duration::from_millis(200 * 2u64.pow(item.attempts.clamp(0, 8) as u32));
-                if let Err(error) = db::jobs::retry_item(pool, &item, wait).await {
+                if let Err(error) = db::jobs::retry_item(queue, &item, wait).await {
                     tracing::warn!(%error, "a job item could not be handed back");
                 }
                 return;
             }
         },
     };
-    match db::jobs::finish_item(pool, &item, outcome, result.as_deref()).await {
+    match db::jobs::finish_item(queue, &item, outcome, result.as_deref()).await {
         Ok(true) => metrics::record_job_item(outcome.as_str(), started.elapsed()),
         Ok(false) => {}
         Err(error) => {

@@ -83,8 +83,10 @@ pub async fn deliver(pool: PgPool, settings: WorkerSettings, shutdown: impl Futu
         }
     };
     let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    // The queue's statements only (claims, attempts, releases), each short: a few connections.
+    let connections = u32::try_from(settings.concurrency.clamp(1, 4)).unwrap_or(1) + 1;
     let sender = Arc::new(Sender {
-        pool,
+        pool: db::queue_pool(&pool, connections),
         client,
         settings,
         in_flight: Mutex::new(HashSet::new()),

@@ -18,6 +18,7 @@ pub const MEASURE_INTERVAL: Duration = Duration::from_secs(5);
 /// Measures the outbox every [`MEASURE_INTERVAL`] until `shutdown` completes; a failed pass
 /// leaves the last figures in place (the database's own alerts say why).
 pub async fn measure(pool: PgPool, shutdown: impl Future<Output = ()>) {
+    let pool = db::queue_pool(&pool, 1);
     every(MEASURE_INTERVAL, FirstPass::AtStart, shutdown, || async {
         match db::webhooks::outbox_state(&pool).await {
             Ok(state) => metrics::set_outbox(&gauges(&state)),
