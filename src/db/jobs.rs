@@ -279,5 +279,6 @@ mod queue;
 pub mod quota;
 
 pub use queue::{
-    Claimed, announce, cancel, claim, complete_if_done, finish_item, queue_depth, retry_item,
+    Claimed, announce, cancel, claim, complete_if_done, finish_item, pending_from, queue_depth,
+    retry_item,
 };

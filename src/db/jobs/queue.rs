@@ -104,25 +104,33 @@ pub async fn claim(
     .await
 }
 
-/// Records the item's outcome, if the caller still holds its lease; whether it did.
+/// Records the item's outcome, if the caller still holds its lease; whether it did. The worker
+/// runs it in the item's own upgrade transaction (one commit per item), or alone when that
+/// transaction did not commit (a refusal, a replayed answer).
+///
+/// Planned at each execution (an unnamed statement), whichever connection runs it: a
+/// connection's cached generic plan may have been made while the items table held a page or
+/// two, where a sequential scan is as cheap as the key's index and stays the plan when the
+/// table holds a 10,000-item job (docs/performance.md, "A plan cached on an empty queue").
 pub async fn finish_item(
-    pool: &PgPool,
+    executor: impl sqlx::PgExecutor<'_>,
     item: &Claimed,
     outcome: ItemOutcome,
     result: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query!(
+    let done = sqlx::query(
         "UPDATE upgrade_job_items
             SET outcome = $4, result = $5::text::json, finished_at = now(), lease = NULL, leased_until = NULL
           WHERE partner_id = $1 AND job_id = $2 AND seq = $3 AND lease = $6 AND outcome = 'pending'",
-        item.partner_id.as_uuid(),
-        item.job_id.as_uuid(),
-        item.seq,
-        outcome.as_str(),
-        result,
-        item.lease
     )
-    .execute(pool)
+    .bind(item.partner_id.as_uuid())
+    .bind(item.job_id.as_uuid())
+    .bind(item.seq)
+    .bind(outcome.as_str())
+    .bind(result)
+    .bind(item.lease)
+    .persistent(false)
+    .execute(executor)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -143,6 +151,27 @@ pub async fn retry_item(pool: &PgPool, item: &Claimed, delay: Duration) -> Resul
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Whether an item of the job from `seq` on is still pending: while a job runs, the items
+/// after a worker's batch are, and this walks the pending items' index from the batch rather
+/// than over the dead entries of every item done before it, as the full check in
+/// [`complete_if_done`] must.
+pub async fn pending_from(
+    pool: &PgPool,
+    (partner_id, job_id): (PartnerId, JobId),
+    seq: i32,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM upgrade_job_items
+                           WHERE partner_id = $1 AND job_id = $2 AND seq >= $3
+                             AND outcome = 'pending') AS "pending!""#,
+        partner_id.as_uuid(),
+        job_id.as_uuid(),
+        seq
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// Marks the job completed when none of its items is pending any more; the job, when this call

@@ -1,8 +1,8 @@
 //! The job workers each instance runs (docs/upgrade-jobs.md). A worker claims a batch of one
 //! job's items under a lease (the job served least recently first, so partners share the workers
 //! fairly), then performs each item as one single upgrade, through exactly the path a request
-//! takes (same rules, locks, history and events), in its own transaction; no transaction or row
-//! lock is held between items. Each real item runs under an `Idempotency-Key` of its own, stored
+//! takes (same rules, locks, history and events), in its own transaction, which also records the
+//! item's outcome; no transaction or row lock is held between items. Each real item runs under an `Idempotency-Key` of its own, stored
 //! with the upgrade: an item whose worker died after the upgrade committed is taken again when its
 //! lease ends, and replays the stored answer instead of upgrading twice.
 
@@ -88,8 +88,9 @@ async fn work(
             }
             continue;
         }
-        // A batch comes from one job: it may have ended with the batch's last item.
+        // A batch comes from one job, from its first pending items: it may have been its last.
         let job = (claimed[0].partner_id, claimed[0].job_id);
+        let first_seq = claimed[0].seq;
         let mut claimed = claimed.into_iter();
         for item in claimed.by_ref() {
             process((&pool, &queue), &settings.catalog, item).await;
@@ -100,22 +101,40 @@ async fn work(
         for item in claimed {
             let _ = db::jobs::retry_item(&queue, &item, Duration::ZERO).await;
         }
-        if let Err(error) = end_if_done(&queue, job).await {
+        if let Err(error) = end_if_done(&queue, job, first_seq).await {
             tracing::warn!(%error, "a job's end could not be recorded");
         }
     }
 }
 
-/// Processes one item (through `pool`) and records its outcome (through `queue`).
+/// What became of an item that was performed.
+enum Performed {
+    /// Its upgrade committed together with its outcome; `false` when its lease had ended by then
+    /// (the item's new holder replays the stored answer).
+    Recorded(bool),
+    /// The answer an earlier run of it stored, replayed: its outcome is still to be recorded.
+    Replayed(String),
+}
+
+/// Processes one item (through `pool`), and records its outcome: in the item's own transaction
+/// when it committed one, otherwise through `queue`.
 async fn process((pool, queue): (&PgPool, &PgPool), catalog: &Catalog, item: Claimed) {
     let started = Instant::now();
     let answer = if item.job_status == JobStatus::Cancelled {
-        recover(pool, &item).await
+        recover(pool, &item)
+            .await
+            .map(|stored| stored.map(Performed::Replayed))
     } else {
         perform(pool, catalog, &item).await.map(Some)
     };
     let (outcome, result) = match answer {
-        Ok(Some(body)) => (ItemOutcome::Succeeded, Some(body)),
+        Ok(Some(Performed::Recorded(recorded))) => {
+            if recorded {
+                metrics::record_job_item(ItemOutcome::Succeeded.as_str(), started.elapsed());
+            }
+            return;
+        }
+        Ok(Some(Performed::Replayed(body))) => (ItemOutcome::Succeeded, Some(body)),
         Ok(None) => (ItemOutcome::Skipped, None),
         Err(error) => match job::disposition(error.code(), item.attempts) {
             Disposition::Done(outcome) => {
@@ -144,9 +163,9 @@ async fn process((pool, queue): (&PgPool, &PgPool), catalog: &Catalog, item: Cla
 }
 
 /// The item's single upgrade, as a request would perform it: a dry run evaluates it, a
-/// term-end job schedules it, otherwise it is performed under the item's own key. The answer is
-/// the one the request would get, as its bytes.
-async fn perform(pool: &PgPool, catalog: &Catalog, item: &Claimed) -> Result<String, Error> {
+/// term-end job schedules it, otherwise it is performed under the item's own key. Its outcome,
+/// with the answer the request would get as its bytes, is written in the same transaction.
+async fn perform(pool: &PgPool, catalog: &Catalog, item: &Claimed) -> Result<Performed, Error> {
     let actor = Actor {
         partner_id: item.partner_id,
         user_id: item.actor_user_id.clone(),
@@ -154,16 +173,25 @@ async fn perform(pool: &PgPool, catalog: &Catalog, item: &Claimed) -> Result<Str
         request_id: request_id(item),
     };
     let scope = (!item.dry_run).then(|| scope(item)).transpose()?;
+    let mut recorded = false;
     let answered = idempotency::run_keyed(pool, scope.as_ref(), async |conn| {
-        match (item.kind, item.at_term_end) {
+        let answer = match (item.kind, item.at_term_end) {
             (_, true) => schedule(conn, catalog, &actor, item).await,
             (ItemKind::Upgrade, false) => upgrade(conn, catalog, &actor, item).await,
             (ItemKind::Migration, false) => migrate(conn, catalog, &actor, item).await,
-        }
+        }?;
+        let body = std::str::from_utf8(&answer.body).map_err(Error::internal)?;
+        recorded =
+            db::jobs::finish_item(&mut *conn, item, ItemOutcome::Succeeded, Some(body)).await?;
+        Ok(answer)
     })
     .await?;
-    let (Answered::Fresh(answer) | Answered::Replayed(answer)) = answered;
-    String::from_utf8(answer.body).map_err(Error::internal)
+    match answered {
+        Answered::Fresh(_) => Ok(Performed::Recorded(recorded)),
+        Answered::Replayed(answer) => String::from_utf8(answer.body)
+            .map(Performed::Replayed)
+            .map_err(Error::internal),
+    }
 }
 
 /// The item's request id: its job's, with `/item-<n>`.
@@ -281,8 +309,17 @@ async fn recover(pool: &PgPool, item: &Claimed) -> Result<Option<String>, Error>
         .transpose()
 }
 
-/// Completes the job when nothing of it is pending any more, and announces it.
-async fn end_if_done(pool: &PgPool, (partner_id, job_id): (PartnerId, JobId)) -> Result<(), Error> {
+/// Completes the job when nothing of it is pending any more, and announces it. A batch taken
+/// from `first_seq` with items still pending after it did not end the job: only the batches
+/// near its end look at the whole job, in a transaction.
+async fn end_if_done(
+    pool: &PgPool,
+    (partner_id, job_id): (PartnerId, JobId),
+    first_seq: i32,
+) -> Result<(), Error> {
+    if db::jobs::pending_from(pool, (partner_id, job_id), first_seq).await? {
+        return Ok(());
+    }
     idempotency::in_transaction(pool, async |conn| {
         if let Some(job) = db::jobs::complete_if_done(conn, partner_id, job_id).await? {
             let tally = db::jobs::counts(&mut *conn, job.partner_id, job.id).await?;
