@@ -208,10 +208,11 @@ pub fn queue_pool(pool: &PgPool, max_connections: u32) -> PgPool {
 /// Citus cluster the row locks of a customer's change are taken on a worker, which knows nothing
 /// of this connection's settings (its `lock_timeout` option) unless the coordinator passes them
 /// on: Citus sends a transaction's `SET LOCAL` statements to the workers when
-/// `citus.propagate_set_commands` is `local`, each by its own text. So this sets that, and the
-/// lock timeout again as a `SET LOCAL`, from inside a `DO` block (a `SET LOCAL` sent with the
-/// `BEGIN` in one string would be sent to the workers with its `BEGIN`). One round trip, as a
-/// plain `BEGIN`; on one Postgres the settings change nothing (`citus.*` is a placeholder).
+/// `citus.propagate_set_commands` is `local`, each by its own text. So the transaction calls
+/// `begin_settings()` (migration `20261216090000`), which on a cluster sets that, and the lock
+/// timeout again as a `SET LOCAL` (a `SET LOCAL` sent with the `BEGIN` in one string would be
+/// sent to the workers with its `BEGIN`), and on one Postgres returns at once. One round trip, as
+/// a plain `BEGIN`.
 pub async fn begin(
     pool: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
@@ -219,10 +220,7 @@ pub async fn begin(
 }
 
 /// The statement [`begin`] begins with.
-const BEGIN: &str = "BEGIN; DO $$ BEGIN
-    SET LOCAL citus.propagate_set_commands = 'local';
-    EXECUTE format('SET LOCAL lock_timeout = %L', current_setting('lock_timeout'));
-END $$";
+const BEGIN: &str = "BEGIN; SELECT begin_settings()";
 
 /// Whether the database answers a trivial query now.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {

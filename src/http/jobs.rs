@@ -290,7 +290,8 @@ async fn list_jobs(
     .await
 }
 
-/// One job: status, counts per outcome, percent, rate, start, end and estimated end.
+/// One job: status, counts per outcome, percent, rate, start, end and estimated end. While the
+/// job runs, its counts are at most half a second old; once it has ended, they are final.
 #[utoipa::path(
     get, path = "/v1/upgrade-jobs/{jobId}", tag = "upgrade-jobs",
     params(("jobId" = Uuid, Path)),

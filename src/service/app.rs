@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::{PgConnection, PgPool};
 
 use super::idempotency::{self, Answered, Scope, StoredAnswer};
-use super::jobs::JobLimits;
+use super::jobs::{JobLimits, RecentCounts};
 use super::prices::PriceBookCopy;
 use super::webhooks::EndpointRules;
 use crate::db;
@@ -27,6 +27,8 @@ pub struct App {
     webhook_rules: Arc<EndpointRules>,
     /// The price list as last read (the renewals page prices next terms with it).
     price_book: Arc<PriceBookCopy>,
+    /// Running jobs' counts as read in the last moment, shared by the requests that poll them.
+    job_counts: Arc<RecentCounts>,
 }
 
 impl App {
@@ -38,6 +40,7 @@ impl App {
             job_limits: JobLimits::default(),
             webhook_rules: Arc::new(EndpointRules::default()),
             price_book: Arc::default(),
+            job_counts: Arc::default(),
         }
     }
 
@@ -95,6 +98,10 @@ impl App {
     /// The pool, for the operations' reads that need no transaction.
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub(super) fn job_counts(&self) -> &RecentCounts {
+        &self.job_counts
     }
 
     pub(super) fn price_book_copy(&self) -> &PriceBookCopy {

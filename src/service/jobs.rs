@@ -4,7 +4,10 @@
 //! own jobs exist for it.
 
 mod limits;
+mod recent;
 pub mod worker;
+
+use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 use sqlx::PgPool;
@@ -22,6 +25,7 @@ use crate::domain::subscription::MAX_QUANTITY;
 use crate::domain::{Catalog, CustomerId, ErrorCode, JobId, PartnerId, SubscriptionId};
 use crate::error::Error;
 pub use limits::JobLimits;
+pub use recent::RecentCounts;
 
 /// What an item asks of its subscription. An upgrade now names its target. A term-end job's
 /// item is the next-term instruction: any of the offer (an upgrade, or a move down), the seats
@@ -115,13 +119,20 @@ impl App {
         Ok((view(self.pool(), job).await?, created))
     }
 
-    /// The partner's job, with its counts and progress.
+    /// The partner's job, with its counts and progress; a running job's counts as read at most
+    /// [`recent::FRESH`] ago by this instance, an ended job's as they are.
     pub async fn job(&self, actor: &Actor, id: JobId) -> Result<JobView, Error> {
         let (pool, partner_id) = (self.pool(), actor.partner_id);
         let job = db::jobs::find(pool, partner_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        view(pool, job).await
+        let (key, now) = ((job.partner_id, job.id), Instant::now());
+        if let Some(tally) = self.job_counts().get(key, job.status, now) {
+            return Ok(JobView::new(job, &tally));
+        }
+        let tally = db::jobs::counts(pool, job.partner_id, job.id).await?;
+        self.job_counts().put(key, job.status, now, &tally);
+        Ok(JobView::new(job, &tally))
     }
 
     /// A page of the partner's jobs, oldest first, each with its counts (one query for them all).
