@@ -87,18 +87,3 @@ pub async fn save(
     .await?;
     Ok(())
 }
-
-/// Deletes the customer's expired records (kept small without a background job; every
-/// transaction stays within one customer).
-pub async fn purge_expired(
-    conn: &mut PgConnection,
-    customer_id: CustomerId,
-) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query!(
-        "DELETE FROM idempotency_records WHERE customer_id = $1 AND expires_at <= now()",
-        customer_id.as_uuid()
-    )
-    .execute(conn)
-    .await?;
-    Ok(deleted.rows_affected())
-}

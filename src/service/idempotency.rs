@@ -163,14 +163,13 @@ pub async fn claim(conn: &mut PgConnection, scope: &Scope) -> Result<Option<Stor
     }))
 }
 
-/// Stores the answer under the key, in the transaction that made the change, and clears the
-/// customer's expired keys.
+/// Stores the answer under the key, in the transaction that made the change (replacing an
+/// expired record of the key; the retention job deletes the others).
 pub async fn store(
     conn: &mut PgConnection,
     scope: &Scope,
     answer: &StoredAnswer,
 ) -> Result<(), Error> {
-    db::idempotency::purge_expired(conn, scope.customer_id).await?;
     let headers = serde_json::json!({ "location": answer.location, "etag": answer.etag });
     db::idempotency::save(
         conn,

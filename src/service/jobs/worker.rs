@@ -2,9 +2,10 @@
 //! job's items under a lease (the job served least recently first, so partners share the workers
 //! fairly), then performs each item as one single upgrade, through exactly the path a request
 //! takes (same rules, locks, history and events), in its own transaction, which also records the
-//! item's outcome; no transaction or row lock is held between items. Each real item runs under an `Idempotency-Key` of its own, stored
-//! with the upgrade: an item whose worker died after the upgrade committed is taken again when its
-//! lease ends, and replays the stored answer instead of upgrading twice.
+//! item's outcome; no transaction or row lock is held between items. Each real item runs under an
+//! `Idempotency-Key` of its own, stored with the upgrade: an item whose worker lost its lease
+//! after the upgrade committed is taken again when the lease ends, and replays the stored answer
+//! instead of upgrading twice.
 
 use std::future::Future;
 use std::sync::Arc;
