@@ -15,7 +15,8 @@ use crate::domain::{JobId, PartnerId};
 /// How long a running job's counts are shown as read.
 pub const FRESH: Duration = Duration::from_millis(500);
 
-/// Jobs remembered at most; past that, those read longest ago are forgotten.
+/// Jobs remembered at most; past that, those no longer fresh are forgotten (all of them, if every
+/// one still is).
 const CAPACITY: usize = 1024;
 
 type Tally = Vec<(ItemOutcome, i64)>;
