@@ -609,13 +609,14 @@ pub async fn snapshot(app: &TestApp) -> BTreeMap<String, String> {
 
 /// Polls `count_query` (a `SELECT count(*)`) on the database until it counts at least one row;
 /// fails after 20 seconds saying `what` never happened.
-pub async fn wait_for_rows(database_url: &str, count_query: &'static str, what: &str) {
+pub async fn wait_for_rows(database_url: &str, count_query: &str, what: &str) {
     let pool = sqlx::PgPool::connect(database_url)
         .await
         .expect("a connection");
     let started = std::time::Instant::now();
     loop {
-        let rows: i64 = sqlx::query_scalar(count_query)
+        // The tests' own statements.
+        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_query.to_owned()))
             .fetch_one(&pool)
             .await
             .expect("the count query runs");
@@ -631,16 +632,26 @@ pub async fn wait_for_rows(database_url: &str, count_query: &'static str, what: 
 /// Waits until a request of the service waits on a row lock of its database (for example, on a
 /// [`CustomerLock`]); fails saying `what` never happened.
 pub async fn wait_for_a_lock_wait(database_url: &str, what: &str) {
+    wait_for_lock_waits(database_url, 1, what).await;
+}
+
+/// Waits until `waiting` sessions of the database wait on a lock; fails saying `what` never
+/// happened.
+pub async fn wait_for_lock_waits(database_url: &str, waiting: u32, what: &str) {
     // On a cluster the wait happens on the worker holding the customer's shard, where the
     // coordinator's own activity does not show it; `citus_stat_activity` is every node's.
-    let waits = if crate::cluster::enabled() {
-        "SELECT count(*) FROM citus_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    let activity = if crate::cluster::enabled() {
+        "citus_stat_activity"
     } else {
-        "SELECT count(*) FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        "pg_stat_activity"
     };
-    wait_for_rows(database_url, waits, what).await;
+    let waits = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM {activity}
+          WHERE datname = current_database() AND wait_event_type = 'Lock'
+          OFFSET {} LIMIT 1) AS enough",
+        waiting.saturating_sub(1)
+    );
+    wait_for_rows(database_url, &waits, what).await;
 }
 
 /// The `code` of each failing condition of a problem's `failures`, in order.

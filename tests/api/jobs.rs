@@ -12,9 +12,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use subscription_upgrades::config::Settings;
+
 use crate::helpers::{
     Api, CustomerLock, ServiceProcess, assert_invariants, assert_problem, json_ok, snapshot,
-    spawn_app, spawn_app_with, spawn_demo_app, token, wait_for_a_lock_wait, wait_for_rows,
+    spawn_app, spawn_app_with, spawn_demo_app, token, wait_for_a_lock_wait, wait_for_lock_waits,
+    wait_for_rows,
 };
 
 /// Submits a job; answers its id after checking the 202 and its `Location`.

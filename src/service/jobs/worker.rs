@@ -2,10 +2,9 @@
 //! job's items under a lease (the job served least recently first, so partners share the workers
 //! fairly), then performs each item as one single upgrade, through exactly the path a request
 //! takes (same rules, locks, history and events), in its own transaction, which also records the
-//! item's outcome; no transaction or row lock is held between items. Each real item runs under an
-//! `Idempotency-Key` of its own, stored with the upgrade: an item whose worker lost its lease
-//! after the upgrade committed is taken again when the lease ends, and replays the stored answer
-//! instead of upgrading twice.
+//! item's outcome; no transaction or row lock is held between items. That outcome is written only
+//! while the worker holds the item's lease, and the upgrade commits with it or not at all: an
+//! item whose worker lost its lease rolls back, and is performed once by its new holder.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,7 +22,7 @@ use crate::domain::job::{self, Counts, Disposition, ItemKind, ItemOutcome, JobSt
 use crate::domain::webhook::{Event, JobEnded};
 use crate::domain::{Catalog, ErrorCode, JobId, PartnerId};
 use crate::error::Error;
-use crate::service::idempotency::{self, Answered, IdempotencyKey, Scope, StoredAnswer};
+use crate::service::idempotency::{self, IdempotencyKey, Scope, StoredAnswer};
 use crate::service::migrations::{self, MigrationRequest};
 use crate::service::scheduled::{self, ScheduleRequest};
 use crate::service::upgrades::{self, UpgradeRequest};
@@ -110,10 +109,13 @@ async fn work(
 
 /// What became of an item that was performed.
 enum Performed {
-    /// Its upgrade committed together with its outcome; `false` when its lease had ended by then
-    /// (the item's new holder replays the stored answer).
-    Recorded(bool),
-    /// The answer an earlier run of it stored, replayed: its outcome is still to be recorded.
+    /// Its upgrade committed together with its outcome.
+    Recorded,
+    /// Its lease had ended before its outcome was written: nothing of it committed, and the
+    /// item's new holder performs it.
+    LeaseLost,
+    /// The answer an earlier release stored under the item's key, replayed: its outcome is still
+    /// to be recorded.
     Replayed(String),
 }
 
@@ -129,12 +131,11 @@ async fn process((pool, queue): (&PgPool, &PgPool), catalog: &Catalog, item: Cla
         perform(pool, catalog, &item).await.map(Some)
     };
     let (outcome, result) = match answer {
-        Ok(Some(Performed::Recorded(recorded))) => {
-            if recorded {
-                metrics::record_job_item(ItemOutcome::Succeeded.as_str(), started.elapsed());
-            }
+        Ok(Some(Performed::Recorded)) => {
+            metrics::record_job_item(ItemOutcome::Succeeded.as_str(), started.elapsed());
             return;
         }
+        Ok(Some(Performed::LeaseLost)) => return,
         Ok(Some(Performed::Replayed(body))) => (ItemOutcome::Succeeded, Some(body)),
         Ok(None) => (ItemOutcome::Skipped, None),
         Err(error) => match job::disposition(error.code(), item.attempts) {
@@ -164,34 +165,48 @@ async fn process((pool, queue): (&PgPool, &PgPool), catalog: &Catalog, item: Cla
 }
 
 /// The item's single upgrade, as a request would perform it: a dry run evaluates it, a
-/// term-end job schedules it, otherwise it is performed under the item's own key. Its outcome,
-/// with the answer the request would get as its bytes, is written in the same transaction.
+/// term-end job schedules it, otherwise it is performed. Its outcome, with the answer the request
+/// would get as its bytes, is written in the same transaction, which commits only if the worker
+/// still held the item's lease: so an item is applied once, whatever crashes or lost leases.
+///
+/// An item taken again (a retry, or a lease that ended) first looks for an answer stored under its
+/// own key: releases before this one stored each item's answer there and committed its outcome
+/// apart, so such an item may have been performed already.
 async fn perform(pool: &PgPool, catalog: &Catalog, item: &Claimed) -> Result<Performed, Error> {
+    if item.attempts > 1
+        && let Some(stored) = recover(pool, item).await?
+    {
+        return Ok(Performed::Replayed(stored));
+    }
     let actor = Actor {
         partner_id: item.partner_id,
         user_id: item.actor_user_id.clone(),
         roles: item.actor_roles.clone(),
         request_id: request_id(item),
     };
-    let scope = (!item.dry_run).then(|| scope(item)).transpose()?;
-    let mut recorded = false;
-    let answered = idempotency::run_keyed(pool, scope.as_ref(), async |conn| {
+    let mut lease_lost = false;
+    let performed = idempotency::in_transaction(pool, async |conn| {
         let answer = match (item.kind, item.at_term_end) {
             (_, true) => schedule(conn, catalog, &actor, item).await,
             (ItemKind::Upgrade, false) => upgrade(conn, catalog, &actor, item).await,
             (ItemKind::Migration, false) => migrate(conn, catalog, &actor, item).await,
         }?;
         let body = std::str::from_utf8(&answer.body).map_err(Error::internal)?;
-        recorded =
-            db::jobs::finish_item(&mut *conn, item, ItemOutcome::Succeeded, Some(body)).await?;
-        Ok(answer)
+        let succeeded = Some(body);
+        lease_lost =
+            !db::jobs::finish_item(&mut *conn, item, ItemOutcome::Succeeded, succeeded).await?;
+        if lease_lost {
+            return Err(Error::internal(
+                "the item's lease ended before its outcome was written",
+            ));
+        }
+        Ok(())
     })
-    .await?;
-    match answered {
-        Answered::Fresh(_) => Ok(Performed::Recorded(recorded)),
-        Answered::Replayed(answer) => String::from_utf8(answer.body)
-            .map(Performed::Replayed)
-            .map_err(Error::internal),
+    .await;
+    match performed {
+        Ok(()) => Ok(Performed::Recorded),
+        Err(_) if lease_lost => Ok(Performed::LeaseLost),
+        Err(error) => Err(error),
     }
 }
 
@@ -271,7 +286,7 @@ async fn migrate(
     views::migrations::answer(item.customer_id, migration)
 }
 
-/// The item's own key: its upgrade is stored under it with its answer, in one transaction.
+/// The item's own key, under which releases before this one stored its upgrade's answer.
 fn scope(item: &Claimed) -> Result<Scope, Error> {
     let key = IdempotencyKey::parse(&format!("upgrade-job-{}-{}", item.job_id, item.seq))?;
     let mut request = format!(
@@ -296,8 +311,9 @@ fn scope(item: &Claimed) -> Result<Scope, Error> {
     ))
 }
 
-/// An item of a cancelled job whose worker was lost while it was in flight: its stored answer if
-/// its upgrade committed, otherwise skipped (`None`).
+/// The answer an earlier release stored under the item's key, if it performed the item. So is an
+/// item of a cancelled job whose worker was lost while it was in flight answered: this release
+/// commits an item's upgrade with its outcome, so without a stored answer it is skipped (`None`).
 async fn recover(pool: &PgPool, item: &Claimed) -> Result<Option<String>, Error> {
     if item.dry_run {
         return Ok(None);

@@ -132,6 +132,87 @@ async fn cancel_skips_the_pending_items_and_keeps_those_done() {
     );
 }
 
+/// An item whose lease ends while it waits for its customer is taken by another instance; once
+/// the customer is free, the first worker's transaction rolls back (its outcome cannot be written
+/// without the lease) and the item is upgraded once, by its new holder, and recorded succeeded.
+#[tokio::test]
+async fn an_item_whose_lease_ended_in_flight_is_upgraded_once_by_its_next_holder() {
+    let settings = |settings: &mut Settings| {
+        settings.job_workers = 1;
+        settings.job_batch = 1;
+        settings.job_lease_secs = 1;
+        settings.job_poll_ms = 50;
+        settings.db_lock_timeout_ms = 60_000;
+    };
+    let app = spawn_app_with(settings).await;
+    let admin = app.admin();
+    let (customer, subscriptions) = customer_with(&admin, 1).await;
+    let lock = CustomerLock::hold(app.database_url(), &customer).await;
+    let id = submit(
+        &admin,
+        &json!({"items": [item(&customer, &subscriptions[0], "o365-e1")]}),
+    )
+    .await;
+    wait_for_a_lock_wait(
+        app.database_url(),
+        "the first worker never reached the item",
+    )
+    .await;
+    let _second = app.another_instance_with(settings).await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM upgrade_job_items WHERE attempts = 2",
+        "the item was never taken again once its lease ended",
+    )
+    .await;
+    wait_for_lock_waits(
+        app.database_url(),
+        2,
+        "the second worker never reached the item",
+    )
+    .await;
+    lock.release().await;
+    wait_for_rows(
+        app.database_url(),
+        "SELECT count(*) FROM upgrade_jobs WHERE status = 'completed'",
+        "the job never ended",
+    )
+    .await;
+
+    let job = json_ok(admin.get(&format!("/v1/upgrade-jobs/{id}")).await).await;
+    assert_eq!(job["counts"]["succeeded"], 1, "{job}");
+    let done = items(&admin, &id, None).await;
+    let upgrade_id = done[0]["result"]["upgradeId"].as_str().unwrap().to_owned();
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    let upgrades: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM upgrades")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let source_changes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM subscription_history WHERE change_kind = 'upgrade'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(upgrades.len(), 1, "one upgrade, not two");
+    assert_eq!(
+        upgrades[0].to_string(),
+        upgrade_id,
+        "the item's answer is that upgrade's"
+    );
+    assert_eq!(
+        source_changes, 1,
+        "one history entry for the retired source"
+    );
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions/{}",
+        subscriptions[0]
+    );
+    assert_eq!(json_ok(admin.get(&path).await).await["status"], "upgraded");
+    assert_invariants(app.database_url()).await;
+}
+
 /// A job of 1,000 upgrades processed by two instances, one of them killed (`SIGKILL`) mid-run:
 /// the other finishes the job, and every subscription is upgraded exactly once.
 #[tokio::test]
