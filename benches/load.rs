@@ -315,6 +315,36 @@ async fn start(server: &str) -> (Child, Duration) {
     }
 }
 
+/// The service's peak resident set size after each phase, so the report says which phase reached
+/// the run's peak.
+#[derive(Default)]
+struct PeakRss(Vec<(String, f64)>);
+
+impl PeakRss {
+    fn note(&mut self, service: &Child, phase: &str) {
+        self.0.push((phase.to_owned(), peak_rss_mb(service)));
+    }
+
+    /// The run's peak, in MB.
+    fn peak(&self) -> f64 {
+        self.0.last().map_or(f64::NAN, |(_, mb)| *mb)
+    }
+
+    /// The phase during which the peak was reached, and the peak after each phase.
+    fn summary(&self) -> String {
+        let peak = self.peak();
+        let reached = self.0.iter().find(|(_, mb)| *mb >= peak);
+        let after: Vec<String> = (self.0.iter())
+            .map(|(phase, mb)| format!("{phase} {mb:.1}"))
+            .collect();
+        format!(
+            "reached during {}; after each phase, in MB: {}",
+            reached.map_or("no phase", |(phase, _)| phase.as_str()),
+            after.join(", ")
+        )
+    }
+}
+
 /// The process's peak resident set size so far, in MB.
 fn peak_rss_mb(child: &Child) -> f64 {
     let status =
@@ -509,6 +539,8 @@ async fn main() {
         .await;
     small_get.name = format!("eligibility GET, {small_scale} subscriptions");
     eprintln!("{}", line(&small_get, None));
+    let mut rss = PeakRss::default();
+    rss.note(&service, &small_get.name);
 
     if options.subscriptions > small_scale {
         seed(&server, options.subscriptions);
@@ -532,6 +564,7 @@ async fn main() {
     driver.run("warm-up", warm, Arc::clone(&floor_call)).await;
     let floor = driver.run("floor", seconds, floor_call).await;
     eprintln!("{}", line(&floor, None));
+    rss.note(&service, &floor.name);
     results.push(small_get);
 
     postgres.start().await;
@@ -544,6 +577,7 @@ async fn main() {
         .await;
     postgres.stop(&get.name, get.answered()).await;
     eprintln!("{}", line(&get, Some(&floor)));
+    rss.note(&service, &get.name);
     results.push(get);
     let recommendations = driver
         .run(
@@ -553,6 +587,7 @@ async fn main() {
         )
         .await;
     eprintln!("{}", line(&recommendations, Some(&floor)));
+    rss.note(&service, &recommendations.name);
     results.push(recommendations);
     postgres.start().await;
     let renewals = driver
@@ -564,8 +599,10 @@ async fn main() {
         .await;
     postgres.stop(&renewals.name, renewals.answered()).await;
     eprintln!("{}", line(&renewals, Some(&floor)));
+    rss.note(&service, &renewals.name);
     results.push(renewals);
     let with_wrk = run_wrk(&driver, &full, seconds, options.connections);
+    rss.note(&service, "the reads with wrk");
 
     let write_floor_call: MakeCall = Arc::new(move |rng| {
         let k = rng.below(customers);
@@ -595,6 +632,7 @@ async fn main() {
         .stop(&write_floor.name, write_floor.answered())
         .await;
     eprintln!("{}", line(&write_floor, None));
+    rss.note(&service, &write_floor.name);
 
     let patch: MakeCall = Arc::new(move |rng| {
         let k = rng.below(customers);
@@ -615,6 +653,7 @@ async fn main() {
     let patch = driver.run("seat change PATCH", seconds, patch).await;
     postgres.stop(&patch.name, patch.answered()).await;
     eprintln!("{}", line(&patch, Some(&write_floor)));
+    rss.note(&service, &patch.name);
     results.push(patch);
 
     // The last partner's customers are kept out of the upgrade POST, for the small job of the
@@ -649,6 +688,7 @@ async fn main() {
     let post = driver.run("upgrade POST", seconds, post).await;
     postgres.stop(&post.name, post.answered()).await;
     eprintln!("{}", line(&post, Some(&write_floor)));
+    rss.note(&service, &post.name);
     let check = double_upgrade_check(&server, post.answered()).await;
     results.push(post);
 
@@ -679,6 +719,7 @@ async fn main() {
         bulk.right_size_succeeded,
         bulk.right_size_seconds
     );
+    rss.note(&service, "the jobs");
     eprintln!(
         "webhooks: {} hanging endpoints of one partner …",
         webhooks::ENDPOINTS
@@ -706,7 +747,7 @@ async fn main() {
     )
     .await;
     eprintln!("{}", webhooks.report().trim());
-    let rss = peak_rss_mb(&service);
+    rss.note(&service, "the webhooks");
     stop(&mut service);
 
     let measured = Measured {
@@ -714,7 +755,7 @@ async fn main() {
         floor: &floor,
         write_floor: &write_floor,
         results: &results,
-        rss,
+        rss: &rss,
         check: &check,
         bulk: &bulk,
         wrk: &with_wrk,
@@ -749,7 +790,7 @@ struct Measured<'a> {
     write_floor: &'a Stats,
     /// Eligibility at the small scale and at full scale, recommendations, renewals, PATCH, POST.
     results: &'a [Stats],
-    rss: f64,
+    rss: &'a PeakRss,
     check: &'a str,
     bulk: &'a bulk::Bulk,
     wrk: &'a [wrk::WrkStats],
@@ -870,8 +911,8 @@ fn targets(m: &Measured) -> (String, Vec<String>) {
     );
     target(
         "peak RSS ≤ 64 MB".into(),
-        format!("{:.1} MB", m.rss),
-        m.rss <= 64.0,
+        format!("{:.1} MB", m.rss.peak()),
+        m.rss.peak() <= 64.0,
     );
     target(
         "start-up < 1 s".into(),
@@ -987,7 +1028,9 @@ fn report(options: &Options, m: &Measured) -> String {
     }
     let _ = writeln!(
         out,
-        "\n- Peak RSS of the service over the whole run: {rss:.1} MB"
+        "\n- Peak RSS of the service over the whole run: {:.1} MB ({})",
+        rss.peak(),
+        rss.summary()
     );
     let _ = writeln!(
         out,
