@@ -294,6 +294,11 @@ fn seed(server: &str, subscriptions: i64) {
     reason = "the child goes back to the caller, which stops and waits for it"
 )]
 async fn start(server: &str) -> (Child, Duration) {
+    // Another process on the port would answer the readiness check and every request: the run
+    // would measure it, against another database.
+    if let Err(error) = std::net::TcpListener::bind(BIND) {
+        panic!("{BIND} is taken ({error}): stop whatever listens there and run again");
+    }
     let started = Instant::now();
     let mut child = command(server)
         .arg("serve")
