@@ -174,6 +174,7 @@ impl Application {
         let _renewals = AbortOnDrop(renewals);
         let _jobs = AbortOnDrop(jobs);
         let _outbox = AbortOnDrop(outbox);
+        let _metrics = AbortOnDrop(tokio::spawn(crate::telemetry::metrics::keep_up()));
         let _keys = self
             .provider_keys
             .map(|keys| AbortOnDrop(tokio::spawn(keys.keep_fresh())));

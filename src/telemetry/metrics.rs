@@ -56,6 +56,22 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How often the recorder folds the histograms' samples into their buckets.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Folds the histograms' samples into their buckets every [`UPKEEP_INTERVAL`], for as long as it
+/// runs. The recorder keeps each sample until something renders the metrics: with nothing scraping
+/// `/metrics`, the service's memory grew by about 20 bytes per request, without bound
+/// (docs/performance.md).
+pub async fn keep_up() {
+    let handle = handle();
+    let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
+    loop {
+        interval.tick().await;
+        handle.run_upkeep();
+    }
+}
+
 /// Counts one answered request. `route` is the matched route's template (or `unmatched`), never
 /// the raw path, and methods outside the standard set count as `other`: a client cannot add
 /// label values.
