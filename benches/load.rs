@@ -340,12 +340,12 @@ impl PeakRss {
         let peak = self.peak();
         let reached = self.0.iter().find(|(_, mb)| *mb >= peak);
         let after: Vec<String> = (self.0.iter())
-            .map(|(phase, mb)| format!("{phase} {mb:.1}"))
+            .map(|(phase, mb)| format!("{phase}: {mb:.1}"))
             .collect();
         format!(
-            "reached during {}; after each phase, in MB: {}",
+            "reached during {}. After each phase, in MB: {}",
             reached.map_or("no phase", |(phase, _)| phase.as_str()),
-            after.join(", ")
+            after.join("; ")
         )
     }
 }

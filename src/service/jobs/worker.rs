@@ -192,9 +192,8 @@ async fn perform(pool: &PgPool, catalog: &Catalog, item: &Claimed) -> Result<Per
             (ItemKind::Migration, false) => migrate(conn, catalog, &actor, item).await,
         }?;
         let body = std::str::from_utf8(&answer.body).map_err(Error::internal)?;
-        let succeeded = Some(body);
-        lease_lost =
-            !db::jobs::finish_item(&mut *conn, item, ItemOutcome::Succeeded, succeeded).await?;
+        let finished = db::jobs::finish_item(&mut *conn, item, ItemOutcome::Succeeded, Some(body));
+        lease_lost = !finished.await?;
         if lease_lost {
             return Err(Error::internal(
                 "the item's lease ended before its outcome was written",
