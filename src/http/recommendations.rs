@@ -130,7 +130,7 @@ async fn get_upgrade_recommendations(
             .iter()
             .flat_map(|s| &s.options.blocked)
             .flat_map(|blocked| &blocked.failures)
-            .map(|failure| failure.code.as_str()),
+            .map(|failure| failure.code),
     );
     Ok(Json(found.into()))
 }

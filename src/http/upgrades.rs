@@ -68,7 +68,7 @@ async fn list_upgrade_options(
         options
             .iter()
             .flat_map(|option| &option.whole.failures)
-            .map(|failure| failure.code.as_str()),
+            .map(|failure| failure.code),
     );
     Ok(Json(Page {
         items: options.into_iter().map(Into::into).collect(),
@@ -205,7 +205,7 @@ async fn perform_upgrade(
 fn record_metrics(performed: &Result<Answered, Error>, dry_run: bool) {
     telemetry::metrics::record_upgrade(outcome(performed, dry_run));
     if let Err(Error::NotEligible(failures)) = performed {
-        telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code.as_str()));
+        telemetry::metrics::record_eligibility_failures(failures.iter().map(|f| f.code));
     }
 }
 

@@ -12,6 +12,8 @@ use std::time::Duration;
 use axum::http::Method;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::domain::eligibility::FailureCode;
+
 const REQUEST_DURATION: &str = "http_request_duration_seconds";
 const REQUESTS: &str = "http_requests_total";
 const UPGRADES: &str = "upgrades_total";
@@ -106,10 +108,20 @@ pub fn record_upgrade(outcome: &'static str) {
     metrics::counter!(UPGRADES, "outcome" => outcome).increment(1);
 }
 
-/// Counts each failing eligibility condition reported.
-pub fn record_eligibility_failures(codes: impl IntoIterator<Item = &'static str>) {
+/// Counts each failing eligibility condition reported, through one counter per code taken from
+/// the recorder once: looked up for each failure, a counter cost a key built and hashed and a
+/// registry search, several per GET and tens per recommendations request.
+pub fn record_eligibility_failures(codes: impl IntoIterator<Item = FailureCode>) {
+    static COUNTERS: OnceLock<[metrics::Counter; FailureCode::ALL.len()]> = OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| {
+        handle();
+        FailureCode::ALL
+            .map(|code| metrics::counter!(ELIGIBILITY_FAILURES, "code" => code.as_str()))
+    });
     for code in codes {
-        metrics::counter!(ELIGIBILITY_FAILURES, "code" => code).increment(1);
+        if let Some(index) = FailureCode::ALL.iter().position(|c| *c == code) {
+            counters[index].increment(1);
+        }
     }
 }
 
