@@ -1,7 +1,8 @@
 //! Upgrade recommendations (docs/upgrades.md, "Recommendations"): a subscription's eligible upgrades in the
 //! order a sales agent should offer them, and the blocked ones with every failing condition. The
-//! options are those of the subscription's listing (`upgrade::evaluate_all`), so both always agree;
-//! this module only orders them.
+//! options are those of the subscription's listing, by the same rules (`upgrade::evaluate_all_eligible`:
+//! `upgrade::evaluate_all` without the bill and license plan of a blocked target, which only its
+//! failing conditions describe here), so both always agree; this module only orders them.
 //!
 //! **The ranking rule.** For an eligible upgrade, *gained* is the number of services the target
 //! has that the source lacks, and *extra* the target's monthly price per seat minus the source's
@@ -25,7 +26,7 @@ use std::collections::BTreeSet;
 
 use super::catalog::{Catalog, Offer};
 use super::eligibility::Failure;
-use super::upgrade::{self, EligibleUpgrade, Evaluation, UpgradeCase};
+use super::upgrade::{self, EligibleUpgrade, UpgradeCase};
 
 /// What an upgrade brings and costs, as the ranking rule reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,37 +170,36 @@ pub struct Recommendations {
 /// eligible ones.
 pub fn recommend(case: &UpgradeCase<'_>) -> Recommendations {
     let facts = &case.facts;
-    rank(
-        facts.catalog,
-        facts.market,
-        &facts.source.offer_id,
-        upgrade::evaluate_all(case),
-    )
+    let catalog = facts.catalog;
+    let options = upgrade::evaluate_all_eligible(case).map(|(target_offer_id, evaluated)| {
+        evaluated.map_err(|failures| Blocked {
+            target_offer_id: target_offer_id.to_owned(),
+            target_offer_name: catalog.offer(target_offer_id).map(|o| o.name.clone()),
+            failures,
+        })
+    });
+    rank(catalog, facts.market, &facts.source.offer_id, options)
 }
 
-/// Splits the evaluations of a source's upgrades into the eligible ones, ranked by the rule, and
-/// the blocked ones, in the order given.
+/// Splits a source's upgrade options into the eligible ones, ranked by the rule, and the blocked
+/// ones, in the order given.
 pub fn rank(
     catalog: &Catalog,
     market: &str,
     source_offer_id: &str,
-    evaluations: Vec<Evaluation>,
+    options: impl IntoIterator<Item = Result<EligibleUpgrade, Blocked>>,
 ) -> Recommendations {
     let mut eligible = Vec::new();
     let mut blocked = Vec::new();
-    for evaluation in evaluations {
-        let target_offer_name = evaluation.target_offer_name.clone();
-        let target_offer_id = evaluation.target_offer_id.clone();
-        match evaluation.into_eligible() {
+    for option in options {
+        match option {
             Ok(upgrade) => {
-                let gain = Gain::of(catalog, market, source_offer_id, &target_offer_id);
+                let target_offer_id = upgrade.target_offer_id.as_str();
+                let target_offer_name = catalog.offer(target_offer_id).map(|o| o.name.clone());
+                let gain = Gain::of(catalog, market, source_offer_id, target_offer_id);
                 eligible.push((target_offer_name, gain, upgrade));
             }
-            Err(failures) => blocked.push(Blocked {
-                target_offer_id,
-                target_offer_name,
-                failures,
-            }),
+            Err(option) => blocked.push(option),
         }
     }
     eligible.sort_by(|(_, a, a_upgrade), (_, b, b_upgrade)| {

@@ -121,9 +121,34 @@ pub struct EligibleUpgrade {
 
 /// Evaluates upgrading the case's source to `target_offer_id` with `quantity` seats.
 pub fn evaluate(case: &UpgradeCase<'_>, target_offer_id: &str, quantity: i64) -> Evaluation {
+    let failures = eligibility::check(&case.facts, target_offer_id, quantity);
+    evaluated(case, target_offer_id, quantity, failures)
+}
+
+/// `evaluate(case, target_offer_id, quantity).into_eligible()`, without working out the license
+/// plan and the bill of an upgrade its conditions refuse: for the recommendations, which show only
+/// the failing conditions of a blocked target.
+pub fn evaluate_eligible(
+    case: &UpgradeCase<'_>,
+    target_offer_id: &str,
+    quantity: i64,
+) -> Result<EligibleUpgrade, Vec<Failure>> {
+    let failures = eligibility::check(&case.facts, target_offer_id, quantity);
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    evaluated(case, target_offer_id, quantity, failures).into_eligible()
+}
+
+/// The evaluation of the upgrade to `target_offer_id` whose conditions gave `failures`.
+fn evaluated(
+    case: &UpgradeCase<'_>,
+    target_offer_id: &str,
+    quantity: i64,
+    failures: Vec<Failure>,
+) -> Evaluation {
     let facts = &case.facts;
     let catalog = facts.catalog;
-    let failures = eligibility::check(facts, target_offer_id, quantity);
     let offers = offers(case, target_offer_id);
     let reassignment = offers.map(|(source, target, upgrade_type)| {
         reassignment::plan(source, target, upgrade_type, quantity, case.holders)
@@ -383,12 +408,30 @@ pub fn partial_option(
 /// Evaluates every target of the source's upgrade paths, in the catalog's order, keeping the
 /// source's quantity.
 pub fn evaluate_all(case: &UpgradeCase<'_>) -> Vec<Evaluation> {
-    let source = &case.facts.source;
-    case.facts
-        .catalog
-        .paths_from(&source.offer_id)
-        .map(|path| evaluate(case, &path.target_offer_id, source.quantity))
+    let quantity = case.facts.source.quantity;
+    targets(case)
+        .map(|target| evaluate(case, target, quantity))
         .collect()
+}
+
+/// [`evaluate_eligible`] of every target of the source's upgrade paths, in the catalog's order,
+/// keeping the source's quantity: the targets of [`evaluate_all`], each with its upgrade or its
+/// failing conditions.
+pub fn evaluate_all_eligible<'c>(
+    case: &'c UpgradeCase<'_>,
+) -> impl Iterator<Item = (&'c str, Result<EligibleUpgrade, Vec<Failure>>)> {
+    let quantity = case.facts.source.quantity;
+    targets(case).map(move |target| (target, evaluate_eligible(case, target, quantity)))
+}
+
+/// The targets of the source's upgrade paths, in the catalog's order.
+fn targets<'c>(case: &UpgradeCase<'c>) -> impl Iterator<Item = &'c str> + use<'c> {
+    let UpgradeFacts {
+        catalog, source, ..
+    } = case.facts;
+    catalog
+        .paths_from(&source.offer_id)
+        .map(|path| path.target_offer_id.as_str())
 }
 
 #[cfg(test)]

@@ -155,17 +155,23 @@ fn the_gain_is_the_targets_new_services_and_the_price_difference_in_the_market()
     );
 }
 
-fn evaluation(target: &str, failures: Vec<Failure>) -> Evaluation {
-    Evaluation {
-        target_offer_id: target.into(),
-        target_offer_name: Some(format!("Offer {target}")),
-        upgrade_type: Some(UpgradeType::UpgradeWithLicenseTransfer),
-        quantity: 5,
-        failures,
-        billing: None,
-        reassignment: Some(ReassignmentPlan::default()),
-        partial: None,
+/// An option to `target`: eligible without failures, blocked with them.
+fn option(target: &str, failures: Vec<Failure>) -> Result<EligibleUpgrade, Blocked> {
+    if !failures.is_empty() {
+        return Err(Blocked {
+            target_offer_id: target.into(),
+            target_offer_name: Some(format!("Offer {target}")),
+            failures,
+        });
     }
+    Ok(EligibleUpgrade {
+        target_offer_id: target.into(),
+        upgrade_type: UpgradeType::UpgradeWithLicenseTransfer,
+        quantity: 5,
+        billing: None,
+        plan: ReassignmentPlan::default(),
+        partial: None,
+    })
 }
 
 fn failure(code: FailureCode) -> Failure {
@@ -178,9 +184,9 @@ fn failure(code: FailureCode) -> Failure {
 
 #[test]
 fn business_basic_in_the_us_ranks_e5_standard_e3_then_e1() {
-    let evaluations = ["standard", "e1", "e3", "e5"].map(|target| evaluation(target, vec![]));
+    let options = ["standard", "e1", "e3", "e5"].map(|target| option(target, vec![]));
 
-    let ranked = rank(&catalog(), "US", "basic", evaluations.into());
+    let ranked = rank(&catalog(), "US", "basic", options);
 
     let order: Vec<(usize, &str, usize, Option<i64>)> = ranked
         .recommended
@@ -215,14 +221,14 @@ fn blocked_options_keep_their_order_and_every_failure_and_are_not_ranked() {
         failure(FailureCode::TargetAlreadyOwned),
         failure(FailureCode::SeatLimitExceeded),
     ];
-    let evaluations = vec![
-        evaluation("e5", conflict.clone()),
-        evaluation("e1", vec![]),
-        evaluation("standard", owned.clone()),
-        evaluation("e3", vec![]),
+    let options = vec![
+        option("e5", conflict.clone()),
+        option("e1", vec![]),
+        option("standard", owned.clone()),
+        option("e3", vec![]),
     ];
 
-    let ranked = rank(&catalog(), "US", "basic", evaluations);
+    let ranked = rank(&catalog(), "US", "basic", options);
 
     let recommended: Vec<(usize, &str)> = ranked
         .recommended
@@ -247,9 +253,9 @@ fn blocked_options_keep_their_order_and_every_failure_and_are_not_ranked() {
 
 #[test]
 fn an_unpriced_eligible_option_ranks_last_among_the_eligible() {
-    let evaluations = vec![evaluation("elsewhere", vec![]), evaluation("e1", vec![])];
+    let options = vec![option("elsewhere", vec![]), option("e1", vec![])];
 
-    let ranked = rank(&catalog(), "US", "basic", evaluations);
+    let ranked = rank(&catalog(), "US", "basic", options);
 
     let last = &ranked.recommended[1];
     assert_eq!(
@@ -306,46 +312,73 @@ fn basic(channel: Channel) -> SubscriptionFacts {
     }
 }
 
+/// `recommend` works out the plan and bill of the eligible targets only: it must still give
+/// exactly the listing's options, whichever are blocked.
 #[test]
 fn recommend_ranks_exactly_the_eligible_options_of_the_listing() {
-    // Another live subscription with the desktop apps blocks every target that adds them.
-    let others = [SubscriptionFacts {
-        offer_id: "standard".into(),
-        ..basic(Channel::Other)
-    }];
+    let sold_elsewhere = |offer: &str, channel| SubscriptionFacts {
+        offer_id: offer.into(),
+        ..basic(channel)
+    };
+    #[rustfmt::skip]
+    let cases: [(&str, Vec<SubscriptionFacts>, &[&str]); 4] = [
+        ("nothing else", vec![], &[]),
+        // Another live subscription with the desktop apps blocks every target that adds them.
+        ("the desktop apps from another channel", vec![sold_elsewhere("standard", Channel::Other)], &["standard", "e3", "e5"]),
+        ("E1 already owned", vec![sold_elsewhere("e1", Channel::Partner)], &["e1"]),
+        ("E5 from another channel", vec![sold_elsewhere("e5", Channel::Other)], &["standard", "e3", "e5"]),
+    ];
+    for (name, others, blocked_ids) in cases {
+        let (recommended, listing) = with_case(&others, |case| {
+            (recommend(case), upgrade::evaluate_all(case))
+        });
 
-    let (recommended, listing) = with_case(&others, |case| {
-        (recommend(case), upgrade::evaluate_all(case))
-    });
-
-    let eligible: BTreeMap<&str, EligibleUpgrade> = listing
-        .iter()
-        .filter(|e| e.eligible())
-        .map(|e| {
-            (
-                e.target_offer_id.as_str(),
-                e.clone().into_eligible().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(recommended.recommended.len(), eligible.len());
-    for r in &recommended.recommended {
-        assert_eq!(&r.upgrade, &eligible[r.upgrade.target_offer_id.as_str()]);
+        let eligible: BTreeMap<&str, (Option<&str>, EligibleUpgrade)> = listing
+            .iter()
+            .filter(|e| e.eligible())
+            .map(|e| {
+                let upgrade = e.clone().into_eligible().unwrap();
+                (
+                    e.target_offer_id.as_str(),
+                    (e.target_offer_name.as_deref(), upgrade),
+                )
+            })
+            .collect();
+        assert_eq!(recommended.recommended.len(), eligible.len(), "{name}");
+        for r in &recommended.recommended {
+            let (listed_name, listed) = &eligible[r.upgrade.target_offer_id.as_str()];
+            assert_eq!(&r.upgrade, listed, "{name}");
+            assert_eq!(r.target_offer_name.as_deref(), *listed_name, "{name}");
+        }
+        let failures = |id: &str, name: Option<&str>, failures: &[Failure]| {
+            (id.to_owned(), name.map(str::to_owned), failures.to_vec())
+        };
+        let blocked: Vec<_> = listing
+            .iter()
+            .filter(|e| !e.eligible())
+            .map(|e| {
+                failures(
+                    &e.target_offer_id,
+                    e.target_offer_name.as_deref(),
+                    &e.failures,
+                )
+            })
+            .collect();
+        let got: Vec<_> = recommended
+            .blocked
+            .iter()
+            .map(|b| {
+                failures(
+                    &b.target_offer_id,
+                    b.target_offer_name.as_deref(),
+                    &b.failures,
+                )
+            })
+            .collect();
+        assert_eq!(got, blocked, "{name}");
+        let ids: Vec<&str> = got.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(ids, blocked_ids, "{name}");
     }
-    let failures = |id: &str, failures: &[Failure]| (id.to_owned(), failures.to_vec());
-    let blocked: Vec<_> = listing
-        .iter()
-        .filter(|e| !e.eligible())
-        .map(|e| failures(&e.target_offer_id, &e.failures))
-        .collect();
-    let got: Vec<_> = recommended
-        .blocked
-        .iter()
-        .map(|b| failures(&b.target_offer_id, &b.failures))
-        .collect();
-    assert_eq!(got, blocked);
-    let ids: Vec<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["standard", "e3", "e5"]);
 }
 
 /// Options with distinct target ids, each gaining 0–6 services for an extra cost around zero

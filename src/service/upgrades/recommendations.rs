@@ -1,7 +1,7 @@
 //! Recommendations (docs/upgrades.md, "Recommendations"): every active subscription the partner sold the
 //! customer, with its eligible upgrades ranked and the others with every failing condition. One
 //! query loads the facts of them all; each subscription is then evaluated exactly as its own
-//! listing is (`domain::recommendation::recommend` over `upgrade::evaluate_all`).
+//! listing is (`domain::recommendation::recommend` over `upgrade::evaluate_all_eligible`).
 
 use std::sync::Arc;
 
