@@ -115,13 +115,15 @@ const LIVE: &str = "SELECT l.market_code, customer_facts_packed(l) AS facts
                      WHERE $2 = ANY (l.partners)";
 
 /// The facts of an upgrade of `subscription_id`, or `None` when the customer is not this
-/// partner's.
+/// partner's. `wants_rest` is shown the source (`None` when the partner did not sell it) and says
+/// whether the rest is decoded: when it says no, the row holds only the market and the source
+/// (a listing of a source with no upgrade paths has nothing to evaluate).
 pub async fn facts(
     conn: &mut PgConnection,
     freshness: Freshness,
     partner_id: PartnerId,
-    customer_id: CustomerId,
-    subscription_id: SubscriptionId,
+    (customer_id, subscription_id): (CustomerId, SubscriptionId),
+    wants_rest: impl FnOnce(Option<&Subscription>) -> bool,
 ) -> Result<Option<FactsRow>, sqlx::Error> {
     let read = Read {
         customer_id,
@@ -136,7 +138,7 @@ pub async fn facts(
     };
     let packed = Packed::read(&row)?;
     packed
-        .for_source(partner_id, subscription_id)
+        .for_source(partner_id, subscription_id, wants_rest)
         .map(Some)
         .map_err(sqlx::Error::Decode)
 }
@@ -407,24 +409,39 @@ impl<'r> Packed<'r> {
     }
 
     /// What `partner_id` may see of the customer, for an upgrade of `source_id`: the source
-    /// when the partner sold it.
+    /// when the partner sold it; the rest when `wants_rest` asks for it.
     fn for_source(
         self,
         partner_id: PartnerId,
         source_id: SubscriptionId,
+        wants_rest: impl FnOnce(Option<&Subscription>) -> bool,
     ) -> Result<FactsRow, Error> {
         let partner = partner_id.as_uuid();
         let partner = Some(&partner.as_bytes()[..]);
         let source_id = source_id.as_uuid();
         let source_id = Some(&source_id.as_bytes()[..]);
         let mut source = None;
-        let mut subscriptions = Vec::with_capacity(self.subscriptions.len());
         for element in self.subscriptions.iter() {
             let record = SubscriptionRecord::read(element)?;
             if record.id() == source_id && record.sold_by(partner) {
                 source = Some(record.subscription()?);
+                break;
             }
-            subscriptions.push(record.facts()?);
+        }
+        if !wants_rest(source.as_ref()) {
+            return Ok(FactsRow {
+                source,
+                subscriptions: Vec::new(),
+                rights: Vec::new(),
+                add_ons: 0,
+                holders: Vec::new(),
+                assignments: Vec::new(),
+                market_code: self.market_code,
+            });
+        }
+        let mut subscriptions = Vec::with_capacity(self.subscriptions.len());
+        for element in self.subscriptions.iter() {
+            subscriptions.push(SubscriptionRecord::read(element)?.facts()?);
         }
         let add_ons = (self.add_on_subscriptions.iter())
             .filter(|id| *id == source_id)

@@ -62,12 +62,14 @@ impl App {
     ) -> Result<Vec<UpgradeOption>, Error> {
         let (catalog, partner_id) = (self.catalog().as_ref(), actor.partner_id);
         let mut conn = self.pool().acquire().await?;
+        // A source with no upgrade paths lists nothing: the rest of the facts is not decoded.
+        let has_paths = |offer_id: &str| catalog.paths_from(offer_id).next().is_some();
         let mut row = db::facts::facts(
             &mut conn,
             db::facts::Freshness::Stored,
             partner_id,
-            customer_id,
-            subscription_id,
+            (customer_id, subscription_id),
+            |source| source.is_some_and(|s| has_paths(&s.offer_id)),
         )
         .await?
         .ok_or_else(|| customer_not_found(customer_id))?;
@@ -76,6 +78,9 @@ impl App {
             .take()
             .ok_or_else(|| subscription_not_found(subscription_id))?
             .as_of(super::today());
+        if !has_paths(&source.offer_id) {
+            return Ok(Vec::new());
+        }
         let prices = facts::plan_prices(&mut conn, [&source]).await?;
         let facts = Facts::new(row, &source, (partner_id, catalog))?.with_prices(prices);
         let terms = partial::target_terms(&mut conn, (catalog, &facts), &source).await?;

@@ -204,6 +204,10 @@ async fn demo_data_shows_every_eligibility_code_over_http() {
         failure_codes(&refused["failures"]),
         ["no_upgrade_paths", "target_offer_not_allowed"]
     );
+    assert!(
+        demo.options(1, 13).await.is_empty(),
+        "a source with no paths lists nothing"
+    );
     let northwind = demo.options(1, 11).await;
     assert_eq!(
         option(&northwind, "m365-business-standard").1,
@@ -264,6 +268,10 @@ async fn demo_data_shows_every_reassignment_reason_over_http() {
     let demo = Demo {
         api: app.api(Uuid::parse_str(PARTNER_A).unwrap(), &["admin_agent"]),
     };
+    assert!(
+        demo.options(1, 13).await.is_empty(),
+        "a source with no paths lists nothing"
+    );
     let northwind = demo.options(1, 11).await;
     let reason = |code: &str, service: Option<&str>| (code.to_owned(), service.map(str::to_owned));
 

@@ -173,6 +173,9 @@ async fn other_channel_subscriptions_are_recorded_by_platform_and_never_shown() 
         )
         .await;
     assert_problem(add_on, StatusCode::NOT_FOUND, "subscription_not_found").await;
+    // E3 has no upgrade paths, so its listing has nothing to evaluate: still not the partner's.
+    let listing = app.admin().get(&format!("{theirs}/upgrades")).await;
+    assert_problem(listing, StatusCode::NOT_FOUND, "subscription_not_found").await;
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ fn the_source_is_found_among_the_records_only_when_the_partner_sold_it() {
     let bytes = stored(1);
     let packed = Packed::parse("US".to_owned(), &bytes).unwrap();
     let row = packed
-        .for_source(partner(PARTNER), SubscriptionId::from(id(SOURCE)))
+        .for_source(partner(PARTNER), SubscriptionId::from(id(SOURCE)), |_| true)
         .unwrap();
     let source = row.source.expect("the partner's source");
     assert_eq!(source.id, SubscriptionId::from(id(SOURCE)));
@@ -139,7 +139,7 @@ fn the_source_is_found_among_the_records_only_when_the_partner_sold_it() {
 
     let packed = Packed::parse("US".to_owned(), &bytes).unwrap();
     let direct = packed
-        .for_source(partner(PARTNER), SubscriptionId::from(id(DIRECT)))
+        .for_source(partner(PARTNER), SubscriptionId::from(id(DIRECT)), |_| true)
         .unwrap();
     assert!(
         direct.source.is_none(),
@@ -147,12 +147,53 @@ fn the_source_is_found_among_the_records_only_when_the_partner_sold_it() {
     );
     let packed = Packed::parse("US".to_owned(), &bytes).unwrap();
     let others = packed
-        .for_source(partner(OTHER_PARTNER), SubscriptionId::from(id(SOURCE)))
+        .for_source(
+            partner(OTHER_PARTNER),
+            SubscriptionId::from(id(SOURCE)),
+            |_| true,
+        )
         .unwrap();
     assert!(
         others.source.is_none(),
         "another partner's subscription is no source"
     );
+}
+
+#[test]
+fn the_rest_is_decoded_only_when_asked_for_after_the_source_is_seen() {
+    let bytes = stored(1);
+    let mut seen = Vec::new();
+    for (partner_id, wanted) in [(PARTNER, false), (OTHER_PARTNER, false), (PARTNER, true)] {
+        let packed = Packed::parse("US".to_owned(), &bytes).unwrap();
+        let row = packed
+            .for_source(
+                partner(partner_id),
+                SubscriptionId::from(id(SOURCE)),
+                |source| {
+                    seen.push(source.map(|s| s.id));
+                    wanted
+                },
+            )
+            .unwrap();
+        assert_eq!(row.market_code, "US");
+        assert_eq!(
+            row.source.map(|s| s.quantity),
+            (partner_id == PARTNER).then_some(12)
+        );
+        let decoded = (
+            row.subscriptions.len(),
+            row.holders.len(),
+            row.assignments.len(),
+        );
+        let rest = (row.rights.len(), row.add_ons);
+        if wanted {
+            assert_eq!((decoded, rest), ((2, 1, 2), (0, 1)));
+        } else {
+            assert_eq!((decoded, rest), ((0, 0, 0), (0, 0)), "{partner_id}");
+        }
+    }
+    let source = Some(SubscriptionId::from(id(SOURCE)));
+    assert_eq!(seen, [source, None, source]);
 }
 
 #[test]

@@ -52,8 +52,8 @@ impl Facts {
             conn,
             Freshness::Locked,
             partner_id,
-            source.customer_id,
-            source.id,
+            (source.customer_id, source.id),
+            |_| true,
         )
         .await?
         .ok_or_else(|| customer_not_found(source.customer_id))?;
