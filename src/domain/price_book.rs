@@ -3,7 +3,7 @@
 //! on or before that day; none when none had. The renewals page prices each row's next term with
 //! it instead of looking the price up once per row in Postgres.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
@@ -19,34 +19,61 @@ pub struct ListedPrice {
     pub monthly_unit_price: i64,
 }
 
-/// The whole list, by offer, market and plan, each one's prices in date order.
+/// The whole list, by offer, then market and plan (a handful per offer, found by a scan), each
+/// one's prices in date order: a lookup borrows its keys rather than copying them, as a page of
+/// renewals makes one per row.
 #[derive(Debug, Clone, Default)]
 pub struct PriceBook {
-    dated: HashMap<(String, String, Plan), Vec<(NaiveDate, i64)>>,
+    offers: BTreeMap<String, Vec<Dated>>,
+}
+
+/// The prices of one offer in one market on one plan, in date order.
+#[derive(Debug, Clone)]
+struct Dated {
+    market: String,
+    plan: Plan,
+    prices: Vec<(NaiveDate, i64)>,
 }
 
 impl PriceBook {
     /// The book of every listed price (one per offer, market, plan and day, as the table keeps
     /// them).
     pub fn new(prices: impl IntoIterator<Item = ListedPrice>) -> Self {
-        let mut dated: HashMap<_, Vec<_>> = HashMap::new();
+        let mut offers: BTreeMap<String, Vec<Dated>> = BTreeMap::new();
         for price in prices {
-            dated
-                .entry((price.offer_id, price.market, price.plan))
-                .or_default()
+            let listed = offers.entry(price.offer_id).or_default();
+            let at = match listed
+                .iter()
+                .position(|d| d.market == price.market && d.plan == price.plan)
+            {
+                Some(at) => at,
+                None => {
+                    listed.push(Dated {
+                        market: price.market,
+                        plan: price.plan,
+                        prices: Vec::new(),
+                    });
+                    listed.len() - 1
+                }
+            };
+            listed[at]
+                .prices
                 .push((price.effective_from, price.monthly_unit_price));
         }
-        for prices in dated.values_mut() {
-            prices.sort_unstable();
+        for dated in offers.values_mut().flatten() {
+            dated.prices.sort_unstable();
         }
-        PriceBook { dated }
+        PriceBook { offers }
     }
 
     /// The price of `offer_id` in `market` on `plan` in force on `on`.
     pub fn in_force(&self, offer_id: &str, market: &str, plan: Plan, on: NaiveDate) -> Option<i64> {
-        let prices = self
-            .dated
-            .get(&(offer_id.to_owned(), market.to_owned(), plan))?;
+        let prices = &self
+            .offers
+            .get(offer_id)?
+            .iter()
+            .find(|d| d.market == market && d.plan == plan)?
+            .prices;
         let taken_effect = prices.partition_point(|(from, _)| *from <= on);
         taken_effect.checked_sub(1).map(|latest| prices[latest].1)
     }

@@ -48,14 +48,27 @@ fn json_problem(rejection: &JsonRejection) -> Problem {
 }
 
 /// Every answer ends with a newline, as a terminal or a log expects a line to.
+/// The least room an answer starts with: most answers are a few KiB, written with one allocation
+/// where doubling from empty would take ten.
+const LEAST_ROOM: usize = 4096;
+/// The most room an answer starts with, whatever the one before it took.
+const MOST_ROOM: usize = 256 * 1024;
+
+thread_local! {
+    /// The room this thread's last answer took: the next starts with as much and an eighth more,
+    /// so that a page of tens of kilobytes is not copied at each doubling of its buffer.
+    static LAST_ANSWER: std::cell::Cell<usize> = const { std::cell::Cell::new(LEAST_ROOM) };
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        // Most answers are a few KiB: one allocation where doubling from empty would take ten.
-        let mut body = Vec::with_capacity(4096);
+        let last = LAST_ANSWER.get();
+        let mut body = Vec::with_capacity((last + last / 8).clamp(LEAST_ROOM, MOST_ROOM));
         if let Err(error) = super::encode::to_writer(&mut body, &self.0) {
             return crate::error::Error::internal(error).into_response();
         }
         body.push(b'\n');
+        LAST_ANSWER.set(body.len());
         let json = HeaderValue::from_static("application/json");
         ([(header::CONTENT_TYPE, json)], body).into_response()
     }

@@ -124,9 +124,14 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// The same page with every item converted, or the first conversion's error.
-    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+    pub fn try_map<U, E>(self, mut f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        // Into a new vector: collected in place, the old one would be reallocated to `U`'s size.
+        let mut items = Vec::with_capacity(self.items.len());
+        for item in self.items {
+            items.push(f(item)?);
+        }
         Ok(Page {
-            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            items,
             continuation_token: self.continuation_token,
         })
     }

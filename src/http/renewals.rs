@@ -194,13 +194,14 @@ async fn list_renewals(
         scheduled: query.scheduled,
     })?;
     let (actor, now) = (caller.into_actor(), Utc::now());
-    page.keyset(
+    // Boxed: the page's future is kilobytes, and each layer above would move it.
+    Box::pin(page.keyset(
         async |after: Option<RenewalKey>, limit| {
             let after = after.map(|key| (key.0, key.1));
             state.app().renewals(&actor, &filter, after, limit).await
         },
         |renewal| RenewalKey(renewal.term_end, renewal.subscription_id),
         |renewal| RenewalView::new(renewal, now),
-    )
+    ))
     .await
 }
