@@ -47,7 +47,6 @@ fn json_problem(rejection: &JsonRejection) -> Problem {
     Problem::new(code, rejection.body_text())
 }
 
-/// Every answer ends with a newline, as a terminal or a log expects a line to.
 /// The least room an answer starts with: most answers are a few KiB, written with one allocation
 /// where doubling from empty would take ten.
 const LEAST_ROOM: usize = 4096;
@@ -60,6 +59,7 @@ thread_local! {
     static LAST_ANSWER: std::cell::Cell<usize> = const { std::cell::Cell::new(LEAST_ROOM) };
 }
 
+/// Every answer ends with a newline, as a terminal or a log expects a line to.
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         let last = LAST_ANSWER.get();
